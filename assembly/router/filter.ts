@@ -1,0 +1,322 @@
+// The router filter: one root context per worker VM (configuration, catalog, load view, ticks) and one small
+// stream context per HTTP request. A request goes: strip owned headers → classify (headers, then optionally the
+// first bytes of the body) → pick → write headers and take an in-flight slot → on the response, record the
+// outcome → at the end of the stream, give the slot back. Anything unexpected routes the request untouched.
+import { BufferType, DataStatus, HeadersStatus, LogLevel, MapType } from "../runtime/abi";
+import { HttpContext, RootContext } from "../runtime/context";
+import {
+  continueRequest, getBufferString, getHeader, getPropertyString, log, logEnabled, nowMs, propertyPath,
+  readBufferInto, refreshLogLevel, sendLocalResponse, setEffectiveContext, setTickPeriodMs, utf8,
+} from "../runtime/host";
+import { Catalog } from "./catalog";
+import { Classification, classifyBody, classifyHeaders, estimatedCost, Protocol, protocolName, requestClass } from "./classify";
+
+const PROTOCOL_COUNT: i32 = <i32>Protocol.SglangGenerate + 1;
+import { RouterConfig, STEER_ENDPOINT } from "./config";
+import { parseConfig } from "./config-parse";
+import { Load, LoadView } from "./loadview";
+import { NO_HEALTHY, PickResult, Picker, SHED } from "./picker";
+import { nextU32, seedRandom } from "./rng";
+import * as S from "./stats";
+import { HeaderKeys, parsePriority, sanitize, stripOwned, writeClassification, writeEndpoints, writePool } from "./steer";
+
+const MAX_CONFIG_BYTES: u32 = 1 << 20;
+const HEARTBEAT_MS: u32 = 1000;
+
+const K_METHOD = utf8(":method");
+const K_PATH = utf8(":path");
+const K_CONTENT_TYPE = utf8("content-type");
+const K_CONTENT_LENGTH = utf8("content-length");
+const K_STATUS = utf8(":status");
+const P_RESPONSE_FLAGS = propertyPath(["response", "flags"]);
+
+// Envoy response flags that mean the upstream failed us (timeout, remote reset, connect failure, termination).
+const UPSTREAM_FAILURE_FLAGS: u64 = 0x4 | 0x10 | 0x20 | 0x40;
+
+/** Everything built from one configuration; replaced whole on reconfigure. */
+class Router {
+  catalog: Catalog;
+  keys: HeaderKeys;
+  view: LoadView;
+  picker: Picker;
+  stats: S.Stats;
+  scratch: usize;
+  constructor(public cfg: RouterConfig, vmId: u32) {
+    const catalog = new Catalog(cfg);
+    // A VM missing heartbeats for 5 periods (or 3 s) is presumed dead: its in-flight slots stop counting.
+    const view = new LoadView(cfg.name, vmId, <i64>max(3000, 5 * HEARTBEAT_MS));
+    this.catalog = catalog;
+    this.keys = new HeaderKeys(cfg.headers);
+    this.view = view;
+    this.picker = new Picker(catalog, view, cfg);
+    this.stats = new S.Stats(cfg.name, catalog, PROTOCOL_COUNT, (p: i32): string => protocolName(<Protocol>p));
+    this.scratch = cfg.body.enabled ? heap.alloc(<usize>cfg.body.maxBytes) : 0;
+  }
+}
+
+export class RouterRoot extends RootContext {
+  router: Router | null = null;
+  vmId: u32 = 0;
+  /** Streams paused for their body, oldest first; the tick releases those past their deadline. */
+  held: Array<RouterStream> = [];
+
+  onVmStart(vmConfigSize: u32): bool {
+    seedRandom(<u64>nowMs() * 2654435761 + <u64>this.id);
+    this.vmId = nextU32() | 1;
+    return true;
+  }
+
+  onConfigure(size: u32): bool {
+    refreshLogLevel();
+    if (this.vmId == 0) this.onVmStart(0);
+    if (size > MAX_CONFIG_BYTES) {
+      log(LogLevel.Error, "inference-router: configuration rejected: larger than 1 MiB");
+      return false;
+    }
+    const text = size == 0 ? "" : getBufferString(BufferType.PluginConfiguration, 0, size);
+    const res = parseConfig(text === null ? "" : text);
+    const cfg = res.config;
+    if (cfg === null) {
+      log(LogLevel.Error, "inference-router: configuration rejected: " + res.error);
+      return false;
+    }
+    const r = new Router(cfg, this.vmId);
+    for (let i = 0; i < r.catalog.upstreams.length; i++) r.view.ensure(r.catalog.upstreams[i]);
+    r.view.heartbeat(nowMs());
+    if (this.router !== null) {
+      const old = this.router!;
+      if (old.scratch != 0) heap.free(old.scratch);
+    }
+    this.router = r;
+    // Ticks drive heartbeats and release requests held for a body that does not come.
+    const period = cfg.body.enabled ? <u32>max(10, min(<i32>HEARTBEAT_MS, cfg.body.timeoutMs / 4)) : HEARTBEAT_MS;
+    setTickPeriodMs(period);
+    log(LogLevel.Info, "inference-router: configured " + cfg.pools.length.toString() + " pool(s), " +
+      r.catalog.upstreams.length.toString() + " upstream(s), steering " + (cfg.steering == STEER_ENDPOINT ? "endpoint" : "pool"));
+    return true;
+  }
+
+  onTick(): void {
+    refreshLogLevel();
+    const r = this.router;
+    if (r === null) return;
+    const now = nowMs();
+    r.view.heartbeat(now);
+    // Release held streams whose body did not come in time (or never will: Envoy without
+    // allow_on_headers_stop_iteration withholds body callbacks while headers are paused).
+    while (this.held.length > 0 && this.held[0].deadlineMs <= now) {
+      const s = this.held.shift();
+      s.held = false;
+      if (setEffectiveContext(s.id) != 0) continue;
+      r.stats.bodyTimeout();
+      if (s.decide()) continueRequest();
+    }
+  }
+
+  newHttpContext(id: u32): HttpContext | null {
+    const r = this.router;
+    if (r === null) return null;
+    return new RouterStream(id, this, r);
+  }
+
+  unhold(s: RouterStream): void {
+    const i = this.held.indexOf(s);
+    if (i >= 0) this.held.splice(i, 1);
+    s.held = false;
+  }
+}
+
+export class RouterStream extends HttpContext {
+  c: Classification = new Classification();
+  held: bool = false;
+  deadlineMs: i64 = 0;
+  priority: i32 = 0;
+  /** Upstream holding our in-flight slot, -1 when none. */
+  upstream: i32 = -1;
+  outcomeRecorded: bool = false;
+  sawResponse: bool = false;
+
+  constructor(id: u32, public rootCtx: RouterRoot, public r: Router) {
+    super(id, rootCtx);
+  }
+
+  onRequestHeaders(headerCount: u32, endOfStream: bool): i32 {
+    const r = this.r;
+    stripOwned(r.keys);
+    const method = getHeader(MapType.RequestHeaders, K_METHOD);
+    const path = getHeader(MapType.RequestHeaders, K_PATH);
+    const ctype = getHeader(MapType.RequestHeaders, K_CONTENT_TYPE);
+    const clen = getHeader(MapType.RequestHeaders, K_CONTENT_LENGTH);
+    const c = this.c;
+    classifyHeaders(method === null ? "" : method, path === null ? "" : path, ctype === null ? "" : ctype, clen === null ? "" : clen, c);
+    if (!c.inference) {
+      r.stats.request(<i32>c.protocol, S.OUTCOME_PASSTHROUGH);
+      return HeadersStatus.Continue;
+    }
+    const mo = r.keys.modelOverride;
+    if (mo !== null) {
+      const v = getHeader(MapType.RequestHeaders, mo);
+      if (v !== null && v.length > 0 && v.length <= 256) {
+        c.model = v;
+        c.needsBody = false;
+      }
+    }
+    const pin = r.keys.priorityIn;
+    const p = pin === null ? i32.MIN_VALUE : parsePriority(getHeader(MapType.RequestHeaders, pin));
+    this.priority = p;
+    if (r.cfg.body.enabled && c.needsBody && !endOfStream) {
+      // Hold the headers for the body. With allow_on_headers_stop_iteration Envoy keeps delivering the body;
+      // without it, the tick releases the request after body.timeoutMs, routed on headers alone.
+      this.held = true;
+      this.deadlineMs = nowMs() + <i64>r.cfg.body.timeoutMs;
+      this.rootCtx.held.push(this);
+      return HeadersStatus.StopIteration;
+    }
+    this.decide();
+    return HeadersStatus.Continue;
+  }
+
+  onRequestBody(bodySize: u32, endOfStream: bool): i32 {
+    if (!this.held) return DataStatus.Continue;
+    const r = this.r;
+    const cap = <u32>r.cfg.body.maxBytes;
+    const full = endOfStream || bodySize >= cap;
+    if (!full) return DataStatus.StopIterationAndBuffer;
+    const n = readBufferInto(BufferType.HttpRequestBody, 0, bodySize < cap ? bodySize : cap, r.scratch, cap);
+    if (n > 0) classifyBody(r.scratch, <usize>n, endOfStream && <u32>n == bodySize, this.c);
+    this.rootCtx.unhold(this);
+    return this.decide() ? DataStatus.Continue : DataStatus.StopIterationNoBuffer;
+  }
+
+  /**
+   * Classification is final: pick and write headers, or reply locally. Returns false when a local reply was
+   * sent (the request must not be continued).
+   */
+  decide(): bool {
+    const r = this.r;
+    const c = this.c;
+    const proto = protocolName(c.protocol);
+    const model = c.model;
+    const prio = this.priority != i32.MIN_VALUE ? this.priority : r.catalog.priorityOf(model);
+    writeClassification(r.keys, proto, model, requestClass(c), prio);
+    if (model.length == 0) {
+      // The model could not be read (no body mode, or not in the first bytes): fail open, Envoy routes as usual.
+      r.stats.request(<i32>c.protocol, S.OUTCOME_UNDETERMINED);
+      return true;
+    }
+    const pools = r.catalog.poolsFor(model);
+    if (pools.length == 0) {
+      r.stats.request(<i32>c.protocol, S.OUTCOME_UNKNOWN_MODEL);
+      if (r.cfg.unknownModelPassthrough) return true;
+      this.reply(404, "model_not_found", "model \"" + sanitize(model) + "\" is not served here", 5);
+      return false;
+    }
+    const res = pickResult;
+    r.picker.pick(pools, prio, nowMs(), res);
+    if (res.outcome == NO_HEALTHY) {
+      r.stats.request(<i32>c.protocol, S.OUTCOME_NO_HEALTHY);
+      this.reply(503, "no_healthy_upstream", "no healthy upstream serves model \"" + sanitize(model) + "\"", 14);
+      return false;
+    }
+    if (res.outcome == SHED) {
+      r.stats.request(<i32>c.protocol, S.OUTCOME_SHED);
+      this.reply(429, "overloaded", "all upstreams serving \"" + sanitize(model) + "\" are saturated; retry later", 8);
+      return false;
+    }
+    const u = r.catalog.upstreams[res.upstream];
+    if (r.cfg.steering == STEER_ENDPOINT) {
+      let v = u.name;
+      for (let i = 0; i < res.alternates.length; i++) v += "," + r.catalog.upstreams[res.alternates[i]].name;
+      writeEndpoints(r.keys, v);
+    } else {
+      writePool(r.keys, u.name);
+    }
+    if (r.view.addInFlight(u, 1)) this.upstream = res.upstream;
+    else r.stats.inFlightUpdateLost();
+    r.stats.request(<i32>c.protocol, S.OUTCOME_ROUTED);
+    r.stats.pick(res.upstream);
+    if (res.staleFallback) r.stats.staleFallback();
+    if (res.viaFallback) r.stats.fallbackPick();
+    if (res.saturated) r.stats.saturatedPick();
+    if (logEnabled(LogLevel.Debug)) {
+      log(LogLevel.Debug, "inference-router: protocol=" + proto + " model=" + sanitize(model) + " priority=" + prio.toString() +
+        " cost=" + estimatedCost(c).toString() + " upstream=" + u.name + " score=" + res.score.toString() +
+        (res.staleFallback ? " stale_fallback" : "") + (res.viaFallback ? " fallback_pool" : "") + (res.saturated ? " saturated" : ""));
+    }
+    return true;
+  }
+
+  private reply(status: u32, kind: string, message: string, grpcStatus: i32): void {
+    const grpc = this.c.grpc;
+    const headers: Array<string> = ["content-type", "application/json"];
+    if (status == 429) {
+      headers.push("retry-after");
+      headers.push(this.r.cfg.shedding.retryAfterSeconds.toString());
+    }
+    const body = "{\"error\":{\"message\":\"" + message.replaceAll("\"", "'") + "\",\"type\":\"" + kind + "\",\"code\":" + status.toString() + "}}";
+    sendLocalResponse(status, "inference_router_" + kind, grpc ? "" : body, headers, grpc ? grpcStatus : -1);
+  }
+
+  onResponseHeaders(headerCount: u32, endOfStream: bool): i32 {
+    this.sawResponse = true;
+    if (this.upstream < 0 || this.outcomeRecorded) return HeadersStatus.Continue;
+    const st = getHeader(MapType.ResponseHeaders, K_STATUS);
+    if (st !== null) this.recordOutcome(!(st.length == 3 && st.charCodeAt(0) == 53)); // 5xx is an upstream error
+    return HeadersStatus.Continue;
+  }
+
+  onLog(): void {
+    if (this.upstream < 0 || this.outcomeRecorded || this.sawResponse) return;
+    // No response headers: find out from Envoy's response flags whether the upstream failed us
+    // (a client that went away is not the upstream's fault).
+    const f = getPropertyString(P_RESPONSE_FLAGS);
+    if (f === null) return;
+    const b = String.UTF8.encode(f, false);
+    if (b.byteLength < 8) return;
+    const flags = load<u64>(changetype<usize>(b));
+    if ((flags & UPSTREAM_FAILURE_FLAGS) != 0) this.recordOutcome(false);
+  }
+
+  onDone(): void {
+    if (this.held) this.rootCtx.unhold(this);
+    if (this.upstream >= 0) {
+      const u = this.r.catalog.upstreams[this.upstream];
+      if (!this.r.view.addInFlight(u, -1)) this.r.stats.inFlightUpdateLost();
+      this.upstream = -1;
+    }
+  }
+
+  private recordOutcome(ok: bool): void {
+    this.outcomeRecorded = true;
+    const r = this.r;
+    const u = r.catalog.upstreams[this.upstream];
+    const o = r.cfg.outlier;
+    const mayEject = ok ? true : ejectionBudgetLeft(r, u.pool);
+    if (r.view.recordOutcome(u, ok, nowMs(), o.consecutiveErrors, <i64>o.baseEjectionMs, <i64>o.maxEjectionMs, mayEject)) {
+      r.stats.ejection(this.upstream);
+      log(LogLevel.Warn, "inference-router: ejected upstream " + u.name + " after " + o.consecutiveErrors.toString() + " consecutive errors");
+    }
+  }
+}
+
+const pickResult = new PickResult();
+const ejectLoad = new Load();
+
+/**
+ * True while ejecting one more member keeps the pool within maxEjectionPercent. Like Envoy's outlier
+ * detection, one member may always be ejected (unless the percentage is 0), so one-member pools can eject.
+ */
+function ejectionBudgetLeft(r: Router, pool: i32): bool {
+  const members = r.catalog.pools[pool].members;
+  const pct = r.cfg.outlier.maxEjectionPercent;
+  if (pct <= 0) return false;
+  const limit = max(1, <i32>Math.floor(<f64>members.length * <f64>pct / 100));
+  const now = nowMs();
+  let ejected = 0;
+  const l = ejectLoad;
+  for (let i = 0; i < members.length; i++) {
+    r.view.read(r.catalog.upstreams[members[i]], l);
+    if (l.ejectedUntilMs > now) ejected++;
+  }
+  return ejected + 1 <= limit;
+}

@@ -1,0 +1,279 @@
+// The load view: what this proxy knows about each upstream's load, shared by all of its worker VMs through
+// Envoy shared data (one process-wide table per vm_id; keys prefixed with the plugin name).
+//
+// Each upstream has one record, updated with compare-and-swap:
+//
+//   off  size  field
+//     0    8   ejectedUntilMs    passive outlier ejection (0 = not ejected)
+//     8    4   consecutiveErrors
+//    12    4   ejections         how many times ejected in a row (backoff exponent)
+//    16    4   queue (f32)       server-reported queue depth   } filled by load reports/polling;
+//    20    4   kvCache (f32)     server-reported KV use 0..1   } reportedAtMs 0 = never reported
+//    24    8   reportedAtMs
+//    32    4   sentSinceReport   requests this proxy sent since that report (anti-herding)
+//    36    4   slotCount
+//    40  8*n   slots: (vmId u32, inFlight i32)
+//
+// In-flight counts are kept per worker VM: a VM that traps takes its streams' on_done with it, so its slots
+// must not be trusted forever. Every VM heartbeats in a registry record on each tick; a VM silent for longer
+// than deadAfterMs is marked dead there, readers skip its slots and writers drop them.
+import { getSharedInto, setSharedRaw, sharedCas } from "../runtime/host";
+import { WasmResult } from "../runtime/abi";
+import { Upstream } from "./catalog";
+
+export const HEADER_BYTES: i32 = 40;
+export const MAX_SLOTS: i32 = 32;
+const RECORD_CAP: i32 = HEADER_BYTES + MAX_SLOTS * 8;
+const CAS_TRIES: i32 = 8;
+
+// Registry: count u32, pad u32, then (vmId u32, pad u32, lastSeenMs i64) × count.
+const MAX_VMS: i32 = 64;
+const REGISTRY_CAP: i32 = 8 + MAX_VMS * 16;
+
+/** A decoded load record (one reused instance per caller: no allocation per read). */
+export class Load {
+  present: bool = false;
+  inFlight: i32 = 0;
+  ejectedUntilMs: i64 = 0;
+  consecutiveErrors: i32 = 0;
+  ejections: i32 = 0;
+  queue: f64 = 0;
+  kvCache: f64 = 0;
+  reportedAtMs: i64 = 0;
+  sentSinceReport: i32 = 0;
+}
+
+export class LoadView {
+  private buf: usize = heap.alloc(<usize>RECORD_CAP);
+  private reg: usize = heap.alloc(<usize>REGISTRY_CAP);
+  private dead: StaticArray<u32> = new StaticArray<u32>(MAX_VMS);
+  private deadCount: i32 = 0;
+  private registryKey: ArrayBuffer;
+
+  constructor(prefix: string, public vmId: u32, private deadAfterMs: i64) {
+    this.registryKey = String.UTF8.encode(prefix + "/vms", false);
+  }
+
+  /** Creates the record of an upstream if it does not exist yet (never resets a live one). */
+  ensure(u: Upstream): void {
+    if (getSharedInto(u.key, this.buf, <u32>RECORD_CAP) >= 0) return;
+    memory.fill(this.buf, 0, <usize>HEADER_BYTES);
+    setSharedRaw(u.key, this.buf, <u32>HEADER_BYTES, 0);
+  }
+
+  /** Reads an upstream's record into `out`; in-flight summed over live VMs. */
+  read(u: Upstream, out: Load): void {
+    const n = getSharedInto(u.key, this.buf, <u32>RECORD_CAP);
+    if (n < HEADER_BYTES) {
+      out.present = false;
+      out.inFlight = 0;
+      out.ejectedUntilMs = 0;
+      out.consecutiveErrors = 0;
+      out.ejections = 0;
+      out.queue = 0;
+      out.kvCache = 0;
+      out.reportedAtMs = 0;
+      out.sentSinceReport = 0;
+      return;
+    }
+    const b = this.buf;
+    out.present = true;
+    out.ejectedUntilMs = load<i64>(b);
+    out.consecutiveErrors = load<i32>(b + 8);
+    out.ejections = load<i32>(b + 12);
+    out.queue = <f64>load<f32>(b + 16);
+    out.kvCache = <f64>load<f32>(b + 20);
+    out.reportedAtMs = load<i64>(b + 24);
+    out.sentSinceReport = load<i32>(b + 32);
+    out.inFlight = this.sumSlots(n);
+  }
+
+  private sumSlots(n: i32): i32 {
+    const b = this.buf;
+    let slots = load<i32>(b + 36);
+    const fit = (n - HEADER_BYTES) / 8;
+    if (slots > fit) slots = fit;
+    if (slots > MAX_SLOTS) slots = MAX_SLOTS;
+    let sum = 0;
+    for (let i = 0; i < slots; i++) {
+      const p = b + <usize>HEADER_BYTES + <usize>(i * 8);
+      if (this.isAlive(load<u32>(p))) {
+        const c = load<i32>(p + 4);
+        if (c > 0) sum += c;
+      }
+    }
+    return sum;
+  }
+
+  private isAlive(id: u32): bool {
+    if (id == this.vmId) return true;
+    for (let i = 0; i < this.deadCount; i++) if (unchecked(this.dead[i]) == id) return false;
+    return true;
+  }
+
+  /**
+   * Adds `delta` to this VM's in-flight slot of `u` (and counts a send since the last report when positive).
+   * Returns false when the record could not be updated (absent, or CAS lost every try): callers treat the
+   * count as best effort, never as a reason to fail the request.
+   */
+  addInFlight(u: Upstream, delta: i32): bool {
+    for (let t = 0; t < CAS_TRIES; t++) {
+      const n = getSharedInto(u.key, this.buf, <u32>RECORD_CAP);
+      if (n < HEADER_BYTES) return false;
+      const cas = sharedCas;
+      const len = this.compactAndAdd(n, delta);
+      if (delta > 0) store<i32>(this.buf + 32, load<i32>(this.buf + 32) + delta);
+      const r = setSharedRaw(u.key, this.buf, <u32>len, cas);
+      if (r == WasmResult.Ok) return true;
+      if (r != WasmResult.CasMismatch) return false;
+    }
+    return false;
+  }
+
+  /** Drops dead VMs' slots, applies delta to ours; returns the new record length. */
+  private compactAndAdd(n: i32, delta: i32): i32 {
+    const b = this.buf;
+    let slots = load<i32>(b + 36);
+    const fit = (n - HEADER_BYTES) / 8;
+    if (slots > fit) slots = fit;
+    if (slots > MAX_SLOTS) slots = MAX_SLOTS;
+    if (slots < 0) slots = 0;
+    let w = 0;
+    let found = false;
+    for (let i = 0; i < slots; i++) {
+      const p = b + <usize>HEADER_BYTES + <usize>(i * 8);
+      const id = load<u32>(p);
+      let c = load<i32>(p + 4);
+      if (id == this.vmId) {
+        c += delta;
+        found = true;
+      } else if (!this.isAlive(id)) {
+        continue;
+      }
+      if (c <= 0 && id != this.vmId) continue;
+      if (c < 0) c = 0;
+      const q = b + <usize>HEADER_BYTES + <usize>(w * 8);
+      store<u32>(q, id);
+      store<i32>(q + 4, c);
+      w++;
+    }
+    if (!found && w < MAX_SLOTS) {
+      const q = b + <usize>HEADER_BYTES + <usize>(w * 8);
+      store<u32>(q, this.vmId);
+      store<i32>(q + 4, delta > 0 ? delta : 0);
+      w++;
+    }
+    store<i32>(b + 36, w);
+    return HEADER_BYTES + w * 8;
+  }
+
+  /**
+   * Records the outcome of a request on `u`. An error extends consecutiveErrors and, at the threshold, ejects
+   * the upstream for base × 2^ejections (capped) — unless `mayEject` is false (the pool's ejection budget is
+   * spent). A success clears the error run and the backoff. Returns true when this call ejected it.
+   */
+  recordOutcome(u: Upstream, ok: bool, nowMs: i64, threshold: i32, baseMs: i64, maxMs: i64, mayEject: bool): bool {
+    for (let t = 0; t < CAS_TRIES; t++) {
+      const n = getSharedInto(u.key, this.buf, <u32>RECORD_CAP);
+      if (n < HEADER_BYTES) return false;
+      const cas = sharedCas;
+      const b = this.buf;
+      let ejected = false;
+      if (ok) {
+        if (load<i32>(b + 8) == 0 && load<i32>(b + 12) == 0) return false;
+        store<i32>(b + 8, 0);
+        if (load<i64>(b) <= nowMs) store<i32>(b + 12, 0);
+      } else {
+        const errs = load<i32>(b + 8) + 1;
+        store<i32>(b + 8, errs);
+        if (errs >= threshold && load<i64>(b) <= nowMs && mayEject) {
+          const k = min(load<i32>(b + 12), 20);
+          let d = baseMs << k;
+          if (d > maxMs || d <= 0) d = maxMs;
+          store<i64>(b, nowMs + d);
+          store<i32>(b + 12, k + 1);
+          store<i32>(b + 8, 0);
+          ejected = true;
+        }
+      }
+      const r = setSharedRaw(u.key, b, <u32>n, cas);
+      if (r == WasmResult.Ok) return ejected;
+      if (r != WasmResult.CasMismatch) return false;
+    }
+    return false;
+  }
+
+  /** Stores a server-reported load (queue depth, KV-cache use) with its time; resets sends since report. */
+  report(u: Upstream, queue: f64, kvCache: f64, atMs: i64): bool {
+    for (let t = 0; t < CAS_TRIES; t++) {
+      const n = getSharedInto(u.key, this.buf, <u32>RECORD_CAP);
+      if (n < HEADER_BYTES) return false;
+      const cas = sharedCas;
+      const b = this.buf;
+      if (load<i64>(b + 24) > atMs) return true; // a fresher report already landed
+      store<f32>(b + 16, <f32>queue);
+      store<f32>(b + 20, <f32>kvCache);
+      store<i64>(b + 24, atMs);
+      store<i32>(b + 32, 0);
+      const r = setSharedRaw(u.key, b, <u32>n, cas);
+      if (r == WasmResult.Ok) return true;
+      if (r != WasmResult.CasMismatch) return false;
+    }
+    return false;
+  }
+
+  /**
+   * Tick: refresh this VM's heartbeat, mark VMs silent for deadAfterMs as dead, and cache the dead set. Dead
+   * entries stay as tombstones (until the table is full) so their slots are never mistaken for a new VM's:
+   * an id absent from the registry is presumed alive (it may have started after our last look).
+   */
+  heartbeat(nowMs: i64): void {
+    for (let t = 0; t < CAS_TRIES; t++) {
+      const n = getSharedInto(this.registryKey, this.reg, <u32>REGISTRY_CAP);
+      const cas = n < 0 ? 0 : sharedCas;
+      const r = this.reg;
+      let count = n >= 8 ? load<i32>(r) : 0;
+      const fit = n >= 8 ? (n - 8) / 16 : 0;
+      if (count > fit) count = fit;
+      if (count > MAX_VMS) count = MAX_VMS;
+      if (count < 0) count = 0;
+      let mine = -1;
+      for (let i = 0; i < count; i++) {
+        const p = r + 8 + <usize>(i * 16);
+        if (load<u32>(p) == this.vmId) { mine = i; continue; }
+        if (load<u32>(p + 4) == 0 && nowMs - load<i64>(p + 8) > this.deadAfterMs) store<u32>(p + 4, 1);
+      }
+      if (mine < 0) {
+        if (count < MAX_VMS) {
+          mine = count++;
+        } else {
+          // Full: reuse the oldest tombstone (or, failing that, the oldest entry).
+          let oldest = 0;
+          for (let i = 1; i < count; i++) {
+            const pi = r + 8 + <usize>(i * 16);
+            const po = r + 8 + <usize>(oldest * 16);
+            const di = load<u32>(pi + 4);
+            const dO = load<u32>(po + 4);
+            if (di > dO || (di == dO && load<i64>(pi + 8) < load<i64>(po + 8))) oldest = i;
+          }
+          mine = oldest;
+        }
+      }
+      const q = r + 8 + <usize>(mine * 16);
+      store<u32>(q, this.vmId);
+      store<u32>(q + 4, 0);
+      store<i64>(q + 8, nowMs);
+      store<i32>(r, count);
+      store<i32>(r + 4, 0);
+      const res = setSharedRaw(this.registryKey, r, <u32>(8 + count * 16), cas);
+      if (res == WasmResult.Ok || res != WasmResult.CasMismatch) {
+        this.deadCount = 0;
+        for (let i = 0; i < count; i++) {
+          const p = r + 8 + <usize>(i * 16);
+          if (load<u32>(p + 4) != 0) this.dead[this.deadCount++] = load<u32>(p);
+        }
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,228 @@
+// The picking policy, all of it: which upstream gets a request.
+//
+//  1. Candidates are the members of the pools serving the model. Ejected members are out.
+//  2. Each candidate gets a load score:
+//        (inFlight·w_inFlight + (queue + sentSinceReport)·w_queue) / capacity  +  kvCache·w_kvCache
+//     inFlight is this proxy's count across all workers, plus one per consecutive error so a failing upstream
+//     never looks idle; queue and kvCache are what the server last reported (load reports or polling), and
+//     sentSinceReport keeps the view honest between two reports (a burst does not herd onto the idle-looking one).
+//  3. A candidate is saturated when inFlight reaches its maxInFlight, or its fresh report shows queue or KV cache
+//     at the saturation thresholds, or its report is stale. A candidate that never reported is judged on
+//     in-flight alone.
+//  4. The least score among unsaturated candidates wins; ties are broken at random. Above `sampleAbove`
+//     candidates, power-of-two-choices sampling keeps the cost flat.
+//  5. If every healthy candidate is saturated only because its report is stale, the pick fails open to local
+//     in-flight counts. Otherwise the pools' fallback pools are tried, level by level.
+//  6. When everything is saturated: requests below the shedding priority are shed (429); the rest go to the
+//     least-loaded healthy candidate. No healthy candidate at all: 503.
+import { Catalog } from "./catalog";
+import { Load, LoadView } from "./loadview";
+import { RouterConfig } from "./config";
+import { randomBelow } from "./rng";
+
+export const PICKED: i32 = 0;
+export const NO_HEALTHY: i32 = 1;
+export const SHED: i32 = 2;
+
+const MAX_ALTERNATES: i32 = 2;
+const SAMPLE_ROUNDS: i32 = 3;
+const EPS: f64 = 1e-9;
+
+export class PickResult {
+  outcome: i32 = PICKED;
+  upstream: i32 = -1;
+  /** Next-best unsaturated upstreams (endpoint mode lists them after the pick for Envoy's retries). */
+  alternates: Array<i32> = [];
+  /** The pick came from a fallback pool. */
+  viaFallback: bool = false;
+  /** Every signal was stale: picked on local in-flight counts only. */
+  staleFallback: bool = false;
+  /** Picked although saturated (priority at or above the shedding threshold). */
+  saturated: bool = false;
+  score: f64 = 0;
+
+  reset(): void {
+    this.outcome = PICKED;
+    this.upstream = -1;
+    this.alternates.length = 0;
+    this.viaFallback = false;
+    this.staleFallback = false;
+    this.saturated = false;
+    this.score = 0;
+  }
+}
+
+export class Picker {
+  private load: Load = new Load();
+  private level: Array<i32> = [];
+  private next: Array<i32> = [];
+  private visited: Array<bool> = [];
+  private members: Array<i32> = [];
+  // Best unsaturated candidates of the current level, best first.
+  private bestIdx: StaticArray<i32> = new StaticArray<i32>(MAX_ALTERNATES + 1);
+  private bestScore: StaticArray<f64> = new StaticArray<f64>(MAX_ALTERNATES + 1);
+  private bestCount: i32 = 0;
+  private ties: i32 = 0;
+
+  constructor(private catalog: Catalog, private view: LoadView, private cfg: RouterConfig) {}
+
+  pick(pools: Array<i32>, priority: i32, nowMs: i64, out: PickResult): void {
+    out.reset();
+    const nPools = this.catalog.pools.length;
+    this.visited.length = nPools;
+    for (let i = 0; i < nPools; i++) this.visited[i] = false;
+    this.level.length = 0;
+    for (let i = 0; i < pools.length; i++) {
+      const p = pools[i];
+      if (!this.visited[p]) {
+        this.visited[p] = true;
+        this.level.push(p);
+      }
+    }
+
+    // Least-loaded healthy candidate whatever its saturation, across levels: the target when all are saturated.
+    let anyIdx = -1;
+    let anyScore = f64.MAX_VALUE;
+    let firstLevel = true;
+
+    while (this.level.length > 0) {
+      this.collectMembers();
+      this.bestCount = 0;
+      this.ties = 0;
+      let healthy = 0;
+      let staleOnly = 0; // healthy, saturated only by a stale report
+      let staleIdx = -1;
+      let staleScore = f64.MAX_VALUE;
+
+      const n = this.members.length;
+      const sampled = n > this.cfg.scoring.sampleAbove;
+      const visits = sampled ? 2 * SAMPLE_ROUNDS : n;
+      for (let v = 0; v < visits; v++) {
+        // Sampling draws two per round and stops after the first round that found an unsaturated one.
+        if (sampled && v > 0 && (v & 1) == 0 && this.bestCount > 0) break;
+        const u = sampled ? this.members[randomBelow(<u32>n)] : this.members[v];
+        const up = this.catalog.upstreams[u];
+        this.view.read(up, this.load);
+        const l = this.load;
+        if (l.ejectedUntilMs > nowMs) continue;
+        healthy++;
+        const inFlight = <f64>(l.inFlight + l.consecutiveErrors);
+        const fresh = l.reportedAtMs > 0 && nowMs - l.reportedAtMs <= <i64>this.cfg.scoring.staleAfterMs;
+        const stale = l.reportedAtMs > 0 && !fresh;
+        const queue = fresh ? l.queue + <f64>l.sentSinceReport : 0;
+        const kv = fresh ? l.kvCache : 0;
+        const s = this.cfg.scoring;
+        const score = (inFlight * s.inFlight + queue * s.queue) / up.capacity + kv * s.kvCache;
+        const localScore = inFlight / up.capacity;
+        const overLocal = inFlight >= up.maxInFlight;
+        const overReported = fresh && (queue >= this.cfg.saturation.queue || kv >= this.cfg.saturation.kvCache);
+        if (score < anyScore - EPS) {
+          anyScore = score;
+          anyIdx = u;
+        }
+        if (stale && !overLocal) {
+          staleOnly++;
+          if (localScore < staleScore - EPS || (localScore < staleScore + EPS && randomBelow(2) == 0)) {
+            staleScore = localScore;
+            staleIdx = u;
+          }
+          continue;
+        }
+        if (stale || overLocal || overReported) continue;
+        this.offer(u, score);
+      }
+
+      if (this.bestCount > 0) {
+        out.outcome = PICKED;
+        out.upstream = this.bestIdx[0];
+        out.score = this.bestScore[0];
+        for (let i = 1; i < this.bestCount; i++) out.alternates.push(this.bestIdx[i]);
+        out.viaFallback = !firstLevel;
+        return;
+      }
+      // Every healthy candidate is saturated. If staleness alone did it, fail open to local in-flight counts.
+      if (healthy > 0 && staleOnly == healthy && staleIdx >= 0) {
+        out.outcome = PICKED;
+        out.upstream = staleIdx;
+        out.score = staleScore;
+        out.staleFallback = true;
+        out.viaFallback = !firstLevel;
+        return;
+      }
+      this.nextLevel();
+      firstLevel = false;
+    }
+
+    if (anyIdx < 0) {
+      out.outcome = NO_HEALTHY;
+      return;
+    }
+    if (priority < this.cfg.shedding.belowPriority) {
+      out.outcome = SHED;
+      return;
+    }
+    out.outcome = PICKED;
+    out.upstream = anyIdx;
+    out.score = anyScore;
+    out.saturated = true;
+  }
+
+  private collectMembers(): void {
+    this.members.length = 0;
+    for (let i = 0; i < this.level.length; i++) {
+      const m = this.catalog.pools[this.level[i]].members;
+      for (let j = 0; j < m.length; j++) this.members.push(m[j]);
+    }
+  }
+
+  private nextLevel(): void {
+    this.next.length = 0;
+    for (let i = 0; i < this.level.length; i++) {
+      const fb = this.catalog.pools[this.level[i]].fallback;
+      if (fb >= 0 && !this.visited[fb]) {
+        this.visited[fb] = true;
+        this.next.push(fb);
+      }
+    }
+    const t = this.level;
+    this.level = this.next;
+    this.next = t;
+  }
+
+  /** Keeps the best few unsaturated candidates; equal best scores are broken uniformly at random. */
+  private offer(u: i32, score: f64): void {
+    if (this.bestCount > 0) {
+      for (let i = 0; i < this.bestCount; i++) if (this.bestIdx[i] == u) return; // sampled twice
+      const b = this.bestScore[0];
+      if (score < b + EPS && score > b - EPS) {
+        // Reservoir sampling over ties for first place.
+        this.ties++;
+        if (randomBelow(<u32>(this.ties + 1)) == 0) {
+          this.insertAt(0, u, score);
+        } else {
+          this.insertAt(min(1, this.bestCount), u, score);
+        }
+        return;
+      }
+    } else {
+      this.ties = 0;
+    }
+    let pos = this.bestCount;
+    while (pos > 0 && score < this.bestScore[pos - 1] - EPS) pos--;
+    if (pos == 0 && this.bestCount > 0) this.ties = 0;
+    this.insertAt(pos, u, score);
+  }
+
+  private insertAt(pos: i32, u: i32, score: f64): void {
+    const cap = MAX_ALTERNATES + 1;
+    if (pos >= cap) return;
+    let last = this.bestCount < cap ? this.bestCount : cap - 1;
+    for (let i = last; i > pos; i--) {
+      this.bestIdx[i] = this.bestIdx[i - 1];
+      this.bestScore[i] = this.bestScore[i - 1];
+    }
+    this.bestIdx[pos] = u;
+    this.bestScore[pos] = score;
+    if (this.bestCount < cap) this.bestCount++;
+  }
+}

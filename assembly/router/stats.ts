@@ -1,0 +1,118 @@
+// Envoy stats for the router, defined lazily through proxy-wasm metrics. Envoy exposes them as
+// `wasmcustom.<name>` and its Prometheus endpoint as `<name>` with '.' turned into '_'. Names follow one
+// pattern, `<plugin>.<what>[.<label>.<value>]...`, so an Envoy `stats_tags` regex such as `\.protocol\.([^.]+)`
+// can turn each label into a Prometheus label. Ids are cached in flat arrays: after the first use of a series,
+// counting allocates nothing.
+import { MetricType } from "../runtime/abi";
+import { defineMetric, incrementMetric, recordMetric } from "../runtime/host";
+import { Catalog } from "./catalog";
+
+export const OUTCOME_ROUTED: i32 = 0;
+export const OUTCOME_PASSTHROUGH: i32 = 1; // not an inference call (health, metadata, lists, metrics...)
+export const OUTCOME_UNDETERMINED: i32 = 2; // inference call whose model could not be read: routed untouched
+export const OUTCOME_UNKNOWN_MODEL: i32 = 3; // no pool serves the model
+export const OUTCOME_SHED: i32 = 4; // 429: all saturated, priority below the shedding threshold
+export const OUTCOME_NO_HEALTHY: i32 = 5; // 503: every serving upstream ejected
+const OUTCOMES: i32 = 6;
+const OUTCOME_NAMES: StaticArray<string> = ["routed", "passthrough", "undetermined", "unknown_model", "shed", "no_healthy"];
+
+/** Turns a value into one stat-name segment: '.' and ':' would split or break the name. */
+export function statSegment(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 45;
+    out += ok ? String.fromCharCode(c) : "_";
+  }
+  return out;
+}
+
+export class Stats {
+  private prefix: string;
+  private requests: StaticArray<u32>;
+  private protocolCount: i32;
+  private picks: StaticArray<u32>;
+  private ejections: StaticArray<u32>;
+  private staleFallbacks: u32 = 0;
+  private fallbackPicks: u32 = 0;
+  private saturatedPicks: u32 = 0;
+  private bodyTimeouts: u32 = 0;
+  private inFlightLost: u32 = 0;
+
+  constructor(name: string, private catalog: Catalog, protocolCount: i32, private protocolName: (p: i32) => string) {
+    this.prefix = statSegment(name);
+    this.protocolCount = protocolCount;
+    this.requests = new StaticArray<u32>(protocolCount * OUTCOMES);
+    this.picks = new StaticArray<u32>(catalog.upstreams.length);
+    this.ejections = new StaticArray<u32>(catalog.upstreams.length);
+  }
+
+  private counter(name: string): u32 {
+    return defineMetric(MetricType.Counter, this.prefix + "." + name);
+  }
+
+  request(protocol: i32, outcome: i32): void {
+    if (protocol < 0 || protocol >= this.protocolCount) protocol = 0;
+    const i = protocol * OUTCOMES + outcome;
+    let id = this.requests[i];
+    if (id == 0) {
+      id = this.counter("requests.protocol." + this.protocolName(protocol) + ".outcome." + OUTCOME_NAMES[outcome]);
+      this.requests[i] = id;
+    }
+    incrementMetric(id, 1);
+  }
+
+  pick(upstream: i32): void {
+    let id = this.picks[upstream];
+    if (id == 0) {
+      id = this.counter(this.upstreamLabels(upstream) + "picks");
+      this.picks[upstream] = id;
+    }
+    incrementMetric(id, 1);
+  }
+
+  ejection(upstream: i32): void {
+    let id = this.ejections[upstream];
+    if (id == 0) {
+      id = this.counter(this.upstreamLabels(upstream) + "ejections");
+      this.ejections[upstream] = id;
+    }
+    incrementMetric(id, 1);
+  }
+
+  staleFallback(): void {
+    if (this.staleFallbacks == 0) this.staleFallbacks = this.counter("stale_fallbacks");
+    incrementMetric(this.staleFallbacks, 1);
+  }
+
+  fallbackPick(): void {
+    if (this.fallbackPicks == 0) this.fallbackPicks = this.counter("fallback_pool_picks");
+    incrementMetric(this.fallbackPicks, 1);
+  }
+
+  saturatedPick(): void {
+    if (this.saturatedPicks == 0) this.saturatedPicks = this.counter("saturated_picks");
+    incrementMetric(this.saturatedPicks, 1);
+  }
+
+  bodyTimeout(): void {
+    if (this.bodyTimeouts == 0) this.bodyTimeouts = this.counter("body_timeouts");
+    incrementMetric(this.bodyTimeouts, 1);
+  }
+
+  /** A shared in-flight update that could not be applied (CAS lost repeatedly): counts stay best effort. */
+  inFlightUpdateLost(): void {
+    if (this.inFlightLost == 0) this.inFlightLost = this.counter("inflight_update_lost");
+    incrementMetric(this.inFlightLost, 1);
+  }
+
+  private upstreamLabels(upstream: i32): string {
+    const u = this.catalog.upstreams[upstream];
+    const pool = this.catalog.pools[u.pool].cfg.name;
+    let s = "pool." + statSegment(pool) + ".";
+    if (u.name != pool) s += "endpoint." + statSegment(u.name) + ".";
+    return s;
+  }
+}
+
+export { recordMetric };

@@ -1,0 +1,91 @@
+// Helpers for the router filter's tests: a proxy running build/inference-router.wasm on a virtual clock, and
+// readers/writers of the filter's shared-data load records (layout documented in assembly/router/loadview.ts).
+import { join } from "node:path";
+import { createProxy, VirtualClock, type Proxy, type ProxyOptions, type RequestSpec } from "../../src/host/index.js";
+
+export const ROUTER_WASM = join(import.meta.dirname, "..", "..", "build", "inference-router.wasm");
+
+export function routerProxy(pluginConfig: object | string, opts: Partial<ProxyOptions> = {}): Promise<Proxy> {
+  return createProxy({ wasm: ROUTER_WASM, pluginConfig, clock: new VirtualClock(1_700_000_000_000), workers: 1, ...opts });
+}
+
+/** Two pools, three models: the shape most tests start from. */
+export function twoPools(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    pools: [
+      { name: "a100", models: ["llama-3-70b", "llama-3-8b"], modelPrefixes: ["llama-3-8b:"], weight: 2, gpu: "A100", endpoints: ["10.0.0.1:8000", "10.0.0.2:8000"] },
+      { name: "l4", models: ["llama-3-8b", "mistral-7b"], weight: 1, gpu: "L4", endpoints: ["10.0.1.1:8000", "10.0.1.2:8000"] },
+    ],
+    ...extra,
+  };
+}
+
+export function chat(model: string, extra: Partial<RequestSpec> = {}): RequestSpec {
+  return {
+    method: "POST",
+    path: "/v1/chat/completions",
+    headers: { "content-type": "application/json", ...(extra.headers ?? {}) },
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
+    ...extra,
+  } as RequestSpec;
+}
+
+/** A KServe v2 / OIP REST inference request: the model is in the path, so headers alone classify it. */
+export function oip(model: string, extra: Partial<RequestSpec> = {}): RequestSpec {
+  return {
+    method: "POST",
+    path: `/v2/models/${encodeURIComponent(model)}/infer`,
+    body: '{"inputs":[]}',
+    ...extra,
+    headers: { "content-type": "application/json", ...(extra.headers ?? {}) },
+  };
+}
+
+export interface LoadRecord {
+  ejectedUntilMs: number;
+  consecutiveErrors: number;
+  ejections: number;
+  queue: number;
+  kvCache: number;
+  reportedAtMs: number;
+  sentSinceReport: number;
+  slots: Array<{ vmId: number; inFlight: number }>;
+  inFlight: number;
+}
+
+export function loadKey(pool: string, upstream: string, name = "inference-router"): string {
+  return `${name}/load/${pool}/${upstream}`;
+}
+
+export function readLoad(p: Proxy, key: string): LoadRecord | undefined {
+  const e = p.sharedData.get(p.vmId, key);
+  if (!e) return undefined;
+  const v = new DataView(e.value.buffer, e.value.byteOffset, e.value.byteLength);
+  const n = v.getInt32(36, true);
+  const slots = [];
+  for (let i = 0; i < n; i++) slots.push({ vmId: v.getUint32(40 + i * 8, true), inFlight: v.getInt32(44 + i * 8, true) });
+  return {
+    ejectedUntilMs: Number(v.getBigInt64(0, true)),
+    consecutiveErrors: v.getInt32(8, true),
+    ejections: v.getInt32(12, true),
+    queue: v.getFloat32(16, true),
+    kvCache: v.getFloat32(20, true),
+    reportedAtMs: Number(v.getBigInt64(24, true)),
+    sentSinceReport: v.getInt32(32, true),
+    slots,
+    inFlight: slots.reduce((s, x) => s + x.inFlight, 0),
+  };
+}
+
+/** Writes a server report into a record, as the load-signal sources do (keeps the in-flight slots). */
+export function writeReport(p: Proxy, key: string, r: { queue: number; kvCache: number; atMs: number }): void {
+  const e = p.sharedData.get(p.vmId, key);
+  if (!e) throw new Error(`no load record ${key}`);
+  const buf = e.value.slice();
+  const v = new DataView(buf.buffer);
+  v.setFloat32(16, r.queue, true);
+  v.setFloat32(20, r.kvCache, true);
+  v.setBigInt64(24, BigInt(r.atMs), true);
+  v.setInt32(32, 0, true);
+  p.sharedData.set(p.vmId, key, buf, 0);
+}
