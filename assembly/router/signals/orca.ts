@@ -1,0 +1,359 @@
+// Reader of ORCA per-response load reports: the `endpoint-load-metrics` response header (xds.data.orca.v3
+// OrcaLoadReport, as Envoy and vLLM write it).
+//
+// Forms (the prefix is case-sensitive and followed by one space, as in Envoy's parser):
+//   TEXT cpu_utilization=0.3, mem_utilization=0.8, rps_fractional=10, named_metrics.queue=3
+//   JSON {"cpu_utilization": 0.3, "named_metrics": {"queue": 3, "kv_cache_utilization": 0.4}}
+//   BIN <base64 serialized proto>   — not decoded here: present = false (use TEXT or JSON from the server).
+// Leading/trailing blanks around the whole value are ignored; a value without one of these prefixes is not a
+// report.
+//
+// Fields: cpu_utilization, mem_utilization, application_utilization, rps_fractional (also the deprecated
+// integer `rps`, and `qps`), eps; the maps named_metrics, request_cost and utilization (TEXT: `map.key=value`;
+// JSON: nested object). From the maps, keys "queue", "queue_depth", "queue_size", "num_requests_waiting" give
+// `queue`; "running", "num_requests_running" give `running`; "kv_cache_utilization", "kv_cache_usage",
+// "kv_cache_usage_perc" give `kvCache`. Each of these map keys may carry an engine prefix "vllm:" / "sglang:".
+// Other keys are ignored.
+//
+// Values must be finite and >= 0 (proto validation of the report); JSON values may also be numbers written as
+// strings (proto3 JSON mapping). A malformed or out-of-range pair is counted in `errors` and skipped; the rest
+// of a TEXT report still counts. A JSON report is read up to the first syntax error. `present` is true when at
+// least one well-formed field (known or not) was read. Work is linear in the header length; no allocation.
+import { parseNumber, lastNumberOk } from "./prometheus";
+
+export class OrcaReport {
+  present: bool = false;
+  cpu: f64 = -1;
+  mem: f64 = -1;
+  app: f64 = -1;
+  rps: f64 = -1;
+  eps: f64 = -1;
+  queue: f64 = -1;
+  running: f64 = -1;
+  kvCache: f64 = -1;
+  /** Malformed or out-of-range fields skipped. */
+  errors: i32 = 0;
+
+  reset(): void {
+    this.present = false;
+    this.cpu = -1;
+    this.mem = -1;
+    this.app = -1;
+    this.rps = -1;
+    this.eps = -1;
+    this.queue = -1;
+    this.running = -1;
+    this.kvCache = -1;
+    this.errors = 0;
+  }
+}
+
+const NUM_CAP: i32 = 64;
+const NUM_BUF: usize = memory.data(NUM_CAP);
+const KEY_CAP: i32 = 96;
+const KEY_BUF: usize = memory.data(KEY_CAP * 2);
+
+const GROUP_TOP: i32 = 0;
+const GROUP_MAP: i32 = 1;
+
+let base: usize = 0;
+let n: i32 = 0;
+let numOk = false;
+
+// @ts-ignore: decorator
+@inline function ch(i: i32): u32 { return <u32>load<u16>(base + (<usize>i << 1)); }
+// @ts-ignore: decorator
+@inline function isWs(c: u32): bool { return c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D; }
+
+/** True when the `len` UTF-16 units at kp equal the ASCII literal. */
+function eqLit(kp: usize, len: i32, lit: string): bool {
+  if (len != lit.length) return false;
+  return memory.compare(kp, changetype<usize>(lit), <usize>len << 1) == 0;
+}
+
+function startsLit(kp: usize, len: i32, lit: string): bool {
+  if (len < lit.length) return false;
+  return memory.compare(kp, changetype<usize>(lit), <usize>lit.length << 1) == 0;
+}
+
+/** Parses the UTF-16 units [a, b) of the header as a number. Sets numOk. */
+function num(a: i32, b: i32): f64 {
+  numOk = false;
+  const len = b - a;
+  if (len <= 0 || len > NUM_CAP) return 0;
+  for (let i = 0; i < len; i++) {
+    const c = ch(a + i);
+    if (c > 0x7E) return 0;
+    store<u8>(NUM_BUF + i, <u8>c);
+  }
+  const v = parseNumber(NUM_BUF, NUM_BUF + <usize>len);
+  // ORCA values are finite and non-negative.
+  numOk = lastNumberOk() && isFinite(v) && v >= 0;
+  return v;
+}
+
+function mapKey(kp: usize, len: i32, v: f64, out: OrcaReport): void {
+  // Optional engine prefix.
+  if (startsLit(kp, len, "vllm:")) { kp += 10; len -= 5; }
+  else if (startsLit(kp, len, "sglang:")) { kp += 14; len -= 7; }
+  if (eqLit(kp, len, "queue") || eqLit(kp, len, "queue_depth") || eqLit(kp, len, "queue_size") ||
+      eqLit(kp, len, "num_requests_waiting")) out.queue = v;
+  else if (eqLit(kp, len, "running") || eqLit(kp, len, "num_requests_running")) out.running = v;
+  else if (eqLit(kp, len, "kv_cache_utilization") || eqLit(kp, len, "kv_cache_usage") ||
+           eqLit(kp, len, "kv_cache_usage_perc")) out.kvCache = v;
+}
+
+function isMapName(kp: usize, len: i32): bool {
+  return eqLit(kp, len, "named_metrics") || eqLit(kp, len, "request_cost") || eqLit(kp, len, "utilization");
+}
+
+function topKey(kp: usize, len: i32, v: f64, out: OrcaReport): void {
+  if (eqLit(kp, len, "cpu_utilization")) out.cpu = v;
+  else if (eqLit(kp, len, "mem_utilization")) out.mem = v;
+  else if (eqLit(kp, len, "application_utilization")) out.app = v;
+  else if (eqLit(kp, len, "rps_fractional") || eqLit(kp, len, "rps") || eqLit(kp, len, "qps")) out.rps = v;
+  else if (eqLit(kp, len, "eps")) out.eps = v;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// TEXT
+// ---------------------------------------------------------------------------------------------------------
+
+function parseText(i: i32, end: i32, out: OrcaReport): void {
+  while (i < end) {
+    // one pair: [i, j) up to the next comma
+    let j = i;
+    while (j < end && ch(j) != 0x2C) j++;
+    let a = i, b = j;
+    while (a < b && isWs(ch(a))) a++;
+    while (b > a && isWs(ch(b - 1))) b--;
+    i = j + 1;
+    if (a == b) continue; // empty item (", ,")
+    let eq = a;
+    while (eq < b && ch(eq) != 0x3D) eq++;
+    if (eq == b) { out.errors++; continue; }
+    let ke = eq;
+    while (ke > a && isWs(ch(ke - 1))) ke--;
+    let va = eq + 1;
+    while (va < b && isWs(ch(va))) va++;
+    const v = num(va, b);
+    if (ke == a || !numOk) { out.errors++; continue; }
+    out.present = true;
+    const kp = base + (<usize>a << 1);
+    const klen = ke - a;
+    let dot = 0;
+    while (dot < klen && ch(a + dot) != 0x2E) dot++;
+    if (dot < klen) {
+      if (isMapName(kp, dot)) mapKey(kp + (<usize>(dot + 1) << 1), klen - dot - 1, v, out);
+    } else topKey(kp, klen, v, out);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// JSON
+// ---------------------------------------------------------------------------------------------------------
+
+let pos: i32 = 0;
+let jsonErr = false;
+let keyPtr: usize = 0;
+let keyLen: i32 = 0;
+
+function skipWs(): void { while (pos < n && isWs(ch(pos))) pos++; }
+
+function hex4(i: i32): i32 {
+  if (i + 4 > n) return -1;
+  let v = 0;
+  for (let k = 0; k < 4; k++) {
+    const c = ch(i + k);
+    let d: i32;
+    if (c - 0x30 < 10) d = <i32>(c - 0x30);
+    else if ((c | 0x20) - 0x61 < 6) d = <i32>((c | 0x20) - 0x61 + 10);
+    else return -1;
+    v = (v << 4) | d;
+  }
+  return v;
+}
+
+/** Reads a JSON string at pos (on the opening quote). Sets keyPtr/keyLen to its decoded text: in place when it
+ *  has no escapes, else in KEY_BUF (keyLen = -1 when it does not fit: compares as no known key). */
+function readString(): void {
+  pos++;
+  const start = pos;
+  let escaped = false;
+  while (pos < n) {
+    const c = ch(pos);
+    if (c == 0x22) break;
+    if (c == 0x5C) { escaped = true; pos += 2; continue; }
+    if (c < 0x20) { jsonErr = true; return; }
+    pos++;
+  }
+  if (pos >= n) { jsonErr = true; return; }
+  const stop = pos;
+  pos++; // closing quote
+  if (!escaped) { keyPtr = base + (<usize>start << 1); keyLen = stop - start; return; }
+  let k = 0;
+  let i = start;
+  while (i < stop) {
+    let c = ch(i);
+    i++;
+    if (c == 0x5C) {
+      if (i >= stop) { jsonErr = true; return; }
+      const e = ch(i);
+      i++;
+      if (e == 0x6E) c = 0x0A;
+      else if (e == 0x74) c = 0x09;
+      else if (e == 0x72) c = 0x0D;
+      else if (e == 0x62) c = 0x08;
+      else if (e == 0x66) c = 0x0C;
+      else if (e == 0x22 || e == 0x5C || e == 0x2F) c = e;
+      else if (e == 0x75) {
+        const h = hex4(i);
+        if (h < 0) { jsonErr = true; return; }
+        c = <u32>h;
+        i += 4;
+      } else { jsonErr = true; return; }
+    }
+    if (k >= KEY_CAP) { keyPtr = KEY_BUF; keyLen = -1; return; }
+    store<u16>(KEY_BUF + (<usize>k << 1), <u16>c);
+    k++;
+  }
+  keyPtr = KEY_BUF;
+  keyLen = k;
+}
+
+/** Reads a number or a numeric string at pos. Sets numOk; jsonErr on a syntax error. */
+function readValueNumber(): f64 {
+  numOk = false;
+  const c = ch(pos);
+  if (c == 0x22) {
+    // proto3 JSON: a number may be written as a string.
+    const save = pos;
+    readString();
+    if (jsonErr) return 0;
+    const a = save + 1, b = pos - 1;
+    if (keyPtr != base + (<usize>a << 1)) return 0; // had escapes: not a number
+    return num(a, b);
+  }
+  const a = pos;
+  while (pos < n) {
+    const d = ch(pos);
+    if ((d - 0x30 < 10) || d == 0x2D || d == 0x2B || d == 0x2E || (d | 0x20) == 0x65) pos++;
+    else break;
+  }
+  if (pos == a) { jsonErr = true; return 0; }
+  return num(a, pos);
+}
+
+/** Skips one JSON value at pos (any kind), without recursion. */
+function skipValue(): void {
+  let depth = 0;
+  while (pos < n) {
+    skipWs();
+    if (pos >= n) break;
+    const c = ch(pos);
+    if (c == 0x22) { readString(); if (jsonErr) return; }
+    else if (c == 0x7B || c == 0x5B) { depth++; pos++; }
+    else if (c == 0x7D || c == 0x5D) { if (depth == 0) { jsonErr = true; return; } depth--; pos++; }
+    else if (c == 0x2C || c == 0x3A) { if (depth == 0) { jsonErr = true; return; } pos++; }
+    else {
+      const a = pos;
+      while (pos < n) {
+        const d = ch(pos);
+        if (isWs(d) || d == 0x2C || d == 0x7D || d == 0x5D || d == 0x3A || d == 0x22 || d == 0x7B || d == 0x5B) break;
+        pos++;
+      }
+      if (pos == a) { jsonErr = true; return; }
+    }
+    if (depth == 0) return;
+  }
+  jsonErr = true;
+}
+
+/** Reads an object at pos ({...}). group TOP: report fields; group MAP: a named_metrics-style map. */
+function readObject(group: i32, out: OrcaReport): void {
+  if (pos >= n || ch(pos) != 0x7B) { jsonErr = true; return; }
+  pos++;
+  skipWs();
+  if (pos < n && ch(pos) == 0x7D) { pos++; return; }
+  while (pos < n) {
+    skipWs();
+    if (pos >= n || ch(pos) != 0x22) { jsonErr = true; return; }
+    readString();
+    if (jsonErr) return;
+    const kp = keyPtr;
+    let klen = keyLen;
+    // A key decoded into KEY_BUF must be compared before the value (a string value reuses KEY_BUF).
+    let isMap = false;
+    if (group == GROUP_TOP && klen >= 0) isMap = isMapName(kp, klen);
+    skipWs();
+    if (pos >= n || ch(pos) != 0x3A) { jsonErr = true; return; }
+    pos++;
+    skipWs();
+    if (pos >= n) { jsonErr = true; return; }
+    const c = ch(pos);
+    if (isMap && c == 0x7B) {
+      readObject(GROUP_MAP, out);
+      if (jsonErr) return;
+      out.present = true;
+    } else if (c == 0x22 || c == 0x2D || (c - 0x30 < 10)) {
+      const escapedKey = kp == KEY_BUF;
+      if (escapedKey && c == 0x22) {
+        // Rare: escaped key with a string value. Skip it (cannot hold both without another buffer).
+        skipValue();
+        if (jsonErr) return;
+      } else {
+        const v = readValueNumber();
+        if (jsonErr) return;
+        if (!numOk) out.errors++;
+        else {
+          out.present = true;
+          if (klen >= 0) {
+            if (group == GROUP_TOP) topKey(kp, klen, v, out);
+            else mapKey(kp, klen, v, out);
+          }
+        }
+      }
+    } else {
+      skipValue();
+      if (jsonErr) return;
+    }
+    skipWs();
+    if (pos >= n) { jsonErr = true; return; }
+    const d = ch(pos);
+    pos++;
+    if (d == 0x2C) continue;
+    if (d == 0x7D) return;
+    jsonErr = true;
+    return;
+  }
+  jsonErr = true;
+}
+
+/** Parses an `endpoint-load-metrics` header value into `out` (reset first). Returns out.present. */
+export function parseOrca(value: string, out: OrcaReport): bool {
+  out.reset();
+  base = changetype<usize>(value);
+  n = value.length;
+  let i = 0;
+  let end = n;
+  while (i < end && isWs(ch(i))) i++;
+  while (end > i && isWs(ch(end - 1))) end--;
+  const hp = base + (<usize>i << 1);
+  const hl = end - i;
+  if (startsLit(hp, hl, "TEXT ")) {
+    parseText(i + 5, end, out);
+  } else if (startsLit(hp, hl, "JSON ")) {
+    n = end;
+    pos = i + 5;
+    jsonErr = false;
+    skipWs();
+    readObject(GROUP_TOP, out);
+    if (!jsonErr) {
+      skipWs();
+      if (pos < n) jsonErr = true;
+    }
+    if (jsonErr) out.errors++;
+  }
+  // "BIN " (base64 proto) and anything else: not read.
+  return out.present;
+}
