@@ -5,7 +5,7 @@
 //    result;
 //  - blocks handed over by the host are freed as soon as they are copied.
 import * as abi from "./abi";
-import { OUT_LEN, OUT_PTR, OUT_U64, outLen, outPtr, resetOut, takeBuffer, takeString, freeHostBlock, utf8 } from "./memory";
+import { OUT_LEN, OUT_PTR, OUT_U64, outLen, outPtr, resetOut, takeBuffer, takeString, freeHostBlock, utf8, utf8ErrorOffset } from "./memory";
 
 export { utf8 };
 
@@ -158,6 +158,23 @@ export function getBuffer(type: u32, start: u32, max: u32): ArrayBuffer | null {
   resetOut();
   if (abi.proxy_get_buffer_bytes(type, start, max, OUT_PTR, OUT_LEN) != Ok) return null;
   return takeBuffer();
+}
+
+/** Offset of the first invalid UTF-8 byte seen by the last `getBufferStringStrict` (-1 when valid). */
+export let lastUtf8Error: i32 = -1;
+
+/** Like getBufferString, but null when the bytes are not strictly valid UTF-8 (see `lastUtf8Error`). */
+export function getBufferStringStrict(type: u32, start: u32, max: u32): string | null {
+  resetOut();
+  lastUtf8Error = -1;
+  if (abi.proxy_get_buffer_bytes(type, start, max, OUT_PTR, OUT_LEN) != Ok) return null;
+  const bad = utf8ErrorOffset(outPtr(), outLen());
+  if (bad >= 0) {
+    lastUtf8Error = bad;
+    freeHostBlock(outPtr());
+    return null;
+  }
+  return takeString();
 }
 
 export function getBufferString(type: u32, start: u32, max: u32): string | null {

@@ -44,12 +44,50 @@ export function takeBuffer(): ArrayBuffer {
   return buf;
 }
 
-/** Decodes the host block at the out-parameters as UTF-8 and frees the block. Invalid bytes become U+FFFD. */
+/**
+ * Decodes the host block at the out-parameters as UTF-8 and frees the block. Input that is not strictly valid
+ * UTF-8 (overlong forms, surrogates, truncated sequences...) is decoded byte by byte with every non-ASCII byte
+ * as U+FFFD: a lenient decoder would turn `m\xC1\x81` into `mA`, letting two different byte strings compare equal.
+ */
 export function takeString(): string {
   const ptr = outPtr();
   const len = outLen();
-  const s = len > 0 ? String.UTF8.decodeUnsafe(ptr, len, false) : "";
+  const s = len == 0 ? "" : (utf8ErrorOffset(ptr, len) < 0 ? String.UTF8.decodeUnsafe(ptr, len, false) : decodeReplacing(ptr, len));
   freeHostBlock(ptr);
+  return s;
+}
+
+/** Offset of the first byte that breaks strict UTF-8 (RFC 3629), or -1 when the bytes are valid. */
+export function utf8ErrorOffset(ptr: usize, len: usize): i32 {
+  let i: usize = 0;
+  while (i < len) {
+    const b = <u32>load<u8>(ptr + i);
+    if (b < 0x80) { i++; continue; }
+    let n: usize = 0;
+    let min: u32 = 0;
+    let cp: u32 = 0;
+    if (b >= 0xc2 && b <= 0xdf) { n = 1; cp = b & 0x1f; min = 0x80; }
+    else if (b >= 0xe0 && b <= 0xef) { n = 2; cp = b & 0x0f; min = 0x800; }
+    else if (b >= 0xf0 && b <= 0xf4) { n = 3; cp = b & 0x07; min = 0x10000; }
+    else return <i32>i;
+    if (i + n >= len) return <i32>i; // truncated sequence
+    for (let k: usize = 1; k <= n; k++) {
+      const c = <u32>load<u8>(ptr + i + k);
+      if ((c & 0xc0) != 0x80) return <i32>i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return <i32>i;
+    i += n + 1;
+  }
+  return -1;
+}
+
+function decodeReplacing(ptr: usize, len: usize): string {
+  let s = "";
+  for (let i: usize = 0; i < len; i++) {
+    const b = load<u8>(ptr + i);
+    s += b < 0x80 ? String.fromCharCode(b) : "\uFFFD";
+  }
   return s;
 }
 
