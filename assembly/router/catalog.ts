@@ -38,6 +38,9 @@ export class Catalog {
   private prefixPools: Array<i32> = [];
   private modelPriority: Map<string, i32> = new Map();
   private scratch: Array<i32> = [];
+  /** Model discovery: per pool, the names its servers listed; and model → pools built from them. */
+  private discoveredLists: Array<Array<string>> = [];
+  private discovered: Map<string, Array<i32>> = new Map();
 
   constructor(cfg: RouterConfig) {
     const byName = new Map<string, i32>();
@@ -74,6 +77,7 @@ export class Catalog {
         }
       }
     }
+    for (let i = 0; i < this.pools.length; i++) this.discoveredLists.push(new Array<string>());
     for (let i = 0; i < cfg.models.length; i++) this.modelPriority.set(cfg.models[i].name, cfg.models[i].priority);
   }
 
@@ -92,6 +96,11 @@ export class Catalog {
     if (this.exact.has(model)) {
       const list = this.exact.get(model);
       for (let i = 0; i < list.length; i++) out.push(list[i]);
+    }
+    if (this.discovered.size > 0 && this.discovered.has(model)) {
+      // Discovered models widen what a pool serves; the configured ones stay the floor.
+      const list = this.discovered.get(model);
+      for (let i = 0; i < list.length; i++) if (!out.includes(list[i])) out.push(list[i]);
     }
     for (let k = 0; k < this.prefixPools.length; k++) {
       const p = this.prefixPools[k];
@@ -120,6 +129,25 @@ export class Catalog {
       out.length = w;
     }
     return out;
+  }
+
+  /** Replaces the discovered model list of a pool (call rebuildDiscovered after a batch of these). */
+  setDiscovered(pool: i32, names: Array<string>): void {
+    if (pool >= 0 && pool < this.discoveredLists.length) this.discoveredLists[pool] = names;
+  }
+
+  rebuildDiscovered(): void {
+    this.discovered.clear();
+    for (let p = 0; p < this.discoveredLists.length; p++) {
+      const names = this.discoveredLists[p];
+      for (let i = 0; i < names.length; i++) {
+        const m = names[i];
+        if (m.length == 0) continue;
+        if (!this.discovered.has(m)) this.discovered.set(m, new Array<i32>());
+        const list = this.discovered.get(m);
+        if (!list.includes(p)) list.push(p);
+      }
+    }
   }
 
   /** True when following fallbacks from `from` reaches `to` (bounded: cycles stop after every pool once). */

@@ -15,7 +15,8 @@
 //  - duplicate keys: the last one wins, as with JSON.parse.
 import {
   RouterConfig, PoolConfig, ModelConfig, HeaderNames, BodyConfig, ScoringConfig, SaturationConfig,
-  SheddingConfig, OutlierConfig, ConfigResult, STEER_POOL, STEER_ENDPOINT,
+  SheddingConfig, OutlierConfig, ConfigResult, STEER_POOL, STEER_ENDPOINT, MetricsConfig, SeriesConfig,
+  DiscoveryConfig, PollingConfig, LoadReportsConfig, AffinityConfig, PrefixAffinityConfig,
 } from "./config";
 import { checkJson } from "./json-check";
 
@@ -458,11 +459,73 @@ function isEndpoint(s: string): bool {
   return isDecimal(s, hostEnd + 1, n, 5, 1, 65535);
 }
 
+/** ^[\x21-\x7e]{1,255}$ (cluster names, authorities) */
+function isVisible255(s: string): bool {
+  const n = s.length;
+  if (n < 1 || n > 255) return false;
+  for (let i = 0; i < n; i++) {
+    const c = <i32>s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/** ^\/[\x21-\x7e]{0,254}$ */
+function isPath(s: string): bool {
+  const n = s.length;
+  if (n < 1 || n > 255 || s.charCodeAt(0) != 0x2f) return false;
+  for (let i = 1; i < n; i++) {
+    const c = <i32>s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/** ^[A-Za-z_:][A-Za-z0-9_:]{0,199}$ */
+function isMetricName(s: string): bool {
+  const n = s.length;
+  if (n < 1 || n > 200) return false;
+  for (let i = 0; i < n; i++) {
+    const c = <i32>s.charCodeAt(i);
+    const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f || c == 0x3a;
+    if (!(letter || (i > 0 && c >= 0x30 && c <= 0x39))) return false;
+  }
+  return true;
+}
+
+/** ^[A-Za-z_][A-Za-z0-9_]{0,63}$ */
+function isLabelName(s: string): bool {
+  const n = s.length;
+  if (n < 1 || n > 64) return false;
+  for (let i = 0; i < n; i++) {
+    const c = <i32>s.charCodeAt(i);
+    const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f;
+    if (!(letter || (i > 0 && c >= 0x30 && c <= 0x39))) return false;
+  }
+  return true;
+}
+
+/** ^[\x20\x21\x23-\x5b\x5d-\x7e]{0,256}$ */
+function isLabelValue(s: string): bool {
+  const n = s.length;
+  if (n > 256) return false;
+  for (let i = 0; i < n; i++) {
+    const c = <i32>s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c == 0x22 || c == 0x5c) return false;
+  }
+  return true;
+}
+
 const MSG_HEADER = "must be a lower-case HTTP header name of 1-64 token characters";
 const MSG_IDENT = "must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit";
 const MSG_MODEL = "must be 1-128 visible ASCII characters (no spaces)";
 const MSG_ENDPOINT = "must be ip:port (IPv4) or [ip]:port (IPv6)";
 const MSG_GPU = "must be 0-32 characters of letters, digits, '.', '_' or '-'";
+const MSG_VISIBLE = "must be 1-255 visible ASCII characters (no spaces)";
+const MSG_PATH = "must be an absolute path such as /metrics";
+const MSG_METRIC = "must be a Prometheus metric name";
+const MSG_LABEL = "must be a Prometheus label name";
+const MSG_LABEL_VALUE = "must be 0-256 printable ASCII characters without '\"' or '\\'";
 
 /** The string at i if it passes `check` (read up to cap + 1 units: longer ones fail every pattern), else null. */
 function pattern(i: i32, path: string, cap: i32, check: (s: string) => bool, msg: string): string | null {
@@ -507,15 +570,84 @@ function oneOf(i: i32, path: string, options: Array<string>): string | null {
   return null;
 }
 
+/**
+ * The members of the record (JSON object with free keys) at `i`: [keyOffset0, valueOffset0, ...], one entry per
+ * distinct key (the last occurrence wins, as JSON.parse), in first-occurrence order. Null (error set) if not an
+ * object.
+ */
+function recordEntries(i: i32, path: string): Array<i32> | null {
+  if (ch(i) != 0x7b) {
+    wrongType(i, path, "an object");
+    return null;
+  }
+  const out = new Array<i32>();
+  const keys = new Array<string>();
+  i = ws(i + 1);
+  if (ch(i) == 0x7d) return out;
+  while (i < N) {
+    const ko = i;
+    const key = readStr(i, N);
+    i = ws(strEnd(i));
+    i = ws(i + 1); // ':'
+    const k = keys.indexOf(key);
+    if (k >= 0) {
+      out[k * 2] = ko;
+      out[k * 2 + 1] = i;
+    } else {
+      keys.push(key);
+      out.push(ko);
+      out.push(i);
+    }
+    i = ws(skipValue(i));
+    if (ch(i) != 0x2c) break;
+    i = ws(i + 1);
+  }
+  return out;
+}
+
+/**
+ * A record of string → string: keys checked with `keyCheck`, values with `valCheck`; [k0, v0, ...]. An invalid
+ * key is reported at `path.<key>` as zod's invalid_key.
+ */
+function stringRecord(i: i32, path: string, keyCheck: (s: string) => bool, keyMsg: string, keyCap: i32,
+  valCheck: (s: string) => bool, valMsg: string, valCap: i32): Array<string> {
+  const out = new Array<string>();
+  const e = recordEntries(i, path);
+  if (e === null) return out;
+  for (let k = 0; k < e.length; k += 2) {
+    const key = readStr(e[k], N);
+    const p = field(path, key);
+    if (!keyCheck(key)) {
+      fail(p, keyMsg);
+      return out;
+    }
+    const v = pattern(e[k + 1], p, valCap, valCheck, valMsg);
+    if (v === null) return out;
+    out.push(key);
+    out.push(v);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The schema.
 
 const ROOT_KEYS: Array<string> = [
   "name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier",
+  "polling", "loadReports", "affinity",
 ];
 const HEADER_KEYS: Array<string> = ["protocol", "model", "class", "priority", "pool", "endpoint", "modelOverride", "priorityIn"];
 const BODY_KEYS: Array<string> = ["enabled", "maxBytes", "timeoutMs"];
-const POOL_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "fallback", "maxInFlight"];
+const POOL_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "fallback", "maxInFlight", "metrics", "discovery"];
+const METRICS_KEYS: Array<string> = ["cluster", "path", "engine", "authority", "timeoutMs", "modelLabelFilter", "series", "endpointClusters"];
+const SERIES_SET_KEYS: Array<string> = ["queue", "running", "kvCache"];
+const SERIES_KEYS: Array<string> = ["name", "labels", "scale"];
+const DISCOVERY_KEYS: Array<string> = ["enabled", "path", "intervalMs"];
+const POLLING_KEYS: Array<string> = ["intervalMs", "probesPerTick", "subsetAbove", "leaseMs"];
+const LOAD_REPORTS_KEYS: Array<string> = ["orca", "queueHeader", "kvCacheHeader"];
+const AFFINITY_KEYS: Array<string> = ["prefix", "lora"];
+const PREFIX_KEYS: Array<string> = ["enabled", "blockBytes", "blocks", "tableSize", "maxLoadFactor"];
+const ENGINES: Array<string> = ["vllm", "sglang", "trtllm", "triton-trtllm", "triton", "tgi", "custom"];
 const MODEL_KEYS: Array<string> = ["name", "priority"];
 const SCORING_KEYS: Array<string> = ["inFlight", "queue", "kvCache", "sampleAbove", "staleAfterMs"];
 const SATURATION_KEYS: Array<string> = ["queue", "kvCache"];
@@ -559,7 +691,114 @@ function parsePool(i: i32, path: string): PoolConfig {
   p.endpoints = patternList(at[5], field(path, "endpoints"), 1024, 64, isEndpoint, MSG_ENDPOINT);
   p.fallback = patternOr(at[6], field(path, "fallback"), 63, isIdent, MSG_IDENT, "");
   p.maxInFlight = int(at[7], field(path, "maxInFlight"), 1, 1000000, p.maxInFlight);
+  if (at[8] >= 0) p.metrics = parseMetrics(at[8], field(path, "metrics"));
+  if (at[9] >= 0) p.discovery = parseDiscovery(at[9], field(path, "discovery"));
   return p;
+}
+
+function parseSeries(i: i32, path: string): SeriesConfig {
+  const s = new SeriesConfig();
+  if (!isObj(i, path)) return s;
+  const at = new Array<i32>(SERIES_KEYS.length);
+  if (!members(i, path, SERIES_KEYS, at)) return s;
+  if (at[0] < 0) fail(field(path, "name"), "is required");
+  else s.name = patternOr(at[0], field(path, "name"), 200, isMetricName, MSG_METRIC, "");
+  if (at[1] >= 0) {
+    s.hasLabels = true;
+    s.labels = stringRecord(at[1], field(path, "labels"), isLabelName, MSG_LABEL, 64, isLabelValue, MSG_LABEL_VALUE, 256);
+  }
+  s.scale = dbl(at[2], field(path, "scale"), -1e9, 1e9, s.scale);
+  return s;
+}
+
+function parseSeriesList(i: i32, path: string, out: Array<SeriesConfig>): void {
+  if (i < 0) return;
+  const at = items(i, path, 0, 8);
+  if (at === null) return;
+  for (let k = 0; k < at.length && err.length == 0; k++) out.push(parseSeries(at[k], index(path, k)));
+}
+
+function parseMetrics(i: i32, path: string): MetricsConfig {
+  const m = new MetricsConfig();
+  if (!isObj(i, path)) return m;
+  const at = new Array<i32>(METRICS_KEYS.length);
+  if (!members(i, path, METRICS_KEYS, at)) return m;
+  if (at[0] < 0) fail(field(path, "cluster"), "is required");
+  else m.cluster = patternOr(at[0], field(path, "cluster"), 255, isVisible255, MSG_VISIBLE, "");
+  m.path = patternOr(at[1], field(path, "path"), 255, isPath, MSG_PATH, m.path);
+  if (at[2] >= 0) {
+    const e = oneOf(at[2], field(path, "engine"), ENGINES);
+    if (e !== null) m.engine = e;
+  }
+  m.authority = patternOr(at[3], field(path, "authority"), 255, isVisible255, MSG_VISIBLE, "");
+  m.timeoutMs = int(at[4], field(path, "timeoutMs"), 10, 60000, m.timeoutMs);
+  m.modelLabelFilter = patternOr(at[5], field(path, "modelLabelFilter"), 128, isModelName, MSG_MODEL, "");
+  if (at[6] >= 0) {
+    const sp = field(path, "series");
+    if (isObj(at[6], sp)) {
+      const st = new Array<i32>(SERIES_SET_KEYS.length);
+      if (members(at[6], sp, SERIES_SET_KEYS, st)) {
+        m.hasSeries = true;
+        parseSeriesList(st[0], field(sp, "queue"), m.queue);
+        parseSeriesList(st[1], field(sp, "running"), m.running);
+        parseSeriesList(st[2], field(sp, "kvCache"), m.kvCache);
+      }
+    }
+  }
+  if (at[7] >= 0) {
+    m.hasEndpointClusters = true;
+    m.endpointClusters = stringRecord(at[7], field(path, "endpointClusters"), isEndpoint, MSG_ENDPOINT, 64, isVisible255, MSG_VISIBLE, 255);
+  }
+  return m;
+}
+
+function parseDiscovery(i: i32, path: string): DiscoveryConfig {
+  const d = new DiscoveryConfig();
+  if (!isObj(i, path)) return d;
+  const at = new Array<i32>(DISCOVERY_KEYS.length);
+  if (!members(i, path, DISCOVERY_KEYS, at)) return d;
+  d.enabled = bool_(at[0], field(path, "enabled"), d.enabled);
+  d.path = patternOr(at[1], field(path, "path"), 255, isPath, MSG_PATH, d.path);
+  d.intervalMs = int(at[2], field(path, "intervalMs"), 1000, 3600000, d.intervalMs);
+  return d;
+}
+
+function parsePolling(i: i32, path: string, p: PollingConfig): void {
+  if (i < 0 || !isObj(i, path)) return;
+  const at = new Array<i32>(POLLING_KEYS.length);
+  if (!members(i, path, POLLING_KEYS, at)) return;
+  p.intervalMs = int(at[0], field(path, "intervalMs"), 50, 600000, p.intervalMs);
+  p.probesPerTick = int(at[1], field(path, "probesPerTick"), 1, 1024, p.probesPerTick);
+  p.subsetAbove = int(at[2], field(path, "subsetAbove"), 1, 65536, p.subsetAbove);
+  p.leaseMs = int(at[3], field(path, "leaseMs"), 100, 600000, 0);
+}
+
+function parseLoadReports(i: i32, path: string, l: LoadReportsConfig): void {
+  if (i < 0 || !isObj(i, path)) return;
+  const at = new Array<i32>(LOAD_REPORTS_KEYS.length);
+  if (!members(i, path, LOAD_REPORTS_KEYS, at)) return;
+  l.orca = bool_(at[0], field(path, "orca"), l.orca);
+  l.queueHeader = patternOr(at[1], field(path, "queueHeader"), 64, isHeaderName, MSG_HEADER, "");
+  l.kvCacheHeader = patternOr(at[2], field(path, "kvCacheHeader"), 64, isHeaderName, MSG_HEADER, "");
+}
+
+function parsePrefix(i: i32, path: string, p: PrefixAffinityConfig): void {
+  if (i < 0 || !isObj(i, path)) return;
+  const at = new Array<i32>(PREFIX_KEYS.length);
+  if (!members(i, path, PREFIX_KEYS, at)) return;
+  p.enabled = bool_(at[0], field(path, "enabled"), p.enabled);
+  p.blockBytes = int(at[1], field(path, "blockBytes"), 16, 65536, p.blockBytes);
+  p.blocks = int(at[2], field(path, "blocks"), 1, 64, p.blocks);
+  p.tableSize = int(at[3], field(path, "tableSize"), 64, 1048576, p.tableSize);
+  p.maxLoadFactor = dbl(at[4], field(path, "maxLoadFactor"), 1, 100, p.maxLoadFactor);
+}
+
+function parseAffinity(i: i32, path: string, a: AffinityConfig): void {
+  if (i < 0 || !isObj(i, path)) return;
+  const at = new Array<i32>(AFFINITY_KEYS.length);
+  if (!members(i, path, AFFINITY_KEYS, at)) return;
+  parsePrefix(at[0], field(path, "prefix"), a.prefix);
+  a.lora = bool_(at[1], field(path, "lora"), a.lora);
 }
 
 function parseModel(i: i32, path: string): ModelConfig {
@@ -642,11 +881,15 @@ function parseRoot(i: i32, c: RouterConfig): void {
     if (s !== null) c.unknownModelPassthrough = s == "passthrough";
   }
   parseOutlier(at[10], "outlier", c.outlier);
+  parsePolling(at[11], "polling", c.polling);
+  parseLoadReports(at[12], "loadReports", c.loadReports);
+  parseAffinity(at[13], "affinity", c.affinity);
 }
 
 /** The schema's superRefine, in its order; run only on a config that passed every other rule. */
 function crossCheck(c: RouterConfig): void {
   const names = new Set<string>();
+  const endpoints = new Set<string>();
   for (let i = 0; i < c.pools.length; i++) {
     const p = c.pools[i];
     const path = index("pools", i);
@@ -656,6 +899,12 @@ function crossCheck(c: RouterConfig): void {
       fail(field(path, "endpoints"), "endpoint steering needs at least one endpoint per pool");
     if (p.models.length == 0 && p.modelPrefixes.length == 0)
       fail(field(path, "models"), "a pool must serve at least one model or model prefix");
+    // One load record per endpoint: an endpoint listed twice would split its in-flight count in two.
+    for (let j = 0; j < p.endpoints.length; j++) {
+      const e = p.endpoints[j];
+      if (endpoints.has(e)) fail(index(field(path, "endpoints"), j), "endpoint \"" + e + "\" is listed more than once");
+      endpoints.add(e);
+    }
   }
   for (let i = 0; i < c.pools.length; i++) {
     const p = c.pools[i];
@@ -669,6 +918,25 @@ function crossCheck(c: RouterConfig): void {
     for (let j = 0; j < i; j++) if (written[i] == written[j]) fail("headers", "header names must be distinct");
   }
   if (c.outlier.maxEjectionMs < c.outlier.baseEjectionMs) fail("outlier.maxEjectionMs", "must be >= baseEjectionMs");
+  for (let i = 0; i < c.pools.length; i++) {
+    const p = c.pools[i];
+    const path = index("pools", i);
+    const m = p.metrics;
+    if (m !== null) {
+      const custom = m.engine == "custom";
+      if (custom && (!m.hasSeries || m.queue.length + m.running.length + m.kvCache.length == 0))
+        fail(field(path, "metrics.series"), "engine custom needs at least one series");
+      if (!custom && m.hasSeries) fail(field(path, "metrics.series"), "series is only for engine custom");
+      for (let k = 0; k < m.endpointClusters.length; k += 2) {
+        if (!p.endpoints.includes(m.endpointClusters[k]))
+          fail(field(path, "metrics.endpointClusters"), m.endpointClusters[k] + " is not an endpoint of this pool");
+      }
+    }
+    const d = p.discovery;
+    if (d !== null && d.enabled && m === null) fail(field(path, "discovery"), "discovery needs metrics (its cluster)");
+  }
+  if (c.polling.leaseMs != 0 && c.polling.leaseMs <= c.polling.intervalMs) fail("polling.leaseMs", "must be > intervalMs");
+  if (c.affinity.prefix.enabled && !c.body.enabled) fail("affinity.prefix.enabled", "needs body.enabled");
 }
 
 /**

@@ -5,6 +5,40 @@
 export const STEER_POOL: u8 = 0;
 export const STEER_ENDPOINT: u8 = 1;
 
+/** One Prometheus series selection (engine custom). */
+export class SeriesConfig {
+  name: string = "";
+  /** [k0, v0, k1, v1, ...] */
+  labels: Array<string> = [];
+  /** Whether `labels` was given (an empty object is kept as such). */
+  hasLabels: bool = false;
+  scale: f64 = 1;
+}
+
+export class MetricsConfig {
+  cluster: string = "";
+  path: string = "/metrics";
+  engine: string = "vllm";
+  /** "" = derived from the cluster's fqdn. */
+  authority: string = "";
+  timeoutMs: i32 = 1000;
+  /** "" when not configured. */
+  modelLabelFilter: string = "";
+  hasSeries: bool = false;
+  queue: Array<SeriesConfig> = [];
+  running: Array<SeriesConfig> = [];
+  kvCache: Array<SeriesConfig> = [];
+  /** [endpoint0, cluster0, ...]; hasEndpointClusters tells an empty object from an absent one. */
+  endpointClusters: Array<string> = [];
+  hasEndpointClusters: bool = false;
+}
+
+export class DiscoveryConfig {
+  enabled: bool = false;
+  path: string = "/v1/models";
+  intervalMs: i32 = 30000;
+}
+
 export class PoolConfig {
   name: string = "";
   models: Array<string> = [];
@@ -15,6 +49,8 @@ export class PoolConfig {
   /** "" when none. */
   fallback: string = "";
   maxInFlight: i32 = 64;
+  metrics: MetricsConfig | null = null;
+  discovery: DiscoveryConfig | null = null;
 }
 
 export class ModelConfig {
@@ -66,6 +102,34 @@ export class OutlierConfig {
   maxEjectionPercent: i32 = 50;
 }
 
+export class PollingConfig {
+  intervalMs: i32 = 1000;
+  probesPerTick: i32 = 8;
+  subsetAbove: i32 = 16;
+  /** 0 = default (3 × intervalMs, at least 1000). */
+  leaseMs: i32 = 0;
+}
+
+export class LoadReportsConfig {
+  orca: bool = true;
+  /** "" when not configured. */
+  queueHeader: string = "";
+  kvCacheHeader: string = "";
+}
+
+export class PrefixAffinityConfig {
+  enabled: bool = false;
+  blockBytes: i32 = 256;
+  blocks: i32 = 4;
+  tableSize: i32 = 4096;
+  maxLoadFactor: f64 = 1.5;
+}
+
+export class AffinityConfig {
+  prefix: PrefixAffinityConfig = new PrefixAffinityConfig();
+  lora: bool = true;
+}
+
 export class RouterConfig {
   name: string = "inference-router";
   steering: u8 = STEER_POOL;
@@ -79,6 +143,9 @@ export class RouterConfig {
   /** true: a model no pool serves is routed untouched; false: 404. */
   unknownModelPassthrough: bool = false;
   outlier: OutlierConfig = new OutlierConfig();
+  polling: PollingConfig = new PollingConfig();
+  loadReports: LoadReportsConfig = new LoadReportsConfig();
+  affinity: AffinityConfig = new AffinityConfig();
 }
 
 /** Result of parsing: either a config or the first problem, named by its JSON path ("pools[1].weight: ..."). */

@@ -5,7 +5,7 @@
 import { BufferType, DataStatus, HeadersStatus, LogLevel, MapType } from "../runtime/abi";
 import { HttpContext, RootContext } from "../runtime/context";
 import {
-  continueRequest, getBufferString, getHeader, getPropertyString, log, logEnabled, nowMs, propertyPath,
+  continueRequest, getBufferStringStrict, getHeader, lastUtf8Error, getPropertyString, log, logEnabled, nowMs, propertyPath,
   readBufferInto, refreshLogLevel, sendLocalResponse, setEffectiveContext, setTickPeriodMs, utf8,
 } from "../runtime/host";
 import { Catalog } from "./catalog";
@@ -15,7 +15,10 @@ const PROTOCOL_COUNT: i32 = <i32>Protocol.SglangGenerate + 1;
 import { RouterConfig, STEER_ENDPOINT } from "./config";
 import { parseConfig } from "./config-parse";
 import { Load, LoadView } from "./loadview";
-import { NO_HEALTHY, PickResult, Picker, SHED } from "./picker";
+import { AFFINITY_HIT, AFFINITY_OVERRIDE, NO_HEALTHY, PickResult, Picker, SHED } from "./picker";
+import { Affinity } from "./affinity";
+import { Poller } from "./poller";
+import { OrcaReport, parseOrca } from "./signals/orca";
 import { nextU32, seedRandom } from "./rng";
 import * as S from "./stats";
 import { HeaderKeys, parsePriority, sanitize, stripOwned, writeClassification, writeEndpoints, writePool } from "./steer";
@@ -28,6 +31,7 @@ const K_PATH = utf8(":path");
 const K_CONTENT_TYPE = utf8("content-type");
 const K_CONTENT_LENGTH = utf8("content-length");
 const K_STATUS = utf8(":status");
+const K_ORCA = utf8("endpoint-load-metrics");
 const P_RESPONSE_FLAGS = propertyPath(["response", "flags"]);
 
 // Envoy response flags that mean the upstream failed us (timeout, remote reset, connect failure, termination).
@@ -41,15 +45,28 @@ class Router {
   picker: Picker;
   stats: S.Stats;
   scratch: usize;
+  poller: Poller;
+  affinity: Affinity;
+  /** Response headers read for load reports ("" when not configured). */
+  queueHeader: ArrayBuffer | null;
+  kvCacheHeader: ArrayBuffer | null;
   constructor(public cfg: RouterConfig, vmId: u32) {
     const catalog = new Catalog(cfg);
     // A VM missing heartbeats for 5 periods (or 3 s) is presumed dead: its in-flight slots stop counting.
     const view = new LoadView(cfg.name, vmId, <i64>max(3000, 5 * HEARTBEAT_MS));
     this.catalog = catalog;
     this.keys = new HeaderKeys(cfg.headers);
+    const stats = new S.Stats(cfg.name, catalog, PROTOCOL_COUNT, (p: i32): string => protocolName(<Protocol>p));
+    const poller = new Poller(cfg, catalog, view, stats, vmId);
+    const affinity = new Affinity(cfg, catalog, poller.loraPossible);
     this.view = view;
-    this.picker = new Picker(catalog, view, cfg);
-    this.stats = new S.Stats(cfg.name, catalog, PROTOCOL_COUNT, (p: i32): string => protocolName(<Protocol>p));
+    this.stats = stats;
+    this.poller = poller;
+    this.affinity = affinity;
+    this.picker = new Picker(catalog, view, cfg, affinity);
+    const lr = cfg.loadReports;
+    this.queueHeader = lr.queueHeader.length > 0 ? utf8(lr.queueHeader) : null;
+    this.kvCacheHeader = lr.kvCacheHeader.length > 0 ? utf8(lr.kvCacheHeader) : null;
     this.scratch = cfg.body.enabled ? heap.alloc(<usize>cfg.body.maxBytes) : 0;
   }
 }
@@ -73,7 +90,11 @@ export class RouterRoot extends RootContext {
       log(LogLevel.Error, "inference-router: configuration rejected: larger than 1 MiB");
       return false;
     }
-    const text = size == 0 ? "" : getBufferString(BufferType.PluginConfiguration, 0, size);
+    const text = size == 0 ? "" : getBufferStringStrict(BufferType.PluginConfiguration, 0, size);
+    if (text === null && lastUtf8Error >= 0) {
+      log(LogLevel.Error, "inference-router: configuration rejected: (root): invalid UTF-8 at byte " + lastUtf8Error.toString());
+      return false;
+    }
     const res = parseConfig(text === null ? "" : text);
     const cfg = res.config;
     if (cfg === null) {
@@ -86,10 +107,13 @@ export class RouterRoot extends RootContext {
     if (this.router !== null) {
       const old = this.router!;
       if (old.scratch != 0) heap.free(old.scratch);
+      old.poller.dispose();
     }
     this.router = r;
     // Ticks drive heartbeats and release requests held for a body that does not come.
-    const period = cfg.body.enabled ? <u32>max(10, min(<i32>HEARTBEAT_MS, cfg.body.timeoutMs / 4)) : HEARTBEAT_MS;
+    let period = cfg.body.enabled ? <u32>max(10, min(<i32>HEARTBEAT_MS, cfg.body.timeoutMs / 4)) : HEARTBEAT_MS;
+    // Polling runs on the tick too: every worker ticks at the poll interval (only the lease holder polls).
+    if (r.poller.active && <u32>cfg.polling.intervalMs < period) period = <u32>cfg.polling.intervalMs;
     setTickPeriodMs(period);
     log(LogLevel.Info, "inference-router: configured " + cfg.pools.length.toString() + " pool(s), " +
       r.catalog.upstreams.length.toString() + " upstream(s), steering " + (cfg.steering == STEER_ENDPOINT ? "endpoint" : "pool"));
@@ -102,6 +126,7 @@ export class RouterRoot extends RootContext {
     if (r === null) return;
     const now = nowMs();
     r.view.heartbeat(now);
+    r.poller.tick(now);
     // Release held streams whose body did not come in time (or never will: Envoy without
     // allow_on_headers_stop_iteration withholds body callbacks while headers are paused).
     while (this.held.length > 0 && this.held[0].deadlineMs <= now) {
@@ -111,6 +136,12 @@ export class RouterRoot extends RootContext {
       r.stats.bodyTimeout();
       if (s.decide()) continueRequest();
     }
+  }
+
+  onHttpCallResponse(token: u32, headerCount: u32, bodySize: u32, trailerCount: u32): void {
+    const r = this.router;
+    if (r === null) return;
+    r.poller.onResponse(token, headerCount, bodySize, nowMs());
   }
 
   newHttpContext(id: u32): HttpContext | null {
@@ -185,7 +216,11 @@ export class RouterStream extends HttpContext {
     const n = readBufferInto(BufferType.HttpRequestBody, 0, bodySize < cap ? bodySize : cap, r.scratch, cap);
     if (n > 0) classifyBody(r.scratch, <usize>n, endOfStream && <u32>n == bodySize, this.c);
     this.rootCtx.unhold(this);
-    return this.decide() ? DataStatus.Continue : DataStatus.StopIterationNoBuffer;
+    // Prefix affinity hashes the prompt while the body bytes are at hand.
+    if (n > 0 && r.affinity.prefixEnabled) r.affinity.hashPrompt(r.scratch, <usize>n, this.c.model);
+    const ok = this.decide();
+    r.affinity.count = 0;
+    return ok ? DataStatus.Continue : DataStatus.StopIterationNoBuffer;
   }
 
   /**
@@ -212,7 +247,11 @@ export class RouterStream extends HttpContext {
       return false;
     }
     const res = pickResult;
-    r.picker.pick(pools, prio, nowMs(), res);
+    const now = nowMs();
+    const aff = r.affinity;
+    const preferred = aff.count > 0 ? aff.lookup(r.catalog.upstreams.length) : -1;
+    if (aff.loraEnabled) aff.setLoraModel(model, now);
+    r.picker.pick(pools, prio, now, res, preferred, aff.loraEnabled);
     if (res.outcome == NO_HEALTHY) {
       r.stats.request(<i32>c.protocol, S.OUTCOME_NO_HEALTHY);
       this.reply(503, "no_healthy_upstream", "no healthy upstream serves model \"" + sanitize(model) + "\"", 14);
@@ -238,10 +277,15 @@ export class RouterStream extends HttpContext {
     if (res.staleFallback) r.stats.staleFallback();
     if (res.viaFallback) r.stats.fallbackPick();
     if (res.saturated) r.stats.saturatedPick();
+    if (res.affinity == AFFINITY_HIT) r.stats.count(S.AFFINITY_HITS);
+    else if (res.affinity == AFFINITY_OVERRIDE) r.stats.count(S.AFFINITY_OVERRIDES);
+    if (res.loraHit) r.stats.count(S.LORA_AFFINITY_HITS);
+    if (aff.count > 0) aff.remember(res.upstream, now);
     if (logEnabled(LogLevel.Debug)) {
       log(LogLevel.Debug, "inference-router: protocol=" + proto + " model=" + sanitize(model) + " priority=" + prio.toString() +
         " cost=" + estimatedCost(c).toString() + " upstream=" + u.name + " score=" + res.score.toString() +
-        (res.staleFallback ? " stale_fallback" : "") + (res.viaFallback ? " fallback_pool" : "") + (res.saturated ? " saturated" : ""));
+        (res.staleFallback ? " stale_fallback" : "") + (res.viaFallback ? " fallback_pool" : "") + (res.saturated ? " saturated" : "") +
+        (res.affinity == AFFINITY_HIT ? " prefix_affinity" : res.affinity == AFFINITY_OVERRIDE ? " prefix_override" : "") + (res.loraHit ? " lora_affinity" : ""));
     }
     return true;
   }
@@ -262,7 +306,57 @@ export class RouterStream extends HttpContext {
     if (this.upstream < 0 || this.outcomeRecorded) return HeadersStatus.Continue;
     const st = getHeader(MapType.ResponseHeaders, K_STATUS);
     if (st !== null) this.recordOutcome(!(st.length == 3 && st.charCodeAt(0) == 53)); // 5xx is an upstream error
+    this.readLoadReport();
     return HeadersStatus.Continue;
+  }
+
+  /**
+   * Load reports in the response (ORCA `endpoint-load-metrics`, TEXT or JSON; or the configured plain headers)
+   * update the picked upstream's record, merged by freshness. Headers are left in the response. In pool mode a
+   * member's queue/running stand for the pool's by scaling with the member count.
+   */
+  private readLoadReport(): void {
+    const r = this.r;
+    const lr = r.cfg.loadReports;
+    let queue = -1.0, kv = -1.0, running = -1.0;
+    if (lr.orca) {
+      const v = getHeader(MapType.ResponseHeaders, K_ORCA);
+      if (v !== null && v.length > 0 && v.length <= 4096) {
+        const o = orca;
+        o.reset();
+        if (parseOrca(v, o) && o.present) {
+          queue = o.queue;
+          kv = o.kvCache;
+          running = o.running;
+        }
+      }
+    }
+    const qh = r.queueHeader;
+    if (qh !== null) {
+      const v = getHeader(MapType.ResponseHeaders, qh);
+      if (v !== null) {
+        const x = parseFloat(v);
+        if (isFinite(x) && x >= 0) queue = x;
+      }
+    }
+    const kh = r.kvCacheHeader;
+    if (kh !== null) {
+      const v = getHeader(MapType.ResponseHeaders, kh);
+      if (v !== null) {
+        const x = parseFloat(v);
+        if (isFinite(x) && x >= 0) kv = x > 1 ? 1 : x;
+      }
+    }
+    if (queue < 0 && kv < 0 && running < 0) return;
+    const u = r.catalog.upstreams[this.upstream];
+    if (r.cfg.steering != STEER_ENDPOINT) {
+      const members = <f64>max(1, r.catalog.pools[u.pool].cfg.endpoints.length);
+      if (queue > 0) queue *= members;
+      if (running > 0) running *= members;
+    }
+    if (kv > 1) kv = 1;
+    r.view.report(u, queue, kv, running, nowMs());
+    r.stats.count(S.ORCA_REPORTS);
   }
 
   onLog(): void {
@@ -300,6 +394,7 @@ export class RouterStream extends HttpContext {
 }
 
 const pickResult = new PickResult();
+const orca = new OrcaReport();
 const ejectLoad = new Load();
 
 /**

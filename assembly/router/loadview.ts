@@ -11,8 +11,10 @@
 //    20    4   kvCache (f32)     server-reported KV use 0..1   } reportedAtMs 0 = never reported
 //    24    8   reportedAtMs
 //    32    4   sentSinceReport   requests this proxy sent since that report (anti-herding)
-//    36    4   slotCount
-//    40  8*n   slots: (vmId u32, inFlight i32)
+//    36    4   running (f32)     server-reported running requests (all clients); -1 = not reported
+//    40    4   slotCount
+//    44    4   (pad)
+//    48  8*n   slots: (vmId u32, inFlight i32)
 //
 // In-flight counts are kept per worker VM: a VM that traps takes its streams' on_done with it, so its slots
 // must not be trusted forever. Every VM heartbeats in a registry record on each tick; a VM silent for longer
@@ -21,7 +23,8 @@ import { getSharedInto, setSharedRaw, sharedCas } from "../runtime/host";
 import { WasmResult } from "../runtime/abi";
 import { Upstream } from "./catalog";
 
-export const HEADER_BYTES: i32 = 40;
+export const HEADER_BYTES: i32 = 48;
+const SLOT_COUNT: usize = 40;
 export const MAX_SLOTS: i32 = 32;
 const RECORD_CAP: i32 = HEADER_BYTES + MAX_SLOTS * 8;
 const CAS_TRIES: i32 = 8;
@@ -41,6 +44,8 @@ export class Load {
   kvCache: f64 = 0;
   reportedAtMs: i64 = 0;
   sentSinceReport: i32 = 0;
+  /** Server-reported running requests; -1 when never reported. */
+  running: f64 = -1;
 }
 
 export class LoadView {
@@ -58,6 +63,7 @@ export class LoadView {
   ensure(u: Upstream): void {
     if (getSharedInto(u.key, this.buf, <u32>RECORD_CAP) >= 0) return;
     memory.fill(this.buf, 0, <usize>HEADER_BYTES);
+    store<f32>(this.buf + 36, -1);
     setSharedRaw(u.key, this.buf, <u32>HEADER_BYTES, 0);
   }
 
@@ -74,6 +80,7 @@ export class LoadView {
       out.kvCache = 0;
       out.reportedAtMs = 0;
       out.sentSinceReport = 0;
+      out.running = -1;
       return;
     }
     const b = this.buf;
@@ -85,12 +92,13 @@ export class LoadView {
     out.kvCache = <f64>load<f32>(b + 20);
     out.reportedAtMs = load<i64>(b + 24);
     out.sentSinceReport = load<i32>(b + 32);
+    out.running = <f64>load<f32>(b + 36);
     out.inFlight = this.sumSlots(n);
   }
 
   private sumSlots(n: i32): i32 {
     const b = this.buf;
-    let slots = load<i32>(b + 36);
+    let slots = load<i32>(b + SLOT_COUNT);
     const fit = (n - HEADER_BYTES) / 8;
     if (slots > fit) slots = fit;
     if (slots > MAX_SLOTS) slots = MAX_SLOTS;
@@ -133,7 +141,7 @@ export class LoadView {
   /** Drops dead VMs' slots, applies delta to ours; returns the new record length. */
   private compactAndAdd(n: i32, delta: i32): i32 {
     const b = this.buf;
-    let slots = load<i32>(b + 36);
+    let slots = load<i32>(b + SLOT_COUNT);
     const fit = (n - HEADER_BYTES) / 8;
     if (slots > fit) slots = fit;
     if (slots > MAX_SLOTS) slots = MAX_SLOTS;
@@ -163,7 +171,7 @@ export class LoadView {
       store<i32>(q + 4, delta > 0 ? delta : 0);
       w++;
     }
-    store<i32>(b + 36, w);
+    store<i32>(b + SLOT_COUNT, w);
     return HEADER_BYTES + w * 8;
   }
 
@@ -203,16 +211,21 @@ export class LoadView {
     return false;
   }
 
-  /** Stores a server-reported load (queue depth, KV-cache use) with its time; resets sends since report. */
-  report(u: Upstream, queue: f64, kvCache: f64, atMs: i64): bool {
+  /**
+   * Stores a server-reported load (queue depth, KV-cache use, running requests) with its time and resets the
+   * sends since the last report. A negative value keeps the stored one (a source that reports only some signals).
+   * A report older than the stored one is ignored: sources merge by freshness.
+   */
+  report(u: Upstream, queue: f64, kvCache: f64, running: f64, atMs: i64): bool {
     for (let t = 0; t < CAS_TRIES; t++) {
       const n = getSharedInto(u.key, this.buf, <u32>RECORD_CAP);
       if (n < HEADER_BYTES) return false;
       const cas = sharedCas;
       const b = this.buf;
       if (load<i64>(b + 24) > atMs) return true; // a fresher report already landed
-      store<f32>(b + 16, <f32>queue);
-      store<f32>(b + 20, <f32>kvCache);
+      if (queue >= 0) store<f32>(b + 16, <f32>queue);
+      if (kvCache >= 0) store<f32>(b + 20, <f32>kvCache);
+      if (running >= 0) store<f32>(b + 36, <f32>running);
       store<i64>(b + 24, atMs);
       store<i32>(b + 32, 0);
       const r = setSharedRaw(u.key, b, <u32>n, cas);

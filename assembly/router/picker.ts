@@ -4,7 +4,7 @@
 //  2. Each candidate gets a load score:
 //        (inFlight·w_inFlight + (queue + sentSinceReport)·w_queue) / capacity  +  kvCache·w_kvCache
 //     inFlight is this proxy's count across all workers, plus one per consecutive error so a failing upstream
-//     never looks idle; queue and kvCache are what the server last reported (load reports or polling), and
+//     never looks idle, or the server's fresh reported running count when larger (other clients' requests); queue and kvCache are what the server last reported (load reports or polling), and
 //     sentSinceReport keeps the view honest between two reports (a burst does not herd onto the idle-looking one).
 //  3. A candidate is saturated when inFlight reaches its maxInFlight, or its fresh report shows queue or KV cache
 //     at the saturation thresholds, or its report is stale. A candidate that never reported is judged on
@@ -13,12 +13,24 @@
 //     candidates, power-of-two-choices sampling keeps the cost flat.
 //  5. If every healthy candidate is saturated only because its report is stale, the pick fails open to local
 //     in-flight counts. Otherwise the pools' fallback pools are tried, level by level.
+//  5a. Affinity (after the least-loaded unsaturated candidate is known, on that level only):
+//     - prefix: the upstream that last served the longest matching prompt prefix (affinity.ts) is preferred
+//       when it is an unsaturated member of the level and (score + 1) <= (least score + 1) · maxLoadFactor;
+//       otherwise the least-loaded wins (an "override") and the prefix table learns the new holder.
+//     - LoRA: among the evaluated unsaturated candidates, the least-loaded one whose polled running adapters
+//       include the requested adapter is preferred under the same load bound.
+//     The "+ 1" counts one request's worth of load, so an idle peer does not break affinity at light load.
 //  6. When everything is saturated: requests below the shedding priority are shed (429); the rest go to the
 //     least-loaded healthy candidate. No healthy candidate at all: 503.
 import { Catalog } from "./catalog";
 import { Load, LoadView } from "./loadview";
 import { RouterConfig } from "./config";
 import { randomBelow } from "./rng";
+import { Affinity } from "./affinity";
+
+export const AFFINITY_NONE: i32 = 0;
+export const AFFINITY_HIT: i32 = 1;
+export const AFFINITY_OVERRIDE: i32 = 2;
 
 export const PICKED: i32 = 0;
 export const NO_HEALTHY: i32 = 1;
@@ -40,8 +52,14 @@ export class PickResult {
   /** Picked although saturated (priority at or above the shedding threshold). */
   saturated: bool = false;
   score: f64 = 0;
+  /** Prefix affinity: NONE (no holder known among candidates), HIT (holder picked), OVERRIDE (load bound). */
+  affinity: i32 = AFFINITY_NONE;
+  /** The pick runs the requested LoRA adapter (per the last poll). */
+  loraHit: bool = false;
 
   reset(): void {
+    this.affinity = AFFINITY_NONE;
+    this.loraHit = false;
     this.outcome = PICKED;
     this.upstream = -1;
     this.alternates.length = 0;
@@ -64,9 +82,62 @@ export class Picker {
   private bestCount: i32 = 0;
   private ties: i32 = 0;
 
-  constructor(private catalog: Catalog, private view: LoadView, private cfg: RouterConfig) {}
+  // Result of evaluate().
+  private evScore: f64 = 0;
+  private evOk: bool = false;
 
-  pick(pools: Array<i32>, priority: i32, nowMs: i64, out: PickResult): void {
+  constructor(private catalog: Catalog, private view: LoadView, private cfg: RouterConfig, private affinity: Affinity | null = null) {}
+
+  /** Scores one upstream the way the main loop does; evOk = healthy, fresh-or-unreported and unsaturated. */
+  private evaluate(u: i32, nowMs: i64): void {
+    const up = this.catalog.upstreams[u];
+    this.view.read(up, this.load);
+    const l = this.load;
+    this.evOk = false;
+    if (l.ejectedUntilMs > nowMs) return;
+    const fresh = l.reportedAtMs > 0 && nowMs - l.reportedAtMs <= <i64>this.cfg.scoring.staleAfterMs;
+    if (l.reportedAtMs > 0 && !fresh) return;
+    const local = <f64>(l.inFlight + l.consecutiveErrors);
+    const inFlight = fresh && l.running > local ? l.running : local;
+    const queue = fresh ? l.queue + <f64>l.sentSinceReport : 0;
+    const kv = fresh ? l.kvCache : 0;
+    const s = this.cfg.scoring;
+    this.evScore = (inFlight * s.inFlight + queue * s.queue) / up.capacity + kv * s.kvCache;
+    if (local >= up.maxInFlight) return;
+    if (fresh && (queue >= this.cfg.saturation.queue || kv >= this.cfg.saturation.kvCache)) return;
+    this.evOk = true;
+  }
+
+  private inLevel(u: i32): bool {
+    const p = this.catalog.upstreams[u].pool;
+    for (let i = 0; i < this.level.length; i++) if (this.level[i] == p) return true;
+    return false;
+  }
+
+  private withinBound(score: f64, least: f64): bool {
+    return score + 1 <= (least + 1) * this.cfg.affinity.prefix.maxLoadFactor + EPS;
+  }
+
+  /** Moves candidate `u` (score `score`) to the front of the best list, keeping the others as alternates. */
+  private promote(u: i32, score: f64): void {
+    let at = -1;
+    for (let i = 0; i < this.bestCount; i++) if (this.bestIdx[i] == u) { at = i; break; }
+    if (at < 0) {
+      at = this.bestCount < MAX_ALTERNATES + 1 ? this.bestCount++ : this.bestCount - 1;
+    }
+    for (let i = at; i > 0; i--) {
+      this.bestIdx[i] = this.bestIdx[i - 1];
+      this.bestScore[i] = this.bestScore[i - 1];
+    }
+    this.bestIdx[0] = u;
+    this.bestScore[0] = score;
+  }
+
+  /**
+   * `preferred`: the prefix-affinity holder (-1 when none); `lora`: check LoRA adapters (the affinity module
+   * holds the requested adapter).
+   */
+  pick(pools: Array<i32>, priority: i32, nowMs: i64, out: PickResult, preferred: i32 = -1, lora: bool = false): void {
     out.reset();
     const nPools = this.catalog.pools.length;
     this.visited.length = nPools;
@@ -94,6 +165,9 @@ export class Picker {
       let staleIdx = -1;
       let staleScore = f64.MAX_VALUE;
 
+      let loraIdx = -1;
+      let loraScore = f64.MAX_VALUE;
+      const aff = this.affinity;
       const n = this.members.length;
       const sampled = n > this.cfg.scoring.sampleAbove;
       const visits = sampled ? 2 * SAMPLE_ROUNDS : n;
@@ -106,15 +180,16 @@ export class Picker {
         const l = this.load;
         if (l.ejectedUntilMs > nowMs) continue;
         healthy++;
-        const inFlight = <f64>(l.inFlight + l.consecutiveErrors);
+        const local = <f64>(l.inFlight + l.consecutiveErrors);
         const fresh = l.reportedAtMs > 0 && nowMs - l.reportedAtMs <= <i64>this.cfg.scoring.staleAfterMs;
         const stale = l.reportedAtMs > 0 && !fresh;
+        const inFlight = fresh && l.running > local ? l.running : local;
         const queue = fresh ? l.queue + <f64>l.sentSinceReport : 0;
         const kv = fresh ? l.kvCache : 0;
         const s = this.cfg.scoring;
         const score = (inFlight * s.inFlight + queue * s.queue) / up.capacity + kv * s.kvCache;
-        const localScore = inFlight / up.capacity;
-        const overLocal = inFlight >= up.maxInFlight;
+        const localScore = local / up.capacity;
+        const overLocal = local >= up.maxInFlight;
         const overReported = fresh && (queue >= this.cfg.saturation.queue || kv >= this.cfg.saturation.kvCache);
         if (score < anyScore - EPS) {
           anyScore = score;
@@ -130,9 +205,32 @@ export class Picker {
         }
         if (stale || overLocal || overReported) continue;
         this.offer(u, score);
+        if (lora && aff !== null && score < loraScore && aff.loraHolds(up)) {
+          loraScore = score;
+          loraIdx = u;
+        }
       }
 
       if (this.bestCount > 0) {
+        const least = this.bestScore[0];
+        let decided = false;
+        if (preferred >= 0 && preferred < this.catalog.upstreams.length && this.inLevel(preferred)) {
+          this.evaluate(preferred, nowMs);
+          if (this.evOk && this.withinBound(this.evScore, least)) {
+            out.affinity = AFFINITY_HIT;
+            this.promote(preferred, this.evScore);
+            decided = true;
+          } else {
+            out.affinity = AFFINITY_OVERRIDE;
+          }
+        }
+        if (!decided && loraIdx >= 0) {
+          if (loraIdx == this.bestIdx[0]) out.loraHit = true;
+          else if (this.withinBound(loraScore, least)) {
+            this.promote(loraIdx, loraScore);
+            out.loraHit = true;
+          }
+        }
         out.outcome = PICKED;
         out.upstream = this.bestIdx[0];
         out.score = this.bestScore[0];

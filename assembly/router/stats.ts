@@ -16,6 +16,24 @@ export const OUTCOME_NO_HEALTHY: i32 = 5; // 503: every serving upstream ejected
 const OUTCOMES: i32 = 6;
 const OUTCOME_NAMES: StaticArray<string> = ["routed", "passthrough", "undetermined", "unknown_model", "shed", "no_healthy"];
 
+// Counters of the load-signal sources and of affinity (`<plugin>.<name>`).
+export const POLLS: i32 = 0; // metrics polls dispatched
+export const POLL_FAILURES: i32 = 1; // refused, reset, timed out, or non-200
+export const PARSE_ERRORS: i32 = 2; // a 200 whose body gave no usable signal (or malformed lines)
+export const STALE_REPORTS: i32 = 3; // a polled target's report went stale (counted once per transition)
+export const ORCA_REPORTS: i32 = 4; // load reports read from responses (ORCA or plain headers)
+export const AFFINITY_HITS: i32 = 5; // picked the prefix holder
+export const AFFINITY_OVERRIDES: i32 = 6; // the prefix holder was known but the load bound sent it elsewhere
+export const LORA_AFFINITY_HITS: i32 = 7; // picked an upstream running the requested adapter
+export const POLLER_LEASE_CHANGES: i32 = 8; // this VM became the poller
+export const DISCOVERY_POLLS: i32 = 9; // model-discovery calls dispatched
+export const DISCOVERY_FAILURES: i32 = 10; // failed or unreadable model-discovery calls
+const NAMED_COUNT: i32 = 11;
+const NAMED_NAMES: StaticArray<string> = [
+  "polls", "poll_failures", "parse_errors", "stale_reports", "orca_reports", "affinity_hits", "affinity_overrides",
+  "lora_affinity_hits", "poller_lease_changes", "discovery_polls", "discovery_failures",
+];
+
 /** Turns a value into one stat-name segment: '.' and ':' would split or break the name. */
 export function statSegment(s: string): string {
   let out = "";
@@ -38,6 +56,8 @@ export class Stats {
   private saturatedPicks: u32 = 0;
   private bodyTimeouts: u32 = 0;
   private inFlightLost: u32 = 0;
+  // Load signals and affinity: ids of the named counters below, defined on first use.
+  private named: StaticArray<u32> = new StaticArray<u32>(NAMED_COUNT);
 
   constructor(name: string, private catalog: Catalog, protocolCount: i32, private protocolName: (p: i32) => string) {
     this.prefix = statSegment(name);
@@ -104,6 +124,16 @@ export class Stats {
   inFlightUpdateLost(): void {
     if (this.inFlightLost == 0) this.inFlightLost = this.counter("inflight_update_lost");
     incrementMetric(this.inFlightLost, 1);
+  }
+
+  /** One of the NAMED_* counters (polls, poll_failures, ...). */
+  count(which: i32, delta: i64 = 1): void {
+    let id = this.named[which];
+    if (id == 0) {
+      id = this.counter(NAMED_NAMES[which]);
+      this.named[which] = id;
+    }
+    incrementMetric(id, delta);
   }
 
   private upstreamLabels(upstream: i32): string {

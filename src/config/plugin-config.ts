@@ -27,6 +27,59 @@ const endpoint = z
     "must be ip:port (IPv4) or [ip]:port (IPv6)",
   );
 
+/** Envoy cluster names (Istio's `outbound|<port>|<subset>|<fqdn>`), authorities: visible ASCII, no spaces. */
+const clusterName = z.string().regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters (no spaces)");
+
+/** Prometheus series selection for engine `custom`. */
+export const SeriesSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z_:][A-Za-z0-9_:]{0,199}$/, "must be a Prometheus metric name"),
+    labels: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "must be a Prometheus label name"),
+        z.string().regex(/^[\x20\x21\x23-\x5b\x5d-\x7e]{0,256}$/, "must be 0-256 printable ASCII characters without '\"' or '\\'"),
+      )
+      .optional()
+      .describe("Labels a sample must carry (exact values)."),
+    scale: z.number().min(-1e9).max(1e9).default(1).describe("Multiplier applied to the value (e.g. 0.01 for a percentage)."),
+  })
+  .strict();
+
+export const MetricsSchema = z
+  .object({
+    cluster: clusterName.describe("Envoy cluster the filter's metrics calls go to, e.g. `outbound|8000||vllm-a.llm.svc.cluster.local`."),
+    path: z.string().regex(/^\/[\x21-\x7e]{0,254}$/, "must be an absolute path such as /metrics").default("/metrics"),
+    engine: z
+      .enum(["vllm", "sglang", "trtllm", "triton-trtllm", "triton", "tgi", "custom"])
+      .default("vllm")
+      .describe("Metric-name preset of the model server; `custom` takes `series`."),
+    authority: clusterName.optional().describe("`:authority` of the calls; default: the fqdn (and port) in the cluster name."),
+    timeoutMs: z.number().int().min(10).max(60_000).default(1000),
+    modelLabelFilter: modelName.optional().describe("Use only series whose model label has this value (multi-model servers)."),
+    series: z
+      .object({
+        queue: z.array(SeriesSchema).max(8).default([]),
+        running: z.array(SeriesSchema).max(8).default([]),
+        kvCache: z.array(SeriesSchema).max(8).default([]),
+      })
+      .strict()
+      .optional()
+      .describe("engine custom: which series hold the queue, running and KV-cache signals (first present wins)."),
+    endpointClusters: z
+      .record(endpoint, clusterName)
+      .optional()
+      .describe("ip:port → cluster, for setups with one cluster per endpoint (else calls carry the endpoint header)."),
+  })
+  .strict();
+
+export const DiscoverySchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    path: z.string().regex(/^\/[\x21-\x7e]{0,254}$/, "must be an absolute path such as /v1/models").default("/v1/models"),
+    intervalMs: z.number().int().min(1000).max(3_600_000).default(30_000),
+  })
+  .strict();
+
 export const PoolSchema = z
   .object({
     name: ident.describe("Pool name: the value of the pool steering header and the `pool` label of stats."),
@@ -47,6 +100,8 @@ export const PoolSchema = z
       .max(1_000_000)
       .default(64)
       .describe("In-flight requests per member (scaled by weight) at which a member counts as saturated."),
+    metrics: MetricsSchema.optional().describe("Poll this pool's model servers for load (Prometheus text)."),
+    discovery: DiscoverySchema.optional().describe("Learn extra models per pool from /v1/models or /v2/repository/index."),
   })
   .strict();
 
@@ -127,10 +182,44 @@ export const PluginConfigSchema = z
       })
       .strict()
       .default({ consecutiveErrors: 3, baseEjectionMs: 5000, maxEjectionMs: 300_000, maxEjectionPercent: 50 }),
+    polling: z
+      .object({
+        intervalMs: z.number().int().min(50).max(600_000).default(1000).describe("Period of metrics polls."),
+        probesPerTick: z.number().int().min(1).max(1024).default(8).describe("Targets probed per poll above subsetAbove."),
+        subsetAbove: z.number().int().min(1).max(65_536).default(16).describe("Above this many targets a poll probes a random, oldest-first subset."),
+        leaseMs: z.number().int().min(100).max(600_000).optional().describe("Poller lease; default 3 × intervalMs (at least 1000)."),
+      })
+      .strict()
+      .default({ intervalMs: 1000, probesPerTick: 8, subsetAbove: 16 }),
+    loadReports: z
+      .object({
+        orca: z.boolean().default(true).describe("Read ORCA `endpoint-load-metrics` response headers."),
+        queueHeader: headerName.optional().describe("Response header carrying the server's queue depth."),
+        kvCacheHeader: headerName.optional().describe("Response header carrying KV-cache use (0..1)."),
+      })
+      .strict()
+      .default({ orca: true }),
+    affinity: z
+      .object({
+        prefix: z
+          .object({
+            enabled: z.boolean().default(false).describe("Prefix-cache affinity (needs body.enabled)."),
+            blockBytes: z.number().int().min(16).max(65_536).default(256),
+            blocks: z.number().int().min(1).max(64).default(4),
+            tableSize: z.number().int().min(64).max(1_048_576).default(4096),
+            maxLoadFactor: z.number().min(1).max(100).default(1.5),
+          })
+          .strict()
+          .default({ enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 1.5 }),
+        lora: z.boolean().default(true).describe("Prefer upstreams whose polled LoRA state runs the requested adapter."),
+      })
+      .strict()
+      .default({ prefix: { enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 1.5 }, lora: true }),
   })
   .strict()
   .superRefine((cfg, ctx) => {
     const names = new Set<string>();
+    const endpoints = new Set<string>();
     cfg.pools.forEach((p, i) => {
       if (names.has(p.name)) ctx.addIssue({ code: "custom", path: ["pools", i, "name"], message: `duplicate pool name "${p.name}"` });
       names.add(p.name);
@@ -138,6 +227,11 @@ export const PluginConfigSchema = z
         ctx.addIssue({ code: "custom", path: ["pools", i, "endpoints"], message: "endpoint steering needs at least one endpoint per pool" });
       if (p.models.length === 0 && p.modelPrefixes.length === 0)
         ctx.addIssue({ code: "custom", path: ["pools", i, "models"], message: "a pool must serve at least one model or model prefix" });
+      // One load record per endpoint: an endpoint listed twice would split its in-flight count in two.
+      p.endpoints.forEach((e, j) => {
+        if (endpoints.has(e)) ctx.addIssue({ code: "custom", path: ["pools", i, "endpoints", j], message: `endpoint "${e}" is listed more than once` });
+        endpoints.add(e);
+      });
     });
     cfg.pools.forEach((p, i) => {
       if (p.fallback !== undefined && !names.has(p.fallback))
@@ -150,6 +244,23 @@ export const PluginConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["headers"], message: "header names must be distinct" });
     if (cfg.outlier.maxEjectionMs < cfg.outlier.baseEjectionMs)
       ctx.addIssue({ code: "custom", path: ["outlier", "maxEjectionMs"], message: "must be >= baseEjectionMs" });
+    cfg.pools.forEach((p, i) => {
+      const m = p.metrics;
+      if (m && m.engine === "custom" && (!m.series || m.series.queue.length + m.series.running.length + m.series.kvCache.length === 0))
+        ctx.addIssue({ code: "custom", path: ["pools", i, "metrics", "series"], message: "engine custom needs at least one series" });
+      if (m && m.engine !== "custom" && m.series)
+        ctx.addIssue({ code: "custom", path: ["pools", i, "metrics", "series"], message: "series is only for engine custom" });
+      if (m && m.endpointClusters)
+        for (const ep of Object.keys(m.endpointClusters))
+          if (!p.endpoints.includes(ep))
+            ctx.addIssue({ code: "custom", path: ["pools", i, "metrics", "endpointClusters"], message: `${ep} is not an endpoint of this pool` });
+      if (p.discovery?.enabled && !m)
+        ctx.addIssue({ code: "custom", path: ["pools", i, "discovery"], message: "discovery needs metrics (its cluster)" });
+    });
+    if (cfg.polling.leaseMs !== undefined && cfg.polling.leaseMs <= cfg.polling.intervalMs)
+      ctx.addIssue({ code: "custom", path: ["polling", "leaseMs"], message: "must be > intervalMs" });
+    if (cfg.affinity.prefix.enabled && !cfg.body.enabled)
+      ctx.addIssue({ code: "custom", path: ["affinity", "prefix", "enabled"], message: "needs body.enabled" });
   });
 
 export type PluginConfig = z.infer<typeof PluginConfigSchema>;

@@ -2,6 +2,7 @@
 // the Envoy fragments, the filter's pluginConfig and a local docker-compose test bed.
 // Every field has a description: they become the JSON Schema editors use (`inference-router schema`).
 import { z } from "zod";
+import { PluginConfigSchema } from "./plugin-config.js";
 
 const dns1123Label = z
   .string()
@@ -52,6 +53,8 @@ export const MetricsSourceSchema = z
       .boolean()
       .default(false)
       .describe("The host is outside the mesh registry: generate a ServiceEntry so the proxy gets a cluster for it."),
+    timeoutMs: z.number().int().min(10).max(60_000).optional().describe("Timeout of one metrics call (default 1000)."),
+    modelLabelFilter: modelName.optional().describe("Multi-model servers: use only series of this model."),
   })
   .strict();
 
@@ -203,6 +206,9 @@ export const RouterConfigSchema = z
       })
       .strict()
       .default({ poolLabel: "inference.pool", destinationHeader: "x-gateway-destination-endpoint", poolHeader: "x-inference-pool" }),
+    polling: PluginConfigSchema.shape.polling.optional().describe("Metrics polling: interval, subset probing, poller lease."),
+    loadReports: PluginConfigSchema.shape.loadReports.optional().describe("Load reports read from responses (ORCA, plain headers)."),
+    affinity: PluginConfigSchema.shape.affinity.optional().describe("Prefix-cache (body mode) and LoRA affinity, bounded by load."),
     versions: z
       .object({
         istio: version.default("1.28").describe("Oldest Istio the output must work with."),

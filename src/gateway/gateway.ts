@@ -157,7 +157,12 @@ export class Gateway {
   /** The host's callout transport: real HTTP to a member of the named cluster. */
   callout(r: Pick<CalloutRequest, "cluster" | "authority" | "headers" | "method" | "path" | "body" | "timeoutMs">): Promise<CalloutResponse> {
     const members = this.clusters.get(r.cluster) ?? [];
-    const target = members.includes(r.authority) ? r.authority : members[this.rrCallout++ % Math.max(1, members.length)];
+    // Like an override_host cluster: the filter pins a poll to one member with the endpoint steering header.
+    const pinHeader = this.options.router.routing.destinationHeader;
+    const pinned = r.headers.find(([k]) => k === pinHeader)?.[1]?.split(",")[0]?.trim();
+    const target = pinned !== undefined && members.includes(pinned)
+      ? pinned
+      : members.includes(r.authority) ? r.authority : members[this.rrCallout++ % Math.max(1, members.length)];
     if (!target) return Promise.reject(new Error(`cluster ${r.cluster} has no members`));
     const [hostname, port] = splitAddress(target);
     const headers: Record<string, string> = {};

@@ -75,7 +75,20 @@ export function localWasmPath(cfg: RouterConfig): string | undefined {
 }
 
 /** The filter's own configuration, built from the router config and checked by the filter's schema. */
-export function buildPluginConfig(cfg: RouterConfig, endpoints?: Record<string, string[]>): PluginConfig {
+/** Where a pool's metrics calls go when the caller knows better than the Istio naming (local test beds). */
+export interface MetricsClusterOverride {
+  cluster: string;
+  /** Per endpoint `ip:port` → cluster holding only that endpoint. */
+  endpointClusters?: Record<string, string>;
+}
+
+export function buildPluginConfig(
+  cfg: RouterConfig,
+  endpoints?: Record<string, string[]>,
+  metricsClusters?: Record<string, MetricsClusterOverride>,
+): PluginConfig {
+  // Pools with a metrics source poll the cluster metricsTargets() resolves (explicit, service or subset cluster).
+  const targets = metricsTargets(cfg);
   const input: PluginConfigInput = {
     name: cfg.pluginName,
     steering: cfg.steering,
@@ -88,7 +101,7 @@ export function buildPluginConfig(cfg: RouterConfig, endpoints?: Record<string, 
       endpoint: cfg.routing.destinationHeader,
     },
     body: { ...cfg.body },
-    pools: cfg.pools.map((p) => ({
+    pools: cfg.pools.map((p, i) => ({
       name: p.name,
       models: p.models,
       modelPrefixes: p.modelPrefixes,
@@ -97,11 +110,27 @@ export function buildPluginConfig(cfg: RouterConfig, endpoints?: Record<string, 
       endpoints: endpoints?.[p.name] ?? p.endpoints,
       ...(p.fallback !== undefined ? { fallback: p.fallback } : {}),
       ...(p.maxInFlight !== undefined ? { maxInFlight: p.maxInFlight } : {}),
+      ...(p.metrics
+        ? {
+            metrics: {
+              cluster: metricsClusters?.[p.name]?.cluster ?? targets[i]!.cluster,
+              ...(metricsClusters?.[p.name]?.endpointClusters ? { endpointClusters: metricsClusters[p.name]!.endpointClusters } : {}),
+              path: p.metrics.path,
+              // vLLM's V0 KV-cache name is a fallback series of the filter's vllm preset.
+              engine: p.metrics.engine === "vllm-v0" ? "vllm" : p.metrics.engine,
+              ...(p.metrics.timeoutMs !== undefined ? { timeoutMs: p.metrics.timeoutMs } : {}),
+              ...(p.metrics.modelLabelFilter !== undefined ? { modelLabelFilter: p.metrics.modelLabelFilter } : {}),
+            },
+          }
+        : {}),
     })),
     models: Object.entries(cfg.priorities).map(([name, priority]) => ({ name, priority })),
     unknownModel: cfg.unknownModel,
     ...(cfg.shedding ? { shedding: cfg.shedding } : {}),
     ...(cfg.outlier ? { outlier: cfg.outlier } : {}),
+    ...(cfg.polling ? { polling: cfg.polling } : {}),
+    ...(cfg.loadReports ? { loadReports: cfg.loadReports } : {}),
+    ...(cfg.affinity ? { affinity: cfg.affinity } : {}),
   };
   return parsePluginConfig(input);
 }

@@ -4,7 +4,7 @@ import path from "node:path";
 import { stringify } from "yaml";
 import type { RouterConfig } from "../config/router-config.js";
 import type { PluginConfig } from "../config/plugin-config.js";
-import { buildPluginConfig, overrideHostPolicy, wasmFilterConfig, type OutputFile } from "./generate.js";
+import { buildPluginConfig, overrideHostPolicy, wasmFilterConfig, type MetricsClusterOverride, type OutputFile } from "./generate.js";
 import { type Problem, validateBootstrap, validateCompose } from "./validate.js";
 
 /** Has override_host (>= 1.34) and allow_on_headers_stop_iteration (>= 1.35). */
@@ -73,7 +73,16 @@ export function buildLocal(cfg: RouterConfig, opts: LocalOptions): LocalResult {
   }
   const endpoints: Record<string, string[]> = {};
   for (const s of servers) (endpoints[s.pool] ??= []).push(`${s.address}:${SIM_PORT}`);
-  const pluginConfig = buildPluginConfig(cfg, endpoints);
+  // One metrics cluster per simulated server, so each poll reaches the server it is about (a pool-wide cluster
+  // would balance the polls across members).
+  const metricsOverride: Record<string, MetricsClusterOverride> = {};
+  for (const p of cfg.pools) {
+    if (!p.metrics) continue;
+    const endpointClusters: Record<string, string> = {};
+    for (const s of servers.filter((x) => x.pool === p.name)) endpointClusters[`${s.address}:${SIM_PORT}`] = `metrics-${s.service}`;
+    metricsOverride[p.name] = { cluster: `metrics-${p.name}`, endpointClusters };
+  }
+  const pluginConfig = buildPluginConfig(cfg, endpoints, metricsOverride);
   const poolHeader = cfg.routing.poolHeader;
 
   const poolClusters = cfg.pools.map((p) =>
@@ -87,9 +96,10 @@ export function buildLocal(cfg: RouterConfig, opts: LocalOptions): LocalResult {
   const gpuCluster = staticCluster("gpu", servers.map((s) => s.address), SIM_PORT, {
     load_balancing_policy: overrideHostPolicy(cfg.routing.destinationHeader),
   });
-  const metricsClusters = cfg.pools.map((p) =>
-    staticCluster(`metrics-${p.name}`, servers.filter((s) => s.pool === p.name).map((s) => s.address), SIM_PORT),
-  );
+  const metricsClusters = [
+    ...cfg.pools.map((p) => staticCluster(`metrics-${p.name}`, servers.filter((s) => s.pool === p.name).map((s) => s.address), SIM_PORT)),
+    ...servers.map((s) => staticCluster(`metrics-${s.service}`, [s.address], SIM_PORT)),
+  ];
   const routes =
     cfg.steering === "pool"
       ? [
@@ -205,7 +215,7 @@ export function buildLocal(cfg: RouterConfig, opts: LocalOptions): LocalResult {
       header: [
         ...head,
         `# Envoy bootstrap: listener :${LISTENER_PORT} → wasm filter → ${cfg.steering === "pool" ? `route by cluster_header ${poolHeader} (one cluster per pool)` : `cluster "gpu" with override_host on ${cfg.routing.destinationHeader}`}.`,
-        "# metrics-<pool> clusters hold each pool's servers for the filter's metrics calls.",
+        "# metrics-<pool> clusters hold each pool's servers, metrics-<server> one server each, for the filter's metrics calls.",
       ],
       content: stringify(bootstrap, { lineWidth: 0 }),
     },

@@ -49,6 +49,7 @@ export interface LoadRecord {
   kvCache: number;
   reportedAtMs: number;
   sentSinceReport: number;
+  running: number;
   slots: Array<{ vmId: number; inFlight: number }>;
   inFlight: number;
 }
@@ -61,9 +62,9 @@ export function readLoad(p: Proxy, key: string): LoadRecord | undefined {
   const e = p.sharedData.get(p.vmId, key);
   if (!e) return undefined;
   const v = new DataView(e.value.buffer, e.value.byteOffset, e.value.byteLength);
-  const n = v.getInt32(36, true);
+  const n = v.getInt32(40, true);
   const slots = [];
-  for (let i = 0; i < n; i++) slots.push({ vmId: v.getUint32(40 + i * 8, true), inFlight: v.getInt32(44 + i * 8, true) });
+  for (let i = 0; i < n; i++) slots.push({ vmId: v.getUint32(48 + i * 8, true), inFlight: v.getInt32(52 + i * 8, true) });
   return {
     ejectedUntilMs: Number(v.getBigInt64(0, true)),
     consecutiveErrors: v.getInt32(8, true),
@@ -72,13 +73,14 @@ export function readLoad(p: Proxy, key: string): LoadRecord | undefined {
     kvCache: v.getFloat32(20, true),
     reportedAtMs: Number(v.getBigInt64(24, true)),
     sentSinceReport: v.getInt32(32, true),
+    running: v.getFloat32(36, true),
     slots,
     inFlight: slots.reduce((s, x) => s + x.inFlight, 0),
   };
 }
 
 /** Writes a server report into a record, as the load-signal sources do (keeps the in-flight slots). */
-export function writeReport(p: Proxy, key: string, r: { queue: number; kvCache: number; atMs: number }): void {
+export function writeReport(p: Proxy, key: string, r: { queue: number; kvCache: number; atMs: number; running?: number }): void {
   const e = p.sharedData.get(p.vmId, key);
   if (!e) throw new Error(`no load record ${key}`);
   const buf = e.value.slice();
@@ -87,5 +89,6 @@ export function writeReport(p: Proxy, key: string, r: { queue: number; kvCache: 
   v.setFloat32(20, r.kvCache, true);
   v.setBigInt64(24, BigInt(r.atMs), true);
   v.setInt32(32, 0, true);
+  v.setFloat32(36, r.running ?? -1, true);
   p.sharedData.set(p.vmId, key, buf, 0);
 }

@@ -28,3 +28,35 @@ describe("memory", () => {
     expect(after).toBe(before);
   });
 });
+
+describe("memory with load signals", () => {
+  it("stays flat with polling, ORCA reports, LoRA and prefix affinity on (50k requests)", { timeout: 120_000 }, async () => {
+    const CLUSTER = "outbound|8000||vllm.llm.svc.cluster.local";
+    const p = await routerProxy({
+      steering: "endpoint",
+      body: { enabled: true },
+      affinity: { prefix: { enabled: true, blockBytes: 64 } },
+      pools: [{ name: "a", models: ["m"], modelPrefixes: ["m:"], endpoints: ["10.0.0.1:80", "10.0.0.2:80"], metrics: { cluster: CLUSTER } }],
+    }, { clusters: [CLUSTER], allowOnHeadersStopIteration: true });
+    const page = 'vllm:num_requests_waiting{model_name="m"} 1\nvllm:num_requests_running{model_name="m"} 2\nvllm:kv_cache_usage_perc{model_name="m"} 0.3\n' +
+      'vllm:lora_requests_info{max_lora="2",running_lora_adapters="a1",waiting_lora_adapters=""} 1\n';
+    const run = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const s = p.newStream();
+        s.sendRequestHeaders(new HeaderMap({ ":method": "POST", ":path": "/v1/chat/completions", ":authority": "x", "content-type": "application/json" }), false);
+        s.sendRequestBody(`{"model":"m${i % 3 === 0 ? ":a1" : ""}","messages":[{"role":"system","content":"prefix ${i % 7} ${"x".repeat(100)}"},{"role":"user","content":"q${i}"}]}`, true);
+        s.sendResponseHeaders(new HeaderMap({ ":status": "200", "endpoint-load-metrics": `TEXT named_metrics.queue=${i % 4}` }), true);
+        s.complete();
+        if (i % 200 === 0) {
+          p.advance(1000);
+          for (const c of p.callouts.pending) c.respond({ status: 200, body: page });
+        }
+      }
+    };
+    run(10_000);
+    const before = p.workers[0]!.memoryPages();
+    run(50_000);
+    expect(p.workers[0]!.failed).toBe(false);
+    expect(p.workers[0]!.memoryPages()).toBe(before);
+  });
+});

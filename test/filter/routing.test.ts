@@ -234,14 +234,15 @@ describe("passive outlier ejection", () => {
     // Back after the ejection; failing again ejects it for twice as long.
     p.advance(1100);
     const seen = new Set<string>();
-    for (let i = 0; i < 6; i++) seen.add((await p.request(oip("mistral-7b", { response: fail }))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!);
+    // Picks between two idle endpoints are random: go on until the bad one was tried (bounded).
+    for (let i = 0; i < 64 && !seen.has(bad); i++) seen.add((await p.request(oip("mistral-7b", { response: fail }))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!);
     expect(seen.has(bad)).toBe(true);
     const rec = readLoad(p, loadKey("l4", bad))!;
     expect(rec.ejectedUntilMs - p.clock.nowMs()).toBe(2000);
     expect(rec.ejections).toBe(2);
     // A success after the ejection ends resets the backoff.
     p.advance(2100);
-    for (let i = 0; i < 6; i++) await p.request(oip("mistral-7b", { response: { status: 200 } }));
+    for (let i = 0; i < 64 && readLoad(p, loadKey("l4", bad))!.ejections !== 0; i++) await p.request(oip("mistral-7b", { response: { status: 200 } }));
     expect(readLoad(p, loadKey("l4", bad))!.ejections).toBe(0);
   });
 
@@ -277,6 +278,13 @@ describe("configuration", () => {
       expect(logs).toMatch(/configuration rejected: pools\[0\]\.weight/);
     }
     await expect(routerProxy("not json")).rejects.toThrow();
+    const enc = new TextEncoder();
+    const bad = Uint8Array.of(...enc.encode('{"pools":[{"name":"a","models":["m'), 0xc1, 0x81, ...enc.encode('"]}]}'));
+    const logs = await routerProxy(bad).then(() => "", (e: { logs: Array<{ message: string }> }) => e.logs.map((l) => l.message).join("\n"));
+    expect(logs).toMatch(/configuration rejected: \(root\): invalid UTF-8 at byte 34/);
+    const twice = await routerProxy({ pools: [{ name: "a", models: ["m"], endpoints: ["1.1.1.1:1"] }, { name: "b", models: ["n"], endpoints: ["1.1.1.1:1"] }] })
+      .then(() => "", (e: { logs: Array<{ message: string }> }) => e.logs.map((l) => l.message).join("\n"));
+    expect(twice).toMatch(/pools\[1\]\.endpoints\[0\]: endpoint "1\.1\.1\.1:1" is listed more than once/);
     await expect(routerProxy("")).rejects.toThrow();
   });
 });

@@ -41,15 +41,10 @@ describe("fuzz: plugin configurations (the filter accepts exactly what zod accep
   });
 });
 
-describe("fuzz findings pinned until fixed", () => {
-  // BUG (found by the configuration fuzzer, seed 424242, chunk seeds 424243 / 1424246): the filter decodes its
-  // configuration with AssemblyScript's String.UTF8.decodeUnsafe, which does not validate UTF-8. Invalid bytes are
-  // decoded leniently (C1 81 becomes "A", a truncated trailing sequence is dropped), so a configuration zod rejects
-  // (JSON.parse of the WHATWG-decoded text sees U+FFFD) is accepted, and a lone 0x80 is rejected as "configuration is
-  // empty". Configurations are operator input, so this is a parity bug, not a client-reachable one. Fix: validate
-  // UTF-8 in onConfigure (reject with "(root): invalid UTF-8 at offset N"). This test passes once that is done;
-  // then drop .fails.
-  it.fails("rejects a configuration that is not valid UTF-8, as zod does", async () => {
+describe("fuzz findings, fixed", () => {
+  // Found by the configuration fuzzer (seed 424242): the configuration used to be decoded leniently, so invalid
+  // UTF-8 could be accepted (C1 81 read as "A"). The filter now rejects it, naming the byte offset.
+  it("rejects a configuration that is not valid UTF-8, as zod does", async () => {
     const { createProxy, VirtualClock } = await import("../../src/host/index.js");
     const enc = new TextEncoder();
     const bytes = Uint8Array.of(...enc.encode('{"pools":[{"name":"a","models":["m'), 0xc1, 0x81, ...enc.encode('"]}]}'));

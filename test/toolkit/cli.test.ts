@@ -175,9 +175,16 @@ describe("inference-router local", () => {
     const envoy = parseAllDocuments(readFileSync(path.join(out, "envoy.yaml"), "utf8"))[0]!.toJS();
     const routes = envoy.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes;
     expect(routes[0].route.cluster_header).toBe("x-inference-pool");
-    expect(envoy.static_resources.clusters.map((c: { name: string }) => c.name)).toEqual(["a100", "l4", "metrics-a100", "metrics-l4"]);
+    const sims = ["a100-0", "a100-1", "a100-2", "l4-0", "l4-1", "l4-2"];
+    expect(envoy.static_resources.clusters.map((c: { name: string }) => c.name)).toEqual(
+      ["a100", "l4", "metrics-a100", "metrics-l4", ...sims.map((s) => `metrics-sim-${s}`)]);
     const pc = parsePluginConfig(JSON.parse(readFileSync(path.join(out, "plugin-config.json"), "utf8")));
     expect(pc.pools[0]!.endpoints).toHaveLength(3);
+    // Each poll goes to the cluster of the one server it is about.
+    expect(pc.pools[0]!.metrics!.cluster).toBe("metrics-a100");
+    const ec = pc.pools[0]!.metrics!.endpointClusters!;
+    expect(Object.values(ec)).toEqual(["metrics-sim-a100-0", "metrics-sim-a100-1", "metrics-sim-a100-2"]);
+    expect(Object.keys(ec)).toEqual(pc.pools[0]!.endpoints);
     expect((await run("validate-output", out)).code).toBe(0);
     expect((await run("local", "-c", EXAMPLE, "-o", out, "--replicas", "0")).code).toBe(2);
   });

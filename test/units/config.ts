@@ -6,7 +6,22 @@
 import "../../assembly/runtime/abort";
 import { parseConfig } from "../../assembly/router/config-parse";
 import { checkJson } from "../../assembly/router/json-check";
-import { RouterConfig, STEER_ENDPOINT } from "../../assembly/router/config";
+import { RouterConfig, STEER_ENDPOINT, SeriesConfig } from "../../assembly/router/config";
+
+function rec(kv: Array<string>): string {
+  const parts = new Array<string>();
+  for (let i = 0; i + 1 < kv.length; i += 2) parts.push(q(kv[i]) + ":" + q(kv[i + 1]));
+  return "{" + parts.join(",") + "}";
+}
+
+function seriesList(a: Array<SeriesConfig>): string {
+  const parts = new Array<string>();
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    parts.push("{\"name\":" + q(x.name) + (x.hasLabels ? ",\"labels\":" + rec(x.labels) : "") + ",\"scale\":" + n(x.scale) + "}");
+  }
+  return "[" + parts.join(",") + "]";
+}
 
 function q(s: string): string {
   let out = "\"";
@@ -48,7 +63,22 @@ function dump(c: RouterConfig): string {
     let t = "{\"name\":" + q(p.name) + ",\"models\":" + list(p.models) + ",\"modelPrefixes\":" + list(p.modelPrefixes) +
       ",\"weight\":" + n(p.weight) + ",\"gpu\":" + q(p.gpu) + ",\"endpoints\":" + list(p.endpoints);
     if (p.fallback.length) t += ",\"fallback\":" + q(p.fallback);
-    pools.push(t + ",\"maxInFlight\":" + p.maxInFlight.toString() + "}");
+    t += ",\"maxInFlight\":" + p.maxInFlight.toString();
+    const m = p.metrics;
+    if (m !== null) {
+      t += ",\"metrics\":{\"cluster\":" + q(m.cluster) + ",\"path\":" + q(m.path) + ",\"engine\":" + q(m.engine);
+      if (m.authority.length) t += ",\"authority\":" + q(m.authority);
+      t += ",\"timeoutMs\":" + m.timeoutMs.toString();
+      if (m.modelLabelFilter.length) t += ",\"modelLabelFilter\":" + q(m.modelLabelFilter);
+      if (m.hasSeries) t += ",\"series\":{\"queue\":" + seriesList(m.queue) + ",\"running\":" + seriesList(m.running) + ",\"kvCache\":" + seriesList(m.kvCache) + "}";
+      if (m.hasEndpointClusters) t += ",\"endpointClusters\":" + rec(m.endpointClusters);
+      t += "}";
+    }
+    const d = p.discovery;
+    if (d !== null) {
+      t += ",\"discovery\":{\"enabled\":" + (d.enabled ? "true" : "false") + ",\"path\":" + q(d.path) + ",\"intervalMs\":" + d.intervalMs.toString() + "}";
+    }
+    pools.push(t + "}");
   }
   s += ",\"pools\":[" + pools.join(",") + "]";
   const models = new Array<string>();
@@ -66,7 +96,18 @@ function dump(c: RouterConfig): string {
   const o = c.outlier;
   s += ",\"outlier\":{\"consecutiveErrors\":" + o.consecutiveErrors.toString() + ",\"baseEjectionMs\":" +
     o.baseEjectionMs.toString() + ",\"maxEjectionMs\":" + o.maxEjectionMs.toString() + ",\"maxEjectionPercent\":" +
-    o.maxEjectionPercent.toString() + "}}";
+    o.maxEjectionPercent.toString() + "}";
+  const pl = c.polling;
+  s += ",\"polling\":{\"intervalMs\":" + pl.intervalMs.toString() + ",\"probesPerTick\":" + pl.probesPerTick.toString() +
+    ",\"subsetAbove\":" + pl.subsetAbove.toString() + (pl.leaseMs != 0 ? ",\"leaseMs\":" + pl.leaseMs.toString() : "") + "}";
+  const lr = c.loadReports;
+  s += ",\"loadReports\":{\"orca\":" + (lr.orca ? "true" : "false") +
+    (lr.queueHeader.length ? ",\"queueHeader\":" + q(lr.queueHeader) : "") +
+    (lr.kvCacheHeader.length ? ",\"kvCacheHeader\":" + q(lr.kvCacheHeader) : "") + "}";
+  const pf = c.affinity.prefix;
+  s += ",\"affinity\":{\"prefix\":{\"enabled\":" + (pf.enabled ? "true" : "false") + ",\"blockBytes\":" + pf.blockBytes.toString() +
+    ",\"blocks\":" + pf.blocks.toString() + ",\"tableSize\":" + pf.tableSize.toString() + ",\"maxLoadFactor\":" + n(pf.maxLoadFactor) +
+    "},\"lora\":" + (c.affinity.lora ? "true" : "false") + "}}";
   return s;
 }
 
