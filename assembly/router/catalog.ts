@@ -160,6 +160,14 @@ export class Catalog {
     return false;
   }
 
+  /** The upstreams of a pool (allocates: for the error path only). */
+  membersOf(pool: i32): Array<Upstream> {
+    const m = this.pools[pool].members;
+    const out = new Array<Upstream>(m.length);
+    for (let i = 0; i < m.length; i++) out[i] = this.upstreams[m[i]];
+    return out;
+  }
+
   /** Default priority of a model (0 when not listed). */
   priorityOf(model: string): i32 {
     return this.modelPriority.has(model) ? this.modelPriority.get(model) : 0;

@@ -395,23 +395,8 @@ export class RouterStream extends HttpContext {
 
 const pickResult = new PickResult();
 const orca = new OrcaReport();
-const ejectLoad = new Load();
 
-/**
- * True while ejecting one more member keeps the pool within maxEjectionPercent. Like Envoy's outlier
- * detection, one member may always be ejected (unless the percentage is 0), so one-member pools can eject.
- */
+/** True while ejecting one more member keeps the pool within outlier.maxEjectionPercent. */
 function ejectionBudgetLeft(r: Router, pool: i32): bool {
-  const members = r.catalog.pools[pool].members;
-  const pct = r.cfg.outlier.maxEjectionPercent;
-  if (pct <= 0) return false;
-  const limit = max(1, <i32>Math.floor(<f64>members.length * <f64>pct / 100));
-  const now = nowMs();
-  let ejected = 0;
-  const l = ejectLoad;
-  for (let i = 0; i < members.length; i++) {
-    r.view.read(r.catalog.upstreams[members[i]], l);
-    if (l.ejectedUntilMs > now) ejected++;
-  }
-  return ejected + 1 <= limit;
+  return r.view.ejectionBudgetLeft(r.catalog.membersOf(pool), r.cfg.outlier.maxEjectionPercent, nowMs());
 }

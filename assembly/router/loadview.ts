@@ -50,6 +50,7 @@ export class Load {
 
 export class LoadView {
   private buf: usize = heap.alloc(<usize>RECORD_CAP);
+  private scratchLoad: Load = new Load();
   private reg: usize = heap.alloc(<usize>REGISTRY_CAP);
   private dead: StaticArray<u32> = new StaticArray<u32>(MAX_VMS);
   private deadCount: i32 = 0;
@@ -209,6 +210,53 @@ export class LoadView {
       if (r != WasmResult.CasMismatch) return false;
     }
     return false;
+  }
+
+  /**
+   * Ejects `u` until `untilMs` (or keeps a later ejection already there). Used by the poller when a server stops
+   * answering its metrics polls. Returns the ejection end actually stored, 0 when the record could not be updated.
+   */
+  ejectUntil(u: Upstream, untilMs: i64): i64 {
+    for (let t = 0; t < CAS_TRIES; t++) {
+      const n = getSharedInto(u.key, this.buf, <u32>RECORD_CAP);
+      if (n < HEADER_BYTES) return 0;
+      const cas = sharedCas;
+      const cur = load<i64>(this.buf);
+      if (cur >= untilMs) return cur;
+      store<i64>(this.buf, untilMs);
+      const r = setSharedRaw(u.key, this.buf, <u32>n, cas);
+      if (r == WasmResult.Ok) return untilMs;
+      if (r != WasmResult.CasMismatch) return 0;
+    }
+    return 0;
+  }
+
+  /** Lifts an ejection, but only the one ending at `untilMs` (a later passive ejection stays). */
+  liftEjection(u: Upstream, untilMs: i64): void {
+    for (let t = 0; t < CAS_TRIES; t++) {
+      const n = getSharedInto(u.key, this.buf, <u32>RECORD_CAP);
+      if (n < HEADER_BYTES || load<i64>(this.buf) != untilMs) return;
+      const cas = sharedCas;
+      store<i64>(this.buf, 0);
+      const r = setSharedRaw(u.key, this.buf, <u32>n, cas);
+      if (r != WasmResult.CasMismatch) return;
+    }
+  }
+
+  /**
+   * True while ejecting one more member of `members` keeps them within `percent` ejected. Like Envoy's outlier
+   * detection, one member may always be ejected (unless the percentage is 0), so one-member pools can eject.
+   */
+  ejectionBudgetLeft(members: Array<Upstream>, percent: i32, nowMs: i64): bool {
+    if (percent <= 0) return false;
+    const limit = max(1, <i32>Math.floor(<f64>members.length * <f64>percent / 100));
+    let ejected = 0;
+    const l = this.scratchLoad;
+    for (let i = 0; i < members.length; i++) {
+      this.read(members[i], l);
+      if (l.ejectedUntilMs > nowMs) ejected++;
+    }
+    return ejected + 1 <= limit;
   }
 
   /**

@@ -25,6 +25,12 @@
 // What is written: queue = waiting requests, running = running requests (both reported separately: the picker
 // uses running as a floor under its own in-flight count and queue for saturation), kvCache = KV use 0..1.
 // A failed, timed-out, non-200 or unparsable poll writes nothing: the target's last report simply ages.
+//
+// Health. A server that does not answer at all — connection failure or reset (no response headers) or a
+// timeout (504) — POLL_FAILURES_TO_EJECT times in a row is ejected (within the pool's maxEjectionPercent) until a
+// poll succeeds again, so a dead server leaves the rotation within two poll intervals even without traffic, and
+// comes back on its first good poll. A server that answers with an error status or garbage metrics is up: only
+// its signals age.
 import { BufferType, LogLevel, MapType, WasmResult } from "../runtime/abi";
 import { getHeader, getSharedInto, httpCall, log, logEnabled, readBufferInto, setSharedRaw, sharedCas, utf8 } from "../runtime/host";
 import { Catalog, Upstream } from "./catalog";
@@ -42,7 +48,14 @@ const DISCOVERY_CAP: i32 = 8192;
 const MAX_DISCOVERED: i32 = 64;
 const K_STATUS = utf8(":status");
 
+/** Consecutive unanswered polls that eject a target's upstream. */
+export const POLL_FAILURES_TO_EJECT: i32 = 2;
+
 class Target {
+  /** Consecutive polls the server did not answer (connection failure, reset, timeout). */
+  unanswered: i32 = 0;
+  /** End of the ejection this poller set, 0 when none. */
+  ejectedUntilMs: i64 = 0;
   lastAttemptMs: i64 = 0;
   lastOkMs: i64 = 0;
   pending: bool = false;
@@ -288,6 +301,8 @@ export class Poller {
     const t = this.targets[idx];
     t.pending = false;
     const n = this.readBody(headerCount, bodySize, POLL_BODY_CAP);
+    if (this.lastUnanswered) this.unanswered(t, now);
+    else this.answered(t);
     if (n < 0) {
       this.stats.count(S.POLL_FAILURES);
       return true;
@@ -317,10 +332,42 @@ export class Poller {
     return true;
   }
 
+  /** The server did not answer the target's poll: eject its upstream once it has missed enough in a row. */
+  private unanswered(t: Target, now: i64): void {
+    t.unanswered++;
+    if (t.member || t.unanswered < POLL_FAILURES_TO_EJECT) return;
+    const u = this.catalog.upstreams[t.upstream];
+    // Held until a poll succeeds; the end is renewed on every miss so it never lapses while the server is down.
+    const until = now + max(<i64>this.cfg.outlier.baseEjectionMs, 3 * <i64>this.cfg.polling.intervalMs);
+    if (t.ejectedUntilMs == 0) {
+      if (!this.view.ejectionBudgetLeft(this.catalog.membersOf(u.pool), this.cfg.outlier.maxEjectionPercent, now)) return;
+      this.stats.ejection(t.upstream);
+      log(LogLevel.Warn, "inference-router: ejected upstream " + u.name + " after " + t.unanswered.toString() + " unanswered metrics polls");
+    }
+    const stored = this.view.ejectUntil(u, until);
+    t.ejectedUntilMs = stored == until ? until : 0;
+  }
+
+  /** The server answered: it is up. Lift the ejection this poller set, if it is still the one in force. */
+  private answered(t: Target): void {
+    t.unanswered = 0;
+    if (t.ejectedUntilMs == 0) return;
+    const u = this.catalog.upstreams[t.upstream];
+    this.view.liftEjection(u, t.ejectedUntilMs);
+    t.ejectedUntilMs = 0;
+    log(LogLevel.Info, "inference-router: upstream " + u.name + " answers its metrics polls again");
+  }
+
+  /** Set by readBody: the call got no answer from the server (reset, connection failure, timeout). */
+  private lastUnanswered: bool = false;
+
   /** Status 200 and a readable body: its length in `this.body` (cut at the last newline when over cap); -1 otherwise. */
   private readBody(headerCount: u32, bodySize: u32, cap: i32): i32 {
+    this.lastUnanswered = headerCount == 0;
     if (headerCount == 0) return -1; // reset / connection failure
     const st = getHeader(MapType.HttpCallResponseHeaders, K_STATUS);
+    // Envoy answers a callout that timed out with a 504 of its own: the server did not answer.
+    this.lastUnanswered = st === null || st == "504";
     if (st === null || st != "200") return -1;
     if (bodySize == 0) return 0;
     let n = readBufferInto(BufferType.HttpCallResponseBody, 0, bodySize < <u32>cap ? bodySize : <u32>cap, this.body, <u32>cap);
