@@ -12,6 +12,11 @@ import { packageWasm } from "./toolkit/oci.js";
 import { validateOutputDir, writeFiles } from "./toolkit/output.js";
 import { formatProblems, type Problem } from "./toolkit/validate.js";
 import { runDemo } from "./demo.js";
+import { Simulator } from "./sim/server.js";
+import { loadLocalConfig } from "./gateway/local-config.js";
+import { startStack } from "./gateway/stack.js";
+import { runStart } from "./gateway/start.js";
+import { runBench, summaryTable, targetsTable } from "./bench/index.js";
 
 export const DEFAULT_WASM = "build/inference-router.wasm";
 
@@ -194,6 +199,144 @@ export function buildProgram(io: Io): Command {
           "",
         ].join("\n"),
       );
+    });
+
+  program
+    .command("bench")
+    .description("Simulate routing quality (the built filter vs baselines, on a virtual clock) and measure the filter's cost")
+    .option("--quick", "CI-sized run (shorter, fewer loads, 100 sidecars in the scale scenario)")
+    .option("--out <dir>", "where summary.json, summary.md and the SVG charts go", "bench-results")
+    .option("--seed <n>", "workload seed", "42")
+    .option("--cost-only", "only the filter-cost benchmark")
+    .option("--no-scale", "skip the 1000-sidecar scale scenario")
+    .option("--no-cost", "skip the filter-cost benchmark")
+    .option("--only <names>", "comma-separated scenario names (homogeneous, heterogeneous, multi-model, prefix-heavy, bursty, degrading, dying, scale)")
+    .option("--policies <names>", "comma-separated policies (inference-router, oracle, round-robin, random, least-request)")
+    .option("--filter-config <json>", "merged into the filter's plugin configuration (experiments; recorded in summary.json)")
+    .option("--wasm <file>", "filter module", DEFAULT_WASM)
+    .action(async (opts: { quick?: boolean; out: string; seed: string; cost: boolean; costOnly?: boolean; scale: boolean; only?: string; policies?: string; filterConfig?: string; wasm: string }) => {
+      if (!existsSync(opts.wasm)) usage(io, `${opts.wasm} not found: run \`npm run build\` first`);
+      const seed = Number(opts.seed);
+      if (!Number.isInteger(seed) || seed < 0) usage(io, "--seed must be a non-negative integer");
+      let filterOverrides: Record<string, unknown> | undefined;
+      if (opts.filterConfig !== undefined) {
+        try { filterOverrides = JSON.parse(opts.filterConfig) as Record<string, unknown>; } catch { usage(io, "--filter-config must be a JSON object"); }
+      }
+      const parts: Array<"routing" | "scale" | "cost"> = opts.costOnly ? ["cost"] : ["routing", ...(opts.scale ? ["scale" as const] : []), ...(opts.cost ? ["cost" as const] : [])];
+      const sum = await runBench({
+        quick: !!opts.quick, out: opts.out, seed, wasm: opts.wasm, parts,
+        ...(opts.only ? { only: opts.only.split(",").map((x) => x.trim()) } : {}),
+        ...(opts.policies ? { policies: opts.policies.split(",").map((x) => x.trim()) } : {}),
+        ...(filterOverrides ? { filterOverrides } : {}),
+        log: (s) => io.out(`${s}\n`),
+      });
+      if (sum.scenarios.length || sum.scale) io.out(`\n${summaryTable(sum)}\n`);
+      io.out(`\n${targetsTable(sum.targets)}\n`);
+    });
+
+  // ---- local simulation: simulate / serve / start (src/sim, src/gateway) ----
+  const intIn = (v: string, name: string, lo: number, hi: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < lo || n > hi) usage(io, `${name} must be an integer from ${lo} to ${hi}`);
+    return n;
+  };
+  const loopback = (h: string): string => {
+    if (!/^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|::1|0\.0\.0\.0)$/.test(h)) usage(io, "--host must be a loopback address (or 0.0.0.0 inside a container)");
+    return h;
+  };
+  const loadLocal = (file: string) => {
+    if (!existsSync(file)) usage(io, `config file ${file} not found`);
+    try {
+      return loadLocalConfig(file);
+    } catch (e) {
+      if (e instanceof ConfigError) fail(io, e.problems, `fix ${file} (router config + optional local: section, see src/gateway/local-config.ts)`);
+      throw e;
+    }
+  };
+  const untilSignal = () =>
+    new Promise<void>((resolve) => {
+      const done = () => { process.off("SIGINT", done); process.off("SIGTERM", done); resolve(); };
+      process.once("SIGINT", done);
+      process.once("SIGTERM", done);
+    });
+
+  program
+    .command("simulate")
+    .description("Run a simulated GPU model server (OpenAI + KServe v2 APIs, vLLM or Triton /metrics, fault injection at /admin/fault)")
+    .option("--port <port>", "listen port (0 = ephemeral)", "8000")
+    .option("--host <host>", "listen address (default 127.0.0.1; 0.0.0.0 inside a container, e.g. the `local` docker-compose)", existsSync("/.dockerenv") ? "0.0.0.0" : "127.0.0.1")
+    .option("--models <list>", "comma-separated model names served", "llama-3.1-8b-instruct")
+    .option("--engine <engine>", "metrics format: vllm | triton", "vllm")
+    .option("--gpu <type>", "GPU preset: a100, l4, h100, l40s, a10g, t4", "a100")
+    .option("--speed <f>", "relative speed (A100 = 1.0); overrides the preset")
+    .option("--orca", "send ORCA endpoint-load-metrics response headers")
+    .option("--seed <n>", "seed of the failure-injection PRNG", "1")
+    .action(async (o: { port: string; host: string; models: string; engine: string; gpu: string; speed?: string; orca?: boolean; seed: string }) => {
+      const port = intIn(o.port, "--port", 0, 65535);
+      // Accepts every router-config engine (toolkit/local.ts passes pool.metrics.engine); formats: vllm or triton.
+      if (!["vllm", "vllm-v0", "sglang", "trtllm", "triton-trtllm", "triton"].includes(o.engine)) usage(io, "--engine must be vllm or triton");
+      const engine = o.engine.startsWith("triton") ? "triton" : "vllm";
+      if (engine === "vllm" && o.engine !== "vllm") io.err(`warning: no ${o.engine} metrics format in the simulator; exporting vLLM names\n`);
+      const models = o.models.split(",").map((m) => m.trim()).filter(Boolean);
+      if (models.length === 0) usage(io, "--models needs at least one model name");
+      const speed = o.speed === undefined ? undefined : Number(o.speed);
+      if (speed !== undefined && !(speed > 0 && speed <= 100)) usage(io, "--speed must be a number in (0, 100]");
+      const sim = new Simulator({ models, engine, gpu: o.gpu, ...(speed !== undefined ? { speed } : {}), orca: o.orca === true, seed: intIn(o.seed, "--seed", 0, 2 ** 31) });
+      const bound = await sim.listen(port, loopback(o.host));
+      io.out(`simulated ${sim.model.spec.gpu} (speed ${sim.model.spec.speed}, KV ${sim.model.spec.kvCacheTokens} tokens, ${engine} metrics) serving ${models.join(", ")} on http://${o.host}:${bound}\n`);
+      await untilSignal();
+      await sim.close();
+    });
+
+  program
+    .command("serve")
+    .description("Run a local gateway: the built filter in the proxy-wasm host in front of model servers (simulated ones are started for pools that need them)")
+    .requiredOption("-c, --config <file>", "router config with an optional local: section (e.g. examples/local.yaml)")
+    .option("--port <port>", "gateway port (default: local.port or 8080)")
+    .option("--admin-port <port>", "admin port for /stats/prometheus (default: local.adminPort or 9901)")
+    .option("--workers <n>", "worker VMs (default: local.workers or 2)")
+    .option("--wasm <file>", "filter module", DEFAULT_WASM)
+    .action(async (o: { config: string; port?: string; adminPort?: string; workers?: string; wasm: string }) => {
+      if (!existsSync(o.wasm)) usage(io, `${o.wasm} not found: run \`npm run build\` first`);
+      const cfg = loadLocal(o.config);
+      const stack = await startStack(cfg, {
+        wasm: o.wasm,
+        ...(o.port !== undefined ? { port: intIn(o.port, "--port", 0, 65535) } : {}),
+        ...(o.adminPort !== undefined ? { adminPort: intIn(o.adminPort, "--admin-port", 0, 65535) } : {}),
+        ...(o.workers !== undefined ? { workers: intIn(o.workers, "--workers", 1, 64) } : {}),
+      });
+      const gw = stack.gateway;
+      io.out(`gateway http://127.0.0.1:${gw.port} (filter in ${gw.proxy.workers.length} worker VMs, steering ${cfg.router.steering}); admin http://127.0.0.1:${gw.adminPort}/stats/prometheus\n`);
+      for (const [pool, members] of Object.entries(stack.upstreams)) io.out(`  pool ${pool}: ${members.join(", ")}\n`);
+      await untilSignal();
+      await stack.close();
+    });
+
+  program
+    .command("start")
+    .description("Local demo: simulated A100 + L4 servers, the gateway with the built filter, a short live load and a summary; then keeps serving for curl")
+    .option("-c, --config <file>", "local router config", "examples/local.yaml")
+    .option("--duration <s>", "seconds of load", "20")
+    .option("--rate <n>", "requests per second offered", "12")
+    .option("--exit", "exit after the summary instead of serving")
+    .option("--port <port>", "gateway port (default: local.port or 8080)")
+    .option("--admin-port <port>", "admin port (default: local.adminPort or 9901)")
+    .option("--workers <n>", "worker VMs (default: local.workers or 2)")
+    .option("--wasm <file>", "filter module", DEFAULT_WASM)
+    .action(async (o: { config: string; duration: string; rate: string; exit?: boolean; port?: string; adminPort?: string; workers?: string; wasm: string }) => {
+      if (!existsSync(o.wasm)) usage(io, `${o.wasm} not found: run \`npm run build\` first`);
+      const durationS = Number(o.duration);
+      if (!(durationS > 0 && durationS <= 600)) usage(io, "--duration must be a number of seconds in (0, 600]");
+      const rate = Number(o.rate);
+      if (!(rate > 0 && rate <= 500)) usage(io, "--rate must be in (0, 500] requests per second");
+      loadLocal(o.config);
+      await runStart({
+        config: o.config, wasm: o.wasm, durationS, rate, exit: o.exit === true, out: io.out,
+        live: process.stdout.isTTY === true && !process.env.CI,
+        ...(o.port !== undefined ? { port: intIn(o.port, "--port", 0, 65535) } : {}),
+        ...(o.adminPort !== undefined ? { adminPort: intIn(o.adminPort, "--admin-port", 0, 65535) } : {}),
+        ...(o.workers !== undefined ? { workers: intIn(o.workers, "--workers", 1, 64) } : {}),
+      });
     });
 
   return program;
