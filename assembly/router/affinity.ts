@@ -204,6 +204,11 @@ export class Affinity {
     return this.count;
   }
 
+  /** Hash of the request's first prompt block (the shared system prompt): the rendezvous key; 0 when none. */
+  firstBlock(): u32 {
+    return this.count > 0 ? unchecked(this.hashes[0]) : 0;
+  }
+
   private readBucket(b: u32): i32 {
     let x = b;
     for (let i = 7; i >= 0; i--) {

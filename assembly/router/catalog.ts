@@ -16,7 +16,17 @@ export class Upstream {
     public maxInFlight: f64,
     /** Shared-data key of its load record. */
     public key: ArrayBuffer,
-  ) {}
+  ) {
+    this.nameHash = hashName(name);
+  }
+  /** Stable hash of the name: every sidecar computes the same, for rendezvous hashing. */
+  nameHash: u32;
+}
+
+function hashName(s: string): u32 {
+  let h: u32 = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = (h ^ <u32>s.charCodeAt(i)) * 0x01000193;
+  return h;
 }
 
 export class Pool {

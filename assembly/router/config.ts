@@ -78,7 +78,7 @@ export class BodyConfig {
 }
 
 export class ScoringConfig {
-  inFlight: f64 = 1;
+  inFlight: f64 = 0.25;
   queue: f64 = 2;
   kvCache: f64 = 4;
   sampleAbove: i32 = 16;
@@ -122,7 +122,7 @@ export class PrefixAffinityConfig {
   blockBytes: i32 = 256;
   blocks: i32 = 4;
   tableSize: i32 = 4096;
-  maxLoadFactor: f64 = 1.5;
+  maxLoadFactor: f64 = 3;
 }
 
 export class AffinityConfig {

@@ -74,6 +74,7 @@ class Router {
 export class RouterRoot extends RootContext {
   router: Router | null = null;
   vmId: u32 = 0;
+  lastHeartbeatMs: i64 = 0;
   /** Streams paused for their body, oldest first; the tick releases those past their deadline. */
   held: Array<RouterStream> = [];
 
@@ -110,11 +111,7 @@ export class RouterRoot extends RootContext {
       old.poller.dispose();
     }
     this.router = r;
-    // Ticks drive heartbeats and release requests held for a body that does not come.
-    let period = cfg.body.enabled ? <u32>max(10, min(<i32>HEARTBEAT_MS, cfg.body.timeoutMs / 4)) : HEARTBEAT_MS;
-    // Polling runs on the tick too: every worker ticks at the poll interval (only the lease holder polls).
-    if (r.poller.active && <u32>cfg.polling.intervalMs < period) period = <u32>cfg.polling.intervalMs;
-    setTickPeriodMs(period);
+    setTickPeriodMs(tickPeriod(cfg, r.poller.active));
     log(LogLevel.Info, "inference-router: configured " + cfg.pools.length.toString() + " pool(s), " +
       r.catalog.upstreams.length.toString() + " upstream(s), steering " + (cfg.steering == STEER_ENDPOINT ? "endpoint" : "pool"));
     return true;
@@ -125,7 +122,11 @@ export class RouterRoot extends RootContext {
     const r = this.router;
     if (r === null) return;
     const now = nowMs();
-    r.view.heartbeat(now);
+    // Ticks may come faster than heartbeats are needed (body timeouts, short poll intervals).
+    if (now - this.lastHeartbeatMs >= <i64>HEARTBEAT_MS / 2) {
+      r.view.heartbeat(now);
+      this.lastHeartbeatMs = now;
+    }
     r.poller.tick(now);
     // Release held streams whose body did not come in time (or never will: Envoy without
     // allow_on_headers_stop_iteration withholds body callbacks while headers are paused).
@@ -251,7 +252,7 @@ export class RouterStream extends HttpContext {
     const aff = r.affinity;
     const preferred = aff.count > 0 ? aff.lookup(r.catalog.upstreams.length) : -1;
     if (aff.loraEnabled) aff.setLoraModel(model, now);
-    r.picker.pick(pools, prio, now, res, preferred, aff.loraEnabled);
+    r.picker.pick(pools, prio, now, res, preferred, aff.loraEnabled, aff.count > 0 ? aff.firstBlock() : 0);
     if (res.outcome == NO_HEALTHY) {
       r.stats.request(<i32>c.protocol, S.OUTCOME_NO_HEALTHY);
       this.reply(503, "no_healthy_upstream", "no healthy upstream serves model \"" + sanitize(model) + "\"", 14);
@@ -399,4 +400,18 @@ const orca = new OrcaReport();
 /** True while ejecting one more member keeps the pool within outlier.maxEjectionPercent. */
 function ejectionBudgetLeft(r: Router, pool: i32): bool {
   return r.view.ejectionBudgetLeft(r.catalog.membersOf(pool), r.cfg.outlier.maxEjectionPercent, nowMs());
+}
+
+/**
+ * The tick period: ticks drive heartbeats, release requests held for a body that does not come (a quarter of
+ * body.timeoutMs) and pace polling. The period divides polling.intervalMs when it can (>= 10 ms), so polls
+ * really run every intervalMs rather than at the next multiple of the tick.
+ */
+function tickPeriod(cfg: RouterConfig, polling: bool): u32 {
+  let limit = cfg.body.enabled ? max(10, min(<i32>HEARTBEAT_MS, cfg.body.timeoutMs / 4)) : <i32>HEARTBEAT_MS;
+  if (!polling) return <u32>limit;
+  const interval = cfg.polling.intervalMs;
+  if (interval <= limit) return <u32>interval;
+  for (let d = limit; d >= 10; d--) if (interval % d == 0) return <u32>d;
+  return <u32>limit;
 }

@@ -2,7 +2,8 @@
 //
 //  1. Candidates are the members of the pools serving the model. Ejected members are out.
 //  2. Each candidate gets a load score:
-//        (inFlight·w_inFlight + (queue + sentSinceReport)·w_queue) / capacity  +  kvCache·w_kvCache
+//        (inFlight·w_inFlight + (queue + sentSinceReport)·w_queue + 1) / capacity  +  kvCache·w_kvCache
+//     The "+ 1" is the request being placed: on idle upstreams it makes the faster one (larger capacity) win.
 //     inFlight is this proxy's count across all workers, plus one per consecutive error so a failing upstream
 //     never looks idle, or the server's fresh reported running count when larger (other clients' requests); queue and kvCache are what the server last reported (load reports or polling), and
 //     sentSinceReport keeps the view honest between two reports (a burst does not herd onto the idle-looking one).
@@ -15,11 +16,14 @@
 //     in-flight counts. Otherwise the pools' fallback pools are tried, level by level.
 //  5a. Affinity (after the least-loaded unsaturated candidate is known, on that level only):
 //     - prefix: the upstream that last served the longest matching prompt prefix (affinity.ts) is preferred
-//       when it is an unsaturated member of the level and (score + 1) <= (least score + 1) · maxLoadFactor;
+//       when it is an unsaturated member of the level and score <= least score · maxLoadFactor;
 //       otherwise the least-loaded wins (an "override") and the prefix table learns the new holder.
 //     - LoRA: among the evaluated unsaturated candidates, the least-loaded one whose polled running adapters
 //       include the requested adapter is preferred under the same load bound.
-//     The "+ 1" counts one request's worth of load, so an idle peer does not break affinity at light load.
+//     Scores count the request being placed, so the bound compares loads including it.
+//     - first placement of a prefix no upstream holds yet: rendezvous hashing of the prefix's first block over
+//       the candidates within the same load bound, so independent sidecars place the same prompt prefix on the
+//       same upstream without talking to each other (each sidecar's table only knows its own picks).
 //  6. When everything is saturated: requests below the shedding priority are shed (429); the rest go to the
 //     least-loaded healthy candidate. No healthy candidate at all: 503.
 import { Catalog } from "./catalog";
@@ -81,31 +85,44 @@ export class Picker {
   private bestScore: StaticArray<f64> = new StaticArray<f64>(MAX_ALTERNATES + 1);
   private bestCount: i32 = 0;
   private ties: i32 = 0;
+  // Unsaturated candidates of the current level with their scores (for rendezvous placement of a new prefix).
+  private candIdx: Array<i32> = [];
+  private candScore: Array<f64> = [];
 
-  // Result of evaluate().
+  // Result of evaluate(): one candidate, scored.
+  private evHealthy: bool = false;
+  private evStale: bool = false;
+  private evLocal: f64 = 0;
   private evScore: f64 = 0;
+  private evOverLocal: bool = false;
+  private evOverReported: bool = false;
   private evOk: bool = false;
 
   constructor(private catalog: Catalog, private view: LoadView, private cfg: RouterConfig, private affinity: Affinity | null = null) {}
 
-  /** Scores one upstream the way the main loop does; evOk = healthy, fresh-or-unreported and unsaturated. */
+  /**
+   * Reads and scores one upstream (the only place the score is computed). evOk: healthy, not stale and not
+   * saturated.
+   */
   private evaluate(u: i32, nowMs: i64): void {
     const up = this.catalog.upstreams[u];
     this.view.read(up, this.load);
     const l = this.load;
     this.evOk = false;
-    if (l.ejectedUntilMs > nowMs) return;
+    this.evHealthy = l.ejectedUntilMs <= nowMs;
+    if (!this.evHealthy) return;
     const fresh = l.reportedAtMs > 0 && nowMs - l.reportedAtMs <= <i64>this.cfg.scoring.staleAfterMs;
-    if (l.reportedAtMs > 0 && !fresh) return;
+    this.evStale = l.reportedAtMs > 0 && !fresh;
     const local = <f64>(l.inFlight + l.consecutiveErrors);
     const inFlight = fresh && l.running > local ? l.running : local;
     const queue = fresh ? l.queue + <f64>l.sentSinceReport : 0;
     const kv = fresh ? l.kvCache : 0;
     const s = this.cfg.scoring;
-    this.evScore = (inFlight * s.inFlight + queue * s.queue) / up.capacity + kv * s.kvCache;
-    if (local >= up.maxInFlight) return;
-    if (fresh && (queue >= this.cfg.saturation.queue || kv >= this.cfg.saturation.kvCache)) return;
-    this.evOk = true;
+    this.evLocal = local;
+    this.evScore = (inFlight * s.inFlight + queue * s.queue + 1) / up.capacity + kv * s.kvCache;
+    this.evOverLocal = local >= up.maxInFlight;
+    this.evOverReported = fresh && (queue >= this.cfg.saturation.queue || kv >= this.cfg.saturation.kvCache);
+    this.evOk = !this.evStale && !this.evOverLocal && !this.evOverReported;
   }
 
   private inLevel(u: i32): bool {
@@ -115,7 +132,9 @@ export class Picker {
   }
 
   private withinBound(score: f64, least: f64): bool {
-    return score + 1 <= (least + 1) * this.cfg.affinity.prefix.maxLoadFactor + EPS;
+    // Scores already count the request being placed (the "+ 1" of the score), so an idle peer does not break
+    // affinity at light load: a holder with one request in flight scores 2 against an idle peer's 1.
+    return score <= least * this.cfg.affinity.prefix.maxLoadFactor + EPS;
   }
 
   /** Moves candidate `u` (score `score`) to the front of the best list, keeping the others as alternates. */
@@ -137,7 +156,7 @@ export class Picker {
    * `preferred`: the prefix-affinity holder (-1 when none); `lora`: check LoRA adapters (the affinity module
    * holds the requested adapter).
    */
-  pick(pools: Array<i32>, priority: i32, nowMs: i64, out: PickResult, preferred: i32 = -1, lora: bool = false): void {
+  pick(pools: Array<i32>, priority: i32, nowMs: i64, out: PickResult, preferred: i32 = -1, lora: bool = false, prefixKey: u32 = 0): void {
     out.reset();
     const nPools = this.catalog.pools.length;
     this.visited.length = nPools;
@@ -167,6 +186,8 @@ export class Picker {
 
       let loraIdx = -1;
       let loraScore = f64.MAX_VALUE;
+      this.candIdx.length = 0;
+      this.candScore.length = 0;
       const aff = this.affinity;
       const n = this.members.length;
       const sampled = n > this.cfg.scoring.sampleAbove;
@@ -176,26 +197,16 @@ export class Picker {
         if (sampled && v > 0 && (v & 1) == 0 && this.bestCount > 0) break;
         const u = sampled ? this.members[randomBelow(<u32>n)] : this.members[v];
         const up = this.catalog.upstreams[u];
-        this.view.read(up, this.load);
-        const l = this.load;
-        if (l.ejectedUntilMs > nowMs) continue;
+        this.evaluate(u, nowMs);
+        if (!this.evHealthy) continue;
         healthy++;
-        const local = <f64>(l.inFlight + l.consecutiveErrors);
-        const fresh = l.reportedAtMs > 0 && nowMs - l.reportedAtMs <= <i64>this.cfg.scoring.staleAfterMs;
-        const stale = l.reportedAtMs > 0 && !fresh;
-        const inFlight = fresh && l.running > local ? l.running : local;
-        const queue = fresh ? l.queue + <f64>l.sentSinceReport : 0;
-        const kv = fresh ? l.kvCache : 0;
-        const s = this.cfg.scoring;
-        const score = (inFlight * s.inFlight + queue * s.queue) / up.capacity + kv * s.kvCache;
-        const localScore = local / up.capacity;
-        const overLocal = local >= up.maxInFlight;
-        const overReported = fresh && (queue >= this.cfg.saturation.queue || kv >= this.cfg.saturation.kvCache);
+        const score = this.evScore;
+        const localScore = this.evLocal / up.capacity;
         if (score < anyScore - EPS) {
           anyScore = score;
           anyIdx = u;
         }
-        if (stale && !overLocal) {
+        if (this.evStale && !this.evOverLocal) {
           staleOnly++;
           if (localScore < staleScore - EPS || (localScore < staleScore + EPS && randomBelow(2) == 0)) {
             staleScore = localScore;
@@ -203,8 +214,12 @@ export class Picker {
           }
           continue;
         }
-        if (stale || overLocal || overReported) continue;
+        if (!this.evOk) continue;
         this.offer(u, score);
+        if (prefixKey != 0) {
+          this.candIdx.push(u);
+          this.candScore.push(score);
+        }
         if (lora && aff !== null && score < loraScore && aff.loraHolds(up)) {
           loraScore = score;
           loraIdx = u;
@@ -222,6 +237,27 @@ export class Picker {
             decided = true;
           } else {
             out.affinity = AFFINITY_OVERRIDE;
+          }
+        }
+        if (!decided && preferred < 0 && prefixKey != 0) {
+          // No holder known here: the candidate the prefix hashes to (highest random weight), within the bound.
+          let best = -1;
+          let bestW: u32 = 0;
+          let bestS = 0.0;
+          for (let i = 0; i < this.candIdx.length; i++) {
+            const c = this.candIdx[i];
+            const sc = this.candScore[i];
+            if (!this.withinBound(sc, least)) continue;
+            const w = mix32(prefixKey ^ this.catalog.upstreams[c].nameHash);
+            if (best < 0 || w > bestW) {
+              best = c;
+              bestW = w;
+              bestS = sc;
+            }
+          }
+          if (best >= 0) {
+            this.promote(best, bestS);
+            decided = true;
           }
         }
         if (!decided && loraIdx >= 0) {
@@ -323,4 +359,14 @@ export class Picker {
     this.bestScore[pos] = score;
     if (this.bestCount < cap) this.bestCount++;
   }
+}
+
+/** A 32-bit finaliser (murmur3 fmix): spreads rendezvous weights evenly. */
+function mix32(x: u32): u32 {
+  x ^= x >> 16;
+  x *= 0x85ebca6b;
+  x ^= x >> 13;
+  x *= 0xc2b2ae35;
+  x ^= x >> 16;
+  return x;
 }

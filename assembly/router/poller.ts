@@ -335,27 +335,46 @@ export class Poller {
   /** The server did not answer the target's poll: eject its upstream once it has missed enough in a row. */
   private unanswered(t: Target, now: i64): void {
     t.unanswered++;
-    if (t.member || t.unanswered < POLL_FAILURES_TO_EJECT) return;
+    if (t.unanswered < POLL_FAILURES_TO_EJECT) return;
+    // A pool polled member by member is down only when none of its members answers.
+    if (t.member && !this.allMembersDown(t.upstream)) return;
+    const h = this.ejectionHolder(t);
     const u = this.catalog.upstreams[t.upstream];
     // Held until a poll succeeds; the end is renewed on every miss so it never lapses while the server is down.
     const until = now + max(<i64>this.cfg.outlier.baseEjectionMs, 3 * <i64>this.cfg.polling.intervalMs);
-    if (t.ejectedUntilMs == 0) {
+    if (h.ejectedUntilMs == 0) {
       if (!this.view.ejectionBudgetLeft(this.catalog.membersOf(u.pool), this.cfg.outlier.maxEjectionPercent, now)) return;
       this.stats.ejection(t.upstream);
       log(LogLevel.Warn, "inference-router: ejected upstream " + u.name + " after " + t.unanswered.toString() + " unanswered metrics polls");
     }
     const stored = this.view.ejectUntil(u, until);
-    t.ejectedUntilMs = stored == until ? until : 0;
+    h.ejectedUntilMs = stored == until ? until : 0;
   }
 
   /** The server answered: it is up. Lift the ejection this poller set, if it is still the one in force. */
   private answered(t: Target): void {
     t.unanswered = 0;
-    if (t.ejectedUntilMs == 0) return;
+    const h = this.ejectionHolder(t);
+    if (h.ejectedUntilMs == 0) return;
     const u = this.catalog.upstreams[t.upstream];
-    this.view.liftEjection(u, t.ejectedUntilMs);
-    t.ejectedUntilMs = 0;
+    this.view.liftEjection(u, h.ejectedUntilMs);
+    h.ejectedUntilMs = 0;
     log(LogLevel.Info, "inference-router: upstream " + u.name + " answers its metrics polls again");
+  }
+
+  private allMembersDown(upstream: i32): bool {
+    for (let i = 0; i < this.targets.length; i++) {
+      const o = this.targets[i];
+      if (o.upstream == upstream && o.unanswered < POLL_FAILURES_TO_EJECT) return false;
+    }
+    return true;
+  }
+
+  /** Where the ejection of a target's upstream is tracked: the target itself, or a pool's first member target. */
+  private ejectionHolder(t: Target): Target {
+    if (!t.member) return t;
+    for (let i = 0; i < this.targets.length; i++) if (this.targets[i].upstream == t.upstream) return this.targets[i];
+    return t;
   }
 
   /** Set by readBody: the call got no answer from the server (reset, connection failure, timeout). */

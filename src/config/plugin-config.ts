@@ -150,14 +150,14 @@ export const PluginConfigSchema = z
     models: z.array(ModelSchema).max(1024).default([]),
     scoring: z
       .object({
-        inFlight: z.number().min(0).max(100).default(1).describe("Weight of in-flight requests (per unit of capacity)."),
+        inFlight: z.number().min(0).max(100).default(0.25).describe("Weight of in-flight requests (per unit of capacity)."),
         queue: z.number().min(0).max(100).default(2).describe("Weight of the server-reported queue."),
         kvCache: z.number().min(0).max(100).default(4).describe("Weight of KV-cache utilisation (0..1)."),
         sampleAbove: z.number().int().min(2).max(1024).default(16).describe("Pools larger than this are sampled by power of two choices."),
         staleAfterMs: z.number().int().min(100).max(600_000).default(5000).describe("Server-reported signals older than this are stale."),
       })
       .strict()
-      .default({ inFlight: 1, queue: 2, kvCache: 4, sampleAbove: 16, staleAfterMs: 5000 }),
+      .default({ inFlight: 0.25, queue: 2, kvCache: 4, sampleAbove: 16, staleAfterMs: 5000 }),
     saturation: z
       .object({
         queue: z.number().min(0).max(1_000_000).default(8).describe("Reported queue depth at which a member is saturated."),
@@ -207,14 +207,14 @@ export const PluginConfigSchema = z
             blockBytes: z.number().int().min(16).max(65_536).default(256),
             blocks: z.number().int().min(1).max(64).default(4),
             tableSize: z.number().int().min(64).max(1_048_576).default(4096),
-            maxLoadFactor: z.number().min(1).max(100).default(1.5),
+            maxLoadFactor: z.number().min(1).max(100).default(3),
           })
           .strict()
-          .default({ enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 1.5 }),
+          .default({ enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 3 }),
         lora: z.boolean().default(true).describe("Prefer upstreams whose polled LoRA state runs the requested adapter."),
       })
       .strict()
-      .default({ prefix: { enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 1.5 }, lora: true }),
+      .default({ prefix: { enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 3 }, lora: true }),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -80,7 +80,12 @@ export class Gateway {
       this.clusters.set(p.name, members);
       this.clusters.set(`metrics-${p.name}`, members);
     }
-    for (const t of metricsTargets(cfg)) this.clusters.set(t.cluster, options.upstreams[t.pool] ?? []);
+    // Pools may share a metrics cluster (endpoint mode: every pool polls the frontend service's cluster), which then
+    // holds the members of all of them, as the service's cluster would.
+    for (const t of metricsTargets(cfg)) {
+      const prev = this.clusters.get(t.cluster) ?? [];
+      this.clusters.set(t.cluster, [...new Set([...prev, ...(options.upstreams[t.pool] ?? [])])]);
+    }
     this.clusters.set("gpu", [...this.poolOf.keys()]);
     this.server = http.createServer((req, res) => { void this.handle(req, res); });
     this.server.keepAliveTimeout = 30_000;

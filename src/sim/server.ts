@@ -2,7 +2,8 @@
 // Speaks OpenAI (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models; SSE streaming), KServe v2 /
 // Open Inference Protocol (/v2/models/{m}/infer, /generate, /generate_stream, /v2/health/*, /v2/repository/index)
 // and Prometheus /metrics in vLLM or Triton names. Optional ORCA header endpoint-load-metrics on responses.
-// Fault switches: POST /admin/fault {slowdown, failureRate, dead, metricsGarbage, metricsDown}; GET /admin/state.
+// Fault switches: POST /admin/fault {slowdown, failureRate, dead, metricsGarbage, metricsDown, metricsStatus}; GET /admin/state.
+// metricsDown answers /metrics with metricsStatus (default 503; e.g. 404 for an endpoint that went away).
 //
 // Request sizing: prompt tokens = ceil(chars / 4) of the message/prompt text (+4 per chat message); the prefix
 // identity is a hash of the first chat message (the system prompt) and its tokens skip prefill when cached.
@@ -35,6 +36,8 @@ export interface FaultState {
   dead: boolean;
   metricsGarbage: boolean;
   metricsDown: boolean;
+  /** Status /metrics answers while metricsDown (default 503). */
+  metricsStatus: number;
 }
 
 interface Waiter {
@@ -79,7 +82,7 @@ function clampTokens(v: unknown, dflt: number): number {
 export class Simulator {
   readonly model: GpuServerModel;
   readonly engine: Engine;
-  readonly faults: FaultState = { slowdown: 1, failureRate: 0, dead: false, metricsGarbage: false, metricsDown: false };
+  readonly faults: FaultState = { slowdown: 1, failureRate: 0, dead: false, metricsGarbage: false, metricsDown: false, metricsStatus: 503 };
   readonly counters = new Map<string, ModelCounters>();
   readonly server: http.Server;
   private readonly waiters = new Map<string, Waiter>();
@@ -139,6 +142,7 @@ export class Simulator {
     }
     if (typeof f.metricsGarbage === "boolean") this.faults.metricsGarbage = f.metricsGarbage;
     if (typeof f.metricsDown === "boolean") this.faults.metricsDown = f.metricsDown;
+    if (typeof f.metricsStatus === "number" && Number.isInteger(f.metricsStatus) && f.metricsStatus >= 400 && f.metricsStatus <= 599) this.faults.metricsStatus = f.metricsStatus;
     this.pump();
   }
 
@@ -280,7 +284,7 @@ export class Simulator {
   }
 
   private metrics(res: http.ServerResponse): void {
-    if (this.faults.metricsDown) { res.writeHead(503, { "content-type": "text/plain" }); res.end("metrics unavailable\n"); return; }
+    if (this.faults.metricsDown) { res.writeHead(this.faults.metricsStatus, { "content-type": "text/plain" }); res.end("metrics unavailable\n"); return; }
     if (this.faults.metricsGarbage) {
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
       res.end("vllm:num_requests_waiting{model_name=\"x\" NaN\n\u0000garbage{{{ 12 34\nvllm:kv_cache_usage_perc -7e999\n");

@@ -94,3 +94,55 @@ describe("health from metrics polls", () => {
     expect((await p.request(oip("m"))).reachedRouter).toBe(true);
   });
 });
+
+describe("health from polls in pool mode", () => {
+  const poolCfg = {
+    steering: "pool",
+    polling: { intervalMs: 1000 },
+    outlier: { maxEjectionPercent: 100 },
+    pools: [
+      { name: "a", models: ["m"], endpoints: [EP1, EP2], metrics: { cluster: CLUSTER, timeoutMs: 300 } },
+      { name: "b", models: ["m"], endpoints: ["10.0.1.1:8000"], metrics: { cluster: "outbound|8000||b.llm.svc.cluster.local", timeoutMs: 300 } },
+    ],
+  };
+  const poolEjected = (p: Proxy, pool: string) => readLoad(p, loadKey(pool, pool))!.ejectedUntilMs > p.clock.nowMs();
+
+  it("ejects a pool only when none of its members answers, and any member's answer takes it back", async () => {
+    const p = await routerProxy(poolCfg, { clusters: [CLUSTER, "outbound|8000||b.llm.svc.cluster.local"] });
+    const round = (a1: boolean, a2: boolean) => {
+      p.advance(1000);
+      for (const c of p.callouts.pending) {
+        const ep = c.headers["x-gateway-destination-endpoint"];
+        if ((ep === EP1 && !a1) || (ep === EP2 && !a2)) c.fail();
+        else c.respond({ status: 200, body: PAGE });
+      }
+    };
+    round(false, true);
+    round(false, true);
+    round(false, true);
+    expect(poolEjected(p, "a")).toBe(false); // one member still answers
+    round(false, false);
+    round(false, false);
+    expect(poolEjected(p, "a")).toBe(true);
+    for (let i = 0; i < 4; i++) expect((await p.request(oip("m"))).routerHeaders!["x-inference-pool"]).toBe("b");
+    round(false, true);
+    expect(poolEjected(p, "a")).toBe(false);
+  });
+});
+
+describe("poll pacing", () => {
+  it("polls every intervalMs even when body mode ticks at another period", async () => {
+    const p = await routerProxy(
+      { ...cfg(200), body: { enabled: true, timeoutMs: 500 } }, // body mode alone would tick every 125 ms
+      { clusters: [CLUSTER] },
+    );
+    const times: number[] = [];
+    for (let t = 0; t < 1000; t += 25) {
+      p.advance(25);
+      if (p.callouts.pending.length > 0) times.push(p.clock.nowMs());
+      answer(p, "ok");
+    }
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(gaps.every((g) => g === 200)).toBe(true);
+  });
+});

@@ -335,10 +335,11 @@ describe("prefix-cache affinity", () => {
   });
 
   it("keeps affinity at moderate in-flight load within maxLoadFactor", async () => {
-    const p = await routerProxy(cfg({ affinity: { prefix: { enabled: true, blockBytes: 64, blocks: 4, maxLoadFactor: 3 } } }), { allowOnHeadersStopIteration: true });
+    // In-flight weight 1 keeps the arithmetic plain: score = in-flight + 1 (the request being placed).
+    const p = await routerProxy(cfg({ scoring: { inFlight: 1 }, affinity: { prefix: { enabled: true, blockBytes: 64, blocks: 4, maxLoadFactor: 3 } } }), { allowOnHeadersStopIteration: true });
     const first = await p.request({ ...prefixed("llama-3-8b", system, "q"), keepOpen: true });
     const holder = first.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
-    // One request still in flight on the holder: (1 + 1) <= (0 + 1) · 3, so affinity holds.
+    // One request still in flight on the holder: 1 + 1 <= (0 + 1) · 3, so affinity holds.
     const r = await p.request({ ...prefixed("llama-3-8b", system, "q2"), keepOpen: true });
     expect(r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]).toBe(holder);
     // With two in flight (3 > 3 is false; 3 <= 3) it still holds; with three (4 > 3) it yields.
