@@ -28,12 +28,15 @@ export function proxy_validate_configuration(rootId: u32, size: u32): u32 {
 
 export function proxy_on_configure(rootId: u32, size: u32): u32 {
   const r = rootFor(rootId);
-  return r === null ? 0 : (r.onConfigure(size) ? 1 : 0);
+  const ok = r === null ? 0 : (r.onConfigure(size) ? 1 : 0);
+  __collect(); // configure parses a whole document: drop its garbage at once
+  return ok;
 }
 
 export function proxy_on_tick(rootId: u32): void {
   const r = rootFor(rootId);
   if (r !== null) r.onTick();
+  __collect();
 }
 
 export function proxy_on_http_call_response(rootId: u32, token: u32, headers: u32, bodySize: u32, trailers: u32): void {
@@ -93,4 +96,15 @@ export function proxy_on_done(id: u32): u32 {
 
 export function proxy_on_delete(id: u32): void {
   deleteContext(id);
+  if (++deletes >= COLLECT_EVERY) {
+    deletes = 0;
+    __collect();
+  }
 }
+
+// The module uses AssemblyScript's minimal runtime: no incremental-GC bookkeeping in every function (half the
+// module's size, and cheaper calls), collection only when asked. We ask at the end of a stream every
+// COLLECT_EVERY streams and on each tick: at the end of an exported callback no AssemblyScript frame holds a
+// reference, which is when the minimal runtime may collect.
+const COLLECT_EVERY: u32 = 32;
+let deletes: u32 = 0;
