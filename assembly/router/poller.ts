@@ -41,6 +41,7 @@ import * as S from "./stats";
 import { LORA_RECORD_CAP, loraKey, writeLora } from "./affinity";
 import { MetricsSpec, SeriesSpec, presetSpec, engineFromName, ENGINE_VLLM } from "./signals/presets";
 import { parsePrometheus, Signals } from "./signals/prometheus";
+import { skipJsonValue, skipString, skipWs } from "./jsonskip";
 
 /** Largest metrics / model-list body read (bytes); longer bodies are cut at the last full line. */
 export const POLL_BODY_CAP: i32 = 256 * 1024;
@@ -472,102 +473,60 @@ export function modelsKey(cfg: RouterConfig, catalog: Catalog, pool: i32): Array
  */
 export function parseModelList(ptr: usize, len: usize): Array<string> | null {
   const end = ptr + len;
-  let p = ws(ptr, end);
+  let p = skipWs(ptr, end);
   if (p >= end) return null;
   let listAt: usize = 0;
   if (load<u8>(p) == 0x5b) listAt = p;
   else if (load<u8>(p) == 0x7b) {
     // Find top-level "data".
-    p = ws(p + 1, end);
+    p = skipWs(p + 1, end);
     while (p < end && load<u8>(p) == 0x22) {
       const k = p;
-      p = ws(strEnd(p, end), end);
+      p = skipWs(skipString(p, end), end);
       if (p >= end || load<u8>(p) != 0x3a) return null;
-      p = ws(p + 1, end);
+      p = skipWs(p + 1, end);
       if (isKey(k, end, "data")) {
         if (p < end && load<u8>(p) == 0x5b) listAt = p;
         break;
       }
-      p = ws(valueEnd(p, end), end);
+      p = skipWs(skipJsonValue(p, end), end);
       if (p >= end || load<u8>(p) != 0x2c) break;
-      p = ws(p + 1, end);
+      p = skipWs(p + 1, end);
     }
   }
   if (listAt == 0) return null;
   const out = new Array<string>();
-  p = ws(listAt + 1, end);
+  p = skipWs(listAt + 1, end);
   while (p < end && load<u8>(p) != 0x5d && out.length < MAX_DISCOVERED) {
     if (load<u8>(p) == 0x7b) {
       let name = "";
       let ready = true;
-      let q = ws(p + 1, end);
+      let q = skipWs(p + 1, end);
       while (q < end && load<u8>(q) == 0x22) {
         const k = q;
-        q = ws(strEnd(q, end), end);
+        q = skipWs(skipString(q, end), end);
         if (q >= end || load<u8>(q) != 0x3a) break;
-        q = ws(q + 1, end);
+        q = skipWs(q + 1, end);
         const v = q;
-        q = valueEnd(q, end);
+        q = skipJsonValue(q, end);
         if (load<u8>(v) == 0x22 && (isKey(k, end, "id") || isKey(k, end, "name"))) {
           if (name.length == 0 || isKey(k, end, "id")) name = plainString(v, q);
         } else if (load<u8>(v) == 0x22 && isKey(k, end, "state")) {
           ready = plainString(v, q) == "READY";
         }
-        q = ws(q, end);
+        q = skipWs(q, end);
         if (q >= end || load<u8>(q) != 0x2c) break;
-        q = ws(q + 1, end);
+        q = skipWs(q + 1, end);
       }
       if (ready && name.length > 0 && !out.includes(name)) out.push(name);
     }
-    p = ws(valueEnd(p, end), end);
+    p = skipWs(skipJsonValue(p, end), end);
     if (p >= end || load<u8>(p) != 0x2c) break;
-    p = ws(p + 1, end);
+    p = skipWs(p + 1, end);
   }
   return out;
 }
 
-function ws(p: usize, end: usize): usize {
-  while (p < end) {
-    const c = load<u8>(p);
-    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) break;
-    p++;
-  }
-  return p;
-}
-
-function strEnd(p: usize, end: usize): usize {
-  p++;
-  while (p < end) {
-    const c = load<u8>(p);
-    if (c == 0x22) return p + 1;
-    p += c == 0x5c ? 2 : 1;
-  }
-  return end;
-}
-
-function valueEnd(p: usize, end: usize): usize {
-  p = ws(p, end);
-  if (p >= end) return end;
-  const c = load<u8>(p);
-  if (c == 0x22) return strEnd(p, end);
-  if (c == 0x7b || c == 0x5b) {
-    let depth = 0;
-    while (p < end) {
-      const d = load<u8>(p);
-      if (d == 0x22) { p = strEnd(p, end); continue; }
-      if (d == 0x7b || d == 0x5b) depth++;
-      else if (d == 0x7d || d == 0x5d) { depth--; if (depth == 0) return p + 1; }
-      p++;
-    }
-    return end;
-  }
-  while (p < end) {
-    const d = load<u8>(p);
-    if (d == 0x2c || d == 0x7d || d == 0x5d || d == 0x20 || d == 0x0a || d == 0x0d || d == 0x09) break;
-    p++;
-  }
-  return p;
-}
 
 function isKey(p: usize, end: usize, s: string): bool {
   const n = <usize>s.length;

@@ -1,16 +1,8 @@
 // Seeded randomness for the benchmark: every run with the same seed makes the same workload and the same picks.
+import { mulberry32 } from "../sim/prng.js";
 
-/** mulberry32: small, fast, good enough for workloads. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The workload generator's PRNG (mulberry32, shared with the simulator). */
+export const rng = mulberry32;
 
 export function expSample(r: () => number, mean: number): number {
   return -Math.log(1 - r()) * mean;

@@ -4,6 +4,7 @@
 import { Samples, fmtMs } from "./stats.js";
 import { loadLocalConfig } from "./local-config.js";
 import { startStack, type Stack } from "./stack.js";
+import { mulberry32 } from "../sim/prng.js";
 
 export interface StartOptions {
   config: string;
@@ -43,16 +44,7 @@ const SYSTEM_PROMPTS = [
   "You translate customer support tickets into English and classify them by product and urgency. ".repeat(8),
 ];
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 interface Rec {
   status: number;

@@ -43,6 +43,7 @@
 //     revive() (which starts with an empty cache).
 // Decode-only stretches with nothing to admit are simulated in one jump (k identical iterations), so a virtual
 // clock benchmark costs O(events), not O(tokens).
+import { mulberry32 } from "./prng.js";
 
 export interface GpuPreset {
   speed: number;
@@ -201,17 +202,7 @@ interface Plan {
   prefill: Seq[];
 }
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 export class GpuServerModel {
   readonly spec: ResolvedSpec;

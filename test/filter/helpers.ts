@@ -2,11 +2,16 @@
 // readers/writers of the filter's shared-data load records (layout documented in assembly/router/loadview.ts).
 import { join } from "node:path";
 import { createProxy, VirtualClock, type Proxy, type ProxyOptions, type RequestSpec } from "../../src/host/index.js";
+import { mulberry32 } from "../../src/sim/prng.js";
 
 export const ROUTER_WASM = join(import.meta.dirname, "..", "..", "build", "inference-router.wasm");
 
+/**
+ * A proxy running the router on a virtual clock. The filter seeds its tie-breaking from WASI random_get; the
+ * host's randomness is seeded here too, so every test run makes the same picks.
+ */
 export function routerProxy(pluginConfig: object | string, opts: Partial<ProxyOptions> = {}): Promise<Proxy> {
-  return createProxy({ wasm: ROUTER_WASM, pluginConfig, clock: new VirtualClock(1_700_000_000_000), workers: 1, ...opts });
+  return createProxy({ wasm: ROUTER_WASM, pluginConfig, clock: new VirtualClock(1_700_000_000_000), workers: 1, random: mulberry32(7), ...opts });
 }
 
 /** Two pools, three models: the shape most tests start from. */

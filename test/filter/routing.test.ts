@@ -226,7 +226,8 @@ describe("passive outlier ejection", () => {
     const p = await routerProxy(twoPools({ steering: "endpoint", outlier: { consecutiveErrors: 1, baseEjectionMs: 1000, maxEjectionMs: 8000 } }));
     const bad = "10.0.1.1:8000";
     const fail = (h: { get(k: string): string | undefined }) => ({ status: h.get("x-gateway-destination-endpoint")!.startsWith(bad) ? 503 : 200 });
-    for (let i = 0; i < 4; i++) await p.request(oip("mistral-7b", { response: fail }));
+    // Idle endpoints tie and ties break at random: send until the bad one has been picked (and failed) once.
+    for (let i = 0; i < 64 && readLoad(p, loadKey("l4", bad))!.ejectedUntilMs === 0; i++) await p.request(oip("mistral-7b", { response: fail }));
     const t0 = p.clock.nowMs();
     expect(readLoad(p, loadKey("l4", bad))!.ejectedUntilMs).toBe(t0 + 1000);
     for (let i = 0; i < 5; i++) expect((await p.request(oip("mistral-7b"))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]).toBe("10.0.1.2:8000");
