@@ -5,7 +5,7 @@
 import { BufferType, DataStatus, HeadersStatus, LogLevel, MapType } from "../runtime/abi";
 import { HttpContext, RootContext } from "../runtime/context";
 import {
-  continueRequest, getBufferStringStrict, getHeader, lastUtf8Error, getPropertyString, log, logEnabled, nowMs, propertyPath,
+  continueRequest, getBufferStringStrict, getHeader, lastUtf8Error, getProperty, log, logEnabled, nowMs, propertyPath,
   readBufferInto, refreshLogLevel, sendLocalResponse, setEffectiveContext, setTickPeriodMs, utf8,
 } from "../runtime/host";
 import { Catalog } from "./catalog";
@@ -364,10 +364,8 @@ export class RouterStream extends HttpContext {
     if (this.upstream < 0 || this.outcomeRecorded || this.sawResponse) return;
     // No response headers: find out from Envoy's response flags whether the upstream failed us
     // (a client that went away is not the upstream's fault).
-    const f = getPropertyString(P_RESPONSE_FLAGS);
-    if (f === null) return;
-    const b = String.UTF8.encode(f, false);
-    if (b.byteLength < 8) return;
+    const b = getProperty(P_RESPONSE_FLAGS); // a u64, little-endian: raw bytes, not text
+    if (b === null || b.byteLength < 8) return;
     const flags = load<u64>(changetype<usize>(b));
     if ((flags & UPSTREAM_FAILURE_FLAGS) != 0) this.recordOutcome(false);
   }

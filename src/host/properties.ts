@@ -87,7 +87,9 @@ export class Properties {
     }
     if (!s) return undefined; // everything below needs stream info; root contexts have none
     if (top === "request") return this.request(segs, dotted, s);
-    if (top === "response") return s.responseStarted ? this.response(segs, dotted, s) : undefined;
+    // Envoy reads response.* from the stream info: flags exist from the start (0 until something happens), the
+    // code, headers and details only once a response (or a reset) produced them.
+    if (top === "response") return this.response(segs, dotted, s);
     if (top === "upstream") return s.reachedRouter ? this.extra(dotted, s) : undefined;
     if (top === "connection" && segs[1] === "id") return s.connectionId;
     if (["xds", "source", "destination", "connection", "metadata", "filter_state", "node"].includes(top)) return this.extra(dotted, s);
@@ -130,15 +132,27 @@ export class Properties {
     const h = s.responseHeadersForProperties;
     switch (segs[1]) {
       case "code": { const c = h?.get(":status"); return c === undefined ? undefined : Number(c); }
-      case "code_details": return s.responseCodeDetails;
-      case "flags": return 0;
+      case "code_details": return s.responseStarted || s.resetReason !== undefined ? s.resetReason ?? s.responseCodeDetails : undefined;
+      case "flags": return responseFlags(s);
       case "grpc_status": { const g = h?.get("grpc-status"); return g === undefined ? undefined : Number(g); }
       case "headers":
         if (!h) return undefined;
         if (segs.length === 3) return h.getAll(segs[2]!).join(",") || undefined;
         return h.toObject();
-      case "size": return s.responseBodyBytes;
+      case "size": return s.responseStarted ? s.responseBodyBytes : undefined;
       default: return undefined;
     }
   }
+}
+
+/**
+ * Envoy's response flags (StreamInfo::ResponseFlag bits) for how a stream without a response ended: an upstream
+ * reset (UR, 0x10), an upstream connect failure (UF, 0x20), or the client going away (DC, 0x4000).
+ */
+function responseFlags(s: HttpStream): number {
+  const r = s.resetReason;
+  if (r === undefined || s.responseStarted) return 0;
+  if (/connect/.test(r)) return 0x20;
+  if (/^upstream/.test(r)) return 0x10;
+  return 0x4000;
 }

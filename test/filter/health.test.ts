@@ -146,3 +146,36 @@ describe("poll pacing", () => {
     expect(gaps.every((g) => g === 200)).toBe(true);
   });
 });
+
+describe("upstream failures without a response", () => {
+  const oneEp = { steering: "endpoint", outlier: { consecutiveErrors: 1, maxEjectionPercent: 100 }, pools: [{ name: "a", models: ["m"], endpoints: [EP1] }] };
+  const open = (p: Proxy) => {
+    const s = p.newStream();
+    s.sendRequestHeaders({ ":method": "POST", ":path": "/v2/models/m/infer", ":authority": "x" }, true);
+    return s;
+  };
+
+  it("counts an upstream connect failure or reset (Envoy response flags) as an error of the picked upstream", async () => {
+    // UF (upstream connection failure) = 0x20 in Envoy's response flags.
+    const p = await routerProxy(oneEp, { properties: { "response.flags": 0x20 } });
+    open(p).reset("upstream_reset_before_response_started");
+    expect(ejected(p, EP1)).toBe(true);
+  });
+
+  it("reads the flags the host derives from how the stream ended (upstream reset → UR)", async () => {
+    const p = await routerProxy(oneEp);
+    open(p).reset("upstream_reset_before_response_started{remote_reset}");
+    expect(ejected(p, EP1)).toBe(true);
+    const q = await routerProxy(oneEp);
+    open(q).reset(); // the client went away
+    expect(ejected(q, EP1)).toBe(false);
+  });
+
+  it("does not blame the upstream when the client went away (downstream termination)", async () => {
+    // DC (downstream connection termination) = 0x4000: not an upstream failure.
+    const p = await routerProxy(oneEp, { properties: { "response.flags": 0x4000 } });
+    open(p).reset();
+    expect(ejected(p, EP1)).toBe(false);
+    expect(readLoad(p, loadKey("a", EP1))!.inFlight).toBe(0);
+  });
+});
