@@ -1,10 +1,21 @@
-// Long soak of build/inference-router.wasm in the proxy-wasm host (scenario: test/soak/soak.ts).
-//   node scripts/soak.mjs [--requests 1000000] [--interval 100000] [--workers 3] [--seed 7] [--wasm build/inference-router.wasm]
+// The long runs `npm test` keeps short: first the memory and soak tests at full length (vitest with
+// INFERENCE_ROUTER_SOAK=1: 100k + 50k requests on one VM, 50k on three), then a long soak of
+// build/inference-router.wasm in the proxy-wasm host (scenario: test/soak/soak.ts).
+//   node scripts/soak.mjs [--requests 1000000] [--interval 100000] [--workers 3] [--seed 7] [--wasm build/inference-router.wasm] [--no-tests]
 //   npm run soak
-// Prints Wasm memory pages per worker VM and shared-data keys/bytes at every interval; exits 1 unless the last
-// sample equals the first one after warm-up (the first interval).
+// Prints Wasm memory pages per worker VM and shared-data keys/bytes at every interval; exits 1 if the tests fail or
+// unless the last sample equals the first one after warm-up (the first interval).
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { arg, compileEngines, loadWasm, outDir, root } from "./reliability-build.mjs";
+
+if (!process.argv.includes("--no-tests")) {
+  const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
+  console.log("long memory and soak tests (vitest, INFERENCE_ROUTER_SOAK=1)");
+  const t = spawnSync(process.execPath, [vitest, "run", "test/filter/memory.test.ts", "test/soak/soak.test.ts"],
+    { cwd: root, stdio: "inherit", env: { ...process.env, INFERENCE_ROUTER_SOAK: "1" } });
+  if (t.status !== 0) process.exit(1);
+}
 
 const requests = Number(arg("requests", "1000000"));
 const interval = Number(arg("interval", "100000"));

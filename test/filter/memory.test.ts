@@ -4,8 +4,14 @@ import { describe, expect, it } from "vitest";
 import { HeaderMap } from "../../src/host/index.js";
 import { routerProxy, twoPools } from "./helpers.js";
 
+// `npm test` runs short versions; `npm run soak` runs the long ones (INFERENCE_ROUTER_SOAK=1).
+const LONG = process.env.INFERENCE_ROUTER_SOAK === "1";
+const PLAIN = LONG ? 100_000 : 20_000;
+const SIGNALS = LONG ? 50_000 : 10_000;
+const k = (n: number) => `${n / 1000}k`;
+
 describe("memory", () => {
-  it("keeps the filter VM's memory flat over 100k requests", { timeout: 120_000 }, async () => {
+  it(`keeps the filter VM's memory flat over ${k(PLAIN)} requests`, { timeout: 120_000 }, async () => {
     const p = await routerProxy(twoPools({ steering: "endpoint" }));
     const reqHeaders = {
       ":method": "POST", ":path": "/v2/models/llama-3-70b/infer", ":authority": "gpu.example", "content-type": "application/json",
@@ -22,7 +28,7 @@ describe("memory", () => {
     };
     run(10_000); // warm up: heap and GC reach their working size
     const before = p.workers[0]!.memoryPages();
-    run(100_000);
+    run(PLAIN);
     const after = p.workers[0]!.memoryPages();
     expect(p.workers[0]!.failed).toBe(false);
     expect(after).toBe(before);
@@ -30,7 +36,7 @@ describe("memory", () => {
 });
 
 describe("memory with load signals", () => {
-  it("stays flat with polling, ORCA reports, LoRA and prefix affinity on (50k requests)", { timeout: 120_000 }, async () => {
+  it(`stays flat with polling, ORCA reports, LoRA and prefix affinity on (${k(SIGNALS)} requests)`, { timeout: 120_000 }, async () => {
     const CLUSTER = "outbound|8000||vllm.llm.svc.cluster.local";
     const p = await routerProxy({
       steering: "endpoint",
@@ -55,7 +61,7 @@ describe("memory with load signals", () => {
     };
     run(10_000);
     const before = p.workers[0]!.memoryPages();
-    run(50_000);
+    run(SIGNALS);
     expect(p.workers[0]!.failed).toBe(false);
     expect(p.workers[0]!.memoryPages()).toBe(before);
   });

@@ -1,15 +1,13 @@
 // Tests for assembly/router/classify.ts (+ scan.ts), run through the compiled Wasm harness
 // test/units/classify.ts → build/units/classify.wasm.
 import { describe, it, expect, beforeAll } from "vitest";
-import { readFileSync, existsSync, statSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import loader from "@assemblyscript/loader";
+import { instantiate, type Imports } from "@assemblyscript/loader";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const wasmPath = join(root, "build", "units", "classify.wasm");
-const sources = ["assembly/router/classify.ts", "assembly/router/scan.ts", "test/units/classify.ts"].map((f) => join(root, f));
 
 interface Result {
   inference: boolean; protocol: string; model: string; version: string; streaming: boolean; maxTokens: number;
@@ -23,9 +21,8 @@ const FLAG_MODEL_REJECTED = 1, FLAG_DUPLICATE_MODEL = 2, FLAG_BODY_TRUNCATED = 4
 let ex: any;
 
 beforeAll(async () => {
-  const stale = !existsSync(wasmPath) || sources.some((s) => statSync(s).mtimeMs > statSync(wasmPath).mtimeMs);
-  if (stale) execFileSync(process.execPath, [join(root, "scripts", "build-wasm.mjs"), "--only", "units", "classify"], { cwd: root });
-  const mod = await loader.instantiate(readFileSync(wasmPath), { env: { proxy_log: () => 0 } });
+  // Built by the global setup (test/setup/build.ts).
+  const mod = await instantiate(readFileSync(wasmPath), { env: { proxy_log: () => 0 } } as Imports);
   ex = mod.exports;
   if (typeof ex._start === "function") ex._start();
 }, 60_000);

@@ -2,21 +2,14 @@
 // with the schema of record (src/config/plugin-config.ts): same verdicts, same parsed values, and the wasm's
 // first error names a path zod also reports. Plus hostile inputs (nothing may trap) and a seeded mutation loop.
 import { describe, it, expect, beforeAll } from "vitest";
-import { readFileSync, existsSync, statSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import loader from "@assemblyscript/loader";
+import { instantiate, type Imports } from "@assemblyscript/loader";
 import { PluginConfigSchema } from "../../src/config/plugin-config.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const wasmPath = join(root, "build", "units", "config.wasm");
-const sources = [
-  "assembly/router/config-parse.ts",
-  "assembly/router/json-check.ts",
-  "assembly/router/config.ts",
-  "test/units/config.ts",
-].map((f) => join(root, f));
 
 interface Harness {
   parse(ptr: number): number;
@@ -33,17 +26,16 @@ let wasm: Harness;
 const aborts: string[] = [];
 
 beforeAll(async () => {
-  const stale = !existsSync(wasmPath) || sources.some((f) => statSync(f).mtimeMs > statSync(wasmPath).mtimeMs);
-  if (stale) execFileSync(process.execPath, [join(root, "scripts", "build-wasm.mjs"), "--only", "units", "config"], { cwd: root });
+  // Built by the global setup (test/setup/build.ts).
   let memory: WebAssembly.Memory | undefined;
-  const { exports } = await loader.instantiate<Harness>(readFileSync(wasmPath), {
+  const { exports } = await instantiate(readFileSync(wasmPath), {
     env: {
       proxy_log: (_level: number, ptr: number, len: number) => {
         if (memory) aborts.push(Buffer.from(new Uint8Array(memory.buffer, ptr, len)).toString("latin1"));
         return 0;
       },
     },
-  });
+  } as Imports);
   memory = (exports as unknown as { memory: WebAssembly.Memory }).memory;
   wasm = exports as unknown as Harness;
   wasm._start();

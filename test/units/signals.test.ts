@@ -1,16 +1,13 @@
 // Tests for assembly/router/signals/{presets,prometheus,orca}.ts, run through the compiled Wasm harness
 // test/units/signals.ts → build/units/signals.wasm.
 import { describe, it, expect, beforeAll } from "vitest";
-import { readFileSync, existsSync, statSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import loader from "@assemblyscript/loader";
+import { instantiate, type Imports } from "@assemblyscript/loader";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const wasmPath = join(root, "build", "units", "signals.wasm");
-const sources = ["assembly/router/signals/presets.ts", "assembly/router/signals/prometheus.ts",
-  "assembly/router/signals/orca.ts", "test/units/signals.ts"].map((f) => join(root, f));
 const fixture = (name: string) => readFileSync(join(root, "test", "units", "fixtures", "metrics", name));
 
 const VLLM = 0, SGLANG = 1, TRTLLM = 2, TRITON_TRTLLM = 3, TRITON = 4, TGI = 5, CUSTOM = 6;
@@ -29,9 +26,8 @@ interface Orca {
 let ex: any;
 
 beforeAll(async () => {
-  const stale = !existsSync(wasmPath) || sources.some((s) => statSync(s).mtimeMs > statSync(wasmPath).mtimeMs);
-  if (stale) execFileSync(process.execPath, [join(root, "scripts", "build-wasm.mjs"), "--only", "units", "signals"], { cwd: root });
-  const mod = await loader.instantiate(readFileSync(wasmPath), { env: { proxy_log: () => 0 } });
+  // Built by the global setup (test/setup/build.ts).
+  const mod = await instantiate(readFileSync(wasmPath), { env: { proxy_log: () => 0 } } as Imports);
   ex = mod.exports;
   if (typeof ex._start === "function") ex._start();
 }, 60_000);
