@@ -33,7 +33,7 @@ const clusterName = z.string().regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visi
 /** Prometheus series selection for engine `custom`. */
 export const SeriesSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z_:][A-Za-z0-9_:]{0,199}$/, "must be a Prometheus metric name"),
+    name: z.string().regex(/^[A-Za-z_:][A-Za-z0-9_:]{0,199}$/, "must be a Prometheus metric name").describe("Metric name."),
     labels: z
       .record(
         z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "must be a Prometheus label name"),
@@ -48,19 +48,19 @@ export const SeriesSchema = z
 export const MetricsSchema = z
   .object({
     cluster: clusterName.describe("Envoy cluster the filter's metrics calls go to, e.g. `outbound|8000||vllm-a.llm.svc.cluster.local`."),
-    path: z.string().regex(/^\/[\x21-\x7e]{0,254}$/, "must be an absolute path such as /metrics").default("/metrics"),
+    path: z.string().regex(/^\/[\x21-\x7e]{0,254}$/, "must be an absolute path such as /metrics").default("/metrics").describe("Path polled."),
     engine: z
       .enum(["vllm", "sglang", "trtllm", "triton-trtllm", "triton", "tgi", "custom"])
       .default("vllm")
       .describe("Metric-name preset of the model server; `custom` takes `series`."),
     authority: clusterName.optional().describe("`:authority` of the calls; default: the fqdn (and port) in the cluster name."),
-    timeoutMs: z.number().int().min(10).max(60_000).default(1000),
+    timeoutMs: z.number().int().min(10).max(60_000).default(1000).describe("Timeout of one metrics call."),
     modelLabelFilter: modelName.optional().describe("Use only series whose model label has this value (multi-model servers)."),
     series: z
       .object({
-        queue: z.array(SeriesSchema).max(8).default([]),
-        running: z.array(SeriesSchema).max(8).default([]),
-        kvCache: z.array(SeriesSchema).max(8).default([]),
+        queue: z.array(SeriesSchema).max(8).default([]).describe("Series holding the number of waiting requests."),
+        running: z.array(SeriesSchema).max(8).default([]).describe("Series holding the number of running requests."),
+        kvCache: z.array(SeriesSchema).max(8).default([]).describe("Series holding KV-cache use, 0..1."),
       })
       .strict()
       .optional()
@@ -74,9 +74,13 @@ export const MetricsSchema = z
 
 export const DiscoverySchema = z
   .object({
-    enabled: z.boolean().default(false),
-    path: z.string().regex(/^\/[\x21-\x7e]{0,254}$/, "must be an absolute path such as /v1/models").default("/v1/models"),
-    intervalMs: z.number().int().min(1000).max(3_600_000).default(30_000),
+    enabled: z.boolean().default(false).describe("Learn extra models (they add to `models`, which stay the floor)."),
+    path: z
+      .string()
+      .regex(/^\/[\x21-\x7e]{0,254}$/, "must be an absolute path such as /v1/models")
+      .default("/v1/models")
+      .describe("OpenAI `/v1/models` or KServe v2 `/v2/repository/index`."),
+    intervalMs: z.number().int().min(1000).max(3_600_000).default(30_000).describe("Period of discovery calls."),
   })
   .strict();
 
@@ -120,12 +124,14 @@ export const PluginConfigSchema = z
     steering: z.enum(["pool", "endpoint"]).default("pool").describe("pool: set the pool header; endpoint: set ip:port[,fallback...]."),
     headers: z
       .object({
-        protocol: headerName.default("x-inference-protocol"),
-        model: headerName.default("x-inference-model"),
-        class: headerName.default("x-inference-class"),
-        priority: headerName.default("x-inference-priority"),
-        pool: headerName.default("x-inference-pool"),
-        endpoint: headerName.default("x-gateway-destination-endpoint"),
+        protocol: headerName.default("x-inference-protocol").describe("Written: the protocol classified."),
+        model: headerName.default("x-inference-model").describe("Written: the model name."),
+        class: headerName.default("x-inference-class").describe("Written: the request class."),
+        priority: headerName.default("x-inference-priority").describe("Written: the request's priority."),
+        pool: headerName.default("x-inference-pool").describe("Written in pool steering: the pool picked."),
+        endpoint: headerName
+          .default("x-gateway-destination-endpoint")
+          .describe("Written in endpoint steering: ip:port[,fallback...] picked (Gateway API Inference Extension convention)."),
         modelOverride: headerName.optional().describe("Read the model from this request header when present."),
         priorityIn: headerName.optional().describe("Read the client's priority from this header (integer -100..100)."),
       })
@@ -146,8 +152,8 @@ export const PluginConfigSchema = z
       })
       .strict()
       .default({ enabled: false, maxBytes: 65_536, timeoutMs: 500 }),
-    pools: z.array(PoolSchema).min(1).max(64),
-    models: z.array(ModelSchema).max(1024).default([]),
+    pools: z.array(PoolSchema).min(1).max(64).describe("The pools of model servers (one per GPU type or model set)."),
+    models: z.array(ModelSchema).max(1024).default([]).describe("Per-model settings."),
     scoring: z
       .object({
         inFlight: z.number().min(0).max(100).default(0.25).describe("Weight of in-flight requests (per unit of capacity)."),
@@ -168,17 +174,23 @@ export const PluginConfigSchema = z
     shedding: z
       .object({
         belowPriority: z.number().int().min(-101).max(101).default(0).describe("When all are saturated, requests with priority below this get 429."),
-        retryAfterSeconds: z.number().int().min(1).max(3600).default(1),
+        retryAfterSeconds: z.number().int().min(1).max(3600).default(1).describe("`Retry-After` of a 429."),
       })
       .strict()
       .default({ belowPriority: 0, retryAfterSeconds: 1 }),
     unknownModel: z.enum(["reject", "passthrough"]).default("reject").describe("No pool serves the model: 404 (reject) or route untouched."),
     outlier: z
       .object({
-        consecutiveErrors: z.number().int().min(1).max(1000).default(3),
-        baseEjectionMs: z.number().int().min(100).max(3_600_000).default(5000),
-        maxEjectionMs: z.number().int().min(100).max(3_600_000).default(300_000),
-        maxEjectionPercent: z.number().int().min(0).max(100).default(50),
+        consecutiveErrors: z.number().int().min(1).max(1000).default(3).describe("Error run (5xx, resets) that ejects an upstream."),
+        baseEjectionMs: z.number().int().min(100).max(3_600_000).default(5000).describe("First ejection; doubles on each repeat."),
+        maxEjectionMs: z.number().int().min(100).max(3_600_000).default(300_000).describe("Longest ejection."),
+        maxEjectionPercent: z
+          .number()
+          .int()
+          .min(0)
+          .max(100)
+          .default(50)
+          .describe("Share of a pool that may be ejected at once (at least one member; 0 disables ejection)."),
       })
       .strict()
       .default({ consecutiveErrors: 3, baseEjectionMs: 5000, maxEjectionMs: 300_000, maxEjectionPercent: 50 }),
@@ -204,10 +216,15 @@ export const PluginConfigSchema = z
         prefix: z
           .object({
             enabled: z.boolean().default(false).describe("Prefix-cache affinity (needs body.enabled)."),
-            blockBytes: z.number().int().min(16).max(65_536).default(256),
-            blocks: z.number().int().min(1).max(64).default(4),
-            tableSize: z.number().int().min(64).max(1_048_576).default(4096),
-            maxLoadFactor: z.number().min(1).max(100).default(3),
+            blockBytes: z.number().int().min(16).max(65_536).default(256).describe("Prompt bytes per hashed block."),
+            blocks: z.number().int().min(1).max(64).default(4).describe("Blocks hashed at most."),
+            tableSize: z.number().int().min(64).max(1_048_576).default(4096).describe("Entries of the shared prefix table (fixed memory: 16 bytes each)."),
+            maxLoadFactor: z
+              .number()
+              .min(1)
+              .max(100)
+              .default(3)
+              .describe("Affinity holds while score ≤ least score × factor (also bounds LoRA affinity)."),
           })
           .strict()
           .default({ enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 3 }),

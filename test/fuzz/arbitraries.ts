@@ -9,6 +9,7 @@
 // (src/config/plugin-config.ts) and the wire formats the README documents.
 import fc from "fast-check";
 import { PluginConfigSchema, pluginConfigJsonSchema } from "../../src/config/plugin-config.js";
+import { CONFIG_KEYS } from "./config-keys.js";
 
 /** A value no generator except the spoofing one ever produces: any header at the router containing it leaked. */
 export const SPOOF_MARK = "zzspoofzz";
@@ -108,8 +109,16 @@ export function catalogConfigArb(): fc.Arbitrary<Record<string, unknown>> {
     .filter((c) => PluginConfigSchema.safeParse(c).success);
 }
 
-const KNOWN_TOP = new Set(["name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier"]);
-const KNOWN_POOL = new Set(["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "fallback", "maxInFlight"]);
+// Keys catalogConfigArb sets by hand; every other key of the schema (generated list: config-keys.ts) is fuzzed from
+// the schema's JSON Schema. A key renamed or removed in the schema fails here at import, not silently.
+const KNOWN_TOP = known("", ["name", "steering", "headers", "body", "pools", "models", "scoring", "shedding", "unknownModel", "outlier"]);
+const KNOWN_POOL = known("pools[]", ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "fallback", "maxInFlight"]);
+
+function known(path: string, keys: string[]): Set<string> {
+  const all = CONFIG_KEYS[path] ?? [];
+  for (const k of keys) if (!all.includes(k)) throw new Error(`fuzz: ${path || "(root)"}.${k} is not a key of the plugin-config schema`);
+  return new Set(keys);
+}
 
 interface Extras { top: Record<string, unknown>; pools: Array<Record<string, unknown>>; use: boolean }
 

@@ -111,6 +111,9 @@ export async function makeTargets(wasm: Uint8Array, seed: number, count = 8): Pr
     const c = configs[i]!;
     c.steering = i % 2 === 0 ? "pool" : "endpoint";
     (c.body as Record<string, unknown>).enabled = (i >> 1) % 2 === 0;
+    // Prefix affinity needs body mode (a cross-field rule): keep the two consistent after the toggle above.
+    const prefix = (c.affinity as { prefix?: { enabled?: boolean } } | undefined)?.prefix;
+    if (prefix?.enabled && (i >> 1) % 2 !== 0) prefix.enabled = false;
     const allow = (i >> 2) % 2 === 0;
     out.push(await makeTarget(wasm, c, { workers: 2, allow, logLevel: i % 8 === 3 ? "debug" : "info", label: `target ${i} (seed ${seed}, allow ${allow})` }));
   }
