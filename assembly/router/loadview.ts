@@ -1,32 +1,14 @@
 // The load view: what this proxy knows about each upstream's load, shared by all of its worker VMs through
 // Envoy shared data (one process-wide table per vm_id; keys prefixed with the plugin name).
 //
-// Each upstream has one record, updated with compare-and-swap:
-//
-//   off  size  field
-//     0    8   ejectedUntilMs    passive outlier ejection (0 = not ejected)
-//     8    4   consecutiveErrors
-//    12    4   ejections         how many times ejected in a row (backoff exponent)
-//    16    4   queue (f32)       server-reported queue depth   } filled by load reports/polling;
-//    20    4   kvCache (f32)     server-reported KV use 0..1   } reportedAtMs 0 = never reported
-//    24    8   reportedAtMs
-//    32    4   sentSinceReport   requests this proxy sent since that report (anti-herding)
-//    36    4   running (f32)     server-reported running requests (all clients); -1 = not reported
-//    40    4   slotCount
-//    44    4   (pad)
-//    48  8*n   slots: (vmId u32, inFlight i32)
-//
-// In-flight counts are kept per worker VM: a VM that traps takes its streams' on_done with it, so its slots
-// must not be trusted forever. Every VM heartbeats in a registry record on each tick; a VM silent for longer
-// than deadAfterMs is marked dead there, readers skip its slots and writers drop them.
+// Each upstream has one record (layout and codec: load-record.ts, generated from src/shared/load-record.ts),
+// updated with compare-and-swap. In-flight counts are kept per worker VM: a VM that traps takes its streams'
+// on_done with it, so its slots must not be trusted forever. Every VM heartbeats in a registry record on each
+// tick; a VM silent for longer than deadAfterMs is marked dead there, readers skip its slots and writers drop them.
 import { getSharedInto, setSharedRaw, sharedCas } from "../runtime/host";
 import { WasmResult } from "../runtime/abi";
 import { Upstream } from "./catalog";
-
-export const HEADER_BYTES: i32 = 48;
-const SLOT_COUNT: usize = 40;
-export const MAX_SLOTS: i32 = 32;
-const RECORD_CAP: i32 = HEADER_BYTES + MAX_SLOTS * 8;
+import { LOAD_HEADER_BYTES as HEADER_BYTES, LOAD_MAX_SLOTS as MAX_SLOTS, LOAD_RECORD_CAP as RECORD_CAP, LOAD_SLOT_BYTES, LoadRecord as R, LoadSlot } from "./load-record";
 const CAS_TRIES: i32 = 8;
 
 // Registry: count u32, pad u32, then (vmId u32, pad u32, lastSeenMs i64) × count.
@@ -64,7 +46,7 @@ export class LoadView {
   ensure(u: Upstream): void {
     if (getSharedInto(u.key, this.buf, <u32>RECORD_CAP) >= 0) return;
     memory.fill(this.buf, 0, <usize>HEADER_BYTES);
-    store<f32>(this.buf + 36, -1);
+    R.setRunning(this.buf, -1);
     setSharedRaw(u.key, this.buf, <u32>HEADER_BYTES, 0);
   }
 
@@ -86,28 +68,28 @@ export class LoadView {
     }
     const b = this.buf;
     out.present = true;
-    out.ejectedUntilMs = load<i64>(b);
-    out.consecutiveErrors = load<i32>(b + 8);
-    out.ejections = load<i32>(b + 12);
-    out.queue = <f64>load<f32>(b + 16);
-    out.kvCache = <f64>load<f32>(b + 20);
-    out.reportedAtMs = load<i64>(b + 24);
-    out.sentSinceReport = load<i32>(b + 32);
-    out.running = <f64>load<f32>(b + 36);
+    out.ejectedUntilMs = R.ejectedUntilMs(b);
+    out.consecutiveErrors = R.consecutiveErrors(b);
+    out.ejections = R.ejections(b);
+    out.queue = <f64>R.queue(b);
+    out.kvCache = <f64>R.kvCache(b);
+    out.reportedAtMs = R.reportedAtMs(b);
+    out.sentSinceReport = R.sentSinceReport(b);
+    out.running = <f64>R.running(b);
     out.inFlight = this.sumSlots(n);
   }
 
   private sumSlots(n: i32): i32 {
     const b = this.buf;
-    let slots = load<i32>(b + SLOT_COUNT);
-    const fit = (n - HEADER_BYTES) / 8;
+    let slots = R.slotCount(b);
+    const fit = (n - HEADER_BYTES) / LOAD_SLOT_BYTES;
     if (slots > fit) slots = fit;
     if (slots > MAX_SLOTS) slots = MAX_SLOTS;
     let sum = 0;
     for (let i = 0; i < slots; i++) {
-      const p = b + <usize>HEADER_BYTES + <usize>(i * 8);
-      if (this.isAlive(load<u32>(p))) {
-        const c = load<i32>(p + 4);
+      const p = R.slot(b, i);
+      if (this.isAlive(LoadSlot.vmId(p))) {
+        const c = LoadSlot.inFlight(p);
         if (c > 0) sum += c;
       }
     }
@@ -131,7 +113,7 @@ export class LoadView {
       if (n < HEADER_BYTES) return false;
       const cas = sharedCas;
       const len = this.compactAndAdd(n, delta);
-      if (delta > 0) store<i32>(this.buf + 32, load<i32>(this.buf + 32) + delta);
+      if (delta > 0) R.setSentSinceReport(this.buf, R.sentSinceReport(this.buf) + delta);
       const r = setSharedRaw(u.key, this.buf, <u32>len, cas);
       if (r == WasmResult.Ok) return true;
       if (r != WasmResult.CasMismatch) return false;
@@ -142,17 +124,17 @@ export class LoadView {
   /** Drops dead VMs' slots, applies delta to ours; returns the new record length. */
   private compactAndAdd(n: i32, delta: i32): i32 {
     const b = this.buf;
-    let slots = load<i32>(b + SLOT_COUNT);
-    const fit = (n - HEADER_BYTES) / 8;
+    let slots = R.slotCount(b);
+    const fit = (n - HEADER_BYTES) / LOAD_SLOT_BYTES;
     if (slots > fit) slots = fit;
     if (slots > MAX_SLOTS) slots = MAX_SLOTS;
     if (slots < 0) slots = 0;
     let w = 0;
     let found = false;
     for (let i = 0; i < slots; i++) {
-      const p = b + <usize>HEADER_BYTES + <usize>(i * 8);
-      const id = load<u32>(p);
-      let c = load<i32>(p + 4);
+      const p = R.slot(b, i);
+      const id = LoadSlot.vmId(p);
+      let c = LoadSlot.inFlight(p);
       if (id == this.vmId) {
         c += delta;
         found = true;
@@ -161,19 +143,19 @@ export class LoadView {
       }
       if (c <= 0 && id != this.vmId) continue;
       if (c < 0) c = 0;
-      const q = b + <usize>HEADER_BYTES + <usize>(w * 8);
-      store<u32>(q, id);
-      store<i32>(q + 4, c);
+      const q = R.slot(b, w);
+      LoadSlot.setVmId(q, id);
+      LoadSlot.setInFlight(q, c);
       w++;
     }
     if (!found && w < MAX_SLOTS) {
-      const q = b + <usize>HEADER_BYTES + <usize>(w * 8);
-      store<u32>(q, this.vmId);
-      store<i32>(q + 4, delta > 0 ? delta : 0);
+      const q = R.slot(b, w);
+      LoadSlot.setVmId(q, this.vmId);
+      LoadSlot.setInFlight(q, delta > 0 ? delta : 0);
       w++;
     }
-    store<i32>(b + SLOT_COUNT, w);
-    return HEADER_BYTES + w * 8;
+    R.setSlotCount(b, w);
+    return HEADER_BYTES + w * LOAD_SLOT_BYTES;
   }
 
   /**
@@ -189,19 +171,19 @@ export class LoadView {
       const b = this.buf;
       let ejected = false;
       if (ok) {
-        if (load<i32>(b + 8) == 0 && load<i32>(b + 12) == 0) return false;
-        store<i32>(b + 8, 0);
-        if (load<i64>(b) <= nowMs) store<i32>(b + 12, 0);
+        if (R.consecutiveErrors(b) == 0 && R.ejections(b) == 0) return false;
+        R.setConsecutiveErrors(b, 0);
+        if (R.ejectedUntilMs(b) <= nowMs) R.setEjections(b, 0);
       } else {
-        const errs = load<i32>(b + 8) + 1;
-        store<i32>(b + 8, errs);
-        if (errs >= threshold && load<i64>(b) <= nowMs && mayEject) {
-          const k = min(load<i32>(b + 12), 20);
+        const errs = R.consecutiveErrors(b) + 1;
+        R.setConsecutiveErrors(b, errs);
+        if (errs >= threshold && R.ejectedUntilMs(b) <= nowMs && mayEject) {
+          const k = min(R.ejections(b), 20);
           let d = baseMs << k;
           if (d > maxMs || d <= 0) d = maxMs;
-          store<i64>(b, nowMs + d);
-          store<i32>(b + 12, k + 1);
-          store<i32>(b + 8, 0);
+          R.setEjectedUntilMs(b, nowMs + d);
+          R.setEjections(b, k + 1);
+          R.setConsecutiveErrors(b, 0);
           ejected = true;
         }
       }
@@ -221,9 +203,9 @@ export class LoadView {
       const n = getSharedInto(u.key, this.buf, <u32>RECORD_CAP);
       if (n < HEADER_BYTES) return 0;
       const cas = sharedCas;
-      const cur = load<i64>(this.buf);
+      const cur = R.ejectedUntilMs(this.buf);
       if (cur >= untilMs) return cur;
-      store<i64>(this.buf, untilMs);
+      R.setEjectedUntilMs(this.buf, untilMs);
       const r = setSharedRaw(u.key, this.buf, <u32>n, cas);
       if (r == WasmResult.Ok) return untilMs;
       if (r != WasmResult.CasMismatch) return 0;
@@ -235,9 +217,9 @@ export class LoadView {
   liftEjection(u: Upstream, untilMs: i64): void {
     for (let t = 0; t < CAS_TRIES; t++) {
       const n = getSharedInto(u.key, this.buf, <u32>RECORD_CAP);
-      if (n < HEADER_BYTES || load<i64>(this.buf) != untilMs) return;
+      if (n < HEADER_BYTES || R.ejectedUntilMs(this.buf) != untilMs) return;
       const cas = sharedCas;
-      store<i64>(this.buf, 0);
+      R.setEjectedUntilMs(this.buf, 0);
       const r = setSharedRaw(u.key, this.buf, <u32>n, cas);
       if (r != WasmResult.CasMismatch) return;
     }
@@ -270,12 +252,12 @@ export class LoadView {
       if (n < HEADER_BYTES) return false;
       const cas = sharedCas;
       const b = this.buf;
-      if (load<i64>(b + 24) > atMs) return true; // a fresher report already landed
-      if (queue >= 0) store<f32>(b + 16, <f32>queue);
-      if (kvCache >= 0) store<f32>(b + 20, <f32>kvCache);
-      if (running >= 0) store<f32>(b + 36, <f32>running);
-      store<i64>(b + 24, atMs);
-      store<i32>(b + 32, 0);
+      if (R.reportedAtMs(b) > atMs) return true; // a fresher report already landed
+      if (queue >= 0) R.setQueue(b, <f32>queue);
+      if (kvCache >= 0) R.setKvCache(b, <f32>kvCache);
+      if (running >= 0) R.setRunning(b, <f32>running);
+      R.setReportedAtMs(b, atMs);
+      R.setSentSinceReport(b, 0);
       const r = setSharedRaw(u.key, b, <u32>n, cas);
       if (r == WasmResult.Ok) return true;
       if (r != WasmResult.CasMismatch) return false;

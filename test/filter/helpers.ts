@@ -1,6 +1,7 @@
 // Helpers for the router filter's tests: a proxy running build/inference-router.wasm on a virtual clock, and
 // readers/writers of the filter's shared-data load records (layout documented in assembly/router/loadview.ts).
 import { join } from "node:path";
+import { decodeLoadRecord, withHeaderFields, type LoadRecord } from "../../src/shared/load-record.js";
 import { createProxy, VirtualClock, type Proxy, type ProxyOptions, type RequestSpec } from "../../src/host/index.js";
 import { mulberry32 } from "../../src/sim/prng.js";
 
@@ -46,54 +47,22 @@ export function oip(model: string, extra: Partial<RequestSpec> = {}): RequestSpe
   };
 }
 
-export interface LoadRecord {
-  ejectedUntilMs: number;
-  consecutiveErrors: number;
-  ejections: number;
-  queue: number;
-  kvCache: number;
-  reportedAtMs: number;
-  sentSinceReport: number;
-  running: number;
-  slots: Array<{ vmId: number; inFlight: number }>;
-  inFlight: number;
-}
+export type { LoadRecord } from "../../src/shared/load-record.js";
 
 export function loadKey(pool: string, upstream: string, name = "inference-router"): string {
   return `${name}/load/${pool}/${upstream}`;
 }
 
+/** The load record of `key` as the .wasm stored it (codec: src/shared/load-record.ts, the layout's one definition). */
 export function readLoad(p: Proxy, key: string): LoadRecord | undefined {
   const e = p.sharedData.get(p.vmId, key);
-  if (!e) return undefined;
-  const v = new DataView(e.value.buffer, e.value.byteOffset, e.value.byteLength);
-  const n = v.getInt32(40, true);
-  const slots = [];
-  for (let i = 0; i < n; i++) slots.push({ vmId: v.getUint32(48 + i * 8, true), inFlight: v.getInt32(52 + i * 8, true) });
-  return {
-    ejectedUntilMs: Number(v.getBigInt64(0, true)),
-    consecutiveErrors: v.getInt32(8, true),
-    ejections: v.getInt32(12, true),
-    queue: v.getFloat32(16, true),
-    kvCache: v.getFloat32(20, true),
-    reportedAtMs: Number(v.getBigInt64(24, true)),
-    sentSinceReport: v.getInt32(32, true),
-    running: v.getFloat32(36, true),
-    slots,
-    inFlight: slots.reduce((s, x) => s + x.inFlight, 0),
-  };
+  return e ? decodeLoadRecord(e.value) : undefined;
 }
 
 /** Writes a server report into a record, as the load-signal sources do (keeps the in-flight slots). */
 export function writeReport(p: Proxy, key: string, r: { queue: number; kvCache: number; atMs: number; running?: number }): void {
   const e = p.sharedData.get(p.vmId, key);
   if (!e) throw new Error(`no load record ${key}`);
-  const buf = e.value.slice();
-  const v = new DataView(buf.buffer);
-  v.setFloat32(16, r.queue, true);
-  v.setFloat32(20, r.kvCache, true);
-  v.setBigInt64(24, BigInt(r.atMs), true);
-  v.setInt32(32, 0, true);
-  v.setFloat32(36, r.running ?? -1, true);
+  const buf = withHeaderFields(e.value, { queue: r.queue, kvCache: r.kvCache, reportedAtMs: r.atMs, sentSinceReport: 0, running: r.running ?? -1 });
   p.sharedData.set(p.vmId, key, buf, 0);
 }
