@@ -21,6 +21,8 @@ export class Upstream {
   }
   /** Stable hash of the name: every sidecar computes the same, for rendezvous hashing. */
   nameHash: u32;
+  /** Servers behind it: the pool's member count in pool mode (its reported queue is their sum), else 1. */
+  members: f64 = 1;
 }
 
 function hashName(s: string): u32 {
@@ -74,6 +76,7 @@ export class Catalog {
         }
       } else {
         this.addUpstream(cfg, i, pc.name, pc.weight * <f64>members, <f64>pc.maxInFlight * pc.weight * <f64>members);
+        this.upstreams[this.upstreams.length - 1].members = <f64>members;
         pool.members.push(this.upstreams.length - 1);
       }
     }

@@ -7,9 +7,10 @@
 //     inFlight is this proxy's count across all workers, plus one per consecutive error so a failing upstream
 //     never looks idle, or the server's fresh reported running count when larger (other clients' requests); queue and kvCache are what the server last reported (load reports or polling), and
 //     sentSinceReport keeps the view honest between two reports (a burst does not herd onto the idle-looking one).
-//  3. A candidate is saturated when inFlight reaches its maxInFlight, or its fresh report shows queue or KV cache
-//     at the saturation thresholds, or its report is stale. A candidate that never reported is judged on
-//     in-flight alone.
+//  3. A candidate is saturated when this proxy's in-flight count reaches its maxInFlight, or its fresh report
+//     shows a queue of saturation.queue per server (× members in pool mode) or KV cache at saturation.kvCache,
+//     or its report is stale. Sends since the report count in the score only, never in saturation. A candidate
+//     that never reported is judged on in-flight alone.
 //  4. The least score among unsaturated candidates wins; ties are broken at random. Above `sampleAbove`
 //     candidates, power-of-two-choices sampling keeps the cost flat.
 //  5. If every healthy candidate is saturated only because its report is stale, the pick fails open to local
@@ -115,13 +116,18 @@ export class Picker {
     this.evStale = l.reportedAtMs > 0 && !fresh;
     const local = <f64>(l.inFlight + l.consecutiveErrors);
     const inFlight = fresh && l.running > local ? l.running : local;
-    const queue = fresh ? l.queue + <f64>l.sentSinceReport : 0;
+    const reportedQueue = fresh ? l.queue : 0;
+    // Sends since the report count in the score (anti-herding), not in saturation: an upstream that merely
+    // received requests since its last report (completed ones included) is not full. Held-open requests still
+    // saturate it through `local` (maxInFlight).
+    const queue = reportedQueue + (fresh ? <f64>l.sentSinceReport : 0);
     const kv = fresh ? l.kvCache : 0;
     const s = this.cfg.scoring;
     this.evLocal = local;
     this.evScore = (inFlight * s.inFlight + queue * s.queue + 1) / up.capacity + kv * s.kvCache;
     this.evOverLocal = local >= up.maxInFlight;
-    this.evOverReported = fresh && (queue >= this.cfg.saturation.queue || kv >= this.cfg.saturation.kvCache);
+    // saturation.queue is per server: a pool-mode upstream's reported queue is its members' sum.
+    this.evOverReported = fresh && (reportedQueue >= this.cfg.saturation.queue * up.members || kv >= this.cfg.saturation.kvCache);
     this.evOk = !this.evStale && !this.evOverLocal && !this.evOverReported;
   }
 
