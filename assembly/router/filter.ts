@@ -15,7 +15,7 @@ const PROTOCOL_COUNT: i32 = <i32>Protocol.SglangGenerate + 1;
 import { RouterConfig, STEER_ENDPOINT } from "./config";
 import { parseConfig } from "./config-parse";
 import { Load, LoadView } from "./loadview";
-import { AFFINITY_HIT, AFFINITY_OVERRIDE, NO_HEALTHY, PickResult, Picker, SHED } from "./picker";
+import { AFFINITY_HIT, AFFINITY_OVERRIDE, NO_HEALTHY, PickRequest, PickResult, Picker, SHED } from "./picker";
 import { Affinity } from "./affinity";
 import { Poller } from "./poller";
 import { OrcaReport, parseOrca } from "./signals/orca";
@@ -252,7 +252,14 @@ export class RouterStream extends HttpContext {
     const aff = r.affinity;
     const preferred = aff.count > 0 ? aff.lookup(r.catalog.upstreams.length) : -1;
     if (aff.loraEnabled) aff.setLoraModel(model, now);
-    r.picker.pick(pools, prio, now, res, preferred, aff.loraEnabled, aff.count > 0 ? aff.firstBlock() : 0);
+    const req = pickRequest;
+    req.pools = pools;
+    req.priority = prio;
+    req.nowMs = now;
+    req.preferred = preferred;
+    req.lora = aff.loraEnabled;
+    req.prefixKey = aff.count > 0 ? aff.firstBlock() : 0;
+    r.picker.pick(req, res);
     if (res.outcome == NO_HEALTHY) {
       r.stats.request(<i32>c.protocol, S.OUTCOME_NO_HEALTHY);
       this.reply(503, "no_healthy_upstream", "no healthy upstream serves model \"" + sanitize(model) + "\"", 14);
@@ -392,6 +399,7 @@ export class RouterStream extends HttpContext {
   }
 }
 
+const pickRequest = new PickRequest();
 const pickResult = new PickResult();
 const orca = new OrcaReport();
 
