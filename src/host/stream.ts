@@ -457,12 +457,18 @@ export class HttpStream {
   }
 
   private localReplyHeaders(reply: LocalReply): HeaderMap {
+    // As Envoy's Utility::prepareLocalReply (source/common/http/utility.cc, envoyproxy/envoy@0075dc33dd44): the
+    // filter's headers first; with a body, content-length is set and content-type text/plain only when the filter
+    // supplied none; without a body, both are removed.
     const h = new HeaderMap({ ":status": String(reply.status) });
-    if (reply.body.length) {
-      h.add("content-length", String(new TextEncoder().encode(reply.body).length));
-      h.add("content-type", "text/plain");
-    }
     for (const [k, v] of reply.headers) h.add(k, v);
+    if (reply.body.length) {
+      h.replace("content-length", String(new TextEncoder().encode(reply.body).length));
+      if (!h.has("content-type")) h.add("content-type", "text/plain");
+    } else {
+      h.remove("content-length");
+      h.remove("content-type");
+    }
     const ct = this.request.headers?.get("content-type") ?? "";
     if (reply.grpcStatus !== undefined && ct.startsWith("application/grpc")) h.replace("grpc-status", String(reply.grpcStatus));
     return h;

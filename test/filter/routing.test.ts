@@ -98,6 +98,8 @@ describe("unknown models and errors", () => {
     expect(r.localReply!.status).toBe(404);
     expect(JSON.parse(r.localReply!.body).error.type).toBe("model_not_found");
     expect(r.localReply!.headers).toContainEqual(["content-type", "application/json"]);
+    // One content-type downstream, the filter's: Envoy adds text/plain only when the filter supplied none.
+    expect(r.stream.downstreamHeaders!.getAll("content-type")).toEqual(["application/json"]);
   });
 
   it("routes unknown models untouched when unknownModel is passthrough", async () => {
