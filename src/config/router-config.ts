@@ -206,6 +206,8 @@ export const RouterConfigSchema = z
       })
       .strict()
       .default({ poolLabel: "inference.pool", destinationHeader: "x-gateway-destination-endpoint", poolHeader: "x-inference-pool" }),
+    scoring: PluginConfigSchema.shape.scoring.optional().describe("Score weights, power-of-two sampling, staleness of reports (the filter's `scoring`)."),
+    saturation: PluginConfigSchema.shape.saturation.optional().describe("When an upstream counts as full (the filter's `saturation`)."),
     polling: PluginConfigSchema.shape.polling.optional().describe("Metrics polling: interval, subset probing, poller lease."),
     loadReports: PluginConfigSchema.shape.loadReports.optional().describe("Load reports read from responses (ORCA, plain headers)."),
     affinity: PluginConfigSchema.shape.affinity.optional().describe("Prefix-cache (body mode) and LoRA affinity, bounded by load."),

@@ -126,6 +126,8 @@ export function buildPluginConfig(
     })),
     models: Object.entries(cfg.priorities).map(([name, priority]) => ({ name, priority })),
     unknownModel: cfg.unknownModel,
+    ...(cfg.scoring ? { scoring: cfg.scoring } : {}),
+    ...(cfg.saturation ? { saturation: cfg.saturation } : {}),
     ...(cfg.shedding ? { shedding: cfg.shedding } : {}),
     ...(cfg.outlier ? { outlier: cfg.outlier } : {}),
     ...(cfg.polling ? { polling: cfg.polling } : {}),
