@@ -342,6 +342,7 @@ function parseField(f: Field, target: string, m: string, enums: Map<string, stri
       case "number":
       case "boolean": {
         const d = n.dflt === undefined ? (n.kind === "string" ? `""` : n.kind === "number" ? "0" : "false") : dst;
+        if (needsHas(f)) return [`if (${at} >= 0) {`, `  ${target}.${hasName(f)} = true;`, `  ${dst} = ${readLeaf(n, at, path, d)};`, `}`];
         return [`${dst} = ${readLeaf(n, at, path, d)};`];
       }
       case "enum": {
@@ -409,7 +410,6 @@ function parserFor(o: Node & { kind: "object" }, enums: Map<string, string[]>, e
         "",
       );
     }
-    if (needsHas(f) && f.node.kind !== "record") throw new Error(`${f.path}: optional scalars whose unset value is valid are not supported yet`);
     lines.push(...parseField(f, "o", "m", enums).map((l) => `  ${l}`));
   }
   lines.push("}", "");
@@ -484,15 +484,15 @@ function dumpObject(o: Node & { kind: "object" }, v: string, fns: Map<string, st
     const opt = n.optional && n.dflt === undefined;
     switch (n.kind) {
       case "string":
-        lines.push(opt ? `if (${x}.length) ${put(`q(${x})`)}` : put(`q(${x})`));
+        lines.push(needsHas(f) ? `if (${v}.${hasName(f)}) ${put(`q(${x})`)}` : opt ? `if (${x}.length) ${put(`q(${x})`)}` : put(`q(${x})`));
         break;
       case "number": {
         const e = n.int ? `${x}.toString()` : `n(${x})`;
-        lines.push(opt ? `if (${x} != 0) ${put(e)}` : put(e));
+        lines.push(needsHas(f) ? `if (${v}.${hasName(f)}) ${put(e)}` : opt ? `if (${x} != 0) ${put(e)}` : put(e));
         break;
       }
       case "boolean":
-        lines.push(put(`(${x} ? "true" : "false")`));
+        lines.push(needsHas(f) ? `if (${v}.${hasName(f)}) ${put(`(${x} ? "true" : "false")`)}` : put(`(${x} ? "true" : "false")`));
         break;
       case "enum":
         if (f.hint.constants) lines.push(put(`q(${arrLit(n.values)}[<i32>${x}])`));
