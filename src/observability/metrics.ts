@@ -64,10 +64,18 @@ export function metricDef(name: string): MetricDef {
   return d;
 }
 
+/**
+ * The Prometheus prefix of a plugin's metrics: the filter turns anything but letters, digits, `_` and `-` of the
+ * plugin name into `_` (stats.ts statSegment), Envoy's Prometheus output turns `-` into `_`.
+ */
+export function pluginPromPrefix(plugin: string): string {
+  return plugin.replace(/[^a-zA-Z0-9_]/g, "_");
+}
+
 /** The Prometheus metric name of `name` for a plugin named `plugin` (`inference-router` → `inference_router_…`). */
 export function promMetric(plugin: string, name: string): string {
   metricDef(name);
-  return `${plugin}_${name}`.replace(/[^a-zA-Z0-9_:]/g, "_");
+  return `${pluginPromPrefix(plugin)}_${name}`;
 }
 
 /** The stat name the filter defines for `name` with these label values (labels in the table's order). */
