@@ -81,7 +81,7 @@ export function promMetric(plugin: string, name: string): string {
 /** The stat name the filter defines for `name` with these label values (labels in the table's order). */
 export function statName(plugin: string, name: string, labels: Partial<Record<Label, string>>): string {
   const d = metricDef(name);
-  let s = `${plugin}.`;
+  let s = `${plugin.replace(/[^A-Za-z0-9_-]/g, "_")}.`; // the filter's statSegment
   for (const l of d.labels) if (labels[l] !== undefined) s += `${l}=.=${labels[l]};.;`;
   return s + name;
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { loadRouterConfig } from "../../src/toolkit/load.js";
 import { METRICS, promMetric } from "../../src/observability/metrics.js";
 import { promqlProblems } from "../../src/observability/promql.js";
+import { STAT_TAGS, tagSpecifiers } from "../../src/observability/tags.js";
 import { generate, validateGenerated, type K8sObject } from "../../src/toolkit/generate.js";
 import {
   alertRules, dashboardProblems, DASHBOARD_FILE, ENVOY_STATS_FILE, grafanaDashboard, ISTIO_STATS_FILE, RULES_FILE,
@@ -49,6 +50,9 @@ describe("generated observability for examples/router.yaml", () => {
   it("the Envoy and Istio stats-tag files are what validate-output accepts", () => {
     expect(validateStatsDoc(parse(file(ENVOY_STATS_FILE).content!), ENVOY_STATS_FILE)).toEqual([]);
     expect(validateStatsDoc(parse(file(ISTIO_STATS_FILE).content!), ISTIO_STATS_FILE)).toEqual([]);
+    // The files carry exactly the tags the filter's names are written for (and the host applies in the tests).
+    expect(parse(file(ENVOY_STATS_FILE).content!).stats_config.stats_tags).toEqual(tagSpecifiers());
+    expect(parse(file(ISTIO_STATS_FILE).content!).meshConfig.defaultConfig.extraStatTags).toEqual([...STAT_TAGS]);
     expect(validateStatsDoc({ stats_config: { stats_tags: [{ tag_name: "pool", regexp: "x" }] } }, "x")).not.toEqual([]);
   });
 });
