@@ -35,14 +35,16 @@ const NAMED_NAMES: StaticArray<string> = [
 ];
 
 /**
- * A label value inside `<label>=.=<value>;.;`: config names and ip:port pass unchanged ('.', ':', '[', ']' are
- * safe there); anything that could end the value early (';', '=') or is not plain ASCII becomes '_'.
+ * A label value inside `<label>=.=<value>;.;`: ip:port passes unchanged ('.', ':', '[', ']' are safe there);
+ * anything that could end the value early (';', '=') or is not plain ASCII becomes '_'. Pool names also get '.'
+ * → '_': Istio's bootstrap carries unanchored tag regexes such as `(cache\.(.+?)\.)`, which a pool named
+ * `kv.cache.x` would feed; endpoints are digits, hex and ':' only, which none of them can match.
  */
-export function tagValue(s: string): string {
+export function tagValue(s: string, keepDots: bool): string {
   let out = "";
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    const ok = (c >= 48 && c <= 58) || (c >= 65 && c <= 91) || (c >= 97 && c <= 122) || c == 93 || c == 95 || c == 45 || c == 46;
+    const ok = (c >= 48 && c <= 58) || (c >= 65 && c <= 91) || (c >= 97 && c <= 122) || c == 93 || c == 95 || c == 45 || (c == 46 && keepDots);
     out += ok ? String.fromCharCode(c) : "_";
   }
   return out;
@@ -52,8 +54,8 @@ export function tagValue(s: string): string {
 export function upstreamTags(catalog: Catalog, upstream: i32): string {
   const u = catalog.upstreams[upstream];
   const pool = catalog.pools[u.pool].cfg.name;
-  let s = "pool=.=" + tagValue(pool) + ";.;";
-  if (u.name != pool) s += "endpoint=.=" + tagValue(u.name) + ";.;";
+  let s = "pool=.=" + tagValue(pool, false) + ";.;";
+  if (u.name != pool) s += "endpoint=.=" + tagValue(u.name, true) + ";.;";
   return s;
 }
 

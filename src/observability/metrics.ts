@@ -22,6 +22,7 @@ export interface MetricDef {
   meaning: string;
 }
 
+/** `pool`: the pool name (`.` → `_`); `endpoint`: the `ip:port` steered to (endpoint mode only). */
 const UP: readonly Label[] = ["pool", "endpoint"];
 
 export const METRICS: readonly MetricDef[] = [
@@ -78,11 +79,20 @@ export function promMetric(plugin: string, name: string): string {
   return `${pluginPromPrefix(plugin)}_${name}`;
 }
 
+/**
+ * A label's value as the filter writes it (assembly/router/stats.ts tagValue): `;`, `=` and other unsafe characters
+ * → `_`; pool names also lose `.` (Istio's unanchored `cache\.`/`tag\.` tag regexes could match it), endpoints
+ * (`ip:port`, `[ipv6]:port`) keep theirs.
+ */
+export function labelValue(label: Label, value: string): string {
+  return value.replace(label === "endpoint" ? /[^A-Za-z0-9_.:\[\]-]/g : /[^A-Za-z0-9_:\[\]-]/g, "_");
+}
+
 /** The stat name the filter defines for `name` with these label values (labels in the table's order). */
 export function statName(plugin: string, name: string, labels: Partial<Record<Label, string>>): string {
   const d = metricDef(name);
   let s = `${plugin.replace(/[^A-Za-z0-9_-]/g, "_")}.`; // the filter's statSegment
-  for (const l of d.labels) if (labels[l] !== undefined) s += `${l}=.=${labels[l]};.;`;
+  for (const l of d.labels) if (labels[l] !== undefined) s += `${l}=.=${labelValue(l, labels[l]!)};.;`;
   return s + name;
 }
 

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { Proxy } from "../../src/host/index.js";
 import { METRICS } from "../../src/observability/metrics.js";
+import { tagSpecifiers } from "../../src/observability/tags.js";
 import { gauge, oip, parsePrometheus, routerProxy } from "./helpers.js";
 
 const CLUSTER = "outbound|8000||vllm-a.llm.svc.cluster.local";
@@ -105,6 +106,17 @@ describe("per-upstream gauges in /stats/prometheus", () => {
     expect(gauge(p, "upstream_capacity_milli", { pool: "a100" })).toBe(4000);
     expect(gauge(p, "upstream_capacity_milli", { pool: "l4" })).toBe(350);
     expect(gauge(p, "upstream_stale", { pool: "l4" })).toBe(1);
+  });
+
+  it("labels survive Istio's own unanchored stats tags, whatever the pool is called", async () => {
+    // Two of the tags Istio's bootstrap always carries (tools/packaging/common/envoy_bootstrap.json).
+    const istio = [{ tag_name: "cache", regex: "(cache\\.(.+?)\\.)" }, { tag_name: "tag", regex: "(tag\\.(.+?);\\.)" }];
+    const p = await routerProxy({ steering: "endpoint", pools: [{ name: "kv.cache.tag.x", models: ["m"], endpoints: [EP1] }] },
+      { statsTags: [...istio, ...tagSpecifiers()] });
+    await p.request(oip("m"));
+    p.advance(1000);
+    expect(gauge(p, "picks", { pool: "kv_cache_tag_x", endpoint: EP1 })).toBe(1);
+    expect(gauge(p, "upstream_capacity_milli", { pool: "kv_cache_tag_x", endpoint: EP1 })).toBe(1000);
   });
 
   it("cardinality is bounded by the catalog: one series per upstream and gauge, whatever the traffic", async () => {

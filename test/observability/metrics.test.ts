@@ -31,7 +31,7 @@ describe("stats tags (Envoy tag extraction, Istio extraStatTags form)", () => {
 
   it("turns every labelled name into the table's name plus its labels, values unchanged", () => {
     for (const d of METRICS) {
-      const labels = Object.fromEntries(d.labels.map((l) => [l, l === "endpoint" ? "[fd00::1]:8000" : `${l}.v-1`]));
+      const labels = Object.fromEntries(d.labels.map((l) => [l, l === "endpoint" ? "[fd00::1]:8000" : `${l}_v-1`]));
       const x = extractTags(`wasmcustom.${statName("inference-router", d.name, labels)}`, tagSpecifiers());
       expect(x.name).toBe(`wasmcustom.inference-router.${d.name}`);
       expect(Object.fromEntries(x.tags)).toEqual(labels);
@@ -45,6 +45,9 @@ describe("stats tags (Envoy tag extraction, Istio extraStatTags form)", () => {
     const x = extractTags(name, [...istioUnanchored, ...tagSpecifiers()]);
     expect(x.name).toBe("wasmcustom.inference-router.upstream_queue");
     expect(Object.fromEntries(x.tags)).toEqual({ pool: "kv-cache", endpoint: "10.0.0.1:8000" });
+    // A pool name with dots loses them, so `kv.cache.x` cannot feed the `cache` tag either:
+    const dotted = extractTags(`wasmcustom.${statName("inference-router", "picks", { pool: "kv.cache.x" })}`, [...istioUnanchored, ...tagSpecifiers()]);
+    expect(dotted).toEqual({ name: "wasmcustom.inference-router.picks", tags: [["pool", "kv_cache_x"]] });
     // The dotted form this replaced would have lost its labels to the `cache` tag:
     expect(extractTags("wasmcustom.inference-router.pool.kv-cache.endpoint.x.upstream_queue", istioUnanchored).tags).toEqual([["cache", "endpoint"]]);
   });
