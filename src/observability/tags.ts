@@ -25,12 +25,19 @@ export function tagSpecifiers(): TagSpecifier[] {
 
 export interface ExtractedStat { name: string; tags: Array<[string, string]> }
 
+const regexes = new Map<string, RegExp>();
+function compiled(regex: string): RegExp {
+  let r = regexes.get(regex);
+  if (!r) regexes.set(regex, (r = new RegExp(regex, "d"))); // no `g`: exec keeps no state between names
+  return r;
+}
+
 /** Envoy's extraction applied to one stat name (JS RegExp stands in for RE2: the patterns use no RE2-only syntax). */
 export function extractTags(statName: string, specs: readonly TagSpecifier[]): ExtractedStat {
   const cut: Array<[number, number]> = [];
   const tags: Array<[string, string]> = [];
   for (const s of specs) {
-    const m = new RegExp(s.regex, "d").exec(statName);
+    const m = compiled(s.regex).exec(statName);
     if (!m || m.length < 2 || !m[1]) continue;
     const [start, end] = m.indices![1]!;
     tags.push([s.tag_name, m[2] !== undefined && m[2] !== "" ? m[2] : m[1]]);
