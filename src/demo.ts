@@ -3,6 +3,7 @@
 // inference and non-inference requests, and prints what the filter decided for each and the stats it kept.
 import { readFileSync } from "node:fs";
 import { createProxy, VirtualClock } from "./host/index.js";
+import { tagSpecifiers } from "./observability/tags.js";
 import { loadRouterConfig } from "./toolkit/load.js";
 import { buildPluginConfig } from "./toolkit/generate.js";
 
@@ -16,7 +17,7 @@ export interface DemoOptions {
 export async function runDemo(o: DemoOptions): Promise<void> {
   const cfg = loadRouterConfig(o.config);
   const pluginConfig = buildPluginConfig(cfg);
-  const proxy = await createProxy({ wasm: readFileSync(o.wasm), pluginConfig, workers: 2, clock: new VirtualClock() });
+  const proxy = await createProxy({ wasm: readFileSync(o.wasm), pluginConfig, workers: 2, clock: new VirtualClock(), statsTags: tagSpecifiers() });
   const models = [...new Set(pluginConfig.pools.flatMap((p) => p.models))];
   o.out(`filter ${o.wasm} loaded in 2 worker VMs; pools: ${pluginConfig.pools.map((p) => `${p.name} (weight ${p.weight})`).join(", ")}\n\n`);
   const open = [];

@@ -21,6 +21,7 @@ import { Poller } from "./poller";
 import { OrcaReport, parseOrca } from "./signals/orca";
 import { nextU32, seedRandom } from "./rng";
 import * as S from "./stats";
+import { Gauges } from "./gauges";
 import { HeaderKeys, parsePriority, sanitize, stripOwned, writeClassification, writeEndpoints, writePool } from "./steer";
 
 const MAX_CONFIG_BYTES: u32 = 1 << 20;
@@ -47,6 +48,7 @@ class Router {
   scratch: usize;
   poller: Poller;
   affinity: Affinity;
+  gauges: Gauges;
   /** Response headers read for load reports ("" when not configured). */
   queueHeader: ArrayBuffer | null;
   kvCacheHeader: ArrayBuffer | null;
@@ -64,6 +66,7 @@ class Router {
     this.poller = poller;
     this.affinity = affinity;
     this.picker = new Picker(catalog, view, cfg, affinity);
+    this.gauges = new Gauges(cfg.name, catalog, <i64>cfg.scoring.staleAfterMs);
     const lr = cfg.loadReports;
     this.queueHeader = lr.queueHeader.length > 0 ? utf8(lr.queueHeader) : null;
     this.kvCacheHeader = lr.kvCacheHeader.length > 0 ? utf8(lr.kvCacheHeader) : null;
@@ -109,6 +112,7 @@ export class RouterRoot extends RootContext {
       const old = this.router!;
       if (old.scratch != 0) heap.free(old.scratch);
       old.poller.dispose();
+      old.gauges.retireMissing(r.gauges);
     }
     this.router = r;
     setTickPeriodMs(tickPeriod(cfg, r.poller.active));
@@ -126,6 +130,7 @@ export class RouterRoot extends RootContext {
     if (now - this.lastHeartbeatMs >= <i64>HEARTBEAT_MS / 2) {
       r.view.heartbeat(now);
       this.lastHeartbeatMs = now;
+      publishGauges(r, now);
     }
     r.poller.tick(now);
     // Release held streams whose body did not come in time (or never will: Envoy without
@@ -137,6 +142,13 @@ export class RouterRoot extends RootContext {
       r.stats.bodyTimeout();
       if (s.decide()) continueRequest();
     }
+  }
+
+  /** The plugin is going away (Envoy replaces a root context on a config change): its series stop here. */
+  onDone(): bool {
+    const r = this.router;
+    if (r !== null) r.gauges.retireMissing(null);
+    return true;
   }
 
   onHttpCallResponse(token: u32, headerCount: u32, bodySize: u32, trailerCount: u32): void {
@@ -402,6 +414,19 @@ export class RouterStream extends HttpContext {
 const pickRequest = new PickRequest();
 const pickResult = new PickResult();
 const orca = new OrcaReport();
+
+/** Per-upstream gauges from the load view, at heartbeat pace (hook: the picker's view may feed this later). */
+function publishGauges(r: Router, now: i64): void {
+  const l = gaugeLoad;
+  const ups = r.catalog.upstreams;
+  r.gauges.beginRound();
+  for (let i = 0; i < ups.length; i++) {
+    const u = ups[i];
+    r.view.read(u, l);
+    r.gauges.record(i, l.queue, l.running, l.kvCache, l.inFlight, l.reportedAtMs, now, l.ejectedUntilMs > now, u.capacity);
+  }
+}
+const gaugeLoad = new Load();
 
 /** True while ejecting one more member keeps the pool within outlier.maxEjectionPercent. */
 function ejectionBudgetLeft(r: Router, pool: i32): bool {

@@ -1,8 +1,8 @@
 // Envoy stats for the router, defined lazily through proxy-wasm metrics. Envoy exposes them as
-// `wasmcustom.<name>` and its Prometheus endpoint as `<name>` with '.' turned into '_'. Names follow one
-// pattern, `<plugin>.<what>[.<label>.<value>]...`, so an Envoy `stats_tags` regex such as `\.protocol\.([^.]+)`
-// can turn each label into a Prometheus label. Ids are cached in flat arrays: after the first use of a series,
-// counting allocates nothing.
+// `wasmcustom.<name>` and its Prometheus endpoint as `<name>` with '.' turned into '_'. Every name and label is
+// defined once in src/observability/metrics.ts: `<plugin>.<label>=.=<value>;.;…<what>`, the form Istio's
+// `extraStatTags` (and the toolkit's Envoy `stats_tags`) turn into Prometheus labels. Ids are cached in flat
+// arrays: after the first use of a series, counting allocates nothing.
 import { MetricType } from "../runtime/abi";
 import { defineMetric, incrementMetric, recordMetric } from "../runtime/host";
 import { Catalog } from "./catalog";
@@ -33,6 +33,31 @@ const NAMED_NAMES: StaticArray<string> = [
   "polls", "poll_failures", "parse_errors", "stale_reports", "orca_reports", "affinity_hits", "affinity_overrides",
   "lora_affinity_hits", "poller_lease_changes", "discovery_polls", "discovery_failures",
 ];
+
+/**
+ * A label value inside `<label>=.=<value>;.;`: ip:port passes unchanged ('.', ':', '[', ']' are safe there);
+ * anything that could end the value early (';', '=') or is not plain ASCII becomes '_'. Pool names also get '.'
+ * → '_': Istio's bootstrap carries unanchored tag regexes such as `(cache\.(.+?)\.)`, which a pool named
+ * `kv.cache.x` would feed; endpoints are digits, hex and ':' only, which none of them can match.
+ */
+export function tagValue(s: string, keepDots: bool): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 48 && c <= 58) || (c >= 65 && c <= 91) || (c >= 97 && c <= 122) || c == 93 || c == 95 || c == 45 || (c == 46 && keepDots);
+    out += ok ? String.fromCharCode(c) : "_";
+  }
+  return out;
+}
+
+/** The label part of a per-upstream series: `pool=.=<p>;.;` plus `endpoint=.=<ip:port>;.;` in endpoint mode. */
+export function upstreamTags(catalog: Catalog, upstream: i32): string {
+  const u = catalog.upstreams[upstream];
+  const pool = catalog.pools[u.pool].cfg.name;
+  let s = "pool=.=" + tagValue(pool, false) + ";.;";
+  if (u.name != pool) s += "endpoint=.=" + tagValue(u.name, true) + ";.;";
+  return s;
+}
 
 /** Turns a value into one stat-name segment: '.' and ':' would split or break the name. */
 export function statSegment(s: string): string {
@@ -76,7 +101,7 @@ export class Stats {
     const i = protocol * OUTCOMES + outcome;
     let id = this.requests[i];
     if (id == 0) {
-      id = this.counter("requests.protocol." + this.protocolName(protocol) + ".outcome." + OUTCOME_NAMES[outcome]);
+      id = this.counter("protocol=.=" + this.protocolName(protocol) + ";.;outcome=.=" + OUTCOME_NAMES[outcome] + ";.;requests");
       this.requests[i] = id;
     }
     incrementMetric(id, 1);
@@ -85,7 +110,7 @@ export class Stats {
   pick(upstream: i32): void {
     let id = this.picks[upstream];
     if (id == 0) {
-      id = this.counter(this.upstreamLabels(upstream) + "picks");
+      id = this.counter(upstreamTags(this.catalog, upstream) + "picks");
       this.picks[upstream] = id;
     }
     incrementMetric(id, 1);
@@ -94,7 +119,7 @@ export class Stats {
   ejection(upstream: i32): void {
     let id = this.ejections[upstream];
     if (id == 0) {
-      id = this.counter(this.upstreamLabels(upstream) + "ejections");
+      id = this.counter(upstreamTags(this.catalog, upstream) + "ejections");
       this.ejections[upstream] = id;
     }
     incrementMetric(id, 1);
@@ -134,14 +159,6 @@ export class Stats {
       this.named[which] = id;
     }
     incrementMetric(id, delta);
-  }
-
-  private upstreamLabels(upstream: i32): string {
-    const u = this.catalog.upstreams[upstream];
-    const pool = this.catalog.pools[u.pool].cfg.name;
-    let s = "pool." + statSegment(pool) + ".";
-    if (u.name != pool) s += "endpoint." + statSegment(u.name) + ".";
-    return s;
   }
 }
 

@@ -25,6 +25,7 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { RouterConfig } from "../config/router-config.js";
+import { tagSpecifiers } from "../observability/tags.js";
 import { createProxy, HeaderMap, RealClock, type CalloutRequest, type CalloutResponse, type HttpStream, type Proxy } from "../host/index.js";
 import { buildPluginConfig, metricsTargets } from "../toolkit/generate.js";
 import { UpstreamStats } from "./stats.js";
@@ -110,6 +111,7 @@ export class Gateway {
       clusters: [...this.clusters.keys()],
       transport: (r) => this.callout(r),
       logLevel: this.options.logLevel ?? "info",
+      statsTags: tagSpecifiers(), // the labels a mesh configured by the toolkit shows (src/observability/tags.ts)
     });
     const host = this.options.host ?? "127.0.0.1";
     try {

@@ -206,7 +206,7 @@ export async function runStart(o: StartOptions): Promise<StartResult> {
     const perModel = models.map((m) => `${m}: ${mine.filter((r) => r.model === m).length}`).join(", ");
     out.push(`  ${pad(up, 26)} ${pad(gpuOf(up)?.gpu ?? "?", 5)} ${pad(String(n), 5)} (${pad(`${Math.round((n / Math.max(1, ok.length)) * 100)}%)`, 5)} p50 ${pad(fmtMs(l.percentile(50)), 7)} p99 ${pad(fmtMs(l.percentile(99)), 7)} ttft p50 ${pad(fmtMs(t.percentile(50)), 7)} ${perModel}`);
   }
-  const picks = gw.proxy.prometheus().split("\n").filter((l) => /^inference_router_(requests|pool)/.test(l) && !l.endsWith(" 0"));
+  const picks = gw.proxy.prometheus().split("\n").filter((l) => /^inference_router_(requests|picks|ejections)\{/.test(l) && !l.endsWith(" 0"));
   out.push("filter stats (non-zero):", ...picks.map((l) => `  ${l}`), "");
   o.out(`${out.join("\n")}\n`);
 

@@ -1,6 +1,7 @@
 // Stats the way Envoy keeps proxy-wasm metrics: each name becomes `wasmcustom.<name>` in the plugin scope and is
 // shared by every VM of the proxy (canary and workers); ids are per VM with the type in the low 2 bits.
 import { WasmResult } from "./types.js";
+import { extractTags, type TagSpecifier } from "../observability/tags.js";
 
 export const MetricType = { Counter: 0, Gauge: 1, Histogram: 2 } as const;
 
@@ -30,20 +31,37 @@ export class MetricStore {
     return o;
   }
 
-  /** /stats/prometheus output for wasmcustom stats: namespace stripped, no envoy_ prefix, invalid chars → '_'. */
-  prometheus(): string {
+  /**
+   * /stats/prometheus output for wasmcustom stats: namespace stripped, no envoy_ prefix, invalid chars → '_'.
+   * With `tags` (Envoy `stats_config.stats_tags`), each stat's tags are extracted as Envoy does and stats that share
+   * a tag-extracted name form one family with labels (one `# TYPE` line per family, as Envoy prints it).
+   */
+  prometheus(tags: readonly TagSpecifier[] = []): string {
+    const families = new Map<string, Array<{ s: Stat; labels: string }>>();
+    for (const s of this.stats.values()) {
+      // Extraction runs on the full Envoy name (`wasmcustom.<name>`); the namespace is stripped afterwards.
+      const x = tags.length ? extractTags(`wasmcustom.${s.name}`, tags) : { name: `wasmcustom.${s.name}`, tags: [] };
+      const n = promName(x.name.replace(/^wasmcustom\./, ""));
+      const labels = x.tags.map(([k, v]) => `${promName(k)}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",");
+      let f = families.get(n);
+      if (!f) families.set(n, (f = []));
+      f.push({ s, labels });
+    }
     const lines: string[] = [];
-    const names = [...this.stats.values()].sort((a, b) => a.name.localeCompare(b.name));
-    for (const s of names) {
-      const n = promName(s.name);
-      if (s.type === MetricType.Counter) lines.push(`# TYPE ${n} counter`, `${n}{} ${s.value}`);
-      else if (s.type === MetricType.Gauge) lines.push(`# TYPE ${n} gauge`, `${n}{} ${BigInt.asIntN(64, s.value)}`);
-      else {
-        lines.push(`# TYPE ${n} histogram`);
-        for (const b of DEFAULT_BUCKETS) lines.push(`${n}_bucket{le="${b}"} ${s.samples.filter((x) => x <= b).length}`);
-        lines.push(`${n}_bucket{le="+Inf"} ${s.samples.length}`);
-        lines.push(`${n}_sum{} ${s.samples.reduce((a, b) => a + b, 0)}`);
-        lines.push(`${n}_count{} ${s.samples.length}`);
+    for (const n of [...families.keys()].sort()) {
+      const members = families.get(n)!.sort((a, b) => a.labels.localeCompare(b.labels));
+      const type = members[0]!.s.type;
+      lines.push(`# TYPE ${n} ${type === MetricType.Counter ? "counter" : type === MetricType.Gauge ? "gauge" : "histogram"}`);
+      for (const { s, labels: l } of members) {
+        if (s.type === MetricType.Counter) lines.push(`${n}{${l}} ${s.value}`);
+        else if (s.type === MetricType.Gauge) lines.push(`${n}{${l}} ${BigInt.asIntN(64, s.value)}`);
+        else {
+          const c = l ? `${l},` : "";
+          for (const b of DEFAULT_BUCKETS) lines.push(`${n}_bucket{${c}le="${b}"} ${s.samples.filter((x) => x <= b).length}`);
+          lines.push(`${n}_bucket{${c}le="+Inf"} ${s.samples.length}`);
+          lines.push(`${n}_sum{${l}} ${s.samples.reduce((a, b) => a + b, 0)}`);
+          lines.push(`${n}_count{${l}} ${s.samples.length}`);
+        }
       }
     }
     return lines.length ? lines.join("\n") + "\n" : "";

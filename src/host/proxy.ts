@@ -8,6 +8,7 @@ import { HostContext } from "./context.js";
 import { HeaderMap, type HeaderInit } from "./headers.js";
 import { levelName } from "./imports.js";
 import { MetricStore } from "./metrics.js";
+import type { TagSpecifier } from "../observability/tags.js";
 import { Properties, type PropertySource } from "./properties.js";
 import { SharedDataStore } from "./shared-data.js";
 import { HttpStream, type LocalReply } from "./stream.js";
@@ -44,6 +45,8 @@ export interface ProxyOptions {
   foreignFunctions?: Record<string, (args: Uint8Array) => Uint8Array>;
   /** Record every host call with its raw arguments in worker.vm.hostCalls. */
   traceHostCalls?: boolean;
+  /** Envoy `stats_config.stats_tags` applied to `prometheus()` (e.g. tagSpecifiers() of src/observability/tags.ts). */
+  statsTags?: TagSpecifier[];
 }
 
 /** Captured log lines with a few filters for short assertions. */
@@ -335,7 +338,7 @@ export class Proxy {
 
   // ---------------------------------------------------------------- stats
   metrics(): ReturnType<MetricStore["snapshot"]> { return this.metricStore.snapshot(); }
-  prometheus(): string { return this.metricStore.prometheus(); }
+  prometheus(): string { return this.metricStore.prometheus(this.options.statsTags); }
 
   // ---------------------------------------------------------------- logs
   guestLog(vm: WasmVm, level: number, message: string, contextId: number, source: LogEntry["source"]): void {

@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "n
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { renderFile, type OutputFile } from "./generate.js";
+import { validateStatsDoc } from "./observability.js";
 import { type Problem, validateBootstrap, validateCompose, validateK8sObject } from "./validate.js";
 
 export function writeFiles(dir: string, files: OutputFile[]): string[] {
@@ -46,6 +47,7 @@ export function validateOutputDir(dir: string): { problems: Problem[]; checked: 
       const base = path.basename(file);
       if (typeof v["kind"] === "string" && typeof v["apiVersion"] === "string") problems.push(...validateK8sObject(v, where));
       else if ("static_resources" in v || "admin" in v || "dynamic_resources" in v) problems.push(...validateBootstrap(v, where));
+      else if ("stats_config" in v || "meshConfig" in v) problems.push(...validateStatsDoc(v, where));
       else if ("services" in v || /compose/.test(base)) problems.push(...validateCompose(v, where));
       else problems.push({ file: where, path: "$", message: "unrecognised YAML (not a Kubernetes object, Envoy bootstrap or compose file)" });
     });

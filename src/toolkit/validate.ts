@@ -1,6 +1,7 @@
 // Validation of generated objects: Istio resources against the CRD schemas shipped in
 // @kubernetes-models/istio, Envoy fragments inside them against Envoy's protos (envoy-proto.ts),
 // and docker-compose files against the compose specification schema (ajv).
+import { validatePrometheusRule } from "./observability.js";
 import { createRequire } from "node:module";
 import { WasmPlugin } from "@kubernetes-models/istio/extensions.istio.io/v1alpha1";
 import {
@@ -61,6 +62,7 @@ export function validateK8sObject(obj: unknown, file: string): Problem[] {
   const o = obj as Record<string, unknown>;
   const key = `${String(o["apiVersion"])}/${String(o["kind"])}`;
   if (o["kind"] === "Kustomization") return [];
+  if (key === "monitoring.coreos.com/v1/PrometheusRule") return validatePrometheusRule(o, file);
   const Model = ISTIO_MODELS[key];
   if (!Model) return [{ file, path: "apiVersion", message: `no schema for ${key}; the toolkit validates ${Object.keys(ISTIO_MODELS).join(", ")}` }];
   const problems: Problem[] = [];

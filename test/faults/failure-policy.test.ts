@@ -37,7 +37,7 @@ async function shoot(b: Bed, seen: Array<{ worker: number; s: HttpStream }>, n: 
   return out;
 }
 
-const routed = async (b: Bed) => counter(await scrape(b.gw), "inference_router_requests_protocol_openai_chat_outcome_routed");
+const routed = async (b: Bed) => counter(await scrape(b.gw), 'inference_router_requests{protocol="openai-chat",outcome="routed"}');
 const trap = (b: Bed) => b.gw.proxy.workers[0]!.vm.fail("proxy_on_request_headers", new WebAssembly.RuntimeError("unreachable"));
 
 describe("a trapped worker VM, through the gateway (pool steering, 4 pools, 2 workers)", () => {

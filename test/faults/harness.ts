@@ -226,17 +226,18 @@ export async function scrape(gw: Gateway): Promise<string> {
   return (await fetch(`http://127.0.0.1:${gw.adminPort}/stats/prometheus`)).text();
 }
 
-/** A counter from the Prometheus text; 0 when absent (Envoy defines stats lazily). */
+/** A counter from the Prometheus text (`name` or `name{labels}` exactly); 0 when absent (Envoy defines stats lazily). */
 export function counter(text: string, name: string): number {
-  const m = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\{\\} (\\d+)$`, "m").exec(text);
+  const series = name.includes("{") ? name : `${name}{}`;
+  const m = new RegExp(`^${series.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} (\\d+)$`, "m").exec(text);
   return m ? Number(m[1]) : 0;
 }
 
 /** The filter's ejection counter name for an upstream (pool mode: the pool; endpoint mode: pool + endpoint). */
 export function ejectionStat(bed: Bed, i: number): string {
-  if (bed.opts.steering === "pool") return `inference_router_pool_${bed.upstreamOf[i]}_ejections`;
+  if (bed.opts.steering === "pool") return `inference_router_ejections{pool="${bed.upstreamOf[i]}"}`;
   const pool = bed.pools.find((p) => (bed.gw.clusters.get(p) ?? []).includes(bed.addresses[i]!))!;
-  return `inference_router_pool_${pool}_endpoint_${bed.addresses[i]!.replace(/[^A-Za-z0-9_-]/g, "_")}_ejections`;
+  return `inference_router_ejections{pool="${pool}",endpoint="${bed.addresses[i]!}"}`;
 }
 
 // ------------------------------------------------------------------ classification

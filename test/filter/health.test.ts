@@ -43,7 +43,7 @@ describe("health from metrics polls", () => {
     answer(p, "fail"); // second miss, two intervals after the last good poll: out
     expect(ejected(p, EP1)).toBe(true);
     for (let i = 0; i < 6; i++) expect((await p.request(oip("m"))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]).toBe(EP2);
-    expect(p.prometheus()).toMatch(/inference_router_pool_a_endpoint_10_0_0_1_8000_ejections\{\} 1\n/);
+    expect(p.prometheus()).toMatch(/inference_router_ejections\{pool="a",endpoint="10\.0\.0\.1:8000"\} 1\n/);
     // Still down for a long while: the ejection is renewed and never lapses.
     for (let i = 0; i < 8; i++) {
       p.advance(1000);

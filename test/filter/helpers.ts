@@ -4,15 +4,42 @@ import { join } from "node:path";
 import { decodeLoadRecord, withHeaderFields, type LoadRecord } from "../../src/shared/load-record.js";
 import { createProxy, VirtualClock, type Proxy, type ProxyOptions, type RequestSpec } from "../../src/host/index.js";
 import { mulberry32 } from "../../src/sim/prng.js";
+import { tagSpecifiers } from "../../src/observability/tags.js";
 
 export const ROUTER_WASM = join(import.meta.dirname, "..", "..", "build", "inference-router.wasm");
 
 /**
  * A proxy running the router on a virtual clock. The filter seeds its tie-breaking from WASI random_get; the
- * host's randomness is seeded here too, so every test run makes the same picks.
+ * host's randomness is seeded here too, so every test run makes the same picks. Its Prometheus export applies the
+ * stats tags the toolkit generates (src/observability/tags.ts), as a configured mesh does.
  */
 export function routerProxy(pluginConfig: object | string, opts: Partial<ProxyOptions> = {}): Promise<Proxy> {
-  return createProxy({ wasm: ROUTER_WASM, pluginConfig, clock: new VirtualClock(1_700_000_000_000), workers: 1, random: mulberry32(7), ...opts });
+  return createProxy({ wasm: ROUTER_WASM, pluginConfig, clock: new VirtualClock(1_700_000_000_000), workers: 1, random: mulberry32(7), statsTags: tagSpecifiers(), ...opts });
+}
+
+export interface Sample { name: string; labels: Record<string, string>; value: number }
+
+/** Parses Prometheus text exposition (what /stats/prometheus serves): one sample per line, comments skipped. */
+export function parsePrometheus(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of m[2]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c));
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/**
+ * The value of one series in the proxy's Prometheus export: `name` without the plugin prefix, labels exact
+ * (a label not given must be absent). Undefined when there is no such series.
+ */
+export function gauge(p: Proxy, name: string, labels: Record<string, string> = {}, plugin = "inference_router"): number | undefined {
+  const want = JSON.stringify(Object.entries(labels).sort());
+  const s = parsePrometheus(p.prometheus()).find((x) => x.name === `${plugin}_${name}` && JSON.stringify(Object.entries(x.labels).sort()) === want);
+  return s?.value;
 }
 
 /** Two pools, three models: the shape most tests start from. */

@@ -233,7 +233,7 @@ describe("passive outlier ejection", () => {
     const t0 = p.clock.nowMs();
     expect(readLoad(p, loadKey("l4", bad))!.ejectedUntilMs).toBe(t0 + 1000);
     for (let i = 0; i < 5; i++) expect((await p.request(oip("mistral-7b"))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]).toBe("10.0.1.2:8000");
-    expect(p.prometheus()).toMatch(/inference_router_pool_l4_endpoint_10_0_1_1_8000_ejections\{\} 1\n/);
+    expect(p.prometheus()).toMatch(/inference_router_ejections\{pool="l4",endpoint="10\.0\.1\.1:8000"\} 1\n/);
     // Back after the ejection; failing again ejects it for twice as long.
     p.advance(1100);
     const seen = new Set<string>();

@@ -120,9 +120,9 @@ describe("gateway (pool steering)", () => {
 
   it("exposes the filter's stats and the gateway's at /stats/prometheus", async () => {
     const text = await (await fetch(`http://127.0.0.1:${pool.adminPort}/stats/prometheus`)).text();
-    expect(text).toMatch(/^inference_router_requests_protocol_openai_chat_outcome_routed\S* [1-9]\d*$/m);
-    expect(text).toMatch(/^inference_router_requests_protocol_openai_chat_outcome_unknown_model\S* [1-9]\d*$/m);
-    expect(text).toMatch(/^inference_router_pool_l4_picks\S* [1-9]\d*$/m);
+    expect(text).toMatch(/^inference_router_requests\{protocol="openai-chat",outcome="routed"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^inference_router_requests\{protocol="openai-chat",outcome="unknown_model"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^inference_router_picks\{pool="l4"\} [1-9]\d*$/m);
     expect(text).toMatch(new RegExp(`^inference_gateway_upstream_rq_total\\{pool="l4",upstream="${upstreams.l4![0]!.replace(/\./g, "\\.")}",gpu="l4"\\} \\d+$`, "m"));
     expect(text).toContain("inference_gateway_upstream_ttft_ms{");
     const json = (await (await fetch(`http://127.0.0.1:${pool.adminPort}/stats`)).json()) as { upstreams: Array<{ requests: number }> };
