@@ -415,6 +415,25 @@ function isModelName(s: string): bool {
   return true;
 }
 
+/** A Prometheus label value as a server may emit it: 1-256 characters (code points) of any text, spaces, quotes,
+ *  backslashes and newlines included; only lone surrogates (no UTF-8 form, never on a page) are refused. The
+ *  metrics parser compares it with the exposition's escaped form (\" \\ \n decoded). */
+function isLabelText(s: string): bool {
+  const n = s.length;
+  let cps = 0;
+  for (let i = 0; i < n; i++) {
+    const c = <i32>s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      if (c > 0xdbff || i + 1 >= n) return false;
+      const d = <i32>s.charCodeAt(i + 1);
+      if (d < 0xdc00 || d > 0xdfff) return false;
+      i++;
+    }
+    cps++;
+  }
+  return cps >= 1 && cps <= 256;
+}
+
 /** Decimal digits in s[a, b), no leading zero (a lone "0" only if allowZero), value <= maxV. */
 function isDecimal(s: string, a: i32, b: i32, maxLen: i32, minV: i32, maxV: i32): bool {
   const n = b - a;
@@ -519,6 +538,7 @@ function isLabelValue(s: string): bool {
 const MSG_HEADER = "must be a lower-case HTTP header name of 1-64 token characters";
 const MSG_IDENT = "must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit";
 const MSG_MODEL = "must be 1-128 visible ASCII characters (no spaces)";
+const MSG_LABEL_TEXT = "must be 1-256 characters of text (no lone surrogates)";
 const MSG_ENDPOINT = "must be ip:port (IPv4) or [ip]:port (IPv6)";
 const MSG_GPU = "must be 0-32 characters of letters, digits, '.', '_' or '-'";
 const MSG_VISIBLE = "must be 1-255 visible ASCII characters (no spaces)";
@@ -732,7 +752,7 @@ function parseMetrics(i: i32, path: string): MetricsConfig {
   }
   m.authority = patternOr(at[3], field(path, "authority"), 255, isVisible255, MSG_VISIBLE, "");
   m.timeoutMs = int(at[4], field(path, "timeoutMs"), 10, 60000, m.timeoutMs);
-  m.modelLabelFilter = patternOr(at[5], field(path, "modelLabelFilter"), 128, isModelName, MSG_MODEL, "");
+  m.modelLabelFilter = patternOr(at[5], field(path, "modelLabelFilter"), 512, isLabelText, MSG_LABEL_TEXT, "");
   if (at[6] >= 0) {
     const sp = field(path, "series");
     if (isObj(at[6], sp)) {
