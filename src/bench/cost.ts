@@ -30,7 +30,6 @@ export interface CostResult {
   perRequest: PerRequestCost[];
   decision: Array<{ endpoints: number; nsPerRequest: number; ratioTo8: Spread }>;
   metricsParse: Array<{ page: string; bytes: number; usPerPoll: Spread; mbPerS: number }>;
-  timerOverheadNs: number;
   wasmBytes: number;
   memory: { requests: number; pagesAt: Array<[number, number]>; start: number; end: number; flat: boolean };
 }
@@ -46,10 +45,14 @@ function endpoints(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}:8000`);
 }
 
-/** Pool mode: n pools of one endpoint each (the picker chooses among n pools). Endpoint mode: one pool of n. */
+/** Pool mode: n endpoints in min(n, 64) pools (64 is the config's limit; the picker chooses among pools).
+ *  Endpoint mode: one pool of n endpoints. */
 function routerConfig(mode: "pool" | "endpoint" | "body", n: number): object {
   const eps = endpoints(n);
-  if (mode === "pool") return { steering: "pool", pools: eps.map((e, i) => ({ name: `p${i}`, models: ["llama-3-8b"], endpoints: [e] })) };
+  if (mode === "pool") {
+    const k = Math.min(n, 64), per = n / k;
+    return { steering: "pool", pools: Array.from({ length: k }, (_, i) => ({ name: `p${i}`, models: ["llama-3-8b"], endpoints: eps.slice(i * per, (i + 1) * per) })) };
+  }
   return { steering: "endpoint", pools: [{ name: "gpu", models: ["llama-3-8b"], endpoints: eps }], ...(mode === "body" ? { body: { enabled: true } } : {}) };
 }
 
@@ -120,24 +123,9 @@ function lifecycle(p: Proxy, n: number, body: boolean): void {
   }
 }
 
-/** Clock cost per boundary crossing: performance.now() per enter/leave on an empty call. */
-function timerOverheadNs(): number {
-  const sp = new Split();
-  const f = () => 0;
-  const n = 200_000;
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) { sp.enter("host"); try { f(); } finally { sp.leave(); } }
-  const withT = performance.now() - t0;
-  const t1 = performance.now();
-  for (let i = 0; i < n; i++) { try { f(); } finally { /* */ } }
-  const without = performance.now() - t1;
-  return ((withT - without) * 1e6) / (2 * n);
-}
-
 export async function runCost(opts: { wasm: Uint8Array; quick: boolean; log: (s: string) => void }): Promise<CostResult> {
   const { wasm } = opts;
-  const reps = opts.quick ? 5 : 11, batch = opts.quick ? 300 : 1500;
-  const overhead = timerOverheadNs();
+  const reps = opts.quick ? 9 : 31, batch = opts.quick ? 200 : 500;
 
   // 1. Per request: host calls and shared-data operations (traced), and the Wasm / host time split.
   const cases: Array<["pool" | "endpoint" | "body", number]> = [["pool", 8], ["pool", 64], ["pool", 1024], ["endpoint", 8], ["endpoint", 64], ["endpoint", 1024], ["body", 8]];
@@ -158,21 +146,30 @@ export async function runCost(opts: { wasm: Uint8Array; quick: boolean; log: (s:
 
     const split = new Split();
     const p = await timedProxy(wasm, routerConfig(mode, n), split, 7);
+    const plain = await plainProxy(wasm, routerConfig(mode, n), 7);
     lifecycle(p, 2000, mode === "body");
+    lifecycle(plain, 2000, mode === "body");
     const w: number[] = [], h: number[] = [], t: number[] = [];
     for (let r = 0; r < reps; r++) {
       split.reset();
-      const t0 = performance.now();
-      lifecycle(p, batch, mode === "body");
-      const total = performance.now() - t0;
-      // Each crossing's clock read is split between the two sides: subtract half of it from each.
-      const corr = (split.transitions * overhead) / 2 / 1e6;
-      w.push(((split.wasm - corr) * 1000) / batch);
-      h.push(((split.host - corr) * 1000) / batch);
-      t.push(((total - 2 * corr) * 1000) / batch);
+      // Alternate the order so drift on a shared machine hits both alike.
+      let wrapped = 0, total = 0;
+      for (const which of r % 2 ? ["plain", "wrapped"] : ["wrapped", "plain"]) {
+        const t0 = performance.now();
+        lifecycle(which === "wrapped" ? p : plain, batch, mode === "body");
+        if (which === "wrapped") wrapped = performance.now() - t0; else total = performance.now() - t0;
+      }
+      // The wrappers' own cost, measured in place: (wrapped − plain) over the boundary crossings. Each crossing
+      // is shared by the two sides it separates: Wasm borders every crossing, the host two per host call.
+      const c = Math.max(0, wrapped - total) / Math.max(1, split.transitions);
+      w.push(((split.wasm - (c * split.transitions) / 2) * 1000) / batch);
+      h.push(((split.host - c * hostCalls * batch) * 1000) / batch);
+      t.push((total * 1000) / batch);
       (p.clock as VirtualClock).advance(1);
+      (plain.clock as VirtualClock).advance(1);
     }
     await p.close();
+    await plain.close();
     const row: PerRequestCost = { mode, endpoints: n, hostCalls, sharedDataOps, calls, wasmUs: spread(w), hostUs: spread(h), totalUs: spread(t) };
     perRequest.push(row);
     opts.log(`  ${mode} ${n}: ${hostCalls} host calls (${sharedDataOps} shared-data) per request; Wasm ${row.wasmUs.median} µs, host calls ${row.hostUs.median} µs, whole stream in the host ${row.totalUs.median} µs`);
@@ -230,7 +227,7 @@ export async function runCost(opts: { wasm: Uint8Array; quick: boolean; log: (s:
   const mid = pagesAt[5]![1], end = pagesAt[pagesAt.length - 1]![1];
   opts.log(`  memory: ${pagesAt.map((p) => p[1]).join(" → ")} pages over ${total} requests`);
   return {
-    perRequest, decision, metricsParse, timerOverheadNs: round(overhead, 1), wasmBytes: wasm.length,
+    perRequest, decision, metricsParse, wasmBytes: wasm.length,
     memory: { requests: total, pagesAt, start: pagesAt[0]![1], end, flat: end === mid },
   };
 }
