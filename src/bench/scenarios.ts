@@ -44,13 +44,16 @@ function homogeneousServers(n: number, model: string, pool = "gpu"): ServerDef[]
 }
 
 const LOADS = [0.5, 0.85, 0.95];
+/** Scenarios without a target of their own run two loads (time budget: `npm run bench` well under 15 min on 2 cores). */
+const LOADS2 = [0.5, 0.85];
 /** Without failures least-request+outlier is least-request exactly: it runs only where servers fail or slow down. */
 const NO_OUTLIER = ["inference-router", "epp", "least-request", "round-robin", "clairvoyant-greedy"];
 const M = "llama-3-8b";
 
 export function scenarios(quick: boolean): Scenario[] {
   const d = quick ? 15_000 : 20_000;
-  const base = { sidecars: quick ? 3 : 4, workers: 2, durationMs: d, loads: quick ? [0.5, 0.85] : LOADS };
+  const base = { sidecars: quick ? 3 : 4, workers: 2, durationMs: d, loads: quick ? [0.5, 0.85] : LOADS2 };
+  const three = { loads: quick ? [0.5, 0.85] : LOADS };
   const het = () => [...Array.from({ length: 4 }, () => ({ pool: "h100", gpu: "h100", speed: 1.8, models: [M] })), ...Array.from({ length: 4 }, () => ({ pool: "l4", gpu: "l4", speed: 0.35, models: [M] }))];
   return [
     { name: "homogeneous", description: "8 identical GPUs, one model", servers: homogeneousServers(8, M), pools: [{ name: "gpu", models: [M], weight: 1 }], models: [{ name: M, share: 1 }], policies: NO_OUTLIER, ...base },
@@ -58,7 +61,7 @@ export function scenarios(quick: boolean): Scenario[] {
       name: "heterogeneous", description: "4 H100 (speed 1.8) and 4 L4 (speed 0.35), one model; every policy gets weights = speeds; also the filter without weights",
       servers: het(),
       pools: [{ name: "h100", models: [M], weight: 1.8 }, { name: "l4", models: [M], weight: 0.35 }], models: [{ name: M, share: 1 }], ...base,
-      policies: [...NO_OUTLIER, "inference-router-no-weights"],
+      policies: [...NO_OUTLIER, "inference-router-no-weights"], ...three,
     },
     {
       name: "single-gateway", description: "one gateway (2 workers) in front of 4 H100 (pool h100, fallback l4) and 4 L4; 30% of requests sheddable (priority -1); shedding and fallback on",
@@ -75,7 +78,7 @@ export function scenarios(quick: boolean): Scenario[] {
     {
       name: "prefix-heavy", description: "8 GPUs; 200 shared system prompts of 2000 tokens (Zipf 0.8; 400k prefix tokens vs 65k of prefix cache per GPU); body mode with prefix affinity",
       servers: homogeneousServers(8, M), pools: [{ name: "gpu", models: [M], weight: 1 }], models: [{ name: M, share: 1 }],
-      prefix: { count: 200, tokens: 2000, zipf: 0.8 }, policies: NO_OUTLIER, ...base,
+      prefix: { count: 200, tokens: 2000, zipf: 0.8 }, policies: NO_OUTLIER, ...base, ...three,
     },
     {
       name: "bursty", description: "8 identical GPUs; 3x-rate bursts of 2 s every 8 s, a third of the rate between them (same mean rate)",
