@@ -215,7 +215,7 @@ export async function runCost(opts: { wasm: Uint8Array; quick: boolean; log: (s:
   }
 
   // 4. Memory pages over many requests (ticks run every virtual 50 ms).
-  const total = opts.quick ? 100_000 : 1_000_000;
+  const total = opts.quick ? 100_000 : 500_000;
   const mp = await plainProxy(wasm, routerConfig("endpoint", 64), 3);
   const step = total / 10;
   const pagesAt: Array<[number, number]> = [[0, mp.workers[0]!.memoryPages()]];

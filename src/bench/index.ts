@@ -191,9 +191,9 @@ function charts(s: ScenarioResult): string {
   const policies = Object.keys(at.results);
   const one = s.loads.length === 1;
   const panels: Panel[] = [
-    { title: `TTFT tail at ${pctx(at.load)} load (seed ${s.seeds[0]})`, xLabel: "time to first token (ms)", yLabel: "share of requests slower (log)", logX: true, logY: true,
+    { title: `TTFT tail at ${pctx(at.load)} load (seed ${s.seeds[0]})`, xLabel: "time to first token (ms)", yLabel: "% of requests slower (log)", logX: true, logY: true,
       series: policies.map((p) => ({ name: p, points: tailPoints(at.results[p]!.samples?.ttft ?? [], at.results[p]!.samples?.failed ?? 0) })) },
-    { title: `E2E latency tail at ${pctx(at.load)} load`, xLabel: "end-to-end latency (ms)", yLabel: "share of requests slower (log)", logX: true, logY: true,
+    { title: `E2E latency tail at ${pctx(at.load)} load`, xLabel: "end-to-end latency (ms)", yLabel: "% of requests slower (log)", logX: true, logY: true,
       series: policies.map((p) => ({ name: p, points: tailPoints(at.results[p]!.samples?.e2e ?? [], at.results[p]!.samples?.failed ?? 0) })) },
   ];
   if (one) {

@@ -198,7 +198,8 @@ export class RandomPolicy implements Policy {
 export const EPP_DEFAULTS = { queueWeight: 2, kvWeight: 2, prefixWeight: 3, scrapeMs: 50, extProcDelayMs: 2 };
 
 /** A central Endpoint Picker (one for all sidecars/gateways), modelled on GIE's default scorers:
- *  - queue: (max − q) / (max − min) of the candidates' waiting queues (1 when all equal);
+ *  - queue: (max − q) / (max − min) of the candidates' waiting queues (1 when all equal; GIE@cb1c67d325c9335dfa867050f81c1624ac8340ac
+ *    pkg/epp/framework/plugins/scheduling/scorer/queuedepth/queue.go);
  *  - KV cache: 1 − utilisation;
  *  - prefix: share of the request's prompt in blocks the EPP believes the server holds — its own index of where it
  *    sent each prefix (approximate prefix cache: it never sees evictions; its LRU holds far more than a GPU);

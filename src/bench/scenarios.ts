@@ -20,6 +20,9 @@ export interface Scenario {
   /** On/off bursts: `factor`× the mean rate for `onMs`, then quiet, same mean. */
   bursty?: { factor: number; onMs: number; offMs: number };
   fault?: { kind: "degrade" | "die"; server: number; atFrac: number; factor: number };
+  /** Metrics pages the simulated servers serve: a realistic vLLM page (default) or only the 3 gauges (the scale
+   *  scenario: 8000 polls a second, whose parse cost is measured once in cost.ts instead). */
+  metricsPage?: "full" | "minimal";
   /** Share of requests sent as sheddable (priority −1, below the filter's default shedding.belowPriority 0). */
   sheddableShare?: number;
   sidecars: number;
@@ -102,7 +105,7 @@ export function scaleScenario(quick: boolean): Scenario {
   return {
     name: "scale", description: "1000 sidecars (1 worker each) in front of 200 identical GPUs",
     servers: homogeneousServers(200, M), pools: [{ name: "gpu", models: [M], weight: 1 }], models: [{ name: M, share: 1 }],
-    sidecars: quick ? 100 : 1000, workers: 1, durationMs: quick ? 4000 : 10_000, loads: [0.85],
+    sidecars: quick ? 100 : 1000, workers: 1, durationMs: quick ? 4000 : 6000, loads: [0.85], metricsPage: "minimal",
     policies: ["inference-router", "epp", "least-request", "round-robin", "clairvoyant-greedy"],
   };
 }

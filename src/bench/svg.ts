@@ -136,7 +136,7 @@ ${items}
 `;
 }
 
-/** Latency tail: for each x, the share of requests slower than x (failed/shed requests count as slower than
+/** Latency tail: for each x, the percentage of requests slower than x (failed/shed requests count as slower than
  *  everything, so the curve levels off at their share). Log-spaced in the tail so p99 and p99.9 get points. */
 export function tailPoints(sorted: number[], failed: number): Array<[number, number]> {
   const n = sorted.length + failed;
@@ -151,7 +151,7 @@ export function tailPoints(sorted: number[], failed: number): Array<[number, num
     if (idx >= sorted.length) break;
     const slower = (n - idx - 1) / n;
     if (slower <= 0) break;
-    out.push([Math.max(sorted[idx]!, 0.1), slower]);
+    out.push([Math.max(sorted[idx]!, 0.1), slower * 100]);
   }
   return out;
 }

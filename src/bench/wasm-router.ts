@@ -8,7 +8,7 @@ import type { Policy, Route } from "./policies.js";
 import { rng } from "./rng.js";
 import type { Arrival, Scenario } from "./scenarios.js";
 import { START_MS, type SimClock } from "./sim-clock.js";
-import { vllmMetricsPage } from "./vllm-page.js";
+import { minimalVllmPage, vllmMetricsPage } from "./vllm-page.js";
 
 export const POLL_LATENCY_MS = 2;
 export const PRIORITY_HEADER = "x-request-priority";
@@ -207,7 +207,8 @@ export class WasmRouter implements Policy {
       if (m.dead) { d.callout.fail(); continue; }
       advance(d.server);
       const model = this.s.servers[d.server]!.models[0]!;
-      const body = vllmMetricsPage(model, m.stats(nowMs - START_MS), nowMs - START_MS);
+      const st = m.stats(nowMs - START_MS);
+      const body = this.s.metricsPage === "minimal" ? minimalVllmPage(model, st) : vllmMetricsPage(model, st, nowMs - START_MS);
       this.stats.pageBytes = body.length;
       d.callout.respond({ status: 200, headers: { "content-type": "text/plain; version=0.0.4" }, body });
     }
