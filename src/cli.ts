@@ -206,25 +206,31 @@ export function buildProgram(io: Io): Command {
     .description("Simulate routing quality (the built filter vs baselines, on a virtual clock) and measure the filter's cost")
     .option("--quick", "CI-sized run (shorter, fewer loads, 100 sidecars in the scale scenario)")
     .option("--out <dir>", "where summary.json, summary.md and the SVG charts go", "bench-results")
-    .option("--seed <n>", "workload seed", "42")
+    .option("--seed <n>", "first workload seed", "42")
+    .option("--seeds <n>", "seeds per point (default 5, --quick 2; the scale scenario runs at most 3)")
+    .option("--epp-delay-ms <ms>", "per-request ext_proc delay of the EPP-style peer", "2")
     .option("--cost-only", "only the filter-cost benchmark")
     .option("--no-scale", "skip the 1000-sidecar scale scenario")
     .option("--no-cost", "skip the filter-cost benchmark")
-    .option("--only <names>", "comma-separated scenario names (homogeneous, heterogeneous, multi-model, prefix-heavy, bursty, degrading, dying, scale)")
-    .option("--policies <names>", "comma-separated policies (inference-router, oracle, round-robin, random, least-request)")
+    .option("--only <names>", "comma-separated scenario names (homogeneous, heterogeneous, single-gateway, multi-model, prefix-heavy, bursty, degrading, dying, scale)")
+    .option("--policies <names>", "comma-separated policies (inference-router, inference-router-no-weights, epp, least-request, least-request+outlier, round-robin, clairvoyant-greedy, random)")
     .option("--filter-config <json>", "merged into the filter's plugin configuration (experiments; recorded in summary.json)")
     .option("--wasm <file>", "filter module", DEFAULT_WASM)
-    .action(async (opts: { quick?: boolean; out: string; seed: string; cost: boolean; costOnly?: boolean; scale: boolean; only?: string; policies?: string; filterConfig?: string; wasm: string }) => {
+    .action(async (opts: { quick?: boolean; out: string; seed: string; seeds?: string; eppDelayMs: string; cost: boolean; costOnly?: boolean; scale: boolean; only?: string; policies?: string; filterConfig?: string; wasm: string }) => {
       if (!existsSync(opts.wasm)) usage(io, `${opts.wasm} not found: run \`npm run build\` first`);
       const seed = Number(opts.seed);
       if (!Number.isInteger(seed) || seed < 0) usage(io, "--seed must be a non-negative integer");
+      const seeds = opts.seeds === undefined ? undefined : Number(opts.seeds);
+      if (seeds !== undefined && (!Number.isInteger(seeds) || seeds < 1 || seeds > 20)) usage(io, "--seeds must be an integer from 1 to 20");
+      const eppDelayMs = Number(opts.eppDelayMs);
+      if (!Number.isFinite(eppDelayMs) || eppDelayMs < 0 || eppDelayMs > 1000) usage(io, "--epp-delay-ms must be a number from 0 to 1000");
       let filterOverrides: Record<string, unknown> | undefined;
       if (opts.filterConfig !== undefined) {
         try { filterOverrides = JSON.parse(opts.filterConfig) as Record<string, unknown>; } catch { usage(io, "--filter-config must be a JSON object"); }
       }
       const parts: Array<"routing" | "scale" | "cost"> = opts.costOnly ? ["cost"] : ["routing", ...(opts.scale ? ["scale" as const] : []), ...(opts.cost ? ["cost" as const] : [])];
       const sum = await runBench({
-        quick: !!opts.quick, out: opts.out, seed, wasm: opts.wasm, parts,
+        quick: !!opts.quick, out: opts.out, seed, wasm: opts.wasm, parts, eppDelayMs, ...(seeds !== undefined ? { seeds } : {}),
         ...(opts.only ? { only: opts.only.split(",").map((x) => x.trim()) } : {}),
         ...(opts.policies ? { policies: opts.policies.split(",").map((x) => x.trim()) } : {}),
         ...(filterOverrides ? { filterOverrides } : {}),

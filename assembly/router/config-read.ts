@@ -549,6 +549,25 @@ export function isLabelName(s: string): bool {
   return true;
 }
 
+/** A Prometheus label value as a server may emit it: 1-256 characters (code points) of any text, spaces, quotes,
+ *  backslashes and newlines included; only lone surrogates (no UTF-8 form, never on a page) are refused. The
+ *  metrics parser compares it with the exposition's escaped form (\" \\ \n decoded). */
+export function isLabelText(s: string): bool {
+  const n = s.length;
+  let cps = 0;
+  for (let i = 0; i < n; i++) {
+    const c = <i32>s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      if (c > 0xdbff || i + 1 >= n) return false;
+      const d = <i32>s.charCodeAt(i + 1);
+      if (d < 0xdc00 || d > 0xdfff) return false;
+      i++;
+    }
+    cps++;
+  }
+  return cps >= 1 && cps <= 256;
+}
+
 /** ^[\x20\x21\x23-\x5b\x5d-\x7e]{0,256}$ */
 export function isLabelValue(s: string): bool {
   const n = s.length;

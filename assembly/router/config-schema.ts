@@ -6,7 +6,7 @@
 // the entry point in config-parse.ts.
 import { AffinityConfig, BodyConfig, DiscoveryConfig, HeaderNames, LoadReportsConfig, MetricsConfig, ModelConfig, OutlierConfig, PollingConfig, PoolConfig, PrefixAffinityConfig, RouterConfig, SaturationConfig, ScoringConfig, SeriesConfig, SheddingConfig } from "./config";
 import { bool_, dbl, fail, index, int, items, object, ok, oneOf, patternList, patternOr, stringRecord } from "./config-read";
-import { isEndpoint, isGpu, isHeaderName, isIdent, isLabelName, isLabelValue, isMetricName, isModelName, isPath, isVisible255 } from "./config-read";
+import { isEndpoint, isGpu, isHeaderName, isIdent, isLabelName, isLabelText, isLabelValue, isMetricName, isModelName, isPath, isVisible255 } from "./config-read";
 
 const ROUTER_CONFIG_KEYS: Array<string> = ["name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity"];
 const HEADER_NAMES_KEYS: Array<string> = ["protocol", "model", "class", "priority", "pool", "endpoint", "modelOverride", "priorityIn"];
@@ -35,6 +35,7 @@ const MSG_GPU = "must be 0-32 characters of letters, digits, '.', '_' or '-'";
 const MSG_HEADER_NAME = "must be a lower-case HTTP header name of 1-64 token characters";
 const MSG_IDENT = "must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit";
 const MSG_LABEL_NAME = "must be a Prometheus label name";
+const MSG_LABEL_TEXT = "must be 1-256 characters of text (no lone surrogates)";
 const MSG_LABEL_VALUE = "must be 0-256 printable ASCII characters without '\"' or '\\'";
 const MSG_METRIC_NAME = "must be a Prometheus metric name";
 const MSG_MODEL_NAME = "must be 1-128 visible ASCII characters (no spaces)";
@@ -191,7 +192,7 @@ function parseMetricsConfig(i: i32, path: string, o: MetricsConfig): void {
   }
   o.authority = patternOr(m.at("authority"), m.path("authority"), 255, isVisible255, MSG_VISIBLE255, "");
   o.timeoutMs = int(m.at("timeoutMs"), m.path("timeoutMs"), 10, 60000, o.timeoutMs);
-  o.modelLabelFilter = patternOr(m.at("modelLabelFilter"), m.path("modelLabelFilter"), 128, isModelName, MSG_MODEL_NAME, "");
+  o.modelLabelFilter = patternOr(m.at("modelLabelFilter"), m.path("modelLabelFilter"), 512, isLabelText, MSG_LABEL_TEXT, "");
   if (m.at("series") >= 0 && parseSeriesIntoParent(m.at("series"), m.path("series"), o)) o.hasSeries = true;
   if (m.at("endpointClusters") >= 0) {
     o.hasEndpointClusters = true;

@@ -97,7 +97,7 @@ export class MetricsConfig {
   authority: string = "";
   /** Timeout of one metrics call. */
   timeoutMs: i32 = 1000;
-  /** Use only series whose model label has this value (multi-model servers). "" when not configured. */
+  /** Use only series whose model label has this value (multi-model servers); any label value, unescaped. "" when not configured. */
   modelLabelFilter: string = "";
   /** Whether `series` was given. engine custom: which series hold the queue, running and KV-cache signals (first present wins). */
   hasSeries: bool = false;

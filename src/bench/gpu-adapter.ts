@@ -1,6 +1,6 @@
 // Adapts src/sim/model.ts's GpuServerModel to the benchmark's ServerModel interface.
-// The oracle's estimate reads the model's true state — its queue, running batch and prefix-cache contents — which
-// is exactly the information no real router has; that is what makes it the oracle.
+// The clairvoyant-greedy policy's estimate reads the model's true state — its queue, running batch and prefix-cache
+// contents — which is exactly the information no real router has.
 import { GpuServerModel } from "../sim/model.js";
 import type { BenchRequest, ModelEvent, ModelFactory, ModelStats, ServerModel, ServerSpec } from "./model.js";
 

@@ -42,7 +42,7 @@ export interface ServerModel {
   advanceTo(nowMs: number): ModelEvent[];
   nextEventMs(): number;
   stats(nowMs: number): ModelStats;
-  /** Oracle view: estimated ms until `req` would complete here (true queue, batch and prefix-cache state). */
+  /** Clairvoyant view (clairvoyant-greedy): estimated ms until `req` would complete here (true queue, batch and prefix-cache state). */
   estimateCompletionMs(req: BenchRequest, nowMs: number): number;
   /** Fault switches. */
   setSpeedFactor(f: number, nowMs: number): void;

@@ -1,15 +1,13 @@
 // The discrete-event loop: arrivals, server-model events, filter ticks (SimClock timers), metrics-poll responses
 // and faults, processed in virtual-time order. Same workload, one policy per run.
 import type { ModelEvent, ModelFactory, ServerModel } from "./model.js";
-import { LeastRequest, Oracle, RandomPolicy, RoundRobin, servingMap, type Policy } from "./policies.js";
+import { ClairvoyantGreedy, EnvoyLb, EPP_DEFAULTS, EppPicker, RandomPolicy, RETRY, servingMap, type Policy } from "./policies.js";
 import { quantile } from "./rng.js";
 import type { Arrival, Scenario, ServerDef } from "./scenarios.js";
-import { requestMix } from "./scenarios.js";
+import { POLICY_ORDER, requestMix } from "./scenarios.js";
 import { rng } from "./rng.js";
 import { SimClock, START_MS } from "./sim-clock.js";
 import { WasmRouter } from "./wasm-router.js";
-
-export const POLICIES = ["inference-router", "oracle", "round-robin", "random", "least-request"] as const;
 
 export interface Percentiles { p50: number; p90: number; p99: number }
 
@@ -17,8 +15,13 @@ export interface RunResult {
   policy: string;
   requests: number;
   completed: number;
+  /** Failed (5xx, reset, unfinished at the end) and shed (429 or other local replies) requests of the window. */
   failed: number;
   rejected: number;
+  /** (failed + rejected) / requests. */
+  failedShare: number;
+  /** Retries made (Istio's default policy). */
+  retries: number;
   ttftMs: Percentiles;
   e2eMs: Percentiles;
   throughputRps: number;
@@ -28,12 +31,12 @@ export interface RunResult {
   /** max / mean of time-averaged outstanding requests per server (per unit of speed). */
   outstandingMaxOverMean: number;
   prefixHitRate: number | null;
-  /** Per pool (scenarios with several pools): share of completed requests and their TTFT / E2E p99. */
-  byPool?: Record<string, { share: number; ttftP99: number; e2eP99: number; longPromptShare: number }>;
+  /** Per pool (scenarios with several pools): share of completed requests and their TTFT p99. */
+  byPool?: Record<string, { share: number; ttftP99: number }>;
   /** Only for inference-router. */
-  filter?: { unsteered: number; localReplies: Record<string, number>; pollingConfigured: boolean; polled: boolean; affinity: boolean; metricsRequestsPerServerPerSec: { mean: number; max: number } };
+  filter?: { unsteered: number; localReplies: Record<string, number>; pollingConfigured: boolean; polled: boolean; affinity: boolean; metricsRequestsPerServerPerSec: { mean: number; max: number }; metricsPageBytes: number };
   /** Sorted TTFT / E2E samples (kept in memory for charts, not written to JSON). */
-  samples?: { ttft: number[]; e2e: number[] };
+  samples?: { ttft: number[]; e2e: number[]; failed: number };
 }
 
 export interface Slo { ttftMs: number; e2eMs: number }
@@ -71,32 +74,58 @@ export function calibrate(s: Scenario, factory: ModelFactory, def: ServerDef, mo
   return { capacityRps, unloadedTtftMs: quantile(ttfts, 0.5), unloadedE2eMs: quantile(e2es, 0.5) };
 }
 
-interface Rec { a: Arrival; server: number; ttft: number; e2e: number; ok: boolean; finished: boolean; rejected: boolean }
+interface Rec { a: Arrival; server: number; ttft: number; e2e: number; ok: boolean; finished: boolean; rejected: boolean; tried: number[]; fallbacks: number[] }
+
+/** Policy names: the filter (exact weights, and without weights where the scenario has them), the central
+ *  EPP-style peer, Envoy's weighted LBs with Istio's default retries (and the outlier-detection variant), and the
+ *  clairvoyant greedy reference. */
+export const POLICIES = POLICY_ORDER;
+export const NO_WEIGHTS = "inference-router-no-weights";
+
+export interface RunOptions { eppDelayMs?: number }
+
+/** Percentile over every request of the window, failed and shed ones counted as infinitely late: NaN (JSON
+ *  null) when the percentile falls on a failed/shed request. */
+function pctAll(okSorted: number[], failed: number, q: number): number {
+  const n = okSorted.length + failed;
+  if (n === 0) return NaN;
+  const i = Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
+  return i < okSorted.length ? okSorted[i]! : Infinity;
+}
 
 export async function runOne(
-  s: Scenario, arrivals: Arrival[], policyName: string, factory: ModelFactory, wasm: Uint8Array, seed: number, slo: Slo,
+  s: Scenario, arrivals: Arrival[], policyName: string, factory: ModelFactory, wasm: Uint8Array, seed: number, slo: Slo, o: RunOptions = {},
 ): Promise<RunResult> {
   const clock = new SimClock(START_MS);
   const servers: ServerModel[] = s.servers.map((d, i) => factory.create({ id: `s${i}`, gpu: d.gpu, speed: d.speed, models: d.models }));
   const serving = servingMap(s.servers.map((d) => d.models));
+  // Every policy gets the same per-server weights the filter's pools carry (the pool weight of the server's pool).
+  const weights = s.servers.map((d) => s.pools.find((p) => p.name === d.pool)?.weight ?? 1);
   let wasmRouter: WasmRouter | undefined;
   let policy: Policy;
   switch (policyName) {
     case "inference-router": policy = wasmRouter = await WasmRouter.create(wasm, s, servers, clock, serving, seed); break;
-    case "oracle": policy = new Oracle(serving, servers); break;
-    case "round-robin": policy = new RoundRobin(serving, seed); break;
+    case NO_WEIGHTS: policy = wasmRouter = await WasmRouter.create(wasm, s, servers, clock, serving, seed, { noWeights: true }); break;
+    case "clairvoyant-greedy": policy = new ClairvoyantGreedy(serving, servers); break;
+    case "epp": policy = new EppPicker(serving, servers, seed, { ...EPP_DEFAULTS, ...(o.eppDelayMs !== undefined ? { extProcDelayMs: o.eppDelayMs } : {}) }); break;
+    case "round-robin": policy = new EnvoyLb(policyName, "round-robin", serving, s.sidecars, weights, seed); break;
+    case "least-request": policy = new EnvoyLb(policyName, "least-request", serving, s.sidecars, weights, seed); break;
+    case "least-request+outlier": policy = new EnvoyLb(policyName, "least-request", serving, s.sidecars, weights, seed, true); break;
     case "random": policy = new RandomPolicy(serving, seed); break;
-    case "least-request": policy = new LeastRequest(serving, s.sidecars, s.servers.length, seed); break;
     default: throw new Error(`unknown policy ${policyName}`);
   }
-  const recs: Rec[] = arrivals.map((a) => ({ a, server: -1, ttft: NaN, e2e: NaN, ok: false, finished: false, rejected: false }));
+  const retryR = rng(seed ^ 0x7e7);
+  const recs: Rec[] = arrivals.map((a) => ({ a, server: -1, ttft: NaN, e2e: NaN, ok: false, finished: false, rejected: false, tried: [], fallbacks: [] }));
   const M = servers.length;
   const routed = new Float64Array(M);
   const outstanding = new Float64Array(M);
   const area = new Float64Array(M);
   const lastT = new Float64Array(M);
+  let retries = 0;
   const rel = (t: number) => t - START_MS;
   const track = (i: number, t: number, d: number) => { area[i]! += outstanding[i]! * (t - lastT[i]!); lastT[i] = t; outstanding[i]! += d; };
+  // Requests waiting to leave the proxy: the EPP's ext_proc delay, retry back-off.
+  let deferred: Array<{ at: number; rec: Rec; server: number }> = [];
 
   const finish = (rec: Rec, ok: boolean, t: number) => {
     if (rec.finished) return;
@@ -104,7 +133,28 @@ export async function runOne(
     rec.ok = ok;
     if (ok) rec.e2e = rel(t) - rec.a.atMs;
     track(rec.server, rel(t), -1);
+    policy.attemptDone(rec.a, rec.server, ok, t);
     policy.done(rec.a, rec.server, ok, t);
+  };
+  /** Sends an attempt (t relative). A dead server refuses the connection: retried per Istio's default policy. */
+  const dispatch = (rec: Rec, server: number, t: number) => {
+    rec.server = server;
+    rec.tried.push(server);
+    routed[server]! += 1;
+    const m = servers[server]!;
+    if (!m.dead) {
+      track(server, t, +1);
+      if (m.nextEventMs() <= t) handle(m.advanceTo(t).map((e) => ({ ...e, atMs: e.atMs + START_MS })));
+      m.submit(rec.a, t);
+      return;
+    }
+    const k = rec.tried.length; // attempts so far
+    if (k > RETRY.numRetries) { track(server, t, +1); finish(rec, false, t + START_MS); return; }
+    policy.attemptDone(rec.a, server, false, t + START_MS);
+    retries++;
+    const next = rec.fallbacks.shift() ?? policy.retryPick(rec.a, rec.tried, t + START_MS);
+    const backoff = retryR() * ((1 << k) - 1) * RETRY.baseIntervalMs;
+    deferred.push({ at: t + backoff, rec, server: next });
   };
   const handle = (evs: ModelEvent[]) => {
     for (const ev of evs) {
@@ -125,10 +175,12 @@ export async function runOne(
     const tA = ai < arrivals.length ? arrivals[ai]!.atMs : Infinity;
     let tM = Infinity;
     for (const m of servers) { const e = m.nextEventMs(); if (e < tM) tM = e; }
+    let tD = Infinity;
+    for (const d of deferred) if (d.at < tD) tD = d.at;
     const tT = wasmRouter ? rel(clock.nextDue()) : Infinity;
     const tP = wasmRouter ? rel(wasmRouter.nextPollResponseMs()) : Infinity;
     const tF = fault && !fault.done ? fault.at : Infinity;
-    const tWork = Math.min(tA, tM, tF);
+    const tWork = Math.min(tA, tM, tF, tD);
     if (tWork === Infinity || tWork > hardEnd) break; // nothing left but ticks and polls
     const t = Math.min(tWork, tT, tP);
     // Model events first (they happened at their own times ≤ t).
@@ -144,30 +196,33 @@ export async function runOne(
       if (s.fault!.kind === "die") handle(m.kill(t).map((e) => ({ ...e, atMs: e.atMs + START_MS })));
       else m.setSpeedFactor(s.fault!.factor, t);
     }
+    if (tD <= t) {
+      const due = deferred.filter((d) => d.at <= t);
+      deferred = deferred.filter((d) => d.at > t);
+      for (const d of due) dispatch(d.rec, d.server, t);
+    }
     while (ai < arrivals.length && arrivals[ai]!.atMs <= t) {
       const a = arrivals[ai++]!;
       const rec = recs[a.id]!;
       const r = policy.route(a, t + START_MS);
       if (r.server < 0) { rec.rejected = true; rec.finished = true; continue; }
-      rec.server = r.server;
-      routed[r.server]! += 1;
-      track(r.server, t, +1);
-      const m = servers[r.server]!;
-      if (m.dead) { finish(rec, false, t + START_MS); continue; } // connection refused / 503
-      if (m.nextEventMs() <= t) handle(m.advanceTo(t).map((e) => ({ ...e, atMs: e.atMs + START_MS })));
-      m.submit(a, t);
+      rec.fallbacks = r.fallbacks ? [...r.fallbacks] : [];
+      if (r.delayMs) deferred.push({ at: t + r.delayMs, rec, server: r.server });
+      else dispatch(rec, r.server, t);
     }
   }
   const endT = rel(clock.nowMs());
   for (let i = 0; i < M; i++) track(i, endT, 0);
 
-  // Measurement window: arrivals after a 10% warm-up.
+  // Measurement window: arrivals after a 10% warm-up. Failed, shed and unfinished requests stay in every
+  // statistic: latency percentiles count them as infinitely late, goodput counts only completions within the SLO.
   const warm = s.durationMs * 0.1;
   const win = recs.filter((r) => r.a.atMs >= warm);
   const ok = win.filter((r) => r.finished && r.ok);
+  const bad = win.length - ok.length;
   const ttft = ok.map((r) => r.ttft).sort((x, y) => x - y);
   const e2e = ok.map((r) => r.e2e).sort((x, y) => x - y);
-  const pct = (v: number[]): Percentiles => ({ p50: round(quantile(v, 0.5)), p90: round(quantile(v, 0.9)), p99: round(quantile(v, 0.99)) });
+  const pct = (v: number[]): Percentiles => ({ p50: round(pctAll(v, bad, 0.5)), p90: round(pctAll(v, bad, 0.9)), p99: round(pctAll(v, bad, 0.99)) });
   const windowS = (s.durationMs - warm) / 1000;
   const speeds = s.servers.map((d) => d.speed);
   const ratio = (v: Float64Array) => {
@@ -177,12 +232,15 @@ export async function runOne(
   };
   let hits = 0, queries = 0;
   for (const m of servers) { const st = m.stats(endT); hits += st.prefixHits; queries += st.prefixQueries; }
+  const rejected = win.filter((r) => r.rejected).length;
   const res: RunResult = {
     policy: policyName,
     requests: win.length,
     completed: ok.length,
-    failed: win.filter((r) => r.finished && !r.ok && !r.rejected).length + win.filter((r) => !r.finished).length,
-    rejected: win.filter((r) => r.rejected).length,
+    failed: bad - rejected,
+    rejected,
+    failedShare: round(bad / Math.max(1, win.length), 4),
+    retries,
     ttftMs: pct(ttft),
     e2eMs: pct(e2e),
     throughputRps: round(ok.length / windowS, 2),
@@ -190,22 +248,16 @@ export async function runOne(
     loadMaxOverMean: ratio(routed),
     outstandingMaxOverMean: ratio(area),
     prefixHitRate: s.prefix && queries > 0 ? round(hits / queries, 3) : null,
-    samples: { ttft, e2e },
+    samples: { ttft, e2e, failed: bad },
   };
   const pools = [...new Set(s.servers.map((d) => d.pool))];
   if (pools.length > 1) {
     res.byPool = {};
-    // "Long" prompts: the longest 10% of this run's prompts (their prefill dominates TTFT on a slow GPU).
-    const lens = ok.map((r) => r.a.promptTokens).sort((x, y) => x - y);
-    const long = quantile(lens, 0.9);
     for (const p of pools) {
       const mine = ok.filter((r) => s.servers[r.server]!.pool === p);
-      const longAll = ok.filter((r) => r.a.promptTokens >= long).length;
       res.byPool[p] = {
         share: round(mine.length / Math.max(1, ok.length), 3),
         ttftP99: round(quantile(mine.map((r) => r.ttft).sort((x, y) => x - y), 0.99)),
-        e2eP99: round(quantile(mine.map((r) => r.e2e).sort((x, y) => x - y), 0.99)),
-        longPromptShare: round(mine.filter((r) => r.a.promptTokens >= long).length / Math.max(1, longAll), 3),
       };
     }
   }
@@ -215,6 +267,7 @@ export async function runOne(
     res.filter = {
       unsteered: st.unsteered, localReplies: st.localReplies, pollingConfigured: st.features.polling, polled: st.metricsRequests.some((n) => n > 0), affinity: st.features.affinity,
       metricsRequestsPerServerPerSec: { mean: round(perSec.reduce((a, b) => a + b, 0) / perSec.length, 3), max: round(Math.max(...perSec), 3) },
+      metricsPageBytes: st.pageBytes,
     };
     await wasmRouter.close();
   }

@@ -8,8 +8,10 @@ import type { Policy, Route } from "./policies.js";
 import { rng } from "./rng.js";
 import type { Arrival, Scenario } from "./scenarios.js";
 import { START_MS, type SimClock } from "./sim-clock.js";
+import { minimalVllmPage, vllmMetricsPage } from "./vllm-page.js";
 
 export const POLL_LATENCY_MS = 2;
+export const PRIORITY_HEADER = "x-request-priority";
 
 export function endpointOf(i: number): string {
   return `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}:8000`;
@@ -19,13 +21,15 @@ export function metricsCluster(pool: string): string {
 }
 
 /** The filter's plugin configuration for a scenario; `features` says which optional parts to include. */
-export function filterConfig(s: Scenario, features: { polling: boolean; affinity: boolean }, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function filterConfig(s: Scenario, features: { polling: boolean; affinity: boolean }, overrides: Record<string, unknown> = {}, noWeights = false): Record<string, unknown> {
   const pools = s.pools.map((p) => ({
-    name: p.name, models: p.models, weight: p.weight,
+    name: p.name, models: p.models, ...(noWeights ? {} : { weight: p.weight }), ...(p.fallback ? { fallback: p.fallback } : {}),
     endpoints: s.servers.map((sv, i) => (sv.pool === p.name ? endpointOf(i) : "")).filter((e) => e !== ""),
     ...(features.polling ? { metrics: { cluster: metricsCluster(p.name), path: "/metrics", engine: "vllm" } } : {}),
   }));
   const cfg: Record<string, unknown> = { steering: "endpoint", pools };
+  // Shedding: requests carry their priority in a header (sheddable ones below shedding.belowPriority, default 0).
+  if (s.sheddableShare) cfg["headers"] = { priorityIn: PRIORITY_HEADER };
   if (s.prefix) {
     cfg["body"] = { enabled: true };
     if (features.affinity) cfg["affinity"] = { prefix: { enabled: true } };
@@ -36,29 +40,6 @@ export function filterConfig(s: Scenario, features: { polling: boolean; affinity
     cfg[k] = v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" ? { ...(cur as object), ...(v as object) } : v;
   }
   return cfg;
-}
-
-/** vLLM's /metrics exposition (the gauges and counters routers read). */
-export function vllmExposition(model: string, st: ModelStats): string {
-  const l = `{model_name="${model}"}`;
-  return [
-    "# HELP vllm:num_requests_running Number of requests in model execution batches.",
-    "# TYPE vllm:num_requests_running gauge",
-    `vllm:num_requests_running${l} ${st.running.toFixed(1)}`,
-    "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.",
-    "# TYPE vllm:num_requests_waiting gauge",
-    `vllm:num_requests_waiting${l} ${st.waiting.toFixed(1)}`,
-    "# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.",
-    "# TYPE vllm:kv_cache_usage_perc gauge",
-    `vllm:kv_cache_usage_perc${l} ${st.kvCacheUsage}`,
-    "# HELP vllm:prefix_cache_queries_total Prefix cache queries, in terms of number of queried tokens.",
-    "# TYPE vllm:prefix_cache_queries_total counter",
-    `vllm:prefix_cache_queries_total${l} ${st.prefixQueries.toFixed(1)}`,
-    "# HELP vllm:prefix_cache_hits_total Prefix cache hits, in terms of number of cached tokens.",
-    "# TYPE vllm:prefix_cache_hits_total counter",
-    `vllm:prefix_cache_hits_total${l} ${st.prefixHits.toFixed(1)}`,
-    "",
-  ].join("\n");
 }
 
 function systemPrompt(id: number, tokens: number): string {
@@ -74,6 +55,8 @@ export interface WasmRouterStats {
   unsteered: number;
   localReplies: Record<string, number>;
   features: { polling: boolean; affinity: boolean };
+  /** Size of the last metrics page served (bytes). */
+  pageBytes: number;
 }
 
 export class WasmRouter implements Policy {
@@ -89,19 +72,19 @@ export class WasmRouter implements Policy {
 
   private constructor(
     private s: Scenario, private servers: ServerModel[], private clock: SimClock, private serving: Map<string, number[]>,
-    features: { polling: boolean; affinity: boolean }, seed: number,
+    features: { polling: boolean; affinity: boolean }, seed: number, private noWeights = false,
   ) {
     this.fallbackR = rng(seed ^ 0x5eed);
     s.servers.forEach((_, i) => this.byEndpoint.set(endpointOf(i), i));
-    this.stats = { metricsRequests: new Array(s.servers.length).fill(0), unsteered: 0, localReplies: {}, features };
+    this.stats = { metricsRequests: new Array(s.servers.length).fill(0), unsteered: 0, localReplies: {}, features, pageBytes: 0 };
   }
 
   /** Starts the sidecars. Tries the full configuration first and drops optional features the filter rejects. */
-  static async create(wasm: Uint8Array, s: Scenario, servers: ServerModel[], clock: SimClock, serving: Map<string, number[]>, seed: number): Promise<WasmRouter> {
+  static async create(wasm: Uint8Array, s: Scenario, servers: ServerModel[], clock: SimClock, serving: Map<string, number[]>, seed: number, o: { noWeights?: boolean } = {}): Promise<WasmRouter> {
     const tries = [{ polling: true, affinity: !!s.prefix }, { polling: true, affinity: false }, { polling: false, affinity: false }];
     let lastErr: unknown;
     for (const f of tries) {
-      const w = new WasmRouter(s, servers, clock, serving, f, seed);
+      const w = new WasmRouter(s, servers, clock, serving, f, seed, !!o.noWeights);
       try {
         for (let k = 0; k < s.sidecars; k++) w.proxies.push(await w.startSidecar(wasm, k, seed));
         return w;
@@ -115,7 +98,7 @@ export class WasmRouter implements Policy {
 
   private startSidecar(wasm: Uint8Array, k: number, seed: number): Promise<Proxy> {
     return createProxy({
-      wasm, workers: this.s.workers, clock: this.clock, pluginConfig: filterConfig(this.s, this.stats.features, this.s.filterOverrides ?? {}),
+      wasm, workers: this.s.workers, clock: this.clock, pluginConfig: filterConfig(this.s, this.stats.features, this.s.filterOverrides ?? {}, this.noWeights),
       clusters: this.s.pools.map((p) => metricsCluster(p.name)), allowOnHeadersStopIteration: true,
       random: rng(seed * 1000 + k + 1), logLevel: "warn",
     });
@@ -125,6 +108,7 @@ export class WasmRouter implements Policy {
     const p = this.proxies[a.sidecar]!;
     const s = p.newStream(p.nextWorker());
     const headers: Record<string, string> = { ":method": "POST", ":scheme": "http", ":authority": "llm.example.com", "content-type": "application/json" };
+    if (a.priority !== undefined) headers[PRIORITY_HEADER] = String(a.priority);
     if (this.s.prefix) {
       let sys = this.prompts.get(a.prefixId);
       if (sys === undefined) { sys = systemPrompt(a.prefixId, a.prefixTokens); this.prompts.set(a.prefixId, sys); }
@@ -146,16 +130,26 @@ export class WasmRouter implements Policy {
     }
     this.streams.set(a.id, s);
     const ep = s.routerRequestHeaders?.get("x-gateway-destination-endpoint");
-    const first = ep?.split(",")[0];
-    const idx = first !== undefined ? this.byEndpoint.get(first) : undefined;
-    if (idx === undefined) {
+    const list = (ep ?? "").split(",").map((e) => this.byEndpoint.get(e.trim())).filter((i): i is number => i !== undefined);
+    if (!list.length) {
       // Unsteered: Envoy's own load balancing (random here) routes it.
       this.stats.unsteered++;
       const c = this.serving.get(a.model)!;
       return { server: c[Math.floor(this.fallbackR() * c.length)]!, unsteered: true };
     }
-    return { server: idx };
+    // Retries walk the header's fallback list in order (override_host), then Envoy's fallback LB.
+    return { server: list[0]!, fallbacks: list.slice(1) };
   }
+
+  /** A retry past the fallback list: Istio's override_host fallback policy (round robin; random here) among the
+   *  model's servers not tried yet. */
+  retryPick(a: Arrival, tried: number[]): number {
+    const c = this.serving.get(a.model)!.filter((h) => !tried.includes(h));
+    return c.length ? c[Math.floor(this.fallbackR() * c.length)]! : tried[tried.length - 1]!;
+  }
+
+  /** Envoy retries inside the router; the filter sees only the final response. */
+  attemptDone(): void {}
 
   done(a: Arrival, _server: number, ok: boolean, nowMs: number): void {
     const s = this.streams.get(a.id);
@@ -213,7 +207,10 @@ export class WasmRouter implements Policy {
       if (m.dead) { d.callout.fail(); continue; }
       advance(d.server);
       const model = this.s.servers[d.server]!.models[0]!;
-      d.callout.respond({ status: 200, headers: { "content-type": "text/plain; version=0.0.4" }, body: vllmExposition(model, m.stats(nowMs - START_MS)) });
+      const st = m.stats(nowMs - START_MS);
+      const body = this.s.metricsPage === "minimal" ? minimalVllmPage(model, st) : vllmMetricsPage(model, st, nowMs - START_MS);
+      this.stats.pageBytes = body.length;
+      d.callout.respond({ status: 200, headers: { "content-type": "text/plain; version=0.0.4" }, body });
     }
     for (const d of due) this.collect(d.proxy, nowMs);
   }

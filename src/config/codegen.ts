@@ -46,6 +46,7 @@ const PATTERNS: Record<string, Pattern> = {
   "^[A-Za-z_:][A-Za-z0-9_:]{0,199}$": { check: "isMetricName", cap: 200, what: "metric name" },
   "^[A-Za-z_][A-Za-z0-9_]{0,63}$": { check: "isLabelName", cap: 64, what: "label name" },
   "^[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]{0,256}$": { check: "isLabelValue", cap: 256, what: "label value" },
+  "^[^\\ud800-\\udfff]{1,256}$": { check: "isLabelText", cap: 512, what: "label value as a server emits it (any text)" },
 };
 const ENDPOINT_PATTERN: Pattern = { check: "isEndpoint", cap: 64, what: "`ip:port` / `[ipv6]:port`" }; // the endpoint regex is long: matched by its start below
 

@@ -19,6 +19,12 @@ const modelName = z
   .string()
   .regex(/^[\x21-\x7e]{1,128}$/, "must be 1-128 visible ASCII characters (no spaces)");
 
+/** A Prometheus label value as a server may emit it (spaces, quotes, backslashes, newlines, any script): the
+ *  unescaped text; the filter compares it with the exposition's escaped form. Lone surrogates have no UTF-8 form. */
+export const labelValue = z
+  .string()
+  .regex(/^[^\ud800-\udfff]{1,256}$/u, "must be 1-256 characters of text (no lone surrogates)");
+
 /** `ip:port` for IPv4, `[ip]:port` for IPv6: the form Envoy's override_host and ORIGINAL_DST accept. */
 const endpoint = z
   .string()
@@ -55,7 +61,7 @@ export const MetricsSchema = z
       .describe("Metric-name preset of the model server; `custom` takes `series`."),
     authority: clusterName.optional().describe("`:authority` of the calls; default: the fqdn (and port) in the cluster name."),
     timeoutMs: z.number().int().min(10).max(60_000).default(1000).describe("Timeout of one metrics call."),
-    modelLabelFilter: modelName.optional().describe("Use only series whose model label has this value (multi-model servers)."),
+    modelLabelFilter: labelValue.optional().describe("Use only series whose model label has this value (multi-model servers); any label value, unescaped."),
     series: z
       .object({
         queue: z.array(SeriesSchema).max(8).default([]).describe("Series holding the number of waiting requests."),

@@ -2,7 +2,7 @@
 // the Envoy fragments, the filter's pluginConfig and a local docker-compose test bed.
 // Every field has a description: they become the JSON Schema editors use (`inference-router schema`).
 import { z } from "zod";
-import { PluginConfigSchema } from "./plugin-config.js";
+import { labelValue, PluginConfigSchema } from "./plugin-config.js";
 
 const dns1123Label = z
   .string()
@@ -54,7 +54,7 @@ export const MetricsSourceSchema = z
       .default(false)
       .describe("The host is outside the mesh registry: generate a ServiceEntry so the proxy gets a cluster for it."),
     timeoutMs: z.number().int().min(10).max(60_000).optional().describe("Timeout of one metrics call (default 1000)."),
-    modelLabelFilter: modelName.optional().describe("Multi-model servers: use only series of this model."),
+    modelLabelFilter: labelValue.optional().describe("Multi-model servers: use only series of this model."),
   })
   .strict();
 

@@ -78,7 +78,8 @@ describe("presets", () => {
     expect([t.queue[0].name, t.running[0].name, t.kvCache[0].name]).toEqual(
       ["trtllm_num_requests_waiting", "trtllm_num_requests_running", "trtllm_kv_cache_utilization"]);
     const tt = preset(TRITON_TRTLLM);
-    expect(tt.queue).toEqual([{ name: "nv_trt_llm_request_metrics", labels: ["request_type", "waiting"], scale: 1 }]);
+    expect(tt.queue).toEqual([{ name: "nv_trt_llm_request_metrics", labels: ["request_type", "waiting"], scale: 1 },
+      { name: "nv_inference_pending_request_count", labels: [], scale: 1 }]);
     expect(tt.running).toEqual([{ name: "nv_trt_llm_request_metrics", labels: ["request_type", "scheduled"], scale: 1 }]);
     expect(tt.kvCache).toEqual([{ name: "nv_trt_llm_kv_cache_block_metrics", labels: ["kv_cache_block_type", "fraction"], scale: 1 }]);
     expect(tt.modelLabel).toBe("model");
@@ -163,8 +164,24 @@ describe("engine fixtures", () => {
     expect([r.ok, r.queue, r.running, r.kvCache, r.parseErrors]).toEqual([true, 4, 6, 0.290431, 0]);
     preset(TRITON_TRTLLM, "tensorrt_llm");
     expect(parse(fixture("triton-trtllm.prom")).queue).toBe(4);
-    preset(TRITON_TRTLLM, "ensemble"); // the TRT-LLM series are labelled with the backend model
-    expect(parse(fixture("triton-trtllm.prom")).queue).toBe(-1);
+    preset(TRITON_TRTLLM, "ensemble"); // the TRT-LLM series are labelled with the backend model: Triton's own gauge
+    expect(parse(fixture("triton-trtllm.prom")).queue).toBe(0);
+  });
+
+  it("Triton + TensorRT-LLM pipeline: every model has a queue signal, whichever the filter names", () => {
+    const page = fixture("triton-trtllm-pipeline.prom");
+    const want: Record<string, [number, number, number]> = {
+      ensemble: [3, -1, -1], preprocessing: [1, -1, -1], postprocessing: [2, -1, -1], tensorrt_llm_bls: [5, -1, -1], tensorrt_llm: [4, 6, 0.29],
+    };
+    for (const [m, [q, r, kv]] of Object.entries(want)) {
+      preset(TRITON_TRTLLM, m);
+      const s = parse(page);
+      expect([m, s.queue, s.running, s.kvCache, s.parseErrors]).toEqual([m, q, r, kv, 0]);
+    }
+    preset(TRITON_TRTLLM, "no-such-model");
+    expect(parse(page).queue).toBe(-1);
+    preset(TRITON_TRTLLM); // no filter: the engine's series
+    expect(parse(page).queue).toBe(4);
   });
 
   it("Triton multi-model: pending requests per model, no running/kv gauge", () => {
@@ -435,6 +452,15 @@ describe("ORCA endpoint-load-metrics", () => {
     const e = orca('JSON {"named_\\u006detrics": {"que\\u0075e": 8}, "cpu_\\u0075tilization": 0.2}');
     expect(e).toMatchObject({ present: true, queue: 8, cpu: 0.2 });
     expect(orca("JSON {}").present).toBe(false);
+  });
+
+  it("JSON form with protobuf's JSON names (lowerCamelCase), as Envoy's parser accepts", () => {
+    const r = orca('JSON {"cpuUtilization": 0.3, "memUtilization": 0.5, "applicationUtilization": 0.6, "rpsFractional": 12.5, "eps": 1, ' +
+      '"namedMetrics": {"queue": 3, "kv_cache_utilization": 0.4}, "requestCost": {"running": 2}}');
+    expect(r).toMatchObject({ present: true, cpu: 0.3, mem: 0.5, app: 0.6, rps: 12.5, eps: 1, queue: 3, running: 2, kvCache: 0.4, errors: 0 });
+    expect(orca('JSON {"namedMetrics": {"num_requests_waiting": "7"}}')).toMatchObject({ present: true, queue: 7 });
+    // Names are exact: neither other casings nor a camelCase map key are read as a field.
+    expect(orca('JSON {"NamedMetrics": {"queue": 3}, "CPUUtilization": 0.4}')).toMatchObject({ queue: -1, cpu: -1 });
   });
 
   it("JSON form: malformed input keeps what was read and never traps", () => {

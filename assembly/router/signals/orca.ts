@@ -10,7 +10,8 @@
 //
 // Fields: cpu_utilization, mem_utilization, application_utilization, rps_fractional (also the deprecated
 // integer `rps`, and `qps`), eps; the maps named_metrics, request_cost and utilization (TEXT: `map.key=value`;
-// JSON: nested object). From the maps, keys "queue", "queue_depth", "queue_size", "num_requests_waiting" give
+// JSON: nested object; in JSON also protobuf's lowerCamelCase names cpuUtilization, memUtilization,
+// applicationUtilization, rpsFractional, namedMetrics, requestCost). From the maps, keys "queue", "queue_depth", "queue_size", "num_requests_waiting" give
 // `queue`; "running", "num_requests_running" give `running`; "kv_cache_utilization", "kv_cache_usage",
 // "kv_cache_usage_perc" give `kvCache`. Each of these map keys may carry an engine prefix "vllm:" / "sglang:".
 // Other keys are ignored.
@@ -103,15 +104,20 @@ function mapKey(kp: usize, len: i32, v: f64, out: OrcaReport): void {
            eqLit(kp, len, "kv_cache_usage_perc")) out.kvCache = v;
 }
 
+// Field names: the proto's own (snake_case) and, in JSON, also protobuf's JSON names (lowerCamelCase), since
+// Envoy reads the JSON form with protobuf's JSON parser, which accepts both (source/common/orca/orca_parser.cc:
+// MessageUtil::loadFromJsonNoThrow, envoyproxy/envoy@977c287b70c9c51f34597ea13b289d28fb114a41).
 function isMapName(kp: usize, len: i32): bool {
-  return eqLit(kp, len, "named_metrics") || eqLit(kp, len, "request_cost") || eqLit(kp, len, "utilization");
+  return eqLit(kp, len, "named_metrics") || eqLit(kp, len, "request_cost") || eqLit(kp, len, "utilization") ||
+    eqLit(kp, len, "namedMetrics") || eqLit(kp, len, "requestCost");
 }
 
 function topKey(kp: usize, len: i32, v: f64, out: OrcaReport): void {
-  if (eqLit(kp, len, "cpu_utilization")) out.cpu = v;
-  else if (eqLit(kp, len, "mem_utilization")) out.mem = v;
-  else if (eqLit(kp, len, "application_utilization")) out.app = v;
-  else if (eqLit(kp, len, "rps_fractional") || eqLit(kp, len, "rps") || eqLit(kp, len, "qps")) out.rps = v;
+  if (eqLit(kp, len, "cpu_utilization") || eqLit(kp, len, "cpuUtilization")) out.cpu = v;
+  else if (eqLit(kp, len, "mem_utilization") || eqLit(kp, len, "memUtilization")) out.mem = v;
+  else if (eqLit(kp, len, "application_utilization") || eqLit(kp, len, "applicationUtilization")) out.app = v;
+  else if (eqLit(kp, len, "rps_fractional") || eqLit(kp, len, "rpsFractional") || eqLit(kp, len, "rps") ||
+           eqLit(kp, len, "qps")) out.rps = v;
   else if (eqLit(kp, len, "eps")) out.eps = v;
 }
 

@@ -11,7 +11,9 @@
 //   sglang          sglang:num_queue_reqs                  sglang:num_running_reqs                 sglang:token_usage
 //   trtllm          trtllm_num_requests_waiting            trtllm_num_requests_running             trtllm_kv_cache_utilization
 //   triton-trtllm   nv_trt_llm_request_metrics             nv_trt_llm_request_metrics              nv_trt_llm_kv_cache_block_metrics
-//                     {request_type="waiting"}               {request_type="scheduled"}              {kv_cache_block_type="fraction"}
+//                     {request_type="waiting"},              {request_type="scheduled"}              {kv_cache_block_type="fraction"}
+//                   nv_inference_pending_request_count     (tensorrt_llm only)                     (tensorrt_llm only)
+//                     (models other than tensorrt_llm)
 //   triton          nv_inference_pending_request_count     (none)                                  (none)
 //   tgi             tgi_queue_size                         tgi_batch_current_size                  (none)
 //   custom          (empty: the operator lists series)
@@ -115,7 +117,12 @@ export function presetSpec(engine: i32, model: string): MetricsSpec {
     s.running = one("trtllm_num_requests_running");
     s.kvCache = one("trtllm_kv_cache_utilization");
   } else if (engine == ENGINE_TRITON_TRTLLM) {
+    // The TRT-LLM series carry model="tensorrt_llm" (the engine model); the other models of the usual
+    // pipeline (ensemble, preprocessing, postprocessing, tensorrt_llm_bls) are Python/ensemble models with only
+    // Triton's own per-model gauges. Queue falls back to Triton's pending count, so a label filter naming any
+    // model of the server finds a signal: the first candidate with a usable sample wins (prometheus.ts).
     s.queue = withLabel("nv_trt_llm_request_metrics", "request_type", "waiting");
+    s.queue.push(new SeriesSpec("nv_inference_pending_request_count"));
     s.running = withLabel("nv_trt_llm_request_metrics", "request_type", "scheduled");
     s.kvCache = withLabel("nv_trt_llm_kv_cache_block_metrics", "kv_cache_block_type", "fraction");
     s.modelLabel = "model";
