@@ -1,0 +1,96 @@
+// CLI commands for the cluster side: `sync`, `sync-manifests`, `ambient`, `import`. Registered from cli.ts with one
+// call so the command file stays the toolkit's.
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import path from "node:path";
+import type { Command } from "commander";
+import type { RouterConfig } from "../config/router-config.js";
+import type { Problem } from "../toolkit/validate.js";
+import { inClusterConfig, KubeClient, kubeconfigFile, type KubeConfig } from "./client.js";
+import { renderObjects, syncObjects } from "./manifests.js";
+import { SyncController, type SyncSource } from "./sync.js";
+import { validateObject } from "./validate-core.js";
+
+export interface CommandHelpers {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  load: (file: string) => RouterConfig;
+  fail: (problems: Problem[], what: string) => never;
+  usage: (msg: string) => never;
+}
+
+function source(h: CommandHelpers, s: string): SyncSource {
+  if (s !== "endpointslices" && s !== "inferencepools") h.usage("--source must be endpointslices or inferencepools");
+  return s;
+}
+
+function kubeConfig(h: CommandHelpers, o: { server?: string; tokenFile?: string; caFile?: string; insecureSkipTlsVerify?: boolean; kubeconfig?: string }): KubeConfig {
+  if (o.server) {
+    return {
+      server: o.server,
+      ...(o.tokenFile ? { token: readFileSync(o.tokenFile, "utf8").trim() } : {}),
+      ...(o.caFile ? { ca: readFileSync(o.caFile) } : {}),
+      insecureSkipTlsVerify: o.insecureSkipTlsVerify === true,
+    };
+  }
+  const c = (o.kubeconfig ? kubeconfigFile(o.kubeconfig) : undefined) ?? inClusterConfig() ?? kubeconfigFile();
+  if (!c) h.usage("no Kubernetes API: not in a cluster, no kubeconfig; pass --server (and --token-file, --ca-file)");
+  return c;
+}
+
+export function registerK8sCommands(program: Command, h: CommandHelpers): void {
+  program
+    .command("sync")
+    .description("Keep the endpoints in the generated WasmPlugin's pluginConfig equal to the ready endpoints of each pool (EndpointSlices of pools[].service, or GIE InferencePools)")
+    .requiredOption("-c, --config <file>", "router config (YAML or JSON), the one generate used")
+    .option("--source <source>", "endpointslices | inferencepools", "endpointslices")
+    .option("--debounce-ms <ms>", "longest wait between a change in the cluster and the write", "1000")
+    .option("--once", "list once and print the pluginConfig it would write; write nothing")
+    .option("--server <url>", "API server URL (default: in-cluster, then kubeconfig)")
+    .option("--token-file <file>", "bearer token file (with --server)")
+    .option("--ca-file <file>", "CA bundle of the API server (with --server)")
+    .option("--insecure-skip-tls-verify", "do not verify the API server's certificate (with --server)")
+    .option("--kubeconfig <file>", "kubeconfig file (current context; token or client certificate)")
+    .action(async (o: { config: string; source: string; debounceMs: string; once?: boolean; server?: string; tokenFile?: string; caFile?: string; insecureSkipTlsVerify?: boolean; kubeconfig?: string }) => {
+      const cfg = h.load(o.config);
+      const debounceMs = Number(o.debounceMs);
+      if (!Number.isInteger(debounceMs) || debounceMs < 10 || debounceMs > 600_000) h.usage("--debounce-ms must be an integer in [10, 600000]");
+      const client = new KubeClient(kubeConfig(h, o));
+      const c = new SyncController(client, cfg, { source: source(h, o.source), debounceMs, log: (l) => h.err(`${new Date().toISOString()} ${l}\n`) });
+      if (o.once) {
+        try {
+          const r = await c.once();
+          h.out(`${JSON.stringify(r.config, null, 2)}\n`);
+          h.err(`${r.changed ? "differs from" : "equals"} WasmPlugin ${c.namespace}/${c.name}${r.kept.length ? `; kept current endpoints of: ${r.kept.join(", ")}` : ""}\n`);
+        } finally {
+          client.close();
+        }
+        return;
+      }
+      c.start();
+      h.err(`syncing WasmPlugin ${c.namespace}/${c.name} from ${o.source} (debounce ${debounceMs} ms)\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => { c.stop(); client.close(); resolve(); };
+        process.once("SIGTERM", stop);
+        process.once("SIGINT", stop);
+      });
+    });
+
+  program
+    .command("sync-manifests")
+    .description("Write the Deployment, ServiceAccount, least-privilege Role/RoleBinding and ConfigMap that run `sync` in the cluster (validated)")
+    .requiredOption("-c, --config <file>", "router config (YAML or JSON)")
+    .requiredOption("-o, --out <dir>", "output directory (writes sync.yaml)")
+    .requiredOption("--image <image>", "container image whose entrypoint is the inference-router CLI")
+    .option("--source <source>", "endpointslices | inferencepools", "endpointslices")
+    .option("--debounce-ms <ms>", "debounce of the controller", "1000")
+    .action((o: { config: string; out: string; image: string; source: string; debounceMs: string }) => {
+      const cfg = h.load(o.config);
+      const objects = syncObjects(cfg, { image: o.image, source: source(h, o.source), routerConfigText: readFileSync(o.config, "utf8"), debounceMs: Number(o.debounceMs) });
+      const problems = objects.flatMap((x) => validateObject(x, "sync.yaml"));
+      if (problems.length) h.fail(problems, "nothing written");
+      if (!existsSync(o.out)) mkdirSync(o.out, { recursive: true });
+      const file = path.join(o.out, "sync.yaml");
+      writeFileSync(file, renderObjects(objects, [`# Generated by inference-router from ${path.basename(o.config)}: runs \`inference-router sync\` (${o.source}).`]));
+      h.out(`wrote ${file}\nall ${objects.length} objects valid (Kubernetes API schemas)\n`);
+    });
+}
