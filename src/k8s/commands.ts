@@ -12,6 +12,7 @@ import { validateObject } from "./validate-core.js";
 import { AmbientError, AMBIENT_SINCE, generateAmbient, validateTrafficExtension } from "../toolkit/ambient.js";
 import { sha256File } from "../toolkit/generate.js";
 import { writeFiles } from "../toolkit/output.js";
+import { importObjects, renderImported } from "../toolkit/import.js";
 
 export interface CommandHelpers {
   out: (s: string) => void;
@@ -119,5 +120,30 @@ export function registerK8sCommands(program: Command, h: CommandHelpers): void {
       for (const w of result.warnings) h.err(`warning: ${w}\n`);
       const written = writeFiles(o.out, result.files);
       h.out(`${written.map((w) => `wrote ${w}`).join("\n")}\nall ${result.files.reduce((n, f) => n + (f.objects?.length ?? 0), 0)} objects valid\nthen: ${result.steps.join("\n      ")}\n`);
+    });
+
+  program
+    .command("import")
+    .description("Build a router config from existing objects: KServe InferenceService/ServingRuntime, GIE InferencePool (+ InferenceModel), or Services labelled inference-router.io/pool; says what it could not infer")
+    .requiredOption("-f, --file <file>", "YAML with the objects (kubectl get -o yaml output, List objects included)")
+    .option("-o, --out <file>", "write the router config here (default: stdout)")
+    .option("--name <name>", "router name", "inference-router")
+    .option("--workload <label>", "key=value label of the client pods that run the filter")
+    .option("--wasm-url <url>", "where proxies fetch the module")
+    .action((o: { file: string; out?: string; name: string; workload?: string; wasmUrl?: string }) => {
+      if (!existsSync(o.file)) h.usage(`${o.file} not found`);
+      let workloadLabels: Record<string, string> | undefined;
+      if (o.workload) {
+        const m = /^([^=]+)=(.*)$/.exec(o.workload);
+        if (!m) h.usage("--workload must be key=value");
+        workloadLabels = { [m[1]!]: m[2]! };
+      }
+      const r = importObjects(readFileSync(o.file, "utf8"), { name: o.name, ...(workloadLabels ? { workloadLabels } : {}), ...(o.wasmUrl ? { wasmUrl: o.wasmUrl } : {}) });
+      if (!r.config) h.fail(r.problems.map((m) => ({ file: o.file, path: "$", message: m })), "no router config written");
+      for (const p of r.problems) h.err(`skipped: ${p}\n`);
+      for (const n of r.notes) h.err(`not inferred: ${n}\n`);
+      const text = renderImported(r);
+      if (o.out) { writeFileSync(o.out, text); h.out(`wrote ${o.out} (${r.config.pools.length} pool(s), steering ${r.config.steering})\n`); }
+      else h.out(text);
     });
 }
