@@ -198,7 +198,22 @@ export class RouterRoot extends RootContext {
   onDelete(): void {
     setTickPeriodMs(0);
     this.deleted = true;
+    const r = this.router;
+    // A push back to a configuration whose root is still alive makes that root current again without a configure
+    // call, and deletes the newer one: the surviving root of this router takes the polling back.
+    if (!this.superseded && r !== null) this.handOver(r.cfg.name);
     if (this.openStreams == 0) this.release();
+  }
+
+  private handOver(name: string): void {
+    const all = liveRoots();
+    for (let i = all.length - 1; i >= 0; i--) {
+      const other = all[i];
+      if (other === this || !(other instanceof RouterRoot)) continue;
+      const o = <RouterRoot>other;
+      const or = o.router;
+      if (or !== null && or.cfg.name == name) { o.superseded = false; return; }
+    }
   }
 
   release(): void {

@@ -116,6 +116,13 @@ describe("config pushes while requests flow", () => {
     p.advance(1000);
     const targets = p.callouts.pending.map((c) => c.headers["x-gateway-destination-endpoint"]).sort();
     expect(targets).toEqual([KEEP, "10.0.2.2:8000"]); // not the old config's 10.0.1.2, and no duplicate polls
+    for (const c of p.callouts.pending) c.respond({ status: 200, body: "" });
+    // Back to the first config while its root is alive: Envoy reuses that root (no configure) and deletes the
+    // newer one, so the surviving root must take the polling back.
+    p.pushConfig(polled(1));
+    p.advance(1000);
+    const again = p.callouts.pending.map((c) => c.headers["x-gateway-destination-endpoint"]).sort();
+    expect(again).toEqual([KEEP, "10.0.1.2:8000"]);
     held.complete();
   });
 });
