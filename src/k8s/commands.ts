@@ -7,7 +7,7 @@ import type { RouterConfig } from "../config/router-config.js";
 import type { Problem } from "../toolkit/validate.js";
 import { inClusterConfig, KubeClient, kubeconfigFile, type KubeConfig } from "./client.js";
 import { renderObjects, syncObjects } from "./manifests.js";
-import { SyncController, type SyncSource } from "./sync.js";
+import { SyncController, type SyncSource, type SyncTarget } from "./sync.js";
 import { validateObject } from "./validate-core.js";
 import { AmbientError, AMBIENT_SINCE, generateAmbient, validateTrafficExtension } from "../toolkit/ambient.js";
 import { sha256File } from "../toolkit/generate.js";
@@ -25,6 +25,11 @@ export interface CommandHelpers {
 function source(h: CommandHelpers, s: string): SyncSource {
   if (s !== "endpointslices" && s !== "inferencepools") h.usage("--source must be endpointslices or inferencepools");
   return s;
+}
+
+function target(h: CommandHelpers, t: string): SyncTarget {
+  if (t !== "wasmplugin" && t !== "trafficextension") h.usage("--target must be wasmplugin or trafficextension");
+  return t;
 }
 
 function kubeConfig(h: CommandHelpers, o: { server?: string; tokenFile?: string; caFile?: string; insecureSkipTlsVerify?: boolean; kubeconfig?: string }): KubeConfig {
@@ -48,30 +53,31 @@ export function registerK8sCommands(program: Command, h: CommandHelpers): void {
     .requiredOption("-c, --config <file>", "router config (YAML or JSON), the one generate used")
     .option("--source <source>", "endpointslices | inferencepools", "endpointslices")
     .option("--debounce-ms <ms>", "longest wait between a change in the cluster and the write", "1000")
+    .option("--target <kind>", "wasmplugin (generate's output) | trafficextension (ambient's output on Istio >= 1.30)", "wasmplugin")
     .option("--once", "list once and print the pluginConfig it would write; write nothing")
     .option("--server <url>", "API server URL (default: in-cluster, then kubeconfig)")
     .option("--token-file <file>", "bearer token file (with --server)")
     .option("--ca-file <file>", "CA bundle of the API server (with --server)")
     .option("--insecure-skip-tls-verify", "do not verify the API server's certificate (with --server)")
     .option("--kubeconfig <file>", "kubeconfig file (current context; token or client certificate)")
-    .action(async (o: { config: string; source: string; debounceMs: string; once?: boolean; server?: string; tokenFile?: string; caFile?: string; insecureSkipTlsVerify?: boolean; kubeconfig?: string }) => {
+    .action(async (o: { config: string; source: string; target: string; debounceMs: string; once?: boolean; server?: string; tokenFile?: string; caFile?: string; insecureSkipTlsVerify?: boolean; kubeconfig?: string }) => {
       const cfg = h.load(o.config);
       const debounceMs = Number(o.debounceMs);
       if (!Number.isInteger(debounceMs) || debounceMs < 10 || debounceMs > 600_000) h.usage("--debounce-ms must be an integer in [10, 600000]");
       const client = new KubeClient(kubeConfig(h, o));
-      const c = new SyncController(client, cfg, { source: source(h, o.source), debounceMs, log: (l) => h.err(`${new Date().toISOString()} ${l}\n`) });
+      const c = new SyncController(client, cfg, { source: source(h, o.source), target: target(h, o.target), debounceMs, log: (l) => h.err(`${new Date().toISOString()} ${l}\n`) });
       if (o.once) {
         try {
           const r = await c.once();
           h.out(`${JSON.stringify(r.config, null, 2)}\n`);
-          h.err(`${r.changed ? "differs from" : "equals"} WasmPlugin ${c.namespace}/${c.name}${r.kept.length ? `; kept current endpoints of: ${r.kept.join(", ")}` : ""}\n`);
+          h.err(`${r.changed ? "differs from" : "equals"} ${c.kind} ${c.namespace}/${c.name}${r.kept.length ? `; kept current endpoints of: ${r.kept.join(", ")}` : ""}\n`);
         } finally {
           client.close();
         }
         return;
       }
       c.start();
-      h.err(`syncing WasmPlugin ${c.namespace}/${c.name} from ${o.source} (debounce ${debounceMs} ms)\n`);
+      h.err(`syncing ${c.kind} ${c.namespace}/${c.name} from ${o.source} (debounce ${debounceMs} ms)\n`);
       await new Promise<void>((resolve) => {
         const stop = () => { c.stop(); client.close(); resolve(); };
         process.once("SIGTERM", stop);
@@ -87,9 +93,10 @@ export function registerK8sCommands(program: Command, h: CommandHelpers): void {
     .requiredOption("--image <image>", "container image whose entrypoint is the inference-router CLI")
     .option("--source <source>", "endpointslices | inferencepools", "endpointslices")
     .option("--debounce-ms <ms>", "debounce of the controller", "1000")
-    .action((o: { config: string; out: string; image: string; source: string; debounceMs: string }) => {
+    .option("--target <kind>", "wasmplugin | trafficextension", "wasmplugin")
+    .action((o: { config: string; out: string; image: string; source: string; target: string; debounceMs: string }) => {
       const cfg = h.load(o.config);
-      const objects = syncObjects(cfg, { image: o.image, source: source(h, o.source), routerConfigText: readFileSync(o.config, "utf8"), debounceMs: Number(o.debounceMs) });
+      const objects = syncObjects(cfg, { image: o.image, source: source(h, o.source), target: target(h, o.target), routerConfigText: readFileSync(o.config, "utf8"), debounceMs: Number(o.debounceMs) });
       const problems = objects.flatMap((x) => validateObject(x, "sync.yaml"));
       if (problems.length) h.fail(problems, "nothing written");
       if (!existsSync(o.out)) mkdirSync(o.out, { recursive: true });

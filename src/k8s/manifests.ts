@@ -4,12 +4,13 @@
 import { stringify } from "yaml";
 import type { RouterConfig } from "../config/router-config.js";
 import type { K8sObject } from "../toolkit/generate.js";
-import type { SyncSource } from "./sync.js";
+import type { SyncSource, SyncTarget } from "./sync.js";
 
 export interface SyncManifestOptions {
   /** Image with the inference-router CLI on its PATH (entrypoint `inference-router`). */
   image: string;
   source: SyncSource;
+  target?: SyncTarget;
   /** The router config file's text, mounted as router.yaml. */
   routerConfigText: string;
   debounceMs?: number;
@@ -37,7 +38,8 @@ export function syncObjects(cfg: RouterConfig, o: SyncManifestOptions): K8sObjec
           { apiGroups: ["inference.networking.k8s.io"], resources: ["inferencepools"], verbs: ["list", "watch"] },
           { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] },
         ];
-    if (ns === cfg.namespace) rules.push({ apiGroups: ["extensions.istio.io"], resources: ["wasmplugins"], resourceNames: [cfg.name], verbs: ["get", "update"] });
+    const resource = o.target === "trafficextension" ? "trafficextensions" : "wasmplugins";
+    if (ns === cfg.namespace) rules.push({ apiGroups: ["extensions.istio.io"], resources: [resource], resourceNames: [cfg.name], verbs: ["get", "update"] });
     objects.push({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(name, ns), rules });
     objects.push({
       apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: meta(name, ns),
@@ -60,7 +62,8 @@ export function syncObjects(cfg: RouterConfig, o: SyncManifestOptions): K8sObjec
           containers: [{
             name: "sync",
             image: o.image,
-            args: ["sync", "-c", "/etc/inference-router/router.yaml", "--source", o.source, "--debounce-ms", String(o.debounceMs ?? 1000)],
+            args: ["sync", "-c", "/etc/inference-router/router.yaml", "--source", o.source, "--debounce-ms", String(o.debounceMs ?? 1000),
+              ...(o.target === "trafficextension" ? ["--target", "trafficextension"] : [])],
             resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
             securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
             volumeMounts: [{ name: "config", mountPath: "/etc/inference-router", readOnly: true }],

@@ -16,9 +16,12 @@ import { inferencePoolPorts, inferencePoolSelector, readyFromPods, readyFromSlic
 import { Reflector } from "./reflector.js";
 
 export type SyncSource = "endpointslices" | "inferencepools";
+/** The object that carries the pluginConfig: the WasmPlugin `generate` wrote, or the TrafficExtension `ambient` wrote (Istio >= 1.30). */
+export type SyncTarget = "wasmplugin" | "trafficextension";
 
 export interface SyncOptions {
   source: SyncSource;
+  target?: SyncTarget;
   /** Longest time from a change in the cluster to the write (default 1000 ms). */
   debounceMs?: number;
   /** Where the WasmPlugin lives (default: the router config's name and namespace). */
@@ -30,7 +33,7 @@ export interface SyncOptions {
   watchTimeoutSeconds?: number;
 }
 
-const WASMPLUGINS = "/apis/extensions.istio.io/v1alpha1/namespaces";
+const EXTENSIONS = "/apis/extensions.istio.io/v1alpha1/namespaces";
 
 function splitHost(host: string, ns: string): { name: string; namespace: string } {
   const parts = host.split(".");
@@ -112,7 +115,16 @@ export class SyncController {
   }
 
   private log(line: string): void { this.o.log?.(line); }
-  private get path(): string { return `${WASMPLUGINS}/${this.namespace}/wasmplugins/${this.name}`; }
+  private get path(): string { return `${EXTENSIONS}/${this.namespace}/${this.o.target === "trafficextension" ? "trafficextensions" : "wasmplugins"}/${this.name}`; }
+  get kind(): string { return this.o.target === "trafficextension" ? "TrafficExtension" : "WasmPlugin"; }
+  /** Where the object keeps the pluginConfig: spec.pluginConfig (WasmPlugin) or spec.wasm.pluginConfig (TrafficExtension). */
+  private readConfig(obj: Record<string, any>): PluginConfig | undefined {
+    return this.o.target === "trafficextension" ? obj.spec?.wasm?.pluginConfig : obj.spec?.pluginConfig;
+  }
+  private writeConfig(obj: Record<string, any>, config: PluginConfig): void {
+    if (this.o.target === "trafficextension") obj.spec = { ...obj.spec, wasm: { ...obj.spec?.wasm, pluginConfig: config } };
+    else obj.spec = { ...obj.spec, pluginConfig: config };
+  }
 
   /** The pluginConfig that should be in the WasmPlugin now, given the endpoints it holds (`current`). */
   desired(current: PluginConfig | undefined): { config: PluginConfig; kept: string[] } {
@@ -135,24 +147,24 @@ export class SyncController {
   async reconcile(): Promise<boolean> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const obj = await this.client.request("GET", this.path);
-      const current = obj.spec?.pluginConfig as PluginConfig | undefined;
+      const current = this.readConfig(obj);
       const { config, kept } = this.desired(current);
       for (const p of kept) this.log(`pool ${p}: no ready endpoints known (source not listed, missing or empty): keeping its current endpoints`);
       if (current && canonical(current) === canonical(config)) return false;
-      obj.spec = { ...obj.spec, pluginConfig: config };
+      this.writeConfig(obj, config);
       try {
         // The object's resourceVersion makes this a compare-and-swap: a concurrent writer gets 409 Conflict.
         await this.client.request("PUT", this.path, obj);
         this.writes++;
         for (const p of config.pools) this.last[p.name] = p.endpoints;
-        this.log(`updated WasmPlugin ${this.namespace}/${this.name}: ${config.pools.map((p) => `${p.name}=[${p.endpoints.join(",")}]`).join(" ")}`);
+        this.log(`updated ${this.kind} ${this.namespace}/${this.name}: ${config.pools.map((p) => `${p.name}=[${p.endpoints.join(",")}]`).join(" ")}`);
         return true;
       } catch (e) {
         if (e instanceof ApiError && e.status === 409) continue;
         throw e;
       }
     }
-    throw new Error(`WasmPlugin ${this.namespace}/${this.name}: still conflicting after 5 attempts`);
+    throw new Error(`${this.kind} ${this.namespace}/${this.name}: still conflicting after 5 attempts`);
   }
 
   /** Coalesces changes: the first change starts the timer, later ones ride along, so a change waits at most debounceMs. */
@@ -192,7 +204,7 @@ export class SyncController {
     await Promise.all(lists);
     let current: PluginConfig | undefined;
     try {
-      current = (await this.client.request("GET", this.path)).spec?.pluginConfig;
+      current = this.readConfig(await this.client.request("GET", this.path));
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 404)) throw e;
     }

@@ -15,6 +15,7 @@ const COLLECTIONS: Record<string, { apiVersion: string; kind: string }> = {
   pods: { apiVersion: "v1", kind: "Pod" },
   inferencepools: { apiVersion: "inference.networking.k8s.io/v1", kind: "InferencePool" },
   wasmplugins: { apiVersion: "extensions.istio.io/v1alpha1", kind: "WasmPlugin" },
+  trafficextensions: { apiVersion: "extensions.istio.io/v1alpha1", kind: "TrafficExtension" },
 };
 
 function status(code: number, reason: string, message: string): Obj {

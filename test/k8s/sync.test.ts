@@ -6,6 +6,7 @@ import { RouterConfigSchema, type RouterConfig } from "../../src/config/router-c
 import { KubeClient } from "../../src/k8s/client.js";
 import { SyncController } from "../../src/k8s/sync.js";
 import { generate } from "../../src/toolkit/generate.js";
+import { generateAmbient } from "../../src/toolkit/ambient.js";
 import { routerProxy } from "../filter/helpers.js";
 import { endpointSlice, service, TestApiServer } from "./api-server.js";
 
@@ -185,5 +186,32 @@ describe("sync: GIE InferencePool v1 → pods", () => {
     const r = await c.once();
     expect(r.config.pools.find((p) => p.name === "a100")!.endpoints).toEqual(["10.0.0.5:8000"]);
     expect(r.kept).toEqual(["l4"]); // no InferencePool named l4: its endpoints stay
+  });
+});
+
+describe("sync: the TrafficExtension ambient writes (Istio >= 1.30)", () => {
+  it("keeps spec.wasm.pluginConfig current", async () => {
+    const api = await new TestApiServer().start();
+    cleanup.push(() => api.close());
+    const cfg = RouterConfigSchema.parse({
+      namespace: NS, name: "inference-router", workload: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "waypoint" }] },
+      frontend: { host: "llm", port: 8000 }, wasm: { url: "oci://ghcr.io/example/inference-router:0.1.0" }, steering: "pool",
+      versions: { istio: "1.30", envoy: "1.38" },
+      pools: [{ name: "a100", models: ["big"], service: { host: "vllm-a100", port: 8000 } }],
+    });
+    const te = generateAmbient(cfg, { waypoint: "waypoint" }).files.flatMap((f) => f.objects ?? []).find((o) => o.kind === "TrafficExtension")!;
+    api.apply(te);
+    api.apply(service(NS, "vllm-a100"));
+    api.apply(endpointSlice(NS, "vllm-a100", "aaaaa", [{ ip: "10.0.0.5" }, { ip: "10.0.0.6" }]));
+    const client = new KubeClient({ server: api.url });
+    cleanup.push(() => client.close());
+    const c = new SyncController(client, cfg, { source: "endpointslices", target: "trafficextension", debounceMs: DEBOUNCE });
+    cleanup.push(() => c.stop());
+    c.start();
+    await until("write", () => c.writes === 1);
+    const stored = api.get("TrafficExtension", NS, "inference-router")!;
+    expect(stored.spec.wasm.pluginConfig.pools[0].endpoints).toEqual(["10.0.0.5:8000", "10.0.0.6:8000"]);
+    expect(stored.spec.pluginConfig).toBeUndefined();
+    expect(stored.spec.targetRefs).toEqual(te.spec && (te.spec as any).targetRefs);
   });
 });
