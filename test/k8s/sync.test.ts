@@ -75,7 +75,9 @@ describe("sync: EndpointSlices → WasmPlugin pluginConfig", () => {
     const t0 = Date.now();
     api.apply(endpointSlice(NS, "vllm-a100", "x7k2p", [{ ip: "10.0.0.9" }]));
     await until("the new address in the WasmPlugin", () => pools()["a100"]?.[0] === "10.0.0.9:8000");
-    expect(Date.now() - t0).toBeLessThan(DEBOUNCE + 300);
+    // The timer starts at the first change and is never extended (sync.ts schedule), so the write follows within the
+    // debounce; the margin only absorbs a loaded test machine.
+    expect(Date.now() - t0).toBeLessThan(DEBOUNCE + 1000);
     proxy.pushConfig(api.get("WasmPlugin", NS, "inference-router")!.spec.pluginConfig); // what istiod pushes
     expect((await proxy.request(big)).routerHeaders?.["x-gateway-destination-endpoint"]).toBe("10.0.0.9:8000");
   });
