@@ -2,7 +2,9 @@
 // waypoint honours. Facts from istio/istio (release commits: 1.24 734e100e, 1.28 ff49c188, 1.30 56df41f6):
 // - Policies reach a waypoint only through targetRefs: "waypoints never use selector" (pilot/pkg/model/
 //   policyattachment.go ShouldAttachPolicy, 1.24 and later). So a WasmPlugin/EnvoyFilter with a workload selector
-//   does nothing there, and the override_host cluster policy endpoint mode needs (an EnvoyFilter) has no way in.
+//   does nothing there. (From 1.28 an EnvoyFilter may carry targetRefs and istiod runs listener/cluster patches for
+//   waypoints too — listener_builder.go patchListeners — but the clusters it would patch are Istio's internal
+//   per-Service waypoint clusters; endpoint mode's override_host patch is not generated for them.)
 //   Kinds a waypoint policy may target (1.28, 1.30): the waypoint Gateway itself, a Service or ServiceEntry the
 //   waypoint serves, or GatewayClass istio-waypoint from the root namespace. We target the waypoint Gateway.
 // - An HTTPRoute whose parentRef is a Service is programmed on that Service's waypoint, provided the Service or its
@@ -45,8 +47,9 @@ export function generateAmbient(cfg: RouterConfig, o: AmbientOptions): AmbientRe
   if (cfg.steering === "endpoint") {
     throw new AmbientError(
       "steering: endpoint cannot work on a waypoint: it needs the override_host load-balancing policy on the waypoint's cluster, " +
-      "which only an EnvoyFilter can set, and Istio attaches nothing selected by workload labels to a waypoint " +
-      "(pilot/pkg/model/policyattachment.go: \"waypoints never use selector\"). Use steering: pool — the filter picks the pool " +
+      "which only an EnvoyFilter can set; Istio attaches nothing selected by workload labels to a waypoint " +
+      "(pilot/pkg/model/policyattachment.go: \"waypoints never use selector\"), and the waypoint's clusters are Istio's own per-Service " +
+      "inbound clusters, not an API the toolkit can patch reliably. Use steering: pool — the filter picks the pool " +
       "and the generated HTTPRoute sends the request to that pool's Service — or run the router in sidecars or a gateway.",
     );
   }
