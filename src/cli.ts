@@ -17,6 +17,7 @@ import { loadLocalConfig } from "./gateway/local-config.js";
 import { startStack } from "./gateway/stack.js";
 import { runStart } from "./gateway/start.js";
 import { runBench, summaryTable, targetsTable } from "./bench/index.js";
+import { registerK8sCommands } from "./k8s/commands.js";
 
 export const DEFAULT_WASM = "build/inference-router.wasm";
 
@@ -345,6 +346,9 @@ export function buildProgram(io: Io): Command {
       });
     });
 
+  registerK8sCommands(program, {
+    out: io.out, err: io.err, load: (f) => load(io, f), fail: (p, w) => fail(io, p, w), usage: (m) => usage(io, m),
+  });
   return program;
 }
 

@@ -133,6 +133,14 @@ export class Affinity {
     }
   }
 
+  /** Frees the raw-heap buffers (the root context that owned this table view is being deleted). */
+  dispose(): void {
+    heap.free(this.buf);
+    if (this.loraBuf != 0) heap.free(this.loraBuf);
+    this.buf = 0;
+    this.loraBuf = 0;
+  }
+
   // ---------------------------------------------------------------------------------------------- prefix
 
   /** Hashes the prompt prefix of a JSON body; returns the number of block hashes (0: nothing to match). */

@@ -1,9 +1,9 @@
-// The router filter: one root context per worker VM (configuration, catalog, load view, ticks) and one small
-// stream context per HTTP request. A request goes: strip owned headers → classify (headers, then optionally the
+// The router filter: one root context per plugin configuration on a worker VM (configuration, catalog, load view,
+// ticks) and one small stream context per HTTP request, which stays with the root it was created under. A request goes: strip owned headers → classify (headers, then optionally the
 // first bytes of the body) → pick → write headers and take an in-flight slot → on the response, record the
 // outcome → at the end of the stream, give the slot back. Anything unexpected routes the request untouched.
 import { BufferType, DataStatus, HeadersStatus, LogLevel, MapType } from "../runtime/abi";
-import { HttpContext, RootContext } from "../runtime/context";
+import { HttpContext, liveRoots, RootContext } from "../runtime/context";
 import {
   continueRequest, getBufferStringStrict, getHeader, lastUtf8Error, getProperty, log, logEnabled, nowMs, propertyPath,
   readBufferInto, refreshLogLevel, sendLocalResponse, setEffectiveContext, setTickPeriodMs, utf8,
@@ -72,24 +72,47 @@ class Router {
     this.kvCacheHeader = lr.kvCacheHeader.length > 0 ? utf8(lr.kvCacheHeader) : null;
     this.scratch = cfg.body.enabled ? heap.alloc(<usize>cfg.body.maxBytes) : 0;
   }
+
+  /** Gives back what the router took from the raw heap (the garbage collector does not know those blocks). */
+  dispose(): void {
+    if (this.scratch != 0) heap.free(this.scratch);
+    this.scratch = 0;
+    this.poller.dispose();
+    this.view.dispose();
+    this.affinity.dispose();
+  }
 }
+
+/**
+ * The worker VM's identity in shared data (in-flight slots, heartbeats, poller lease). One per VM, not per root:
+ * a config push adds a root to the same VM, and the slots its old root's open requests hold must keep counting
+ * (the new root's heartbeat keeps them alive) and be given back to the same slot.
+ */
+let vmId: u32 = 0;
 
 export class RouterRoot extends RootContext {
   router: Router | null = null;
-  vmId: u32 = 0;
   lastHeartbeatMs: i64 = 0;
+  /** A newer root of the same router (same `name`) took over this VM: this one only serves its open streams. */
+  superseded: bool = false;
   /** Streams paused for their body, oldest first; the tick releases those past their deadline. */
   held: Array<RouterStream> = [];
+  /** Streams created under this root that have not ended: the router's memory is theirs too. */
+  openStreams: i32 = 0;
+  deleted: bool = false;
 
   onVmStart(vmConfigSize: u32): bool {
-    seedRandom(<u64>nowMs() * 2654435761 + <u64>this.id);
-    this.vmId = nextU32() | 1;
+    // cpp-host calls on_vm_start for every new root context (ContextBase::onStart); the VM is started once.
+    if (vmId == 0) {
+      seedRandom(<u64>nowMs() * 2654435761 + <u64>this.id);
+      vmId = nextU32() | 1;
+    }
     return true;
   }
 
   onConfigure(size: u32): bool {
     refreshLogLevel();
-    if (this.vmId == 0) this.onVmStart(0);
+    if (vmId == 0) this.onVmStart(0);
     if (size > MAX_CONFIG_BYTES) {
       log(LogLevel.Error, "inference-router: configuration rejected: larger than 1 MiB");
       return false;
@@ -105,20 +128,43 @@ export class RouterRoot extends RootContext {
       log(LogLevel.Error, "inference-router: configuration rejected: " + res.error);
       return false;
     }
-    const r = new Router(cfg, this.vmId);
+    const r = new Router(cfg, vmId);
+    // Records are keyed by pool and upstream: upstreams that remain keep their load, new ones start empty.
     for (let i = 0; i < r.catalog.upstreams.length; i++) r.view.ensure(r.catalog.upstreams[i]);
     r.view.heartbeat(nowMs());
-    if (this.router !== null) {
-      const old = this.router!;
-      if (old.scratch != 0) heap.free(old.scratch);
-      old.poller.dispose();
-      old.gauges.retireMissing(r.gauges);
+    const prev = this.router;
+    if (prev !== null) {
+      prev.gauges.retireMissing(r.gauges);
+      prev.dispose();
     }
     this.router = r;
+    this.supersedeOlder(r);
     setTickPeriodMs(tickPeriod(cfg, r.poller.active));
     log(LogLevel.Info, "inference-router: configured " + cfg.pools.length.toString() + " pool(s), " +
       r.catalog.upstreams.length.toString() + " upstream(s), steering " + (cfg.steering == STEER_ENDPOINT ? "endpoint" : "pool"));
     return true;
+  }
+
+  /**
+   * Older roots of the same router on this VM (a config push) stop polling: one poller per VM, the newest
+   * config's. They keep ticking — heartbeats for the VM's slots, releasing their own held requests — until their
+   * last stream ends and Envoy deletes them.
+   */
+  private supersedeOlder(r: Router): void {
+    const name = r.cfg.name;
+    const all = liveRoots();
+    for (let i = 0; i < all.length; i++) {
+      const other = all[i];
+      if (other === this || !(other instanceof RouterRoot)) continue;
+      const o = <RouterRoot>other;
+      const or = o.router;
+      if (or !== null && or.cfg.name == name && !o.superseded) {
+        o.superseded = true;
+        // Only the newest root publishes gauges; upstreams the new config dropped are zeroed once here.
+        or.gauges.retireMissing(r.gauges);
+      }
+    }
+    this.superseded = false;
   }
 
   onTick(): void {
@@ -130,9 +176,9 @@ export class RouterRoot extends RootContext {
     if (now - this.lastHeartbeatMs >= <i64>HEARTBEAT_MS / 2) {
       r.view.heartbeat(now);
       this.lastHeartbeatMs = now;
-      publishGauges(r, now);
+      if (!this.superseded) publishGauges(r, now);
     }
-    r.poller.tick(now);
+    if (!this.superseded) r.poller.tick(now);
     // Release held streams whose body did not come in time (or never will: Envoy without
     // allow_on_headers_stop_iteration withholds body callbacks while headers are paused).
     while (this.held.length > 0 && this.held[0].deadlineMs <= now) {
@@ -144,22 +190,59 @@ export class RouterRoot extends RootContext {
     }
   }
 
-  /** The plugin is going away (Envoy replaces a root context on a config change): its series stop here. */
-  onDone(): bool {
-    const r = this.router;
-    if (r !== null) r.gauges.retireMissing(null);
-    return true;
-  }
-
   onHttpCallResponse(token: u32, headerCount: u32, bodySize: u32, trailerCount: u32): void {
     const r = this.router;
     if (r === null) return;
     r.poller.onResponse(token, headerCount, bodySize, nowMs());
   }
 
+  /**
+   * Plugin shutdown. Envoy ends a replaced root only after its streams, but a VM shutdown does not wait: never leave
+   * a request paused. The current root's series stop here (a superseded root's were handed to its successor).
+   */
+  onDone(): bool {
+    while (this.held.length > 0) {
+      const s = this.held.shift();
+      s.held = false;
+      if (setEffectiveContext(s.id) == 0) continueRequest();
+    }
+    const r = this.router;
+    if (r !== null && !this.superseded) r.gauges.retireMissing(null);
+    return true;
+  }
+
+  /** The root is gone: stop its timer and free its router's memory (after its last stream, on a VM shutdown). */
+  onDelete(): void {
+    setTickPeriodMs(0);
+    this.deleted = true;
+    const r = this.router;
+    // A push back to a configuration whose root is still alive makes that root current again without a configure
+    // call, and deletes the newer one: the surviving root of this router takes the polling back.
+    if (!this.superseded && r !== null) this.handOver(r.cfg.name);
+    if (this.openStreams == 0) this.release();
+  }
+
+  private handOver(name: string): void {
+    const all = liveRoots();
+    for (let i = all.length - 1; i >= 0; i--) {
+      const other = all[i];
+      if (other === this || !(other instanceof RouterRoot)) continue;
+      const o = <RouterRoot>other;
+      const or = o.router;
+      if (or !== null && or.cfg.name == name) { o.superseded = false; return; }
+    }
+  }
+
+  release(): void {
+    const r = this.router;
+    if (r !== null) r.dispose();
+    this.router = null;
+  }
+
   newHttpContext(id: u32): HttpContext | null {
     const r = this.router;
     if (r === null) return null;
+    this.openStreams++;
     return new RouterStream(id, this, r);
   }
 
@@ -390,12 +473,14 @@ export class RouterStream extends HttpContext {
   }
 
   onDone(): void {
-    if (this.held) this.rootCtx.unhold(this);
+    const root = this.rootCtx;
+    if (this.held) root.unhold(this);
     if (this.upstream >= 0) {
       const u = this.r.catalog.upstreams[this.upstream];
       if (!this.r.view.addInFlight(u, -1)) this.r.stats.inFlightUpdateLost();
       this.upstream = -1;
     }
+    if (--root.openStreams == 0 && root.deleted) root.release();
   }
 
   private recordOutcome(ok: bool): void {

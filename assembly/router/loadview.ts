@@ -42,6 +42,14 @@ export class LoadView {
     this.registryKey = String.UTF8.encode(prefix + "/vms", false);
   }
 
+  /** Frees the raw-heap buffers (the root context that owned this view is being deleted). */
+  dispose(): void {
+    heap.free(this.buf);
+    heap.free(this.reg);
+    this.buf = 0;
+    this.reg = 0;
+  }
+
   /** Creates the record of an upstream if it does not exist yet (never resets a live one). */
   ensure(u: Upstream): void {
     if (getSharedInto(u.key, this.buf, <u32>RECORD_CAP) >= 0) return;

@@ -1,5 +1,8 @@
-// The module's context layer: one root context per VM, one HttpContext per stream, looked up by the ids Envoy
-// passes. Unlike @solo-io/proxy-runtime 0.1.8's runtime, an unknown id is ignored (never a trap), nothing is
+// The module's context layer: root contexts and one HttpContext per stream, looked up by the ids Envoy passes.
+// A VM can hold several root contexts at once: Envoy keys a plugin by root id AND configuration, so a config push
+// on a reused VM starts a new root beside the old one, and the old one gets on_done/on_delete only when its last
+// stream has ended (proxy-wasm-cpp-host src/wasm.cc WasmBase::start / startShutdown,
+// @52a02917b301c679ff43565064cffd2c3c750f6d). Each stream belongs to the root it was created under. Unlike @solo-io/proxy-runtime 0.1.8's runtime, an unknown id is ignored (never a trap), nothing is
 // logged per context, and a stream the filter does not want costs no object at all.
 import { DataStatus, HeadersStatus, TrailersStatus } from "./abi";
 
@@ -35,7 +38,9 @@ export class RootContext {
 type RootFactory = (id: u32) => RootContext;
 
 let factory: RootFactory | null = null;
-let root: RootContext | null = null;
+const roots = new Map<u32, RootContext>();
+/** The newest root (the VM's current configuration); null before the first. */
+let newest: RootContext | null = null;
 const streams = new Map<u32, HttpContext>();
 
 /** The entry module registers its root context once, at top level (no host calls there: see facts §6.D). */
@@ -44,13 +49,18 @@ export function setRootContextFactory(f: RootFactory): void {
 }
 
 export function currentRoot(): RootContext | null {
-  return root;
+  return newest;
 }
 
 export function rootFor(id: u32): RootContext | null {
-  const r = root;
-  if (r !== null && r.id == id) return r;
-  return null;
+  const r = newest;
+  if (r !== null && r.id == id) return r; // the common case, without a map lookup
+  return roots.has(id) ? roots.get(id) : null;
+}
+
+/** The live root contexts, oldest first (insertion order). */
+export function liveRoots(): Array<RootContext> {
+  return roots.values();
 }
 
 export function streamFor(id: u32): HttpContext | null {
@@ -59,13 +69,15 @@ export function streamFor(id: u32): HttpContext | null {
 
 export function createContext(id: u32, parentId: u32): void {
   if (parentId == 0) {
-    // One plugin per VM in Envoy; a second root (another root_id on a shared VM) would replace the first.
     const f = factory;
-    if (f !== null) root = f(id);
+    if (f === null || roots.has(id)) return;
+    const r = f(id);
+    roots.set(id, r);
+    newest = r;
     return;
   }
-  const r = root;
-  if (r === null || r.id != parentId || streams.has(id)) return;
+  const r = rootFor(parentId);
+  if (r === null || streams.has(id)) return;
   const ctx = r.newHttpContext(id);
   if (ctx !== null) streams.set(id, ctx);
 }
@@ -75,11 +87,16 @@ export function deleteContext(id: u32): void {
     streams.delete(id);
     return;
   }
-  const r = root;
-  if (r !== null && r.id == id) {
-    r.onDelete();
-    root = null;
-  }
+  if (!roots.has(id)) return;
+  const r = roots.get(id);
+  roots.delete(id);
+  if (newest === r) newest = null;
+  r.onDelete();
+}
+
+/** Number of live root contexts. */
+export function liveRootCount(): i32 {
+  return roots.size;
 }
 
 /** Number of live stream contexts: tests use it to prove nothing leaks. */

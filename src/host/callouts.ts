@@ -1,5 +1,5 @@
 // proxy_http_call as Envoy's Context::httpCall: validation, tokens 4, 8, 12… per VM, responses delivered to the
-// calling VM's root context through proxy_on_http_call_response, never re-entrantly. The transport is pluggable:
+// root context that made the call (the caller's root, cpp-host attributes it to root_context()) through proxy_on_http_call_response, never re-entrantly. The transport is pluggable:
 // by default callouts wait in `proxy.callouts.pending` for the test to respond() or fail() them; a transport
 // function (e.g. real HTTP) returns a Promise of the response.
 import { HeaderMap } from "./headers.js";
@@ -33,7 +33,7 @@ export type CalloutTransport = (req: CalloutRequest) => Promise<CalloutResponse>
 export class PendingCallout {
   settled = false;
   outcome: "response" | "failure" | "timeout" | undefined;
-  constructor(readonly request: CalloutRequest, private readonly owner: Callouts, private readonly vm: WasmVm) {}
+  constructor(readonly request: CalloutRequest, private readonly owner: Callouts, private readonly vm: WasmVm, readonly rootId: number) {}
   get token(): number { return this.request.token; }
   get cluster(): string { return this.request.cluster; }
   get headers(): Record<string, string> { return new HeaderMap(this.request.headers).toObject(); }
@@ -52,7 +52,7 @@ export class Callouts {
 
   get pending(): PendingCallout[] { return this.all.filter((c) => !c.settled); }
 
-  dispatch(vm: WasmVm, cluster: string, headers: Pairs, body: Uint8Array, trailers: Pairs, timeoutMs: number): { status: number; token?: number } {
+  dispatch(vm: WasmVm, rootId: number, cluster: string, headers: Pairs, body: Uint8Array, trailers: Pairs, timeoutMs: number): { status: number; token?: number } {
     if (timeoutMs < 0) return { status: WasmResult.BadArgument };
     if (!this.proxy.clusters.has(cluster)) return { status: WasmResult.BadArgument };
     const h = new HeaderMap(headers);
@@ -62,7 +62,7 @@ export class Callouts {
     vm.nextHttpCallId += 4;
     const token = vm.nextHttpCallId;
     const req: CalloutRequest = { token, worker: vm.worker, cluster, headers: h.entries(), method, path, authority, body: body.slice(), trailers, timeoutMs };
-    const c = new PendingCallout(req, this, vm);
+    const c = new PendingCallout(req, this, vm, rootId);
     this.all.push(c);
     if (timeoutMs > 0) {
       // Envoy's async client times out through the router: a 504 response, not a failure (documented choice).
@@ -88,7 +88,7 @@ export class Callouts {
       body: typeof r?.body === "string" ? new TextEncoder().encode(r.body) : (r?.body ?? new Uint8Array(0)),
       trailers: new HeaderMap(Array.isArray(r?.trailers) ? r!.trailers : (r?.trailers ?? {})),
     };
-    this.proxy.post(() => this.proxy.deliverHttpCallResponse(vm, c.token, data));
+    this.proxy.post(() => this.proxy.deliverHttpCallResponse(vm, c.rootId, c.token, data));
     this.proxy.drain();
   }
 }

@@ -127,7 +127,7 @@ export function buildImports(vm: WasmVm, info: ModuleInfo): WebAssembly.Imports 
   const buffer = (c: HostContext, type: number): BufferRef | null => {
     switch (type) {
       case BufferType.VmConfiguration: return { data: proxy.vmConfig };
-      case BufferType.PluginConfiguration: return c.pluginConfigAvailable ? { data: proxy.pluginConfig } : null;
+      case BufferType.PluginConfiguration: return c.pluginConfig ? { data: c.pluginConfig } : null;
       case BufferType.HttpCallResponseBody: return c.httpCallResponse ? { data: c.httpCallResponse.body } : null;
       case BufferType.HttpRequestBody:
       case BufferType.HttpResponseBody: return c.stream ? c.stream.bodyBufferFor(type) : null;
@@ -149,7 +149,8 @@ export function buildImports(vm: WasmVm, info: ModuleInfo): WebAssembly.Imports 
       return vm.writeU64(p, realtimeNs(proxy.clock)) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_set_tick_period_milliseconds(ms: number) {
-      proxy.setTickPeriod(vm, ms >>> 0);
+      const root = ctx().root;
+      if (root) proxy.setTickPeriod(root, ms >>> 0);
       return WasmResult.Ok;
     },
     // ---- properties ----
@@ -258,7 +259,7 @@ export function buildImports(vm: WasmVm, info: ModuleInfo): WebAssembly.Imports 
     proxy_clear_route_cache() { ctx().stream?.noteRouteCacheClear(); return WasmResult.Ok; },
     proxy_get_configuration(pp: number, sp: number) {
       const c = ctx();
-      return c.pluginConfigAvailable ? out(proxy.pluginConfig, pp, sp) : WasmResult.NotFound;
+      return c.pluginConfig ? out(c.pluginConfig, pp, sp) : WasmResult.NotFound;
     },
     proxy_send_local_response(code: number, dp: number, dn: number, bp: number, bn: number, hp: number, hn: number, grpc: number) {
       const details = str(dp, dn), body = bytes(bp, bn), hdr = bytes(hp, hn);
@@ -282,7 +283,7 @@ export function buildImports(vm: WasmVm, info: ModuleInfo): WebAssembly.Imports 
     proxy_http_call(up: number, un: number, hp: number, hn: number, bp: number, bn: number, tp: number, tn: number, timeout: number, tokp: number) {
       const cluster = str(up, un), hdr = bytes(hp, hn), body = bytes(bp, bn), trl = bytes(tp, tn);
       if (cluster === undefined || !hdr || !body || !trl) return WasmResult.InvalidMemoryAccess;
-      const r = proxy.callouts.dispatch(vm, cluster, parsePairs(hdr), body, parsePairs(trl), timeout | 0);
+      const r = proxy.callouts.dispatch(vm, ctx().rootId, cluster, parsePairs(hdr), body, parsePairs(trl), timeout | 0);
       if (r.status !== WasmResult.Ok) return r.status;
       return u32out(tokp, r.token!);
     },

@@ -15,3 +15,4 @@ export { encodeValue, DEFAULT_PROPERTIES } from "./properties.js";
 export type { PropertyValue, PropertySource } from "./properties.js";
 export { HostError, WasmResult, BufferType, MapType, StreamType, HeadersStatus, DataStatus } from "./types.js";
 export type { LogEntry, LogLevelName, FailurePolicy, AbiVersion } from "./types.js";
+export { PluginHandle, pluginKey } from "./plugin.js";

@@ -13,6 +13,7 @@ import { Properties, type PropertySource } from "./properties.js";
 import { SharedDataStore } from "./shared-data.js";
 import { HttpStream, type LocalReply } from "./stream.js";
 import { HostError, LOG_LEVELS, WasmResult, type FailurePolicy, type LogEntry, type LogLevelName } from "./types.js";
+import { PluginHandle, pluginKey } from "./plugin.js";
 import { inspectModule, WasmVm, type LoadedModule, type VmKind } from "./vm.js";
 
 export interface ProxyOptions {
@@ -118,7 +119,8 @@ export class Proxy {
   readonly properties: Properties;
   readonly clusters: Set<string>;
   readonly vmConfig: Uint8Array;
-  readonly pluginConfig: Uint8Array;
+  /** The configuration of the current plugin (replaced by pushConfig). */
+  pluginConfig: Uint8Array;
   readonly vmId: string;
   readonly rootIdName: string;
   readonly failurePolicy: FailurePolicy;
@@ -134,6 +136,8 @@ export class Proxy {
   private posted: Array<() => void> = [];
   private drainScheduled = false;
   private rr = 0;
+  /** cpp-host's plugin_canary_cache_: plugin key → whether its canary configured. */
+  private canaryCache = new Map<string, boolean>();
 
   private constructor(opts: ProxyOptions) {
     this.options = opts;
@@ -164,40 +168,125 @@ export class Proxy {
     p.base = p.startVm("base", -1);
     p.canary = p.startVm("canary", -2);
     p.discard(p.canary);
+    p.canaryCache.set(p.currentKey, true);
     for (let w = 0; w < (opts.workers ?? 1); w++) p.workers.push(new Worker(w, p.startVm("worker", w)));
     return p;
   }
 
   get abi(): string { return this.loaded.abi; }
 
-  /** Instantiate + initialise; for canary/worker also root context create, vm_start, configure. */
-  private startVm(kind: VmKind, index: number): WasmVm {
+  private get currentKey(): string { return pluginKey(this.rootIdName, this.pluginConfig); }
+
+  /** Instantiate + initialise; for canary/worker also start the current plugin (root create, vm_start, configure). */
+  private startVm(kind: VmKind, index: number, config = this.pluginConfig): WasmVm {
     const vm = new WasmVm(this, this.loaded, kind, index);
     vm.start();
     if (kind === "base") return vm;
+    try {
+      vm.currentPlugin = this.startPlugin(vm, config);
+    } catch (e) {
+      this.discard(vm);
+      throw e;
+    }
+    return vm;
+  }
+
+  /**
+   * WasmBase::start + configure for a plugin key the VM does not run yet: a new root context (next context id),
+   * proxy_on_context_create(root, 0), proxy_on_vm_start(root, vm_config_size) — on every new root, as
+   * ContextBase::onStart does — then proxy_on_configure(root, size) with that plugin's configuration readable.
+   */
+  private startPlugin(vm: WasmVm, config: Uint8Array): PluginHandle {
     const root = new HostContext(vm, vm.newContextId(), "root");
-    vm.rootId = root.id;
+    const handle = new PluginHandle(pluginKey(this.rootIdName, config), config, root);
+    root.plugin = handle;
     vm.contexts.set(root.id, root);
     const fail = (code: string, what: string): never => {
-      this.discard(vm);
       throw new HostError(code, `${what} (${vm.label})${vm.failure ? `: ${vm.failure}` : ""}`, this.logs.slice());
     };
     if (!vm.call("proxy_on_context_create", root, root.id, 0).ok) fail("StartFailed", "proxy_on_context_create trapped");
     const s = vm.call("proxy_on_vm_start", root, root.id, this.vmConfig.length);
     if (!s.ok || (!s.missing && s.value === 0)) fail("StartFailed", "proxy_on_vm_start failed");
-    root.pluginConfigAvailable = true;
-    const c = vm.call("proxy_on_configure", root, root.id, this.pluginConfig.length);
-    root.pluginConfigAvailable = false;
+    root.pluginConfig = config;
+    const c = vm.call("proxy_on_configure", root, root.id, config.length);
+    root.pluginConfig = undefined;
     if (!c.ok || (!c.missing && c.value === 0)) fail("ConfigureFailed", "proxy_on_configure failed");
-    return vm;
+    vm.plugins.set(handle.key, handle);
+    return handle;
   }
 
   private discard(vm: WasmVm): void {
-    vm.tickTimer?.cancel();
-    vm.tickTimer = undefined;
-    vm.tickPeriodMs = 0;
+    vm.stopTicks();
+    for (const r of vm.roots()) r.tickPeriodMs = 0;
     vm.failed = true; // nothing may reach it any more (queue notifications, callouts)
     vm.failure ??= "discarded";
+  }
+
+  // ---------------------------------------------------------------- configuration pushes
+  /**
+   * A new pluginConfig for the same Wasm code and VM config (an xDS push: WasmPlugin/EnvoyFilter update). As Envoy
+   * does: the VMs are reused (same vm_key); a plugin key not seen before is checked on a fresh canary clone
+   * (WasmHandleBase::canary; a rejected config throws ConfigureFailed and the old one stays); then every worker VM
+   * gets a NEW root context for it beside the old one (getOrCreateThreadLocalPlugin → WasmBase::start), or reuses a
+   * root for that key that is still alive. The old plugin is shut down (root on_done → on_delete) when its last
+   * stream ends — at once when it has none.
+   */
+  pushConfig(pluginConfig: string | Uint8Array | object): void {
+    const config = typeof pluginConfig === "string" || pluginConfig instanceof Uint8Array ? toBytes(pluginConfig) : utf8.encode(JSON.stringify(pluginConfig));
+    const key = pluginKey(this.rootIdName, config);
+    if (key === this.currentKey) return;
+    const known = this.canaryCache.get(key);
+    if (known === false) throw new HostError("ConfigureFailed", "Failed to configure base Wasm plugin (cached canary result)", this.logs.slice());
+    if (known === undefined) {
+      try {
+        this.canary = this.startVm("canary", -2, config);
+        this.discard(this.canary);
+        this.canaryCache.set(key, true);
+      } catch (e) {
+        this.canaryCache.set(key, false);
+        throw e;
+      }
+    }
+    this.pluginConfig = config;
+    for (const w of this.workers) {
+      const vm = w.vm;
+      if (vm.failed) continue; // a reload starts from the current configuration
+      let next = vm.plugins.get(key);
+      if (!next) {
+        try {
+          next = this.startPlugin(vm, config);
+        } catch (e) {
+          // cpp-host fails the VM (ConfigureFailed on a worker after a good canary: a guest bug).
+          vm.fail("proxy_on_configure", e);
+          continue;
+        }
+      }
+      const old = vm.currentPlugin;
+      next.current = true;
+      vm.currentPlugin = next;
+      if (old && old !== next) { old.current = false; this.releasePlugin(vm, old); }
+    }
+    this.drain();
+  }
+
+  /** A holder let go of a plugin: the last one of a replaced plugin shuts its root down (PluginHandleBase dtor). */
+  releasePlugin(vm: WasmVm, h: PluginHandle, stream = false): void {
+    if (stream) h.streams--;
+    if (!h.idle || vm.plugins.get(h.key) !== h) return;
+    vm.plugins.delete(h.key);
+    this.shutdownRoot(vm, h.root);
+  }
+
+  /** WasmBase::startShutdown(key): root proxy_on_done; true ⇒ proxy_on_delete, false ⇒ wait for proxy_done(). */
+  private shutdownRoot(vm: WasmVm, root: HostContext): void {
+    root.tickTimer?.cancel();
+    root.tickTimer = undefined;
+    root.tickPeriodMs = 0;
+    if (vm.failed) { vm.contexts.delete(root.id); return; }
+    const r = vm.call("proxy_on_done", root, root.id);
+    if (!r.ok) return;
+    if (r.missing || r.value !== 0) { vm.call("proxy_on_delete", root, root.id); vm.contexts.delete(root.id); }
+    else root.pendingDone = true;
   }
 
   // ---------------------------------------------------------------- streams
@@ -270,24 +359,30 @@ export class Proxy {
     this.drain();
   }
 
-  setTickPeriod(vm: WasmVm, ms: number): void {
-    vm.tickTimer?.cancel();
-    vm.tickTimer = undefined;
-    vm.tickPeriodMs = ms;
-    if (ms > 0 && !vm.failed) this.armTick(vm);
+  /** proxy_set_tick_period_milliseconds: one timer per root context (Envoy Wasm::setTimerPeriod(context_id, …)). */
+  setTickPeriod(target: HostContext | WasmVm, ms: number): void {
+    // A VM stands for its current root (tests stop or start a worker's ticks this way).
+    const root = target instanceof WasmVm ? target.currentRoot : target;
+    if (!root) return;
+    root.tickTimer?.cancel();
+    root.tickTimer = undefined;
+    root.tickPeriodMs = ms;
+    if (ms > 0 && !root.vm.failed) this.armTick(root);
   }
 
-  private armTick(vm: WasmVm): void {
-    const handle = this.clock.setTimer(vm.tickPeriodMs, () => {
-      if (vm.tickTimer !== handle) return;
-      vm.tickTimer = undefined;
-      if (vm.failed || this.closed) return;
-      vm.call("proxy_on_tick", vm.contexts.get(vm.rootId)!, vm.rootId);
+  private armTick(root: HostContext): void {
+    const vm = root.vm;
+    const handle = this.clock.setTimer(root.tickPeriodMs, () => {
+      if (root.tickTimer !== handle) return;
+      root.tickTimer = undefined;
+      // Wasm::tickHandler ticks only a root context that still exists.
+      if (vm.failed || this.closed || vm.contexts.get(root.id) !== root) return;
+      vm.call("proxy_on_tick", root, root.id);
       // Fixed delay: re-armed after the tick unless the tick itself changed the period.
-      if (!vm.tickTimer && vm.tickPeriodMs > 0 && !vm.failed) this.armTick(vm);
+      if (!root.tickTimer && root.tickPeriodMs > 0 && !vm.failed && vm.contexts.get(root.id) === root) this.armTick(root);
       this.drain();
     });
-    vm.tickTimer = handle;
+    root.tickTimer = handle;
   }
 
   /** Work that Envoy posts to a worker's dispatcher (queue ready, callout completion): never re-entrant. */
@@ -315,13 +410,15 @@ export class Proxy {
     vm.call("proxy_on_queue_ready", root, rootId, queueId);
   }
 
-  deliverHttpCallResponse(vm: WasmVm, token: number, data: { headers: HeaderMap; body: Uint8Array; trailers: HeaderMap } | undefined): void {
-    const root = vm.contexts.get(vm.rootId);
-    if (vm.failed || !root || this.closed) return;
+  deliverHttpCallResponse(vm: WasmVm, rootId: number, token: number, data: { headers: HeaderMap; body: Uint8Array; trailers: HeaderMap } | undefined): void {
+    // A callout outlives its root only as a cancelled request: a deleted root gets nothing (Envoy's Context
+    // cancels its pending http calls when it is destroyed).
+    const root = vm.contexts.get(rootId);
+    if (vm.failed || !root || root.kind !== "root" || this.closed) return;
     if (data) { root.status = { code: WasmResult.Ok, message: "" }; root.httpCallResponse = data; }
     else root.status = { code: WasmResult.BrokenConnection, message: "reset" };
     try {
-      vm.call("proxy_on_http_call_response", root, vm.rootId, token, data ? data.headers.size : 0, data ? data.body.length : 0, data ? data.trailers.size : 0);
+      vm.call("proxy_on_http_call_response", root, rootId, token, data ? data.headers.size : 0, data ? data.body.length : 0, data ? data.trailers.size : 0);
     } finally {
       root.httpCallResponse = undefined;
     }
@@ -353,18 +450,13 @@ export class Proxy {
   }
 
   // ---------------------------------------------------------------- shutdown
-  /** Plugin shutdown: root proxy_on_done; true ⇒ proxy_on_delete, false ⇒ wait for proxy_done(). */
+  /** VM shutdown (WasmBase::startShutdown()): every live root gets proxy_on_done, then proxy_on_delete or waits for proxy_done(). */
   async close(): Promise<void> {
     for (const w of this.workers) {
       const vm = w.vm;
-      vm.tickTimer?.cancel();
-      vm.tickTimer = undefined;
-      const root = vm.contexts.get(vm.rootId);
-      if (vm.failed || !root) continue;
-      const r = vm.call("proxy_on_done", root, root.id);
-      if (!r.ok) continue;
-      if (r.missing || r.value !== 0) { vm.call("proxy_on_delete", root, root.id); vm.contexts.delete(root.id); }
-      else root.pendingDone = true;
+      vm.stopTicks();
+      if (vm.failed) continue;
+      for (const h of [...vm.plugins.values()]) { vm.plugins.delete(h.key); this.shutdownRoot(vm, h.root); }
     }
     this.closed = true;
   }

@@ -2,6 +2,7 @@
 // creation, status conversion (StopIteration → StopAll unless allowed), StopAll withholding body callbacks until
 // proxy_continue_stream, buffering for StopIterationAndBuffer, map availability windows, deferred continue /
 // close / local reply, failure policies, and log → done → delete at the end.
+import type { PluginHandle } from "./plugin.js";
 import { HostContext } from "./context.js";
 import { HeaderMap, type HeaderInit } from "./headers.js";
 import { concat } from "./imports.js";
@@ -70,6 +71,8 @@ export class HttpStream {
   private pendingReply: LocalReply | undefined;
   private closeRequested = false;
   private waiters: Array<() => void> = [];
+  /** The plugin this stream was created under (undefined when the filter is skipped or failed). */
+  readonly plugin: PluginHandle | undefined;
 
   constructor(
     readonly proxy: Proxy,
@@ -79,7 +82,10 @@ export class HttpStream {
     readonly mode: "filter" | "skip" | "fail",
   ) {
     this.id = mode === "filter" ? vm.newContextId() : 0;
-    this.ctx = new HostContext(vm, this.id, "stream", this);
+    // The stream holds the worker's current plugin (and so its root context) until it is destroyed.
+    this.plugin = mode === "filter" ? vm.currentPlugin : undefined;
+    if (this.plugin) this.plugin.streams++;
+    this.ctx = new HostContext(vm, this.id, "stream", this, this.plugin?.root);
     this.startTimeMs = proxy.clock.nowMs();
     this.connectionId = proxy.nextConnectionId++;
   }
@@ -230,7 +236,7 @@ export class HttpStream {
     if (this.vm.failed) return false;
     this.created = true;
     this.vm.contexts.set(this.id, this.ctx);
-    const r = this.call("proxy_on_context_create", this.id, this.vm.rootId);
+    const r = this.call("proxy_on_context_create", this.id, this.ctx.rootId);
     return r.ok;
   }
 
@@ -501,6 +507,12 @@ export class HttpStream {
     if (this.completed) return;
     this.completed = true;
     this.endTimeMs = this.proxy.clock.nowMs();
+    this.destroyContext();
+    // Then the stream's Context drops its plugin handle: the last holder of a replaced plugin shuts its root down.
+    if (this.plugin) this.proxy.releasePlugin(this.vm, this.plugin, true);
+  }
+
+  private destroyContext(): void {
     if (this.mode !== "filter" || this.vm.failed) return;
     // Context::log creates the VM context first if no callback ran yet (e.g. a local reply before the filter).
     if (!this.created && !this.ensureCreated()) return;

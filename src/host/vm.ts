@@ -2,11 +2,11 @@
 // no context, `_initialize`/`_start` under restricted callbacks, then proxy_on_* calls with a current and an
 // effective context, deferred actions after each outermost call, and permanent failure on any trap.
 import { HostContext } from "./context.js";
+import type { PluginHandle } from "./plugin.js";
 import { buildImports, EXPORT_SIGNATURES } from "./imports.js";
 import { VmMetrics } from "./metrics.js";
 import { readModuleInfo, sigString, type ModuleInfo } from "./module-info.js";
 import type { Proxy } from "./proxy.js";
-import type { TimerHandle } from "./clock.js";
 import { HostError, HostTrap, type AbiVersion } from "./types.js";
 
 export type VmKind = "base" | "canary" | "worker";
@@ -61,7 +61,10 @@ export class WasmVm {
   failed = false;
   failure: string | undefined;
   failedAtMs = 0;
-  rootId = 0;
+  /** Live plugins on this VM by plugin key (root id + configuration); each has its own root context. */
+  readonly plugins = new Map<string, PluginHandle>();
+  /** The plugin new streams are created under (the worker's current filter configuration). */
+  currentPlugin: PluginHandle | undefined;
   private nextContextId = 1;
   nextHttpCallId = 0;
   current: HostContext | undefined;
@@ -69,8 +72,6 @@ export class WasmVm {
   private depth = 0;
   private stopNext = false;
   private deferred: Array<() => void> = [];
-  tickPeriodMs = 0;
-  tickTimer: TimerHandle | undefined;
   /** Set when an import was called from the start section (Envoy+V8 would dereference a null context). */
   startSectionViolation: string | undefined;
   hostCalls: Array<{ name: string; args: Array<number | bigint> }> = [];
@@ -86,6 +87,14 @@ export class WasmVm {
   }
 
   get abi(): AbiVersion { return this.loaded.abi; }
+  get currentRoot(): HostContext | undefined { return this.currentPlugin?.root; }
+  /** The current plugin's root context id (0 before the first root exists). */
+  get rootId(): number { return this.currentPlugin?.root.id ?? 0; }
+  /** Every root context still known to the VM (live plugins and roots waiting for proxy_done). */
+  roots(): HostContext[] { return [...this.contexts.values()].filter((c) => c.kind === "root"); }
+  stopTicks(): void {
+    for (const r of this.roots()) { r.tickTimer?.cancel(); r.tickTimer = undefined; }
+  }
   get label(): string { return this.kind === "worker" ? `worker ${this.worker}` : this.kind; }
 
   /** Instantiates (start section runs here, with no context) and runs _initialize/_start restricted. */
@@ -167,8 +176,7 @@ export class WasmVm {
     this.failedAtMs = this.proxy.clock.nowMs();
     const msg = e instanceof HostTrap ? e.message : e instanceof WebAssembly.RuntimeError ? `Uncaught RuntimeError: ${e.message}` : `host error: ${(e as Error)?.stack ?? String(e)}`;
     this.failure = msg;
-    this.tickTimer?.cancel();
-    this.tickTimer = undefined;
+    this.stopTicks();
     this.proxy.hostLog(this, "critical", `Function: ${where} failed: ${msg}`, this.current?.id ?? 0);
   }
 
