@@ -76,7 +76,7 @@ describe("the validators catch what they are for", () => {
 
   it("a dashboard with overlapping panels, an undefined variable or a broken query", () => {
     const d = grafanaDashboard(cfg, pc);
-    const p0 = d.panels![0]! as { gridPos: { x: number; y: number }; targets: Array<{ expr: string }> };
+    const p0 = d.panels![0]! as unknown as { gridPos: { x: number; y: number }; targets: Array<{ expr: string }> };
     const p1 = d.panels![1]! as { gridPos: { x: number; y: number } };
     p1.gridPos = { ...p1.gridPos, x: p0.gridPos.x, y: p0.gridPos.y };
     p0.targets[0]!.expr = `sum(${promMetric(pc.name, "picks")}{pool=~"$nope"}`;
