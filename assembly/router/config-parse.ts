@@ -393,6 +393,34 @@ function isIdent(s: string): bool {
   return true;
 }
 
+/**
+ * ^(?=.{1,259}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:port)?$ with port 1..65535 without a
+ * leading zero: a lower-case host name with an optional port.
+ */
+function isAuthority(s: string): bool {
+  const n = s.length;
+  if (n < 1 || n > 259) return false;
+  let end = n;
+  const colon = s.lastIndexOf(":");
+  if (colon >= 0) {
+    if (!isDecimal(s, colon + 1, n, 5, 1, 65535)) return false;
+    end = colon;
+  }
+  if (end == 0) return false;
+  let prev = 0x2e; // a label starts after a dot
+  for (let i = 0; i < end; i++) {
+    const c = <i32>s.charCodeAt(i);
+    const lowerAlnum = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
+    if (c == 0x2e) {
+      if (prev == 0x2e || prev == 0x2d) return false;
+    } else if (c == 0x2d) {
+      if (prev == 0x2e) return false;
+    } else if (!lowerAlnum) return false;
+    prev = c;
+  }
+  return prev != 0x2e && prev != 0x2d;
+}
+
 /** ^[A-Za-z0-9._-]{0,32}$ */
 function isGpu(s: string): bool {
   const n = s.length;
@@ -520,6 +548,7 @@ const MSG_HEADER = "must be a lower-case HTTP header name of 1-64 token characte
 const MSG_IDENT = "must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit";
 const MSG_MODEL = "must be 1-128 visible ASCII characters (no spaces)";
 const MSG_ENDPOINT = "must be ip:port (IPv4) or [ip]:port (IPv6)";
+const MSG_AUTHORITY = "must be a lower-case host name, optionally with :port";
 const MSG_GPU = "must be 0-32 characters of letters, digits, '.', '_' or '-'";
 const MSG_VISIBLE = "must be 1-255 visible ASCII characters (no spaces)";
 const MSG_PATH = "must be an absolute path such as /metrics";
@@ -638,7 +667,7 @@ const ROOT_KEYS: Array<string> = [
 ];
 const HEADER_KEYS: Array<string> = ["protocol", "model", "class", "priority", "pool", "endpoint", "modelOverride", "priorityIn"];
 const BODY_KEYS: Array<string> = ["enabled", "maxBytes", "timeoutMs"];
-const POOL_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "fallback", "maxInFlight", "metrics", "discovery"];
+const POOL_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "fallback", "maxInFlight", "metrics", "discovery", "hosts"];
 const METRICS_KEYS: Array<string> = ["cluster", "path", "engine", "authority", "timeoutMs", "modelLabelFilter", "series", "endpointClusters"];
 const SERIES_SET_KEYS: Array<string> = ["queue", "running", "kvCache"];
 const SERIES_KEYS: Array<string> = ["name", "labels", "scale"];
@@ -693,6 +722,7 @@ function parsePool(i: i32, path: string): PoolConfig {
   p.maxInFlight = int(at[7], field(path, "maxInFlight"), 1, 1000000, p.maxInFlight);
   if (at[8] >= 0) p.metrics = parseMetrics(at[8], field(path, "metrics"));
   if (at[9] >= 0) p.discovery = parseDiscovery(at[9], field(path, "discovery"));
+  p.hosts = patternList(at[10], field(path, "hosts"), 64, 259, isAuthority, MSG_AUTHORITY);
   return p;
 }
 

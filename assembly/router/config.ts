@@ -46,6 +46,8 @@ export class PoolConfig {
   weight: f64 = 1;
   gpu: string = "";
   endpoints: Array<string> = [];
+  /** :authority values (host or host:port) of the services this pool serves; see scope.ts. */
+  hosts: Array<string> = [];
   /** "" when none. */
   fallback: string = "";
   maxInFlight: i32 = 64;

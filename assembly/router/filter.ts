@@ -13,6 +13,7 @@ import { Classification, classifyBody, classifyHeaders, estimatedCost, Protocol,
 
 const PROTOCOL_COUNT: i32 = <i32>Protocol.SglangGenerate + 1;
 import { RouterConfig, STEER_ENDPOINT } from "./config";
+import { Scope } from "./scope";
 import { parseConfig } from "./config-parse";
 import { Load, LoadView } from "./loadview";
 import { AFFINITY_HIT, AFFINITY_OVERRIDE, NO_HEALTHY, PickResult, Picker, SHED } from "./picker";
@@ -26,6 +27,7 @@ import { HeaderKeys, parsePriority, sanitize, stripOwned, writeClassification, w
 const MAX_CONFIG_BYTES: u32 = 1 << 20;
 const HEARTBEAT_MS: u32 = 1000;
 
+const K_AUTHORITY = utf8(":authority");
 const K_METHOD = utf8(":method");
 const K_PATH = utf8(":path");
 const K_CONTENT_TYPE = utf8("content-type");
@@ -47,6 +49,7 @@ class Router {
   scratch: usize;
   poller: Poller;
   affinity: Affinity;
+  scope: Scope;
   /** Response headers read for load reports ("" when not configured). */
   queueHeader: ArrayBuffer | null;
   kvCacheHeader: ArrayBuffer | null;
@@ -55,6 +58,7 @@ class Router {
     // A VM missing heartbeats for 5 periods (or 3 s) is presumed dead: its in-flight slots stop counting.
     const view = new LoadView(cfg.name, vmId, <i64>max(3000, 5 * HEARTBEAT_MS));
     this.catalog = catalog;
+    this.scope = new Scope(cfg);
     this.keys = new HeaderKeys(cfg.headers);
     const stats = new S.Stats(cfg.name, catalog, PROTOCOL_COUNT, (p: i32): string => protocolName(<Protocol>p));
     const poller = new Poller(cfg, catalog, view, stats, vmId);
@@ -174,6 +178,8 @@ export class RouterStream extends HttpContext {
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): i32 {
     const r = this.r;
+    // Requests to other services pass untouched: one host call, no stats, nothing written or held.
+    if (r.scope.limited && !r.scope.covers(getHeader(MapType.RequestHeaders, K_AUTHORITY))) return HeadersStatus.Continue;
     stripOwned(r.keys);
     const method = getHeader(MapType.RequestHeaders, K_METHOD);
     const path = getHeader(MapType.RequestHeaders, K_PATH);

@@ -7,7 +7,7 @@ import type { PluginConfig } from "../config/plugin-config.js";
 import { buildPluginConfig, overrideHostPolicy, wasmFilterConfig, type MetricsClusterOverride, type OutputFile } from "./generate.js";
 import { type Problem, validateBootstrap, validateCompose } from "./validate.js";
 
-/** Has override_host (>= 1.34) and allow_on_headers_stop_iteration (>= 1.35). */
+/** Has override_host and allow_on_headers_stop_iteration (both Envoy >= 1.35, see versions.ts). */
 export const DEFAULT_ENVOY_IMAGE = "envoyproxy/envoy:v1.36.0";
 export const SIM_PORT = 8000;
 export const LISTENER_PORT = 10000;
