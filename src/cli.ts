@@ -15,7 +15,7 @@ import { validateOutputDir, writeFiles } from "./toolkit/output.js";
 import { formatProblems, type Problem } from "./toolkit/validate.js";
 import { runDemo } from "./demo.js";
 import { Simulator } from "./sim/server.js";
-import { loadLocalConfig } from "./gateway/local-config.js";
+import { loadLocalConfig, parseLocalConfig } from "./gateway/local-config.js";
 import { startStack } from "./gateway/stack.js";
 import { runStart } from "./gateway/start.js";
 import { runBench, summaryTable, targetsTable } from "./bench/index.js";
@@ -122,9 +122,22 @@ export function buildProgram(io: Io): Command {
     .description("Check a router config (YAML or JSON); reports every problem with its field path")
     .argument("<config>", "router config file")
     .action((file: string) => {
-      const { config, problems } = checkRouterConfig(rawConfig(io, file), file);
-      if (!config) fail(io, problems, `fix ${file}; \`inference-router schema\` documents every field`);
-      io.out(`${file}: ok (${config.pools.length} pool(s), steering ${config.steering}, body mode ${config.body.enabled ? "on" : "off"})\n`);
+      const raw = rawConfig(io, file) as Record<string, unknown>;
+      let config;
+      if ("local" in raw) {
+        // A local test-bed config (`npm start`): the router config plus its local: section.
+        try {
+          config = parseLocalConfig(raw, file).router;
+        } catch (e) {
+          if (e instanceof ConfigError) fail(io, e.problems, `fix ${file} (router config + local: section, see src/gateway/local-config.ts)`);
+          throw e;
+        }
+      } else {
+        const checked = checkRouterConfig(raw, file);
+        if (!checked.config) fail(io, checked.problems, `fix ${file}; \`inference-router schema\` documents every field`);
+        config = checked.config;
+      }
+      io.out(`${file}: ok (${config.pools.length} pool(s), steering ${config.steering}, body mode ${config.body.enabled ? "on" : "off"}${"local" in raw ? ", local section" : ""})\n`);
     });
 
   program
