@@ -61,7 +61,7 @@ function dump(c: RouterConfig): string {
   for (let i = 0; i < c.pools.length; i++) {
     const p = c.pools[i];
     let t = "{\"name\":" + q(p.name) + ",\"models\":" + list(p.models) + ",\"modelPrefixes\":" + list(p.modelPrefixes) +
-      ",\"weight\":" + n(p.weight) + ",\"gpu\":" + q(p.gpu) + ",\"endpoints\":" + list(p.endpoints);
+      ",\"weight\":" + n(p.weight) + ",\"gpu\":" + q(p.gpu) + ",\"endpoints\":" + list(p.endpoints) + ",\"hosts\":" + list(p.hosts);
     if (p.fallback.length) t += ",\"fallback\":" + q(p.fallback);
     t += ",\"maxInFlight\":" + p.maxInFlight.toString();
     const m = p.metrics;
