@@ -1,8 +1,8 @@
 // Which requests the filter acts on: those whose :authority is one of the names of the inference services the
 // pools serve (pools[].hosts). The toolkit writes every form Istio puts in a service's outbound route domains
 // (name, name.ns, name.ns.svc, name.ns.svc.<domain>, each with and without the port), so matching is exact.
-// Everything else — calls to other services or external APIs from the same sidecar — passes untouched after a
-// single host call (reading :authority).
+// Everything else — calls to other services or external APIs from the same sidecar — passes unsteered: the filter
+// reads :authority and removes its own headers (filter.ts), nothing more.
 import { RouterConfig } from "./config";
 
 export class Scope {

@@ -96,15 +96,17 @@ export const PoolSchema = z
       .array(
         z
           .string()
+          .min(1)
+          .max(259)
           .regex(
-            /^(?=.{1,259}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5]))?$/,
+            /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5]))?$/,
             "must be a lower-case host name, optionally with :port",
           ),
       )
       .max(64)
       .default([])
       .describe(
-        "The :authority values (host or host:port) of the services this pool serves. When any pool lists hosts, requests to other authorities pass untouched; with none, every request is handled.",
+        "The :authority values (host or host:port) of the services this pool serves. When any pool lists hosts, requests to other authorities pass unsteered (only the owned headers are removed); with none, every request is handled.",
       ),
     fallback: ident.optional().describe("Pool to use when every member of this pool is ejected or saturated."),
     maxInFlight: z

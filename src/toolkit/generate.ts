@@ -729,7 +729,7 @@ function readme(
     "## What is steered, what passes untouched",
     "",
     `The filter acts only on requests whose \`:authority\` is one of: ${hosts.map((h) => `\`${h}\``).join(", ")}.`,
-    "Every other request from these proxies (other services, external APIs) passes untouched.",
+    "Every other request from these proxies (other services, external APIs) passes unsteered: the filter only removes its own `x-inference-*` / steering headers.",
     "",
     ...(cfg.body.enabled
       ? [

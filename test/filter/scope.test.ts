@@ -1,5 +1,6 @@
 // The filter only touches requests to the inference services it is configured for (pools[].hosts, matched
-// exactly against :authority): everything else from the same sidecar passes untouched after one host call.
+// exactly against :authority): everything else from the same sidecar passes unsteered — the filter reads
+// :authority and removes its own headers (so no client can steer through it anyway), nothing more.
 import { describe, expect, it } from "vitest";
 import { generate } from "../../src/toolkit/generate.js";
 import { variant } from "../toolkit/helpers.js";
@@ -31,7 +32,7 @@ describe("scope: the filter acts only on the configured services", () => {
     }
   });
 
-  it("other authorities pass untouched: nothing stripped, written, held or answered", async () => {
+  it("other authorities pass unsteered: nothing classified, written, held or answered; owned headers removed", async () => {
     const p = await routerProxy(scoped({ body: { enabled: true }, unknownModel: "reject" }), { allowOnHeadersStopIteration: true });
     for (const authority of ["api.openai.com", "llm:9000", "other.llm.svc.cluster.local:8000", "llm.llm.svc.cluster.local.evil.com", "", "llm.other:8000"]) {
       // With body mode and unknownModel reject, an in-scope request for this model would be held and answered 404.
@@ -39,7 +40,8 @@ describe("scope: the filter acts only on the configured services", () => {
       expect(r.localReply, authority).toBeUndefined();
       expect(r.reachedRouter, authority).toBe(true);
       const h = r.routerHeaders!;
-      expect(h["x-inference-pool"], authority).toBe("evil"); // not even stripped: the filter did not touch it
+      expect(h["x-inference-pool"], authority).toBeUndefined(); // a client value never reaches the router
+      expect(h["x-gateway-destination-endpoint"], authority).toBeUndefined();
       expect(h["x-inference-model"], authority).toBeUndefined();
       expect(h["x-inference-protocol"], authority).toBeUndefined();
     }
@@ -47,11 +49,11 @@ describe("scope: the filter acts only on the configured services", () => {
     expect((await p.request(chat("gpt-4o", { authority: "llm.llm:8000" }))).localReply?.status).toBe(404);
   });
 
-  it("an out-of-scope request costs exactly one host call (reading :authority); an in-scope one the full path", async () => {
+  it("an out-of-scope request costs 7 host calls (read :authority, remove the 6 owned headers); an in-scope one the full path", async () => {
     const p = await routerProxy(scoped(), { traceHostCalls: true });
     await p.request(oip("mistral-7b", { authority: "llm:8000" })); // warm-up: first-request allocations
     const out = await hostCallsFor(p, oip("mistral-7b", { authority: "api.example.com" }));
-    expect(out).toEqual(["proxy_get_header_map_value"]);
+    expect(out).toEqual(["proxy_get_header_map_value", ...Array(6).fill("proxy_remove_header_map_value")]);
     const inScope = await hostCallsFor(p, oip("mistral-7b", { authority: "llm:8000" }));
     expect(inScope.length).toBeGreaterThan(10);
     console.log(`host calls per request: out of scope ${out.length}, in scope ${inScope.length}`);
