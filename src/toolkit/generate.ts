@@ -5,7 +5,7 @@ import { stringify } from "yaml";
 import type { RouterConfig, RouterPool } from "../config/router-config.js";
 import { parsePluginConfig, type PluginConfig, type PluginConfigInput } from "../config/plugin-config.js";
 import { type Problem, validateK8sObject } from "./validate.js";
-import { checkVersions, FEATURES, requirements, targetOf, versionMatrixMarkdown, wasmDelivery } from "./versions.js";
+import { checkVersions, FEATURES, requirements, supports, targetOf, versionMatrixMarkdown, wasmDelivery } from "./versions.js";
 import { TARGET_REF_GROUPS } from "../config/router-config.js";
 import { packageWasm } from "./oci.js";
 
@@ -228,13 +228,21 @@ export function wasmFilterConfig(
   pluginConfig: PluginConfig,
   code: Record<string, unknown>,
   name = `${cfg.namespace}.${cfg.name}`,
+  target: { istio?: string; envoy?: string } = {},
 ): Record<string, unknown> {
+  // failure_policy where the target passes it through; otherwise the deprecated fail_open (never both: Envoy
+  // rejects the pair). FAIL_RELOAD is refused for such targets by checkVersions/checkEnvoy.
+  const failure = supports(target, "failurePolicy")
+    ? { failure_policy: ENVOY_FAILURE_POLICY[cfg.failStrategy] }
+    : cfg.failStrategy === "FAIL_OPEN"
+      ? { fail_open: true }
+      : {};
   return {
     "@type": WASM_TYPE_URL,
     config: {
       name,
       root_id: cfg.pluginName,
-      failure_policy: ENVOY_FAILURE_POLICY[cfg.failStrategy],
+      ...failure,
       ...(cfg.body.enabled ? { allow_on_headers_stop_iteration: true } : {}),
       vm_config: {
         vm_id: cfg.pluginName,
@@ -416,7 +424,7 @@ export function generate(cfg: RouterConfig, opts: GenerateOptions = {}): Generat
       configPatches: [
         {
           applyTo: "EXTENSION_CONFIG",
-          patch: { operation: "ADD", value: { name: ecdsName, typed_config: wasmFilterConfig(cfg, pluginConfig, code, ecdsName) } },
+          patch: { operation: "ADD", value: { name: ecdsName, typed_config: wasmFilterConfig(cfg, pluginConfig, code, ecdsName, { istio: target.istio }) } },
         },
         ...listenerMatches.map((l) => ({
           applyTo: "HTTP_FILTER",

@@ -64,12 +64,14 @@ const FEATURE_TABLE = {
     source: "istio/istio manifests/charts/base/files/crd-all.gen.yaml @ b9159ca3 (1.27.9) vs @ 4ea27a1e (1.26.8)",
   },
   failurePolicy: {
-    title: "Wasm PluginConfig.failure_policy (ECDS EnvoyFilter)",
-    istio: "1.24",
-    envoy: "1.32",
-    // The agent reads failure_policy when a module cannot be fetched (pkg/wasm/convert.go httpWasmFailOpen) in every
-    // release of the table.
-    source: "istio/istio pkg/wasm/convert.go @ 734e100e (1.24.6)",
+    title: "Wasm PluginConfig.failure_policy",
+    istio: "1.25",
+    envoy: "1.33",
+    // istiod drops EnvoyFilter fields its go-control-plane lacks (pilot/pkg/model/envoyfilter.go): I 1.24.6 go.mod pins
+    // github.com/envoyproxy/go-control-plane v0.13.1-0.20241009135036-bec043f2e850, whose wasm PluginConfig has no
+    // failure_policy (only fail_open); I 1.25.5's v1.32.4-0.20250114143102-4eb1955954fa has it. Below it the toolkit
+    // writes the deprecated fail_open instead, which the agent also reads (pkg/wasm/convert.go httpWasmFailOpen).
+    source: "istio/istio go.mod @ 734e100e (1.24.6) vs @ 60cf0ca3 (1.25.5); pkg/wasm/convert.go",
   },
   targetRefsGateway: {
     title: "targetRefs kind Gateway (group gateway.networking.k8s.io)",
@@ -174,7 +176,7 @@ export function requirements(cfg: RouterConfig, opts: { unsafeOriginalDst?: bool
   const r: Requirement[] = [];
   const delivery = wasmDelivery(cfg);
   const wasmOut = delivery === "EnvoyFilter" ? "wasm-envoyfilter.yaml" : delivery === "TrafficExtension" ? "trafficextension.yaml" : "wasmplugin.yaml";
-  r.push({ output: wasmOut, feature: delivery === "TrafficExtension" ? "trafficExtension" : delivery === "EnvoyFilter" ? "failurePolicy" : "wasmPlugin" });
+  r.push({ output: wasmOut, feature: delivery === "TrafficExtension" ? "trafficExtension" : delivery === "EnvoyFilter" ? "networkingV1" : "wasmPlugin" });
   if (cfg.failStrategy === "FAIL_RELOAD") r.push({ output: wasmOut, feature: "failReload" });
   if (cfg.body.enabled) r.push({ output: wasmOut, feature: "bodyMode" });
   for (const t of cfg.workload.targetRefs ?? [])

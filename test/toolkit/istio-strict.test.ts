@@ -45,6 +45,19 @@ describe("version matrix: Istio 1.24–1.31 × mode", () => {
       });
     }
 
+  test("Istio 1.24's istiod drops failure_policy: the ECDS filter says fail_open there, failure_policy from 1.25", () => {
+    const wasmConfig = (istio: string, failStrategy: "FAIL_OPEN" | "FAIL_CLOSE") => {
+      const cfg = variant((c) => { c.body = { enabled: false }; c.failStrategy = failStrategy; });
+      const ef = generate(cfg, { istio }).files.find((f) => f.path === "alternatives/wasm-envoyfilter.yaml")!.objects![0]! as any;
+      return ef.spec.configPatches[0].patch.value.typed_config.config;
+    };
+    expect(wasmConfig("1.24", "FAIL_OPEN")).toMatchObject({ fail_open: true });
+    expect(wasmConfig("1.24", "FAIL_OPEN").failure_policy).toBeUndefined();
+    expect(wasmConfig("1.24", "FAIL_CLOSE").fail_open).toBeUndefined();
+    expect(wasmConfig("1.25", "FAIL_OPEN")).toMatchObject({ failure_policy: "FAIL_OPEN" });
+    expect(wasmConfig("1.25", "FAIL_OPEN").fail_open).toBeUndefined();
+  });
+
   test("the table's minimums", () => {
     const first = (f: FeatureName) => ISTIO_MINORS.find((v) => supports({ istio: v }, f));
     expect(first("overrideHost")).toBe("1.27");
