@@ -1,25 +1,28 @@
 #!/usr/bin/env node
 // inference-router CLI. Exit codes: 0 ok, 1 validation or generation failure, 2 usage error.
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Command, CommanderError } from "commander";
 import { routerConfigJsonSchema } from "./config/router-config.js";
-import { generate, localWasmPath, sha256File, validateGenerated } from "./toolkit/generate.js";
+import { generate, localWasmPath, renderFile, validateGenerated, type GenerateOptions } from "./toolkit/generate.js";
+import { checkEnvoy, envoyVersionOfImage, ISTIO_MINORS } from "./toolkit/versions.js";
 import { ConfigError, loadRouterConfig, parseConfigText, checkRouterConfig } from "./toolkit/load.js";
-import { buildLocal, validateLocal } from "./toolkit/local.js";
+import { buildLocal, DEFAULT_ENVOY_IMAGE, validateLocal } from "./toolkit/local.js";
 import { packageWasm } from "./toolkit/oci.js";
 import { validateOutputDir, writeFiles } from "./toolkit/output.js";
 import { formatProblems, type Problem } from "./toolkit/validate.js";
 import { runDemo } from "./demo.js";
 import { Simulator } from "./sim/server.js";
-import { loadLocalConfig } from "./gateway/local-config.js";
+import { loadLocalConfig, parseLocalConfig } from "./gateway/local-config.js";
 import { startStack } from "./gateway/stack.js";
 import { runStart } from "./gateway/start.js";
 import { runBench, summaryTable, targetsTable } from "./bench/index.js";
 import { registerK8sCommands } from "./k8s/commands.js";
 
 export const DEFAULT_WASM = "build/inference-router.wasm";
+const VERSION = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
 export interface Io {
   out: (s: string) => void;
@@ -42,20 +45,61 @@ function usage(io: Io, msg: string): never {
   throw new Exit(2);
 }
 
-function load(io: Io, file: string) {
-  if (!existsSync(file)) usage(io, `config file ${file} not found`);
+/** A file the user named: it must exist and be a regular file; otherwise one line and exit 2. */
+function inputFile(io: Io, file: string, what: string): void {
+  if (!existsSync(file)) usage(io, `${file} not found; expected ${what}`);
+  if (statSync(file).isDirectory()) usage(io, `${file} is a directory; expected ${what}`);
+}
+
+/** An output directory: absent (it is created) or a directory. */
+function outputDir(io: Io, dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) usage(io, `${dir} is an existing file; expected a directory to write into (or - for stdout)`);
+}
+
+/** An output file: absent or a file (overwritten), never a directory. */
+function outputFile(io: Io, file: string): void {
+  if (existsSync(file) && statSync(file).isDirectory()) usage(io, `${file} is a directory; expected a file path to write`);
+}
+
+const CONFIG_WHAT = "a router config file (YAML or JSON mapping)";
+const WASM_WHAT = "a WebAssembly module (.wasm, built with npm run build:wasm)";
+
+/** Reads a module the user named and checks it is one (\0asm magic). */
+function readWasm(io: Io, file: string): Buffer {
+  inputFile(io, file, WASM_WHAT);
+  const b = readFileSync(file);
+  if (b.length < 8 || b.readUInt32BE(0) !== 0x0061736d) usage(io, `${file} is not a WebAssembly module (no \\0asm header); expected ${WASM_WHAT}`);
+  return b;
+}
+
+/** The raw config document; a file that is not a YAML/JSON mapping is a usage error. */
+function rawConfig(io: Io, file: string): unknown {
+  inputFile(io, file, CONFIG_WHAT);
+  const text = readFileSync(file, "utf8");
+  if (text.includes("\u0000")) usage(io, `${file} is a binary file; expected ${CONFIG_WHAT}`);
+  let raw: unknown;
   try {
-    return loadRouterConfig(file);
+    raw = parseConfigText(text, file);
   } catch (e) {
-    if (e instanceof ConfigError) fail(io, e.problems, `fix ${file} and run again (\`inference-router schema\` documents every field)`);
+    if (e instanceof ConfigError) fail(io, e.problems, `fix the syntax of ${file}`);
     throw e;
   }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    usage(io, `${file} holds ${raw === null ? "nothing" : Array.isArray(raw) ? "a list" : `a ${typeof raw}`}; expected ${CONFIG_WHAT}`);
+  return raw;
+}
+
+function load(io: Io, file: string) {
+  const { config, problems } = checkRouterConfig(rawConfig(io, file), file);
+  if (!config) fail(io, problems, `fix ${file} and run again (\`inference-router schema\` documents every field)`);
+  return config;
 }
 
 export function buildProgram(io: Io): Command {
   const program = new Command("inference-router");
   program
     .description("Generate, validate and run the inference-router proxy-wasm filter for Istio and Envoy")
+    .version(VERSION, "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError();
@@ -79,17 +123,22 @@ export function buildProgram(io: Io): Command {
     .description("Check a router config (YAML or JSON); reports every problem with its field path")
     .argument("<config>", "router config file")
     .action((file: string) => {
-      if (!existsSync(file)) usage(io, `config file ${file} not found`);
-      let raw: unknown;
-      try {
-        raw = parseConfigText(readFileSync(file, "utf8"), file);
-      } catch (e) {
-        if (e instanceof ConfigError) fail(io, e.problems, "fix the syntax");
-        throw e;
+      const raw = rawConfig(io, file) as Record<string, unknown>;
+      let config;
+      if ("local" in raw) {
+        // A local test-bed config (`npm start`): the router config plus its local: section.
+        try {
+          config = parseLocalConfig(raw, file).router;
+        } catch (e) {
+          if (e instanceof ConfigError) fail(io, e.problems, `fix ${file} (router config + local: section, see src/gateway/local-config.ts)`);
+          throw e;
+        }
+      } else {
+        const checked = checkRouterConfig(raw, file);
+        if (!checked.config) fail(io, checked.problems, `fix ${file}; \`inference-router schema\` documents every field`);
+        config = checked.config;
       }
-      const { config, problems } = checkRouterConfig(raw, file);
-      if (!config) fail(io, problems, `fix ${file}; \`inference-router schema\` documents every field`);
-      io.out(`${file}: ok (${config.pools.length} pool(s), steering ${config.steering}, body mode ${config.body.enabled ? "on" : "off"})\n`);
+      io.out(`${file}: ok (${config.pools.length} pool(s), steering ${config.steering}, body mode ${config.body.enabled ? "on" : "off"}${"local" in raw ? ", local section" : ""})\n`);
     });
 
   program
@@ -99,6 +148,7 @@ export function buildProgram(io: Io): Command {
     .action((o: { out?: string }) => {
       const text = `${JSON.stringify(routerConfigJsonSchema(), null, 2)}\n`;
       if (o.out) {
+        outputFile(io, o.out);
         mkdirSync(path.dirname(o.out), { recursive: true });
         writeFileSync(o.out, text);
         io.out(`wrote ${o.out}\n`);
@@ -109,34 +159,58 @@ export function buildProgram(io: Io): Command {
     .command("generate")
     .description("Generate the Istio resources (kustomize-ready) from a router config; validates everything before writing")
     .requiredOption("-c, --config <file>", "router config (YAML or JSON)")
-    .requiredOption("-o, --out <dir>", "output directory")
-    .option("--wasm [file]", `built module whose sha256 goes into the output (default ${DEFAULT_WASM})`)
+    .requiredOption("-o, --out <dir>", "output directory, or - for one multi-document YAML stream on stdout (… -o - | kubectl apply -f -)")
+    .option("--wasm [file]", `built module: its sha256 (https/file urls) or the manifest digest of the image \`package\` builds from it (oci urls) goes into the output (default ${DEFAULT_WASM})`)
+    .option("--istio-version <version>", `Istio version to generate for (${ISTIO_MINORS[0]} … ${ISTIO_MINORS[ISTIO_MINORS.length - 1]}); refuses what it lacks. Default: the config's versions.istio`)
+    .option("--dry-run", "validate and list what would be written, write nothing")
     .option("--unsafe-original-dst", "endpoint mode through an ORIGINAL_DST cluster instead of override_host (no mTLS, spoofable)")
-    .action((o: { config: string; out: string; wasm?: string | boolean; unsafeOriginalDst?: boolean }) => {
-      const cfg = load(io, o.config);
-      let wasmSha256: string | undefined;
-      const wasmFile = o.wasm === true ? DEFAULT_WASM : typeof o.wasm === "string" ? o.wasm : localWasmPath(cfg);
-      if (wasmFile !== undefined) {
-        if (!existsSync(wasmFile)) usage(io, `wasm module ${wasmFile} not found (build it with npm run build:wasm)`);
-        wasmSha256 = sha256File(wasmFile);
+    .action((o: { config: string; out: string; wasm?: string | boolean; istioVersion?: string; dryRun?: boolean; unsafeOriginalDst?: boolean }) => {
+      const toStdout = o.out === "-";
+      if (!toStdout) outputDir(io, o.out);
+      if (o.istioVersion !== undefined) {
+        const m = /^v?(1\.(\d+))(\.\d+)?(-[0-9A-Za-z.-]+)?$/.exec(o.istioVersion);
+        if (!m || !(ISTIO_MINORS as readonly string[]).includes(m[1]!))
+          usage(io, `--istio-version ${o.istioVersion} is not supported; expected one of ${ISTIO_MINORS.join(", ")} (optionally with a patch, e.g. 1.28.2)`);
       }
+      const cfg = load(io, o.config);
+      const wasmFile = o.wasm === true ? DEFAULT_WASM : typeof o.wasm === "string" ? o.wasm : localWasmPath(cfg);
+      const wasm = wasmFile !== undefined ? readWasm(io, wasmFile) : undefined;
       if (cfg.steering !== "endpoint" && o.unsafeOriginalDst) usage(io, "--unsafe-original-dst only applies to steering: endpoint");
-      const opts = { source: path.basename(o.config), ...(wasmSha256 ? { wasmSha256 } : {}), unsafeOriginalDst: o.unsafeOriginalDst === true };
+      const opts: GenerateOptions = {
+        source: path.basename(o.config),
+        ...(wasm ? { wasm } : {}),
+        ...(o.istioVersion !== undefined ? { istio: o.istioVersion.replace(/^v/, "") } : {}),
+        unsafeOriginalDst: o.unsafeOriginalDst === true,
+      };
       const result = generate(cfg, opts);
       const problems = validateGenerated(cfg, result, o.config, opts);
       if (problems.length > 0) fail(io, problems, "nothing written");
       for (const w of result.warnings) io.err(`warning: ${w}\n`);
+      const count = result.files.reduce((n, f) => n + (f.objects?.length ?? 0), 0);
+      const summary = `all ${count} objects valid (Istio ${opts.istio ?? cfg.versions.istio} CRD schemas and rules, Envoy v3 protos)`;
+      if (toStdout) {
+        // Only what `kubectl apply -k` would apply: the primary resources, one stream, documents separated by ---.
+        const docs = result.files.filter((f) => f.kustomize && f.objects).map((f) => renderFile({ ...f, header: [] }).replace(/\n$/, ""));
+        if (!o.dryRun) io.out(`${docs.join("\n---\n")}\n`);
+        io.err(`${summary}${o.dryRun ? " (dry run: nothing written)" : ""}\n`);
+        return;
+      }
+      if (o.dryRun) {
+        io.out(`${result.files.map((f) => `would write ${path.join(o.out, f.path)}`).join("\n")}\n${summary} (dry run: nothing written)\n`);
+        return;
+      }
       const written = writeFiles(o.out, result.files);
-      io.out(`${written.map((w) => `wrote ${w}`).join("\n")}\nall ${result.files.reduce((n, f) => n + (f.objects?.length ?? 0), 0)} objects valid (Istio CRD schemas, Envoy v3 protos)\n`);
+      io.out(`${written.map((w) => `wrote ${w}`).join("\n")}\n${summary}\n`);
     });
 
   program
     .command("validate-output")
     .description("Validate every YAML file in a directory: Istio objects against the CRD schemas, Envoy fragments and bootstraps against Envoy's protos, compose files against the compose spec")
     .argument("<dir>", "directory written by generate or local")
-    .action((dir: string) => {
-      if (!existsSync(dir)) usage(io, `directory ${dir} not found`);
-      const { problems, checked } = validateOutputDir(dir);
+    .option("--istio-version <version>", "Istio version to validate for (default: the newest supported)")
+    .action((dir: string, o: { istioVersion?: string }) => {
+      if (!existsSync(dir)) usage(io, `${dir} not found; expected a directory written by generate or local (or one YAML file)`);
+      const { problems, checked } = validateOutputDir(dir, o.istioVersion !== undefined ? { istio: o.istioVersion.replace(/^v/, "") } : {});
       if (problems.length > 0) fail(io, problems, `in ${checked.length} file(s)`);
       io.out(`${checked.length} file(s) valid\n`);
     });
@@ -148,12 +222,21 @@ export function buildProgram(io: Io): Command {
     .requiredOption("-o, --out <dir>", "output directory")
     .option("--wasm <file>", "built module mounted into Envoy", DEFAULT_WASM)
     .option("--replicas <n>", "simulated servers per pool", "2")
-    .option("--envoy-image <image>", "Envoy image (needs >= 1.35 for body mode, >= 1.34 for endpoint mode)")
+    .option("--envoy-image <image>", `Envoy image, tag with its version (default ${DEFAULT_ENVOY_IMAGE}; body and endpoint mode need >= 1.35)`)
     .option("--project-root <dir>", "build context of the simulator image", ".")
-    .action((o: { config: string; out: string; wasm: string; replicas: string; envoyImage?: string; projectRoot: string }) => {
+    .option("--dry-run", "validate and list what would be written, write nothing")
+    .action((o: { config: string; out: string; wasm: string; replicas: string; envoyImage?: string; projectRoot: string; dryRun?: boolean }) => {
+      outputDir(io, o.out);
       const cfg = load(io, o.config);
       const replicas = Number(o.replicas);
       if (!Number.isInteger(replicas) || replicas < 1 || replicas > 50) usage(io, "--replicas must be an integer 1..50");
+      if (existsSync(o.wasm)) readWasm(io, o.wasm);
+      const image = o.envoyImage ?? DEFAULT_ENVOY_IMAGE;
+      const envoy = envoyVersionOfImage(image);
+      if (envoy === undefined)
+        usage(io, `--envoy-image ${image} has no version in its tag; expected an image tagged with its Envoy version, e.g. envoyproxy/envoy:v1.36.0`);
+      const lacks = checkEnvoy(cfg, envoy);
+      if (lacks.length > 0) fail(io, lacks.map((message) => ({ file: o.config, path: "--envoy-image", message })), `use a newer --envoy-image (default ${DEFAULT_ENVOY_IMAGE}) or change the config`);
       const result = buildLocal(cfg, {
         outDir: path.resolve(o.out),
         projectRoot: path.resolve(o.projectRoot),
@@ -164,6 +247,10 @@ export function buildProgram(io: Io): Command {
       });
       const problems = validateLocal(result);
       if (problems.length > 0) fail(io, problems, "nothing written");
+      if (o.dryRun) {
+        io.out(`${result.files.map((f) => `would write ${path.join(o.out, f.path)}`).join("\n")}\nbootstrap valid, compose file valid (dry run: nothing written)\n`);
+        return;
+      }
       const written = writeFiles(o.out, result.files);
       if (!existsSync(o.wasm)) io.err(`warning: ${o.wasm} does not exist yet; build it (npm run build:wasm) before docker compose up\n`);
       io.out(
@@ -180,13 +267,11 @@ export function buildProgram(io: Io): Command {
     .option("-o, --out <file>", "output tar", "build/inference-router-oci.tar")
     .option("--tag <tag>", "reference name recorded in index.json", "latest")
     .action((o: { wasm: string; out: string; tag: string }) => {
-      if (!existsSync(o.wasm)) usage(io, `wasm module ${o.wasm} not found (build it with npm run build:wasm)`);
-      let pkg;
-      try {
-        pkg = packageWasm(readFileSync(o.wasm), { tag: o.tag });
-      } catch (e) {
-        fail(io, [{ file: o.wasm, path: "$", message: (e as Error).message }], "not packaged");
-      }
+      const wasm = readWasm(io, o.wasm);
+      outputFile(io, o.out);
+      if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(o.tag)) usage(io, `--tag ${o.tag} is not an image tag; expected 1-128 of letters, digits, '_', '.', '-'`);
+      const pkg = packageWasm(wasm, { tag: o.tag });
+      const manifestHex = pkg.manifest.digest.slice("sha256:".length);
       mkdirSync(path.dirname(o.out), { recursive: true });
       writeFileSync(o.out, pkg.tar);
       io.out(
@@ -196,7 +281,11 @@ export function buildProgram(io: Io): Command {
           `config   ${pkg.config.digest}`,
           `layer    ${pkg.layer.digest} (plugin.wasm, sha256 ${pkg.wasmSha256})`,
           `push: mkdir oci && tar -xf ${o.out} -C oci && oras cp --from-oci-layout oci:${o.tag} REGISTRY/REPO:${o.tag}`,
-          `WasmPlugin: url oci://REGISTRY/REPO:${o.tag}  sha256 ${pkg.wasmSha256}`,
+          "",
+          "For an oci:// url Istio checks the image MANIFEST digest, not the module's hash. In the router config use either:",
+          `  wasm: { url: oci://REGISTRY/REPO:${o.tag}, sha256: ${manifestHex} }`,
+          `  wasm: { url: "oci://REGISTRY/REPO@sha256:${manifestHex}" }`,
+          `(or pass --wasm ${o.wasm} to generate, which computes the same digest). For https:// or file:// urls the sha256 is the module's: ${pkg.wasmSha256}`,
           "",
         ].join("\n"),
       );

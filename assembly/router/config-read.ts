@@ -549,6 +549,34 @@ export function isLabelName(s: string): bool {
   return true;
 }
 
+/**
+ * A lower-case host name with an optional port (1..65535, no leading zero), 1-259 characters: an `:authority` as
+ * Istio names a service (short name, name.namespace, FQDN).
+ */
+export function isAuthority(s: string): bool {
+  const n = s.length;
+  if (n < 1 || n > 259) return false;
+  let end = n;
+  const colon = s.lastIndexOf(":");
+  if (colon >= 0) {
+    if (!isDecimal(s, colon + 1, n, 5, 1, 65535)) return false;
+    end = colon;
+  }
+  if (end == 0) return false;
+  let prev = 0x2e; // a label starts after a dot
+  for (let i = 0; i < end; i++) {
+    const c = <i32>s.charCodeAt(i);
+    const lowerAlnum = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
+    if (c == 0x2e) {
+      if (prev == 0x2e || prev == 0x2d) return false;
+    } else if (c == 0x2d) {
+      if (prev == 0x2e) return false;
+    } else if (!lowerAlnum) return false;
+    prev = c;
+  }
+  return prev != 0x2e && prev != 0x2d;
+}
+
 /** A Prometheus label value as a server may emit it: 1-256 characters (code points) of any text, spaces, quotes,
  *  backslashes and newlines included; only lone surrogates (no UTF-8 form, never on a page) are refused. The
  *  metrics parser compares it with the exposition's escaped form (\" \\ \n decoded). */

@@ -11,7 +11,7 @@ import { isEndpoint, isGpu, isHeaderName, isIdent, isLabelName, isLabelText, isL
 const ROUTER_CONFIG_KEYS: Array<string> = ["name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity"];
 const HEADER_NAMES_KEYS: Array<string> = ["protocol", "model", "class", "priority", "pool", "endpoint", "modelOverride", "priorityIn"];
 const BODY_CONFIG_KEYS: Array<string> = ["enabled", "maxBytes", "timeoutMs"];
-const POOL_CONFIG_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "fallback", "maxInFlight", "metrics", "discovery"];
+const POOL_CONFIG_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "hosts", "fallback", "maxInFlight", "metrics", "discovery"];
 const METRICS_CONFIG_KEYS: Array<string> = ["cluster", "path", "engine", "authority", "timeoutMs", "modelLabelFilter", "series", "endpointClusters"];
 const SERIES_SET_KEYS: Array<string> = ["queue", "running", "kvCache"];
 const SERIES_CONFIG_KEYS: Array<string> = ["name", "labels", "scale"];
@@ -30,6 +30,7 @@ const STEERING_VALUES: Array<string> = ["pool", "endpoint"];
 const UNKNOWNMODEL_VALUES: Array<string> = ["reject", "passthrough"];
 const POOLS_METRICS_ENGINE_VALUES: Array<string> = ["vllm", "sglang", "trtllm", "triton-trtllm", "triton", "tgi", "custom"];
 
+const MSG_AUTHORITY = "must be a lower-case host name, optionally with :port";
 const MSG_ENDPOINT = "must be ip:port (IPv4) or [ip]:port (IPv6)";
 const MSG_GPU = "must be 0-32 characters of letters, digits, '.', '_' or '-'";
 const MSG_HEADER_NAME = "must be a lower-case HTTP header name of 1-64 token characters";
@@ -163,6 +164,7 @@ function parsePoolConfig(i: i32, path: string, o: PoolConfig): void {
   o.weight = dbl(m.at("weight"), m.path("weight"), 0.01, 1000, o.weight);
   o.gpu = patternOr(m.at("gpu"), m.path("gpu"), 32, isGpu, MSG_GPU, o.gpu);
   o.endpoints = patternList(m.at("endpoints"), m.path("endpoints"), 0, 1024, 64, isEndpoint, MSG_ENDPOINT);
+  o.hosts = patternList(m.at("hosts"), m.path("hosts"), 0, 64, 259, isAuthority, MSG_AUTHORITY);
   o.fallback = patternOr(m.at("fallback"), m.path("fallback"), 63, isIdent, MSG_IDENT, "");
   o.maxInFlight = int(m.at("maxInFlight"), m.path("maxInFlight"), 1, 1000000, o.maxInFlight);
   if (m.at("metrics") >= 0) {

@@ -75,6 +75,8 @@ export class PoolConfig {
   gpu: string = "";
   /** Members as ip:port; required in endpoint steering mode. */
   endpoints: Array<string> = [];
+  /** The :authority values (host or host:port) of the services this pool serves. When any pool lists hosts, requests to other authorities pass unsteered (only the owned headers are removed); with none, every request is handled. */
+  hosts: Array<string> = [];
   /** Pool to use when every member of this pool is ejected or saturated. "" when not configured. */
   fallback: string = "";
   /** In-flight requests per member (scaled by weight) at which a member counts as saturated. */

@@ -13,6 +13,7 @@ import { Classification, classifyBody, classifyHeaders, estimatedCost, Protocol,
 
 const PROTOCOL_COUNT: i32 = <i32>Protocol.SglangGenerate + 1;
 import { RouterConfig, STEER_ENDPOINT } from "./config";
+import { Scope } from "./scope";
 import { parseConfig } from "./config-parse";
 import { Load, LoadView } from "./loadview";
 import { AFFINITY_HIT, AFFINITY_OVERRIDE, NO_HEALTHY, PickRequest, PickResult, Picker, SHED } from "./picker";
@@ -27,6 +28,7 @@ import { HeaderKeys, parsePriority, sanitize, stripOwned, writeClassification, w
 const MAX_CONFIG_BYTES: u32 = 1 << 20;
 const HEARTBEAT_MS: u32 = 1000;
 
+const K_AUTHORITY = utf8(":authority");
 const K_METHOD = utf8(":method");
 const K_PATH = utf8(":path");
 const K_CONTENT_TYPE = utf8("content-type");
@@ -49,6 +51,7 @@ class Router {
   poller: Poller;
   affinity: Affinity;
   gauges: Gauges;
+  scope: Scope;
   /** Response headers read for load reports ("" when not configured). */
   queueHeader: ArrayBuffer | null;
   kvCacheHeader: ArrayBuffer | null;
@@ -57,6 +60,7 @@ class Router {
     // A VM missing heartbeats for 5 periods (or 3 s) is presumed dead: its in-flight slots stop counting.
     const view = new LoadView(cfg.name, vmId, <i64>max(3000, 5 * HEARTBEAT_MS));
     this.catalog = catalog;
+    this.scope = new Scope(cfg);
     this.keys = new HeaderKeys(cfg.headers);
     const stats = new S.Stats(cfg.name, catalog, PROTOCOL_COUNT, (p: i32): string => protocolName(<Protocol>p));
     const poller = new Poller(cfg, catalog, view, stats, vmId);
@@ -269,7 +273,12 @@ export class RouterStream extends HttpContext {
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): i32 {
     const r = this.r;
+    // Requests to other services pass unsteered: nothing classified, written, held or counted. The owned headers are
+    // still removed (7 host calls in all), so a client can never steer or fake a classification even on a request
+    // that reaches the inference service by a name outside the scope (its cluster IP, say).
+    const inScope = !r.scope.limited || r.scope.covers(getHeader(MapType.RequestHeaders, K_AUTHORITY));
     stripOwned(r.keys);
+    if (!inScope) return HeadersStatus.Continue;
     const method = getHeader(MapType.RequestHeaders, K_METHOD);
     const path = getHeader(MapType.RequestHeaders, K_PATH);
     const ctype = getHeader(MapType.RequestHeaders, K_CONTENT_TYPE);

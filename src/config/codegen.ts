@@ -48,6 +48,8 @@ const PATTERNS: Record<string, Pattern> = {
   "^[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]{0,256}$": { check: "isLabelValue", cap: 256, what: "label value" },
   "^[^\\ud800-\\udfff]{1,256}$": { check: "isLabelText", cap: 512, what: "label value as a server emits it (any text)" },
 };
+// the authority regex is long too: matched by its start below
+const AUTHORITY_PATTERN: Pattern = { check: "isAuthority", cap: 259, what: "host or host:port (lower case)" };
 const ENDPOINT_PATTERN: Pattern = { check: "isEndpoint", cap: 64, what: "`ip:port` / `[ipv6]:port`" }; // the endpoint regex is long: matched by its start below
 
 interface Hint {
@@ -114,7 +116,11 @@ function stringLeaf(s: Zod, path: string): Leaf & { kind: "string" } {
   const rx = checks.map(def).find((c) => c.check === "string_format" && c.format === "regex");
   if (!rx) throw new Error(`${path}: strings need a pattern (the filter checks every string it accepts)`);
   const source = (rx.pattern as RegExp).source;
-  const known = source.startsWith("^(?:(?:25[0-5]") ? ENDPOINT_PATTERN : PATTERNS[source];
+  const known = source.startsWith("^(?:(?:25[0-5]")
+    ? ENDPOINT_PATTERN
+    : source.startsWith("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]")
+      ? AUTHORITY_PATTERN
+      : PATTERNS[source];
   if (!known) throw new Error(`${path}: no AssemblyScript checker for /${source}/: add one to config-read.ts and PATTERNS in src/config/codegen.ts`);
   const msg = typeof rx.error === "function" ? (rx.error() as string) : known.msg;
   if (!msg) throw new Error(`${path}: pattern /${source}/ has no message`);

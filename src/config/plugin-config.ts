@@ -102,6 +102,22 @@ export const PoolSchema = z
     weight: z.number().min(0.01).max(1000).default(1).describe("Capacity weight: relative throughput of one member of this pool."),
     gpu: z.string().regex(/^[A-Za-z0-9._-]{0,32}$/).default("").describe("GPU type label, for stats and logs only."),
     endpoints: z.array(endpoint).max(1024).default([]).describe("Members as ip:port; required in endpoint steering mode."),
+    hosts: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(259)
+          .regex(
+            /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5]))?$/,
+            "must be a lower-case host name, optionally with :port",
+          ),
+      )
+      .max(64)
+      .default([])
+      .describe(
+        "The :authority values (host or host:port) of the services this pool serves. When any pool lists hosts, requests to other authorities pass unsteered (only the owned headers are removed); with none, every request is handled.",
+      ),
     fallback: ident.optional().describe("Pool to use when every member of this pool is ejected or saturated."),
     maxInFlight: z
       .number()

@@ -23,6 +23,17 @@ const hostName = z
 
 const port = z.number().int().min(1).max(65535);
 
+/** host or host:port as clients write it in :authority (lower case). */
+const authority = z
+  .string()
+  .regex(
+    /^(?=.{1,259}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5]))?$/,
+    "must be a lower-case host name, optionally with :port, such as llm.example.com or llm.example.com:443",
+  );
+
+/** The API group istiod accepts for each targetRef kind (pkg/config/validation/validation.go allowedTargetRefs). */
+export const TARGET_REF_GROUPS = { Gateway: "gateway.networking.k8s.io", Service: "", ServiceEntry: "networking.istio.io" } as const;
+
 const endpoint = z
   .string()
   .regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, "must be ip:port (IPv4) or [ip]:port (IPv6)");
@@ -96,7 +107,10 @@ export const RouterConfigSchema = z
           .array(
             z
               .object({
-                group: z.string().default(""),
+                group: z
+                  .string()
+                  .optional()
+                  .describe("API group; defaults to the kind's own (gateway.networking.k8s.io, networking.istio.io, \"\" for Service)."),
                 kind: z.enum(["Gateway", "Service", "ServiceEntry"]),
                 name: dns1123Label,
               })
@@ -105,7 +119,7 @@ export const RouterConfigSchema = z
           .min(1)
           .max(16)
           .optional()
-          .describe("Proxies that run the filter, by Gateway API / Service reference (Istio >= 1.22)."),
+          .describe("Proxies that run the filter, by reference: kind Gateway for a Gateway API gateway; Service/ServiceEntry attach to waypoints only."),
         context: z
           .enum(["SIDECAR_OUTBOUND", "GATEWAY"])
           .default("SIDECAR_OUTBOUND")
@@ -115,6 +129,11 @@ export const RouterConfigSchema = z
       .superRefine((w, ctx) => {
         if ((w.selector === undefined) === (w.targetRefs === undefined))
           ctx.addIssue({ code: "custom", message: "set exactly one of workload.selector or workload.targetRefs" });
+        (w.targetRefs ?? []).forEach((r, i) => {
+          const want = TARGET_REF_GROUPS[r.kind];
+          if (r.group !== undefined && r.group !== want)
+            ctx.addIssue({ code: "custom", path: ["targetRefs", i, "group"], message: `kind ${r.kind} is in group "${want}" (istiod rejects any other); fix: use "${want}" or leave group out` });
+        });
       }),
     frontend: z
       .object({
@@ -124,6 +143,15 @@ export const RouterConfigSchema = z
           .array(z.string().min(1))
           .optional()
           .describe("Gateways (`<ns>/<name>`) whose routes the generated VirtualService joins; omit for sidecars (mesh)."),
+        authorities: z
+          .array(authority)
+          .max(32)
+          .default([])
+          .describe("Other host[:port] names clients send in :authority for this service (e.g. a gateway's public host); the filter acts only on requests to the service's names and these."),
+        headless: z
+          .boolean()
+          .default(false)
+          .describe("The Service is headless (clusterIP: None): Istio gives it an ORIGINAL_DST cluster, which endpoint steering cannot patch."),
       })
       .strict()
       .describe("The inference service clients address; its routes and cluster are what the router steers."),
@@ -145,7 +173,14 @@ export const RouterConfigSchema = z
     pluginName: ident.default("inference-router").describe("Envoy root_id; also the filter's shared-data/stat prefix."),
     phase: z.enum(["UNSPECIFIED_PHASE", "AUTHN", "AUTHZ", "STATS"]).default("UNSPECIFIED_PHASE"),
     priority: z.number().int().min(-1000).max(1000).optional().describe("Order within the phase (higher first)."),
-    failStrategy: z.enum(["FAIL_CLOSE", "FAIL_OPEN", "FAIL_RELOAD"]).default("FAIL_OPEN"),
+    failStrategy: z
+      .enum(["FAIL_CLOSE", "FAIL_OPEN", "FAIL_RELOAD"])
+      .default("FAIL_OPEN")
+      .describe("What proxies do when the module fails, including when it cannot be fetched: FAIL_OPEN skips the filter (Istio's agent installs an allow-all RBAC filter in its place); FAIL_CLOSE/FAIL_RELOAD deny every request through it (a deny-all RBAC filter)."),
+    delivery: z
+      .enum(["WasmPlugin", "TrafficExtension"])
+      .default("WasmPlugin")
+      .describe("Istio resource delivering the module when body mode is off: WasmPlugin, or TrafficExtension (Istio >= 1.30, WasmPlugin's successor). Body mode always uses the ECDS EnvoyFilter."),
     steering: z
       .enum(["pool", "endpoint"])
       .default("pool")
@@ -158,6 +193,11 @@ export const RouterConfigSchema = z
       })
       .strict()
       .default({ enabled: false, maxBytes: 65_536, timeoutMs: 500 }),
+    modelHeader: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/, "must be a lower-case HTTP header name")
+      .optional()
+      .describe("Trusted request header naming the model (the header-only path for OpenAI-style requests where body mode is unavailable, Istio < 1.28). Only set it when clients you trust send it."),
     pools: z.array(RouterPoolSchema).min(1).max(64),
     priorities: z
       .record(modelName, z.number().int().min(-100).max(100))
@@ -243,6 +283,13 @@ export const RouterConfigSchema = z
     const h = cfg.hardening;
     if (h && h.allowedPrincipals.length + h.allowedServiceAccounts.length === 0 && !h.peerAuthenticationStrict)
       ctx.addIssue({ code: "custom", path: ["hardening"], message: "name allowed clients or enable peerAuthenticationStrict (or drop the section)" });
+    if (cfg.steering === "endpoint" && cfg.frontend.headless)
+      ctx.addIssue({
+        code: "custom",
+        path: ["frontend", "headless"],
+        message:
+          "endpoint steering cannot run on a headless Service: Istio builds its cluster as ORIGINAL_DST (lb_policy CLUSTER_PROVIDED), which an override_host policy cannot replace; fix: give the Service a cluster IP or use steering: pool",
+      });
   });
 
 export type RouterConfig = z.infer<typeof RouterConfigSchema>;

@@ -14,10 +14,10 @@
 //   crd-all.gen.yaml): wasm settings under `wasm`, same targetRefs.
 // The filter rewrites x-inference-pool; with ABI 0.2.1 Envoy clears the route cache after the header write, so the
 // waypoint's router matches the HTTPRoute rule of the chosen pool.
-import { z } from "zod";
 import type { RouterConfig } from "../config/router-config.js";
 import { buildPluginConfig, GENERATOR, type K8sObject, type OutputFile } from "./generate.js";
 import { atLeast } from "./versions.js";
+import { type Problem, validateK8sObject } from "./validate.js";
 
 export const TRAFFIC_EXTENSION_SINCE = "1.30";
 /** Oldest Istio whose waypoints take WasmPlugin targetRefs to the waypoint Gateway and Service-parented HTTPRoutes. */
@@ -131,31 +131,7 @@ export function generateAmbient(cfg: RouterConfig, o: AmbientOptions): AmbientRe
   return { files: out, warnings, steps };
 }
 
-// TrafficExtension v1alpha1 (Istio >= 1.30), strictly: the fields its CRD defines, nothing else. Written from the
-// CRD's openAPIV3Schema (crd-all.gen.yaml of 1.30/1.31); the @kubernetes-models/istio release in use predates it.
-const ref = z.object({ group: z.string().max(253).regex(/^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/).optional(), kind: z.string().min(1).max(63).regex(/^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/), name: z.string().min(1).max(253), namespace: z.literal("").optional() }).strict();
-const TrafficExtensionSpec = z.object({
-  selector: z.object({ matchLabels: z.record(z.string(), z.string().max(63)) }).strict().optional(),
-  targetRefs: z.array(ref).max(16).optional(),
-  match: z.array(z.object({ mode: z.enum(["UNDEFINED", "CLIENT", "SERVER", "CLIENT_AND_SERVER"]).optional(), ports: z.array(z.object({ number: z.number().int().min(1).max(65535) }).strict()).optional() }).strict()).optional(),
-  phase: z.enum(["UNSPECIFIED", "AUTHN", "AUTHZ", "STATS"]).optional(),
-  priority: z.number().int().nullable().optional(),
-  wasm: z.object({
-    url: z.string().min(1).refine((u) => /^(https?|file|oci):\/\//.test(u) || !u.includes("://"), "url must have schema one of [http, https, file, oci]"),
-    sha256: z.string().regex(/^$|^[a-f0-9]{64}$/).optional(),
-    imagePullPolicy: z.enum(["UNSPECIFIED_POLICY", "IfNotPresent", "Always"]).optional(),
-    imagePullSecret: z.string().min(1).max(253).optional(),
-    pluginConfig: z.record(z.string(), z.unknown()).optional(),
-    pluginName: z.string().min(1).max(256).optional(),
-    failStrategy: z.enum(["FAIL_CLOSE", "FAIL_OPEN", "FAIL_RELOAD"]).optional(),
-    type: z.enum(["UNSPECIFIED_PLUGIN_TYPE", "HTTP", "NETWORK"]).optional(),
-    verificationKey: z.string().optional(),
-    vmConfig: z.object({ env: z.array(z.object({ name: z.string().min(1).max(256), value: z.string().max(2048).optional(), valueFrom: z.enum(["INLINE", "HOST"]).optional() }).strict()).max(256).optional() }).strict().optional(),
-  }).strict().optional(),
-  lua: z.object({ inlineCode: z.string().min(1).max(65536) }).strict().optional(),
-}).strict().refine((s) => !(s.selector && s.targetRefs), "only one of targetRefs or selector can be set").refine((s) => !s.wasm !== !s.lua, "exactly one of wasm or lua must be set");
-
-export function validateTrafficExtension(o: Record<string, any>, file: string): Array<{ file: string; path: string; message: string }> {
-  const r = z.object({ apiVersion: z.literal("extensions.istio.io/v1alpha1"), kind: z.literal("TrafficExtension"), metadata: z.object({ name: z.string().min(1) }).passthrough(), spec: TrafficExtensionSpec }).strict().safeParse(o);
-  return r.success ? [] : r.error.issues.map((i) => ({ file, path: i.path.join(".") || "$", message: i.message }));
+/** A TrafficExtension (Istio >= 1.30), strictly: the toolkit's one schema for it (traffic-extension-schema.ts) and rules. */
+export function validateTrafficExtension(o: Record<string, unknown>, file: string): Problem[] {
+  return validateK8sObject(o, file, { istio: "1.30" });
 }

@@ -6,8 +6,9 @@ import type { RouterConfig } from "../config/router-config.js";
 import type { PluginConfig } from "../config/plugin-config.js";
 import { buildPluginConfig, overrideHostPolicy, wasmFilterConfig, type MetricsClusterOverride, type OutputFile } from "./generate.js";
 import { type Problem, validateBootstrap, validateCompose } from "./validate.js";
+import { envoyVersionOfImage } from "./versions.js";
 
-/** Has override_host (>= 1.34) and allow_on_headers_stop_iteration (>= 1.35). */
+/** Has override_host and allow_on_headers_stop_iteration (both Envoy >= 1.35, see versions.ts). */
 export const DEFAULT_ENVOY_IMAGE = "envoyproxy/envoy:v1.36.0";
 export const SIM_PORT = 8000;
 export const LISTENER_PORT = 10000;
@@ -129,7 +130,7 @@ export function buildLocal(cfg: RouterConfig, opts: LocalOptions): LocalResult {
                     http_filters: [
                       {
                         name: "envoy.filters.http.wasm",
-                        typed_config: wasmFilterConfig(cfg, pluginConfig, { local: { filename: WASM_IN_CONTAINER } }, cfg.name),
+                        typed_config: wasmFilterConfig(cfg, pluginConfig, { local: { filename: WASM_IN_CONTAINER } }, cfg.name, { envoy: envoyVersionOfImage(opts.envoyImage ?? DEFAULT_ENVOY_IMAGE) ?? "1.36" }),
                       },
                       {
                         name: "envoy.filters.http.router",

@@ -28,10 +28,11 @@ function yamlFiles(dir: string, base = dir): string[] {
 }
 
 /** Validates every YAML file under `dir`: Istio objects, Envoy bootstraps, compose files. */
-export function validateOutputDir(dir: string): { problems: Problem[]; checked: string[] } {
+export function validateOutputDir(dir: string, opts: { istio?: string } = {}): { problems: Problem[]; checked: string[] } {
   const problems: Problem[] = [];
   const checked: string[] = [];
-  for (const file of yamlFiles(dir)) {
+  const files = statSync(dir).isDirectory() ? yamlFiles(dir) : [dir];
+  for (const file of files) {
     const rel = path.relative(process.cwd(), file) || file;
     checked.push(rel);
     const docs = parseAllDocuments(readFileSync(file, "utf8"));
@@ -45,7 +46,7 @@ export function validateOutputDir(dir: string): { problems: Problem[]; checked: 
       const v = doc.toJS() as Record<string, unknown> | null;
       if (v === null) return;
       const base = path.basename(file);
-      if (typeof v["kind"] === "string" && typeof v["apiVersion"] === "string") problems.push(...validateK8sObject(v, where));
+      if (typeof v["kind"] === "string" && typeof v["apiVersion"] === "string") problems.push(...validateK8sObject(v, where, opts));
       else if ("static_resources" in v || "admin" in v || "dynamic_resources" in v) problems.push(...validateBootstrap(v, where));
       else if ("stats_config" in v || "meshConfig" in v) problems.push(...validateStatsDoc(v, where));
       else if ("services" in v || /compose/.test(base)) problems.push(...validateCompose(v, where));

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
@@ -114,21 +115,36 @@ describe("inference-router generate", () => {
     const readme = readFileSync(path.join(ROOT, "istio", "README.md"), "utf8");
     expect(readme).toContain("## Version matrix");
     expect(readme).toContain("outbound\\|8000\\|a100\\|llm.llm.svc.cluster.local");
-    const wp = parse(readFileSync(path.join(ROOT, "istio", "wasmplugin.yaml"), "utf8"));
+    // The example steers OpenAI traffic: body mode, so the ECDS EnvoyFilter is what gets applied.
+    expect(kust.resources).toContain("wasm-envoyfilter.yaml");
+    expect(readme).toMatch(/Body mode is on: OpenAI-style requests/);
+    const wp = parse(readFileSync(path.join(ROOT, "istio", "alternatives", "wasmplugin.yaml"), "utf8"));
     expect(wp.spec.sha256).toBeUndefined();
     parsePluginConfig(wp.spec.pluginConfig);
   });
 
-  test("--wasm puts the module's sha256 into the WasmPlugin and the EnvoyFilter", async () => {
+  test("--wasm: an https url gets the module's sha256, an oci url the image manifest digest", async () => {
     const dir = tmp();
     const wasm = path.join(dir, "m.wasm");
     writeFileSync(wasm, WASM);
+    const cfg = parse(readFileSync(EXAMPLE, "utf8"));
+    cfg.body = { enabled: false };
+    cfg.wasm = { url: "https://example.com/ir.wasm" };
+    const https = path.join(dir, "https.yaml");
+    writeFileSync(https, JSON.stringify(cfg));
     const out = path.join(dir, "out");
-    const r = await run("generate", "-c", EXAMPLE, "-o", out, "--wasm", wasm);
+    expect((await run("generate", "-c", https, "-o", out, "--wasm", wasm)).code).toBe(0);
+    const moduleSha = createHash("sha256").update(WASM).digest("hex");
+    expect(parse(readFileSync(path.join(out, "wasmplugin.yaml"), "utf8")).spec.sha256).toBe(moduleSha);
+    expect(readFileSync(path.join(out, "alternatives", "wasm-envoyfilter.yaml"), "utf8")).toContain(`sha256: ${moduleSha}`);
+    // oci:// — the WasmPlugin must carry the manifest digest of the image `package` pushes.
+    const oci = path.join(dir, "oci");
+    const r = await run("generate", "-c", EXAMPLE, "-o", oci, "--wasm", wasm);
     expect(r.code, r.err).toBe(0);
-    const sha = packageWasm(WASM).wasmSha256;
-    expect(parse(readFileSync(path.join(out, "wasmplugin.yaml"), "utf8")).spec.sha256).toBe(sha);
-    expect(readFileSync(path.join(out, "alternatives", "wasm-envoyfilter.yaml"), "utf8")).toContain(`sha256: ${sha}`);
+    const manifest = packageWasm(WASM).manifest.digest.replace("sha256:", "");
+    expect(manifest).not.toBe(moduleSha);
+    expect(parse(readFileSync(path.join(oci, "alternatives", "wasmplugin.yaml"), "utf8")).spec.sha256).toBe(manifest);
+    expect(readFileSync(path.join(oci, "wasm-envoyfilter.yaml"), "utf8")).toContain(`sha256: ${manifest}`);
     expect((await run("generate", "-c", EXAMPLE, "-o", out, "--wasm", path.join(dir, "missing.wasm"))).code).toBe(2);
   });
 
@@ -142,8 +158,80 @@ describe("inference-router generate", () => {
     const out = path.join(dir, "out");
     const r = await run("generate", "-c", file, "-o", out);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/versions\.istio: .*needs Istio >= 1\.2\d/);
+    expect(r.err).toMatch(/versions\.istio: body mode .*needs Istio >= 1\.28/);
     expect(existsSync(out)).toBe(false);
+    // --istio-version overrides the config's target, both ways.
+    const r2 = await run("generate", "-c", EXAMPLE, "-o", out, "--istio-version", "1.27.3");
+    expect(r2.code).toBe(1);
+    expect(r2.err).toMatch(/body mode \(allow_on_headers_stop_iteration on the Wasm filter\) needs Istio >= 1\.28; the target is Istio 1\.27\.3/);
+    expect((await run("generate", "-c", file, "-o", out, "--istio-version", "1.28", "--dry-run")).code).toBe(0);
+    expect(existsSync(out)).toBe(false);
+    expect((await run("generate", "-c", EXAMPLE, "-o", out, "--istio-version", "1.23")).code).toBe(2);
+  });
+
+  test("-o - writes one multi-document YAML stream of what kubectl apply -k would apply", async () => {
+    const r = await run("generate", "-c", EXAMPLE, "-o", "-");
+    expect(r.code, r.err).toBe(0);
+    const docs = parseAllDocuments(r.out).map((d) => d.toJS());
+    expect(docs.map((d) => d.kind)).toEqual(["EnvoyFilter", "VirtualService", "DestinationRule", "AuthorizationPolicy", "PeerAuthentication"]);
+    expect(r.err).toMatch(/all \d+ objects valid/);
+    expect(r.out).not.toContain("wrote");
+  });
+
+  test("--dry-run lists what would be written and writes nothing", async () => {
+    const out = path.join(tmp(), "out");
+    const r = await run("generate", "-c", EXAMPLE, "-o", out, "--dry-run");
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(`would write ${path.join(out, "wasm-envoyfilter.yaml")}`);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe("kubectl-style habits", () => {
+  test("--version prints the package version", async () => {
+    const r = await run("--version");
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe(JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version);
+  });
+
+  test("user errors: one line naming the problem and the expected type, exit 2, no stack trace", async () => {
+    const dir = tmp();
+    const notWasm = path.join(dir, "x.wasm");
+    writeFileSync(notWasm, "hello");
+    const list = path.join(dir, "list.yaml");
+    writeFileSync(list, "- a\n- b\n");
+    const existing = path.join(dir, "file.txt");
+    writeFileSync(existing, "x");
+    const cases: Array<[string[], RegExp]> = [
+      [["validate", dir], /is a directory; expected a router config file/],
+      [["validate", path.join(dir, "nope.yaml")], /not found; expected a router config file/],
+      [["validate", list], /holds a list; expected a router config file/],
+      [["validate", notWasm], /holds a string; expected a router config file/],
+      [["generate", "-c", dir, "-o", path.join(dir, "o")], /is a directory; expected a router config file/],
+      [["generate", "-c", EXAMPLE, "-o", existing], /is an existing file; expected a directory/],
+      [["generate", "-c", EXAMPLE, "-o", path.join(dir, "o"), "--wasm", notWasm], /is not a WebAssembly module.*expected a WebAssembly module/],
+      [["generate", "-c", EXAMPLE, "-o", path.join(dir, "o"), "--wasm", dir], /is a directory; expected a WebAssembly module/],
+      [["package", "--wasm", notWasm, "-o", path.join(dir, "p.tar")], /expected a WebAssembly module/],
+      [["package", "--wasm", path.join(dir, "none.wasm")], /not found; expected a WebAssembly module/],
+      [["schema", "-o", dir], /is a directory; expected a file path/],
+      [["local", "-c", EXAMPLE, "-o", existing], /is an existing file; expected a directory/],
+    ];
+    for (const [argv, msg] of cases) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.err, argv.join(" ")).toMatch(msg);
+      expect(r.err.trim().split("\n"), argv.join(" ")).toHaveLength(1);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  test("validate accepts every config the project ships", async () => {
+    const shipped = readdirSync(path.join(ROOT, "examples")).filter((f) => /\.ya?ml$/.test(f));
+    expect(shipped.length).toBeGreaterThanOrEqual(3);
+    for (const f of shipped) {
+      const r = await run("validate", path.join(ROOT, "examples", f));
+      expect(r.code, `${f}: ${r.err}`).toBe(0);
+    }
   });
 });
 
@@ -188,6 +276,25 @@ describe("inference-router local", () => {
     expect((await run("validate-output", out)).code).toBe(0);
     expect((await run("local", "-c", EXAMPLE, "-o", out, "--replicas", "0")).code).toBe(2);
   });
+
+  test("--envoy-image refuses an Envoy older than the config needs, naming the feature and its minimum", async () => {
+    const dir = tmp();
+    const body = await run("local", "-c", EXAMPLE, "-o", path.join(dir, "a"), "--envoy-image", "envoyproxy/envoy:v1.34.0");
+    expect(body.code).toBe(1);
+    expect(body.err).toMatch(/body mode .* needs Envoy >= 1\.35; the target is Envoy 1\.34/);
+    const cfg = parse(readFileSync(EXAMPLE, "utf8"));
+    cfg.body = { enabled: false };
+    cfg.steering = "endpoint";
+    cfg.pools[0].endpoints = ["10.0.0.1:8000"];
+    cfg.pools[1].endpoints = ["10.0.0.2:8000"];
+    const ep = path.join(dir, "ep.yaml");
+    writeFileSync(ep, JSON.stringify(cfg));
+    const r = await run("local", "-c", ep, "-o", path.join(dir, "b"), "--envoy-image", "envoyproxy/envoy:distroless-v1.34.2");
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/override_host.* needs Envoy >= 1\.35; the target is Envoy 1\.34/);
+    expect((await run("local", "-c", ep, "-o", path.join(dir, "c"), "--envoy-image", "envoyproxy/envoy:v1.35.0", "--dry-run")).code).toBe(0);
+    expect((await run("local", "-c", ep, "-o", path.join(dir, "c"), "--envoy-image", "envoyproxy/envoy:latest")).code).toBe(2);
+  });
 });
 
 describe("inference-router package", () => {
@@ -206,11 +313,14 @@ describe("inference-router package", () => {
     expect(m.layers.map((l) => l.mediaType)).toEqual([MEDIA_LAYER]);
     expect(untar(tarBuf).map((e) => e.name).slice(0, 2)).toEqual(["oci-layout", "index.json"]);
     expect(JSON.stringify(back.index)).toContain('"org.opencontainers.image.ref.name":"0.1.0"');
-    expect(r.out).toContain(`sha256 ${packageWasm(WASM).wasmSha256}`);
+    // The exact lines to put in the router config: the manifest digest for oci://, never the module hash.
+    const manifest = packageWasm(WASM).manifest.digest.replace("sha256:", "");
+    expect(r.out).toContain(`wasm: { url: oci://REGISTRY/REPO:0.1.0, sha256: ${manifest} }`);
+    expect(r.out).toContain(`oci://REGISTRY/REPO@sha256:${manifest}`);
     // Reproducible: same module, same bytes.
     expect(packageWasm(WASM, { tag: "0.1.0" }).tar.equals(tarBuf)).toBe(true);
     writeFileSync(wasm, "not wasm");
-    expect((await run("package", "--wasm", wasm, "-o", out)).code).toBe(1);
+    expect((await run("package", "--wasm", wasm, "-o", out)).code).toBe(2);
     expect((await run("package", "--wasm", path.join(dir, "none.wasm"))).code).toBe(2);
   });
 });

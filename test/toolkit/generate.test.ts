@@ -6,6 +6,10 @@ import { buildLocal, validateLocal } from "../../src/toolkit/local.js";
 import { checkVersions } from "../../src/toolkit/versions.js";
 import { variant } from "./helpers.js";
 
+const noBody = (c: { body?: unknown }) => {
+  c.body = { enabled: false };
+};
+
 const endpoints = (c: { pools: Array<{ endpoints?: string[] }> }) => {
   c.pools[0]!.endpoints = ["10.0.0.1:8000", "10.0.0.2:8000"];
   c.pools[1]!.endpoints = ["10.0.1.1:8000"];
@@ -13,11 +17,12 @@ const endpoints = (c: { pools: Array<{ endpoints?: string[] }> }) => {
 
 /** Every mode the generator has, as (name, config, options). */
 const MODES: Array<[string, RouterConfig, GenerateOptions]> = [
-  ["pool mode, DestinationRule subsets (example)", variant(() => {}), {}],
+  ["pool mode, DestinationRule subsets", variant(noBody), {}],
   [
     "pool mode, per-pool services, external metrics, targetRefs gateway",
     variant((c) => {
-      c.workload = { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "inference-gw" }], context: "GATEWAY" };
+      noBody(c);
+      c.workload = { targetRefs: [{ kind: "Gateway", name: "inference-gw" }], context: "GATEWAY" };
       c.frontend = { host: "llm", port: 8000, gateways: ["llm/inference-gw"] };
       c.pools[0]!.service = { host: "vllm-a100", port: 8000 };
       c.pools[1]!.service = { host: "vllm-l4.llm.svc.cluster.local", port: 8000 };
@@ -26,8 +31,10 @@ const MODES: Array<[string, RouterConfig, GenerateOptions]> = [
     }),
     {},
   ],
-  ["endpoint mode, override_host", variant((c) => { c.steering = "endpoint"; endpoints(c); }), {}],
-  ["endpoint mode, ORIGINAL_DST (unsafe)", variant((c) => { c.steering = "endpoint"; endpoints(c); }), { unsafeOriginalDst: true }],
+  ["endpoint mode, override_host", variant((c) => { noBody(c); c.steering = "endpoint"; endpoints(c); }), {}],
+  ["endpoint mode, ORIGINAL_DST (unsafe)", variant((c) => { noBody(c); c.steering = "endpoint"; endpoints(c); }), { unsafeOriginalDst: true }],
+  ["TrafficExtension, Istio 1.30", variant((c) => { noBody(c); c.delivery = "TrafficExtension"; c.versions = { istio: "1.30", envoy: "1.38" }; }), {}],
+  ["header-only path for Istio 1.24", variant((c) => { noBody(c); c.modelHeader = "x-inference-model-hint"; c.versions = { istio: "1.24", envoy: "1.32" }; }), {}],
   [
     "body mode, FAIL_RELOAD, sha256, file:// module",
     variant((c) => {
@@ -58,8 +65,9 @@ describe.each(MODES)("%s", (_name, cfg, opts) => {
   });
 
   test("pluginConfig passes the filter's own schema, in the WasmPlugin and in the EnvoyFilter alike", () => {
-    const wp = objects(result).find(([, o]) => o.kind === "WasmPlugin")![1];
-    const fromWasmPlugin = (wp["spec"] as { pluginConfig: unknown }).pluginConfig;
+    const wp = objects(result).find(([, o]) => o.kind === "WasmPlugin" || o.kind === "TrafficExtension")![1];
+    const spec = wp["spec"] as { pluginConfig?: unknown; wasm?: { pluginConfig: unknown } };
+    const fromWasmPlugin = spec.pluginConfig ?? spec.wasm!.pluginConfig;
     expect(parsePluginConfig(fromWasmPlugin)).toEqual(result.pluginConfig);
     const ef = objects(result).find(([p]) => p.endsWith("wasm-envoyfilter.yaml"))![1];
     const wasmCfg = patches(ef)[0]!["patch"].value.typed_config.config;
@@ -88,7 +96,16 @@ describe("what each output contains", () => {
     expect(http!["patch"].operation).toBe("INSERT_BEFORE");
     expect(http!["match"].listener.filterChain.filter.subFilter.name).toBe("envoy.filters.http.router");
     expect(http!["patch"].value.name).toBe(ext!["patch"].value.name);
-    expect(http!["patch"].value.config_discovery.type_urls).toEqual(["type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"]);
+    // The agent answers with an RBAC filter when the module cannot be fetched: both types are accepted.
+    expect(http!["patch"].value.config_discovery.type_urls).toEqual([
+      "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+      "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+    ]);
+    // In sidecars it is inserted only on the inference service's listener port.
+    expect(http!["match"].listener.portNumber).toBe(8000);
+    const wp = r.files.find((f) => f.path === "wasmplugin.yaml")!.objects![0]!;
+    expect((wp["spec"] as Record<string, unknown>)["match"]).toEqual([{ mode: "CLIENT", ports: [{ number: 8000 }] }]);
+    expect(r.files.find((f) => f.path === "alternatives/wasm-envoyfilter.yaml")!.header!.join("\n")).toMatch(/FAIL_OPEN: if the module cannot be fetched the agent puts an allow-all RBAC filter/);
     const c = ext!["patch"].value.typed_config.config;
     expect(c.failure_policy).toBe("FAIL_OPEN");
     expect(c.vm_config.vm_id).toBe("inference-router");
@@ -96,7 +113,8 @@ describe("what each output contains", () => {
   });
 
   test("body mode makes the EnvoyFilter primary with allow_on_headers_stop_iteration", () => {
-    const r = generate(MODES[4]![1], MODES[4]![2]);
+    const mode = MODES.find(([n]) => n.startsWith("body mode, FAIL_RELOAD"))!;
+    const r = generate(mode[1], mode[2]);
     const kust = r.files.find((f) => f.path === "kustomization.yaml")!.content!;
     expect(kust).toContain("wasm-envoyfilter.yaml");
     expect(kust).not.toContain("wasmplugin.yaml");
@@ -140,6 +158,10 @@ describe("what each output contains", () => {
     expect(oh.typed_config.fallback_policy.policies[0].typed_extension_config.name).toBe("envoy.load_balancing_policies.least_request");
     expect(cp!["patch"].value.type).toBeUndefined();
     expect(r.warnings.join("\n")).not.toMatch(/ORIGINAL_DST/);
+    // Locality LB is switched off for the host, so Istio never adds locality_weighted_lb_config next to the policy.
+    const dr = r.files.find((f) => f.path === "destinationrule.yaml")!.objects![0]!;
+    expect(dr["spec"]).toEqual({ host: "llm.llm.svc.cluster.local", trafficPolicy: { loadBalancer: { localityLbSetting: { enabled: false } } } });
+    expect(r.files.find((f) => f.path === "override-host-envoyfilter.yaml")!.header!.join("\n")).toMatch(/fallback policy least_request/);
   });
 
   test("ORIGINAL_DST only with the unsafe option, and it warns about mTLS and spoofing", () => {
@@ -167,14 +189,44 @@ describe("what each output contains", () => {
   test("versions: features the targeted Istio/Envoy lack are reported with a fix", () => {
     const old = variant((c) => {
       c.body = { enabled: true };
-      c.versions = { istio: "1.26", envoy: "1.34" };
+      c.versions = { istio: "1.27", envoy: "1.35" };
     });
     const problems = checkVersions(old, "router.yaml");
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatchObject({ path: "versions.istio" });
-    expect(problems[0]!.message).toMatch(/allow_on_headers_stop_iteration.*1\.27.*fix:/);
-    const ep = variant((c) => { c.steering = "endpoint"; endpoints(c); c.versions = { istio: "1.28", envoy: "1.33" }; });
+    expect(problems[0]!.message).toMatch(/allow_on_headers_stop_iteration.*needs Istio >= 1\.28.*target is Istio 1\.27.*fix:/);
+    const ep = variant((c) => { noBody(c); c.steering = "endpoint"; endpoints(c); c.versions = { istio: "1.28", envoy: "1.34" }; });
     expect(checkVersions(ep, "router.yaml").map((p) => p.path)).toEqual(["versions.envoy"]);
     expect(validateGenerated(ep, generate(ep), "router.yaml")).toHaveLength(1);
+  });
+
+  test("targetRefs get each kind's own group; Service/ServiceEntry targetRefs are refused outside waypoints", () => {
+    const gw = variant((c) => { noBody(c); c.workload = { targetRefs: [{ kind: "Gateway", name: "gw" }], context: "GATEWAY" }; });
+    const r = generate(gw);
+    const wp = r.files.find((f) => f.path === "wasmplugin.yaml")!.objects![0]!;
+    expect((wp["spec"] as Record<string, unknown>)["targetRefs"]).toEqual([{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw" }]);
+    // A gateway's listener ports are its own: no port narrowing there, the filter's :authority scope does it.
+    expect((wp["spec"] as Record<string, unknown>)["match"]).toEqual([{ mode: "CLIENT" }]);
+    const svc = variant((c) => { noBody(c); c.workload = { targetRefs: [{ kind: "Service", name: "llm" }], context: "SIDECAR_OUTBOUND" }; });
+    expect(checkVersions(svc, "router.yaml").map((p) => p.message).join()).toMatch(/waypoint/);
+    expect(() => variant((c) => { c.workload = { targetRefs: [{ group: "", kind: "Gateway", name: "gw" }], context: "GATEWAY" }; })).toThrow(/gateway\.networking\.k8s\.io/);
+  });
+
+  test("endpoint steering refuses a headless service with a clear message", () => {
+    expect(() => variant((c) => { noBody(c); c.steering = "endpoint"; endpoints(c); c.frontend.headless = true; })).toThrow(/headless Service: Istio builds its cluster as ORIGINAL_DST/);
+  });
+
+  test("the filter is scoped to the services' :authority forms, as Istio names them", () => {
+    const r = generate(variant(noBody));
+    const hosts = r.pluginConfig.pools[0]!.hosts;
+    for (const h of ["llm", "llm:8000", "llm.llm", "llm.llm:8000", "llm.llm.svc", "llm.llm.svc:8000", "llm.llm.svc.cluster.local", "llm.llm.svc.cluster.local:8000"])
+      expect(hosts).toContain(h);
+    expect(hosts).not.toContain("llm:9000");
+    // A service in another namespace has no short name from the clients' namespace.
+    const other = generate(variant((c) => { noBody(c); c.frontend.host = "llm.models.svc.cluster.local"; })).pluginConfig.pools[0]!.hosts;
+    expect(other).toContain("llm.models:8000");
+    expect(other).not.toContain("llm:8000");
+    const extra = generate(variant((c) => { noBody(c); c.frontend.authorities = ["api.example.com"]; })).pluginConfig.pools[1]!.hosts;
+    expect(extra).toContain("api.example.com");
   });
 });

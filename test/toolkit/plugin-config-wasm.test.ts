@@ -22,10 +22,11 @@ async function accepted(pluginConfig: unknown, clusters: string[] = []): Promise
 }
 
 describe("generated pluginConfig is accepted by the .wasm", () => {
-  it("the checked-in istio/wasmplugin.yaml and its EnvoyFilter alternative", async () => {
-    const wp = parseAllDocuments(readFileSync(join(root, "istio", "wasmplugin.yaml"), "utf8"))[0]!.toJS();
+  it("the checked-in istio/wasm-envoyfilter.yaml and its WasmPlugin alternative", async () => {
+    const wp = parseAllDocuments(readFileSync(join(root, "istio", "alternatives", "wasmplugin.yaml"), "utf8"))[0]!.toJS();
     await accepted(wp.spec.pluginConfig);
-    const ef = parseAllDocuments(readFileSync(join(root, "istio", "alternatives", "wasm-envoyfilter.yaml"), "utf8"))[0]!.toJS();
+    expect(wp.spec.pluginConfig.pools[0].hosts).toContain("llm.llm.svc.cluster.local:8000");
+    const ef = parseAllDocuments(readFileSync(join(root, "istio", "wasm-envoyfilter.yaml"), "utf8"))[0]!.toJS();
     const ext = ef.spec.configPatches.find((c: { applyTo: string }) => c.applyTo === "EXTENSION_CONFIG");
     const sv = ext.patch.value.typed_config.config.configuration;
     expect(sv["@type"]).toBe("type.googleapis.com/google.protobuf.StringValue");

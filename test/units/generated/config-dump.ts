@@ -185,6 +185,7 @@ function dumpPoolConfig(v: PoolConfig): string {
   s += ",\"weight\":" + n(v.weight);
   s += ",\"gpu\":" + q(v.gpu);
   s += ",\"endpoints\":" + list(v.endpoints);
+  s += ",\"hosts\":" + list(v.hosts);
   if (v.fallback.length) s += ",\"fallback\":" + q(v.fallback);
   s += ",\"maxInFlight\":" + v.maxInFlight.toString();
   {
