@@ -6,7 +6,7 @@
 // the entry point in config-parse.ts.
 import { AffinityConfig, BodyConfig, DiscoveryConfig, HeaderNames, LoadReportsConfig, MetricsConfig, ModelConfig, OutlierConfig, PollingConfig, PoolConfig, PrefixAffinityConfig, RouterConfig, SaturationConfig, ScoringConfig, SeriesConfig, SheddingConfig } from "./config";
 import { bool_, dbl, fail, index, int, items, object, ok, oneOf, patternList, patternOr, stringRecord } from "./config-read";
-import { isEndpoint, isGpu, isHeaderName, isIdent, isLabelName, isLabelText, isLabelValue, isMetricName, isModelName, isPath, isVisible255 } from "./config-read";
+import { isAuthority, isEndpoint, isGpu, isHeaderName, isIdent, isLabelName, isLabelText, isLabelValue, isMetricName, isModelName, isPath, isVisible255 } from "./config-read";
 
 const ROUTER_CONFIG_KEYS: Array<string> = ["name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity"];
 const HEADER_NAMES_KEYS: Array<string> = ["protocol", "model", "class", "priority", "pool", "endpoint", "modelOverride", "priorityIn"];

@@ -457,7 +457,7 @@ export function genParser(root = schemaTree()): string {
     "// the entry point in config-parse.ts.",
     `import { ${[...classNames].sort().join(", ")} } from "./config";`,
     `import { bool_, dbl, fail, index, int, items, object, ok, oneOf, patternList, patternOr, stringRecord } from "./config-read";`,
-    `import { ${[...new Set([...Object.values(PATTERNS), ENDPOINT_PATTERN].map((p) => p.check))].sort().join(", ")} } from "./config-read";`,
+    `import { ${[...new Set([...Object.values(PATTERNS), ENDPOINT_PATTERN, AUTHORITY_PATTERN].map((p) => p.check))].sort().join(", ")} } from "./config-read";`,
     "",
     ...keyTables,
     "",
