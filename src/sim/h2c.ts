@@ -1,0 +1,64 @@
+// One cleartext port for HTTP/1.1 and HTTP/2 with prior knowledge (h2c), as an Envoy listener with
+// `codec_type: AUTO` accepts them: a connection that opens with the HTTP/2 client preface goes to an http2
+// server, every other connection to an http1 server. (node's `allowHTTP1` exists only for TLS/ALPN.)
+// RFC 9113 §3.4: the client connection preface starts with "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import type { AddressInfo } from "node:net";
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+export interface DualServer {
+  readonly tcp: net.Server;
+  readonly h1: http.Server;
+  readonly h2: http2.Http2Server;
+  listen(port: number, host: string): Promise<number>;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Sessions and sockets are tracked so close() ends them all (like closeAllConnections). */
+export function createDualServer(h1: http.Server, h2: http2.Http2Server): DualServer {
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  h2.on("session", (s: http2.Http2Session) => { sessions.add(s); s.on("close", () => sessions.delete(s)); s.on("error", () => undefined); });
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    let seen = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      seen = Buffer.concat([seen, chunk]);
+      const n = Math.min(seen.length, PREFACE.length);
+      const isH2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+      if (isH2 && seen.length < PREFACE.length) return; // need more bytes to decide
+      socket.off("data", onData);
+      socket.pause();
+      socket.unshift(seen);
+      // http2 reads what was unshifted when it takes the socket over; resuming it first would drop those bytes.
+      (isH2 ? h2 : h1).emit("connection", socket);
+      if (!isH2) socket.resume();
+    };
+    socket.on("data", onData);
+  });
+  let closed = false;
+  return {
+    tcp, h1, h2,
+    listen(port: number, host: string): Promise<number> {
+      return new Promise((resolve, reject) => {
+        tcp.once("error", reject);
+        tcp.listen(port, host, () => { tcp.off("error", reject); resolve((tcp.address() as AddressInfo).port); });
+      });
+    },
+    get port(): number { return (tcp.address() as AddressInfo).port; },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      for (const s of sessions) s.destroy();
+      for (const s of sockets) s.destroy();
+      h1.closeAllConnections();
+      await new Promise<void>((r) => { if (tcp.listening) tcp.close(() => r()); else r(); });
+    },
+  };
+}
