@@ -139,7 +139,14 @@ export class Simulator {
     this.grpc = new GrpcService(this);
     this.h2 = http2.createServer();
     this.h2.on("request", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
-      if (this.grpc.matches(req.headers)) { this.grpc.handle(req.stream, req.headers); return; }
+      if (this.grpc.matches(req.headers)) {
+        // gRPC works on the raw stream. The compatibility objects node made for it must not interfere: drain the
+        // request (it would pause the stream once its buffer fills) and drop the response's trailer hook.
+        req.resume();
+        req.stream.removeAllListeners("wantTrailers");
+        this.grpc.handle(req.stream, req.headers);
+        return;
+      }
       this.handle(req, res);
     });
     this.listener = createDualServer(this.server, this.h2);
