@@ -62,7 +62,7 @@ export function http1Downstream(req: http.IncomingMessage, res: http.ServerRespo
   };
 }
 
-export function http2Downstream(stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders, rawHeaders: string[]): Downstream {
+export function http2Downstream(stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]): Downstream {
   let ended = false;
   let headersSent = false;
   let trailersOut: Array<[string, string]> | undefined;
@@ -73,7 +73,7 @@ export function http2Downstream(stream: http2.ServerHttp2Stream, h: http2.Incomi
     path: String(h[":path"] ?? "/"),
     authority: String(h[":authority"] ?? "localhost"),
     headers: pairs(rawHeaders),
-    endStream: stream.readableEnded || (stream as unknown as { endAfterHeaders?: boolean }).endAfterHeaders === true,
+    endStream: (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0,
     onData: (cb) => { stream.on("data", cb); },
     onEnd: (cb) => {
       let trailers: Array<[string, string]> | undefined;
@@ -200,13 +200,16 @@ export class Http2Pool {
     }
     stream.setTimeout(r.timeoutMs, () => { stream.close(http2.constants.NGHTTP2_CANCEL); fail("timeout"); });
     let trailers: Array<[string, string]> | undefined;
-    stream.on("response", (h: http2.IncomingHttpHeaders, _f: number, raw: string[]) => {
+    let headersEnded = false;
+    stream.on("response", (h: http2.IncomingHttpHeaders, flags: number, raw: string[]) => {
       started = true;
-      on.response(Number(h[":status"] ?? 502), pairs(raw), stream.readableEnded || (stream as unknown as { endAfterHeaders?: boolean }).endAfterHeaders === true);
+      // A trailers-only gRPC response (or any bodyless one) ends the stream on its HEADERS frame.
+      headersEnded = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+      on.response(Number(h[":status"] ?? 502), pairs(raw), headersEnded);
     });
     stream.on("trailers", (_h: http2.IncomingHttpHeaders, _f: number, raw: string[]) => { trailers = pairs(raw); });
     stream.on("data", (c: Buffer) => on.data(c));
-    stream.on("end", () => { if (!failed) on.end(trailers); });
+    stream.on("end", () => { if (!failed && !headersEnded) on.end(trailers); });
     stream.on("error", (e: NodeJS.ErrnoException) => fail(e.code === "ECONNREFUSED" || !started && e.code === "ERR_HTTP2_STREAM_CANCEL" ? "connect" : "reset"));
     stream.on("close", () => { if (!failed && !stream.readableEnded && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) fail("reset"); });
     return {

@@ -97,7 +97,7 @@ export class Gateway {
     this.server = http.createServer((req, res) => { void this.handle(http1Downstream(req, res)); });
     this.server.keepAliveTimeout = 30_000;
     this.h2 = http2.createServer();
-    this.h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => { void this.handle(http2Downstream(stream, headers, raw)); });
+    this.h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) => { void this.handle(http2Downstream(stream, headers, flags, raw)); });
     this.listener = createDualServer(this.server, this.h2);
     this.admin = options.adminPort === -1 ? undefined : http.createServer((req, res) => this.handleAdmin(req, res));
   }

@@ -1,6 +1,7 @@
 // Real client libraries through the local gateway running build/inference-router.wasm: the official OpenAI SDK
 // over HTTP/1.1, @grpc/grpc-js (KServe v2 gRPC, proto/kserve/grpc_predict_v2.proto) over h2c on the same port.
 // Every call asserts which simulated server answered (its `x-simulator` header / initial metadata).
+import http2 from "node:http2";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as loader from "@grpc/proto-loader";
@@ -18,8 +19,13 @@ const TRITON_MODEL = "ensemble";
 let vllm: Simulator[];
 let triton: Simulator[];
 let gw: Gateway;
+/** Triton only: calls without a model to route on (health, metadata, index) go to any member of the mesh's one
+ *  endpoint cluster, so they are tried where only Triton servers sit behind the gateway. */
+let tritonGw: Gateway;
 let openai: OpenAI;
-let kserve: grpc.Client & Record<string, (...a: unknown[]) => unknown>;
+type KServeClient = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
+let kserve: KServeClient;
+let kserveTriton: KServeClient;
 
 beforeAll(async () => {
   vllm = [new Simulator({ name: "vllm-0", gpu: "a100", models: [LLAMA] }), new Simulator({ name: "vllm-1", gpu: "a100", models: [LLAMA] })];
@@ -37,15 +43,21 @@ beforeAll(async () => {
   const cfg = parseLocalConfig(doc, "clients.yaml");
   gw = new Gateway({ router: cfg.router, upstreams: { vllm: vllm.map((s) => s.address), triton: triton.map((s) => s.address) }, wasm: WASM, workers: 2, port: 0, adminPort: -1 });
   await gw.start();
+  const tcfg = parseLocalConfig({ ...doc, pools: doc.pools.slice(1) }, "triton.yaml");
+  tritonGw = new Gateway({ router: tcfg.router, upstreams: { triton: triton.map((s) => s.address) }, wasm: WASM, workers: 1, port: 0, adminPort: -1 });
+  await tritonGw.start();
   openai = new OpenAI({ baseURL: `http://127.0.0.1:${gw.port}/v1`, apiKey: "unused", maxRetries: 0 });
   const def = loader.loadSync(PROTO_PATH, { keepCase: true, longs: Number, defaults: true });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: new (a: string, c: grpc.ChannelCredentials) => typeof kserve } };
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: new (a: string, c: grpc.ChannelCredentials) => KServeClient } };
   kserve = new pkg.inference.GRPCInferenceService(`127.0.0.1:${gw.port}`, grpc.credentials.createInsecure());
+  kserveTriton = new pkg.inference.GRPCInferenceService(`127.0.0.1:${tritonGw.port}`, grpc.credentials.createInsecure());
 });
 
 afterAll(async () => {
   kserve?.close();
+  kserveTriton?.close();
   await gw?.close();
+  await tritonGw?.close();
   for (const s of [...(vllm ?? []), ...(triton ?? [])]) await s.close();
 });
 
@@ -99,10 +111,10 @@ describe("OpenAI SDK through the gateway", () => {
   });
 });
 
-function unary<T>(method: string, req: unknown): Promise<{ value: T; served: string | undefined }> {
+function unary<T>(method: string, req: unknown, client = kserve): Promise<{ value: T; served: string | undefined }> {
   return new Promise((resolve, reject) => {
     let served: string | undefined;
-    const call = (kserve[method] as (r: unknown, cb: (e: grpc.ServiceError | null, v: T) => void) => grpc.ClientUnaryCall)(req, (e, v) => (e ? reject(e) : resolve({ value: v, served })));
+    const call = (client[method] as (r: unknown, cb: (e: grpc.ServiceError | null, v: T) => void) => grpc.ClientUnaryCall)(req, (e, v) => (e ? reject(e) : resolve({ value: v, served })));
     call.on("metadata", (md: grpc.Metadata) => { served = md.get("x-simulator")[0] as string | undefined; });
   });
 }
@@ -121,11 +133,11 @@ const rawText = (b: Buffer) => b.subarray(4, 4 + b.readUInt32LE(0)).toString("ut
 
 describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
   it("health, metadata and the repository index", async () => {
-    expect((await unary<{ live: boolean }>("ServerLive", {})).value.live).toBe(true);
-    const md = await unary<{ name: string; inputs: Array<{ name: string }> }>("ModelMetadata", { name: TRITON_MODEL });
+    expect((await unary<{ live: boolean }>("ServerLive", {}, kserveTriton)).value.live).toBe(true);
+    const md = await unary<{ name: string; inputs: Array<{ name: string }> }>("ModelMetadata", { name: TRITON_MODEL }, kserveTriton);
     expect(md.value.name).toBe(TRITON_MODEL);
     expect(md.value.inputs.map((i) => i.name)).toContain("text_input");
-    const idx = await unary<{ models: Array<{ name: string; state: string }> }>("RepositoryIndex", {});
+    const idx = await unary<{ models: Array<{ name: string; state: string }> }>("RepositoryIndex", {}, kserveTriton);
     expect(idx.value.models).toEqual([{ name: TRITON_MODEL, version: "1", state: "READY", reason: "" }]);
     // Over REST the local gateway merges every pool's index (vLLM servers have none: only Triton's models).
     const rest = await fetch(`http://127.0.0.1:${gw.port}/v2/repository/index`, { method: "POST", body: "{}" });
@@ -177,7 +189,21 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
   });
 
   it("the filter's local reply for an unknown model arrives as a trailers-only NOT_FOUND", async () => {
+    const before = triton.map((s) => s.requests);
     const err = await unary("ModelInfer", { ...textInput("x", 1), model_name: "no-such-model" }).then(() => undefined, (e: grpc.ServiceError) => e);
     expect(err?.code).toBe(grpc.status.NOT_FOUND);
+    expect(triton.map((s) => s.requests)).toEqual(before);
+    // The same reply on the wire: HTTP/2 :status 200, grpc-status 5 on the headers, which end the stream.
+    const session = http2.connect(`http://127.0.0.1:${gw.port}`);
+    const st = session.request({ ":method": "POST", ":path": "/inference.GRPCInferenceService/ModelInfer", "content-type": "application/grpc", te: "trailers" });
+    const msg = Buffer.from([0x0a, 0x02, 0x6e, 0x6f]); // ModelInferRequest { model_name: "no" }
+    const head = Buffer.alloc(5); head.writeUInt32BE(msg.length, 1);
+    st.end(Buffer.concat([head, msg]));
+    const [h, flags] = await new Promise<[http2.IncomingHttpHeaders, number]>((resolve) => st.on("response", (hh, f) => resolve([hh, f])));
+    expect(h[":status"]).toBe(200);
+    expect(h["content-type"]).toBe("application/grpc");
+    expect(h["grpc-status"]).toBe("5");
+    expect(flags & http2.constants.NGHTTP2_FLAG_END_STREAM).toBeTruthy();
+    session.close();
   });
 });
