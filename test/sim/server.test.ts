@@ -110,6 +110,8 @@ describe("simulator HTTP server", () => {
     await sim.listen(0);
     try {
       const inflight = Array.from({ length: 6 }, () => post(sim, "/v1/completions", { model: "m", prompt: "x".repeat(400), max_tokens: 40 }).then((r) => r.text()));
+      // wait until all six arrived (connections are set up concurrently on a busy machine), then for prefill
+      while (sim.requests < 6) await new Promise((r) => setTimeout(r, 5));
       await new Promise((r) => setTimeout(r, 100));
       const s = checkExposition(await (await fetch(url(sim, "/metrics"))).text());
       expect(s.get('vllm:num_requests_running{engine="0",model_name="m"}')).toBe(6);
