@@ -229,7 +229,7 @@ export class Gateway {
     const writeOut = () => {
       if (!d.headersSent && s.downstreamHeaders) {
         const dh = s.downstreamHeaders;
-        let status = Number(dh.get(":status") ?? 502);
+        const status = Number(dh.get(":status") ?? 502);
         const out: OutHeaders = {};
         for (const [k, v] of dh.entries()) {
           if (k.startsWith(":") || HOP_BY_HOP.has(k) || k === "content-length") continue;
@@ -250,7 +250,6 @@ export class Gateway {
           if (body) out["grpc-message"] = grpcMessage(body);
           d.respond(200, out, true);
           this.count(this.responses, status);
-          status = 200;
           return;
         }
         const eos = s.responseComplete && bodyBytes === 0 && !s.downstreamTrailers;
