@@ -304,6 +304,24 @@ function vllmGenerate(c: Call): void {
   });
 }
 
+// Tokens in, tokens out (vllm-project/vllm vllm/entrypoints/serve/disagg/protocol.py @
+// 343bacafc7bf4f973a105e8e7d99fa7de61f7e18: GenerateRequest {request_id?, token_ids, sampling_params, model?,
+// stream?}, GenerateResponse {request_id, choices: [{index, logprobs, finish_reason, token_ids}]}).
+function tokensGenerate(c: Call): void {
+  const b = body(c, openaiError);
+  if (!b) return;
+  const m = model(c, b.model, openaiError);
+  if (!m) return;
+  const ids = Array.isArray(b.token_ids) && b.token_ids.every((x) => Number.isInteger(x)) ? (b.token_ids as number[]) : undefined;
+  if (!ids || typeof b.sampling_params !== "object" || b.sampling_params === null) { sendJson(c.res, 400, openaiError(400, "token_ids (integers) and sampling_params are required", "invalid")); return; }
+  if (b.stream === true) { sendJson(c.res, 400, openaiError(400, "streaming of /inference/v1/generate is not simulated", "invalid")); return; }
+  const requestId = typeof b.request_id === "string" ? b.request_id : rid("");
+  run(c, { model: m, promptTokens: Math.max(1, ids.length), maxTokens: tokens(obj(b.sampling_params).max_tokens, 16), prefixId: `tok:${hashText(ids.slice(0, 64).join(","))}`, prefixTokens: ids.length }, {
+    stream: false, err: openaiError,
+    final: (_t, e) => ({ request_id: requestId, choices: [{ index: 0, logprobs: null, finish_reason: "length", token_ids: Array.from({ length: e.outputTokens }, (_, i) => 1000 + ((i * 7 + 3) % 16)) }], prompt_logprobs: null, kv_transfer_params: null }),
+  });
+}
+
 function rerank(c: Call): void {
   const b = body(c, openaiError);
   if (!b) return;
@@ -563,6 +581,7 @@ export function routeFor(engine: Engine, c: Call): Handler | undefined {
       if (path === "/v1/responses") return responses;
       if (path === "/v1/messages") return messages;
       if (path === "/generate") return vllmGenerate;
+      if (path === "/inference/v1/generate") return tokensGenerate;
       if (path === "/rerank" || path === "/v1/rerank" || path === "/v2/rerank") return rerank;
       if (path === "/score" || path === "/v1/score") return score;
       return undefined;
@@ -606,11 +625,12 @@ export function routeFor(engine: Engine, c: Call): Handler | undefined {
 
 /** Every route an engine answers, for docs and tests: [method, path example]. */
 export const ENGINE_ROUTES: Record<Engine, Array<[string, string]>> = {
-  vllm: [["POST", "/v1/chat/completions"], ["POST", "/v1/completions"], ["POST", "/v1/embeddings"], ["POST", "/v1/responses"], ["POST", "/v1/messages"], ["POST", "/generate"], ["POST", "/rerank"], ["POST", "/v1/rerank"], ["POST", "/v2/rerank"], ["POST", "/score"], ["POST", "/v1/score"], ["GET", "/v1/models"], ["GET", "/health"], ["GET", "/metrics"]],
+  vllm: [["POST", "/v1/chat/completions"], ["POST", "/v1/completions"], ["POST", "/v1/embeddings"], ["POST", "/v1/responses"], ["POST", "/v1/messages"], ["POST", "/generate"], ["POST", "/inference/v1/generate"], ["POST", "/rerank"], ["POST", "/v1/rerank"], ["POST", "/v2/rerank"], ["POST", "/score"], ["POST", "/v1/score"], ["GET", "/v1/models"], ["GET", "/health"], ["GET", "/metrics"]],
   sglang: [["POST", "/generate"], ["POST", "/v1/chat/completions"], ["POST", "/v1/completions"], ["POST", "/v1/embeddings"], ["GET", "/get_model_info"], ["GET", "/v1/models"], ["GET", "/health"], ["GET", "/metrics"]],
-  tgi: [["POST", "/generate"], ["POST", "/generate_stream"], ["POST", "/"], ["POST", "/v1/chat/completions"], ["POST", "/v1/completions"], ["GET", "/info"], ["GET", "/health"], ["GET", "/metrics"]],
+  tgi: [["POST", "/generate"], ["POST", "/generate_stream"], ["POST", "/"], ["POST", "/v1/chat/completions"], ["POST", "/v1/completions"], ["GET", "/v1/models"], ["GET", "/info"], ["GET", "/health"], ["GET", "/metrics"]],
   triton: [["POST", "/v2/models/{m}/infer"], ["POST", "/v2/models/{m}/versions/1/infer"], ["POST", "/v2/models/{m}/generate"], ["POST", "/v2/models/{m}/generate_stream"], ["GET", "/v2/models/{m}"], ["GET", "/v2/models/{m}/ready"], ["POST", "/v2/repository/index"], ["GET", "/v2"], ["GET", "/v2/health/ready"], ["GET", "/metrics"]],
-  kserve: [["POST", "/v1/models/{m}:predict"], ["POST", "/v1/models/{m}:explain"], ["GET", "/v1/models/{m}"], ["GET", "/v1/models"], ["POST", "/v2/models/{m}/infer"], ["POST", "/openai/v1/chat/completions"], ["POST", "/openai/v1/completions"], ["GET", "/"]],
+  kserve: [["POST", "/v1/models/{m}:predict"], ["POST", "/v1/models/{m}:explain"], ["GET", "/v1/models/{m}"], ["GET", "/v1/models"], ["POST", "/v2/models/{m}/infer"], ["POST", "/v2/models/{m}/versions/1/infer"], ["POST", "/v2/models/{m}/generate"], ["POST", "/v2/models/{m}/generate_stream"], ["GET", "/v2/models/{m}"], ["GET", "/v2/models/{m}/ready"], ["POST", "/v2/repository/index"], ["POST", "/openai/v1/chat/completions"], ["POST", "/openai/v1/completions"], ["POST", "/openai/v1/embeddings"], ["GET", "/openai/v1/models"], ["GET", "/"]],
+  // (every route of the README's "Try it" table is in these lists; test/sim/engines.test.ts calls each one)
   torchserve: [["POST", "/predictions/{m}"], ["POST", "/predictions/{m}/1.0"], ["PUT", "/predictions/{m}"], ["POST", "/explanations/{m}"], ["GET", "/ping"]],
   tfserving: [["POST", "/v1/models/{m}:predict"], ["POST", "/v1/models/{m}/versions/1:predict"], ["POST", "/v1/models/{m}/labels/stable:predict"], ["POST", "/v1/models/{m}:classify"], ["POST", "/v1/models/{m}:regress"], ["GET", "/v1/models/{m}"], ["GET", "/v1/models/{m}/metadata"]],
 };

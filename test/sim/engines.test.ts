@@ -22,6 +22,7 @@ function call(e: Engine, method: string, path: string, body?: unknown, headers: 
 
 /** A valid request body for each route shape. */
 function sampleBody(path: string): unknown {
+  if (path === "/inference/v1/generate") return { model: M, token_ids: [1, 2, 3], sampling_params: { max_tokens: 2 } };
   if (path.includes("chat/completions")) return { model: M, max_tokens: 2, messages: [{ role: "user", content: "hi" }] };
   if (path.endsWith("/completions")) return { model: M, prompt: "hi", max_tokens: 2 };
   if (path.endsWith("/embeddings")) return { model: M, input: "hi" };
@@ -77,6 +78,9 @@ describe("shapes and errors of the real servers", () => {
     expect(((await bad.json()) as { type: string; error: { type: string } }).error.type).toBe("invalid_request_error");
     const g = (await (await call("vllm", "POST", "/generate", { prompt: "Hi", max_tokens: 2 })).json()) as { text: string[] };
     expect(g.text[0]!.startsWith("Hi")).toBe(true);
+    const tok = (await (await call("vllm", "POST", "/inference/v1/generate", { token_ids: [5, 6], sampling_params: { max_tokens: 3 }, request_id: "r1" })).json()) as { request_id: string; choices: Array<{ token_ids: number[] }> };
+    expect(tok.request_id).toBe("r1");
+    expect(tok.choices[0]!.token_ids).toHaveLength(3);
     const rr = (await (await call("vllm", "POST", "/rerank", { model: M, query: "fast gpu", documents: ["a cat", "fast gpu here"] })).json()) as { results: Array<{ index: number }> };
     expect(rr.results.map((x) => x.index)).toEqual([1, 0]);
   });
