@@ -43,15 +43,17 @@ export function createDualServer(h1: http.Server, h2: http2.Http2Server): DualSe
     socket.on("data", onData);
   });
   let closed = false;
+  let bound = 0;
   return {
     tcp, h1, h2,
     listen(port: number, host: string): Promise<number> {
       return new Promise((resolve, reject) => {
         tcp.once("error", reject);
-        tcp.listen(port, host, () => { tcp.off("error", reject); resolve((tcp.address() as AddressInfo).port); });
+        tcp.listen(port, host, () => { tcp.off("error", reject); bound = (tcp.address() as AddressInfo).port; resolve(bound); });
       });
     },
-    get port(): number { return (tcp.address() as AddressInfo).port; },
+    /** The bound port; still answered after close (the address a restarted server takes again). */
+    get port(): number { return bound; },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
