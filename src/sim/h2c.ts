@@ -23,7 +23,9 @@ export function createDualServer(h1: http.Server, h2: http2.Http2Server): DualSe
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (s: http2.Http2Session) => { sessions.add(s); s.on("close", () => sessions.delete(s)); s.on("error", () => undefined); });
-  const tcp = net.createServer((socket) => {
+  // noDelay as http.createServer sets it (the listener is ours, so its sockets would otherwise keep Nagle's
+  // algorithm and stall small responses against delayed ACKs).
+  const tcp = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
