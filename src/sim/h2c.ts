@@ -66,3 +66,57 @@ export function createDualServer(h1: http.Server, h2: http2.Http2Server): DualSe
     },
   };
 }
+
+/** The request half of an HTTP/2 exchange, shaped like the parts of http.IncomingMessage the simulator uses. */
+export interface H2Request {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: http2.IncomingHttpHeaders;
+  on(event: "data", cb: (chunk: Buffer) => void): unknown;
+  on(event: "end", cb: () => void): unknown;
+}
+
+/**
+ * The response half, shaped like the parts of http.ServerResponse the simulator uses. Written directly on the
+ * stream rather than through node's http2 compatibility objects, which also attach to the stream (reading its
+ * data and hooking its trailers) and so cannot share a server with raw-stream gRPC handling.
+ */
+export class H2Response {
+  headersSent = false;
+  writableEnded = false;
+  private readonly pending: http2.OutgoingHttpHeaders = {};
+  constructor(readonly stream: http2.ServerHttp2Stream) {}
+  get destroyed(): boolean { return this.stream.destroyed; }
+  setHeader(name: string, value: string | number | readonly string[]): this { this.pending[name.toLowerCase()] = value as string; return this; }
+  writeHead(status: number, headers: Record<string, string | number | string[]> = {}): this {
+    if (this.headersSent || this.stream.destroyed) return this;
+    this.headersSent = true;
+    const out: http2.OutgoingHttpHeaders = { ...this.pending, ":status": status };
+    for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
+    this.stream.respond(out);
+    return this;
+  }
+  write(chunk: string | Uint8Array): boolean {
+    if (!this.headersSent) this.writeHead(200);
+    return this.stream.destroyed ? false : this.stream.write(chunk);
+  }
+  end(chunk?: string | Uint8Array): this {
+    if (this.writableEnded) return this;
+    if (!this.headersSent) this.writeHead(200);
+    this.writableEnded = true;
+    if (!this.stream.destroyed) { if (chunk !== undefined) this.stream.end(chunk); else this.stream.end(); }
+    return this;
+  }
+  on(event: "close", cb: () => void): this { this.stream.on(event, cb); return this; }
+}
+
+export function h2Exchange(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): { req: H2Request; res: H2Response } {
+  stream.on("error", () => undefined);
+  const req: H2Request = {
+    method: String(headers[":method"] ?? "GET"),
+    url: String(headers[":path"] ?? "/"),
+    headers,
+    on: (event: "data" | "end", cb: (chunk: Buffer) => void) => stream.on(event, cb),
+  };
+  return { req, res: new H2Response(stream) };
+}

@@ -16,18 +16,18 @@
 //   TF Serving https://www.tensorflow.org/tfx/serving/api_rest
 //   TorchServe https://pytorch.org/serve/inference_api.html
 import type http from "node:http";
-import type http2 from "node:http2";
+import type { H2Response } from "./h2c.js";
 import { estimateTokens, hashText, type Engine, type Job, type Simulator } from "./server.js";
 import type { SimEvent } from "./model.js";
 
-export type Res = http.ServerResponse | http2.Http2ServerResponse;
+export type Res = http.ServerResponse | H2Response;
 type Complete = Extract<SimEvent, { type: "complete" }>;
 
 export interface Call {
   method: string;
   path: string;
   url: URL;
-  headers: http.IncomingHttpHeaders;
+  headers: http.IncomingHttpHeaders | NodeJS.Dict<string | string[]>;
   raw: string;
   res: Res;
   sim: Simulator;

@@ -24,7 +24,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import { GpuServerModel, type GpuServerSpec, type SimEvent } from "./model.js";
 import { genericMetrics, newModelCounters, sglangMetrics, tgiMetrics, tritonMetrics, vllmMetrics, type ModelCounters } from "./metrics.js";
-import { createDualServer, type DualServer } from "./h2c.js";
+import { createDualServer, h2Exchange, type DualServer, type H2Request } from "./h2c.js";
 import { GrpcService } from "./grpc.js";
 import { routeFor, type Call, type Res } from "./routes.js";
 
@@ -138,15 +138,9 @@ export class Simulator {
     this.server.keepAliveTimeout = 30_000;
     this.grpc = new GrpcService(this);
     this.h2 = http2.createServer();
-    this.h2.on("request", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
-      if (this.grpc.matches(req.headers)) {
-        // gRPC works on the raw stream. The compatibility objects node made for it must not interfere: drain the
-        // request (it would pause the stream once its buffer fills) and drop the response's trailer hook.
-        req.resume();
-        req.stream.removeAllListeners("wantTrailers");
-        this.grpc.handle(req.stream, req.headers);
-        return;
-      }
+    this.h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+      if (this.grpc.matches(headers)) { this.grpc.handle(stream, headers); return; }
+      const { req, res } = h2Exchange(stream, headers);
       this.handle(req, res);
     });
     this.listener = createDualServer(this.server, this.h2);
@@ -282,7 +276,7 @@ export class Simulator {
   }
 
   // ------------------------------------------------------------------ HTTP
-  private handle(req: http.IncomingMessage | http2.Http2ServerRequest, res: Res): void {
+  private handle(req: http.IncomingMessage | H2Request, res: Res): void {
     const url = new URL(req.url ?? "/", "http://sim");
     const chunks: Buffer[] = [];
     let size = 0;
@@ -346,9 +340,9 @@ export class Simulator {
 }
 
 /** Resets the client's connection (HTTP/1.1) or its HTTP/2 session, as a crashed server would. */
-export function abort(req: http.IncomingMessage | http2.Http2ServerRequest, res: Res): void {
+export function abort(req: http.IncomingMessage | H2Request, res: Res): void {
   if ("stream" in res) { res.stream.session?.destroy(); return; }
-  req.socket.destroy();
+  (req as http.IncomingMessage).socket.destroy();
 }
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
