@@ -128,6 +128,23 @@ const textInput = (text: string, maxTokens: number, stream = false) => ({
   ],
 });
 
+type StreamReply = { error_message: string; infer_response: { id: string; raw_output_contents: Buffer[] } | null };
+type Got = Array<{ id?: string; text?: string; error?: string }>;
+
+/** Runs one ModelStreamInfer call: `drive` writes to it; resolves with every response, the server and the status. */
+async function streamInfer(client: KServeClient, drive: (call: grpc.ClientDuplexStream<unknown, StreamReply>, got: Got) => Promise<void>): Promise<{ got: Got; served: string | undefined; status: grpc.StatusObject }> {
+  const call = (client.ModelStreamInfer as () => grpc.ClientDuplexStream<unknown, StreamReply>)();
+  let served: string | undefined;
+  call.on("metadata", (md: grpc.Metadata) => { served = md.get("x-simulator")[0] as string | undefined; });
+  const got: Got = [];
+  const ended = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
+  call.on("data", (d: StreamReply) => got.push(d.error_message ? { error: d.error_message } : { id: d.infer_response!.id, text: rawText(d.infer_response!.raw_output_contents[0]!) }));
+  call.on("error", () => undefined);
+  await drive(call, got);
+  const status = await ended;
+  return { got, served, status };
+}
+
 /** BYTES raw contents: 4-byte little-endian length, then the bytes. */
 const rawText = (b: Buffer) => b.subarray(4, 4 + b.readUInt32LE(0)).toString("utf8");
 
@@ -166,21 +183,37 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
     await Promise.all(held);
   });
 
+  it("ModelStreamInfer: the filter steers the stream by the model of its first message", async () => {
+    // Written whole, then half-closed: the filter reads the model from the first message and steers to Triton
+    // (the gateway's endpoint cluster also holds the vLLM servers, which have no gRPC service).
+    for (let i = 0; i < 3; i++) {
+      const { got, served, status } = await streamInfer(kserve, async (call) => {
+        call.write({ ...textInput("first", 4, true), id: "a" });
+        call.write({ ...textInput("second", 2, false), id: "b" });
+        call.end();
+      });
+      expect(status.code).toBe(grpc.status.OK);
+      expect(triton.map((s) => s.name)).toContain(served);
+      expect(got.filter((g) => g.id === "a").map((g) => g.text).join("").split(" ")).toHaveLength(4);
+      expect(got.filter((g) => g.id === "a")).toHaveLength(4); // one response per token
+      expect(got.filter((g) => g.id === "b")).toHaveLength(1); // stream=false: one response
+    }
+  });
+
   it("ModelStreamInfer streams both ways: token responses per request, errors in the stream", async () => {
-    const call = (kserve.ModelStreamInfer as () => grpc.ClientDuplexStream<unknown, { error_message: string; infer_response: { id: string; raw_output_contents: Buffer[] } | null }>)();
-    let served: string | undefined;
-    call.on("metadata", (md: grpc.Metadata) => { served = md.get("x-simulator")[0] as string | undefined; });
-    const got: Array<{ id?: string; text?: string; error?: string }> = [];
-    const ended = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
-    call.on("data", (d) => got.push(d.error_message ? { error: d.error_message } : { id: d.infer_response!.id, text: rawText(d.infer_response!.raw_output_contents[0]!) }));
-    call.on("error", () => undefined);
-    call.write({ ...textInput("first", 4, true), id: "a" });
-    // The second request is written only after tokens of the first arrived: the stream is live in both directions.
-    await new Promise<void>((resolve) => { const t = setInterval(() => { if (got.length > 0) { clearInterval(t); resolve(); } }, 5); });
-    call.write({ ...textInput("second", 2, true), id: "b" });
-    call.write({ model_name: "not-a-model", id: "c" });
-    call.end();
-    const status = await ended;
+    // The second request is written only after tokens of the first arrived, so the stream must be live in both
+    // directions through the gateway. The filter holds a request for its body until body.maxBytes or the end of
+    // the stream; a live stream is released after body.timeoutMs and routed without its model (fail open), so
+    // this runs where only Triton servers sit behind the gateway.
+    const { got, served, status } = await streamInfer(kserveTriton, async (call, got) => {
+      call.write({ ...textInput("first", 4, true), id: "a" });
+      const t0 = performance.now();
+      while (got.length === 0 && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 5));
+      expect(got.length, "tokens of the first request arrive before the client writes again").toBeGreaterThan(0);
+      call.write({ ...textInput("second", 2, true), id: "b" });
+      call.write({ model_name: "not-a-model", id: "c" });
+      call.end();
+    });
     expect(status.code).toBe(grpc.status.OK);
     expect(got.filter((g) => g.id === "a").map((g) => g.text).join("").split(" ")).toHaveLength(4);
     expect(got.filter((g) => g.id === "b")).toHaveLength(2);
