@@ -112,7 +112,8 @@ export function groupPairs(p: Array<[string, string]>): Map<string, string | str
 // ------------------------------------------------------------------------------------------------ upstream
 export interface UpstreamCall {
   write(chunk: Uint8Array): void;
-  end(): void;
+  /** Ends the request, with its last bytes if any. */
+  end(last?: Uint8Array): void;
   destroy(): void;
 }
 
@@ -157,7 +158,7 @@ export function http1Upstream(agent: http.Agent, r: UpstreamRequest, on: Upstrea
   req.on("error", (e) => { if (!failed) { failed = true; on.error((e as NodeJS.ErrnoException).code === "ECONNREFUSED" ? "connect" : "reset", !started); } });
   return {
     write: (c) => { req.write(c); },
-    end: () => { req.end(); },
+    end: (last) => { if (last) req.end(last); else req.end(); },
     destroy: () => { failed = true; req.destroy(); },
   };
 }
@@ -215,7 +216,7 @@ export class Http2Pool {
     return {
       write: (c) => { if (!stream.destroyed) stream.write(c); },
       // Request trailers are not forwarded (no gRPC or HTTP client of the inference protocols sends them).
-      end: () => { if (!stream.destroyed && !stream.writableEnded) stream.end(); },
+      end: (last) => { if (!stream.destroyed && !stream.writableEnded) { if (last) stream.end(last); else stream.end(); } },
       destroy: () => { failed = true; stream.close(http2.constants.NGHTTP2_CANCEL); },
     };
   }

@@ -266,15 +266,32 @@ export class Gateway {
     const forward = () => {
       if (!up || upEnded) return;
       const chunks = s.request.outBody;
-      for (; upSent < chunks.length; upSent++) if (chunks[upSent]!.length) up.write(chunks[upSent]!);
-      if (s.requestCompleteAtRouter) { upEnded = true; up.end(); }
+      const fresh: Uint8Array[] = [];
+      for (; upSent < chunks.length; upSent++) if (chunks[upSent]!.length) fresh.push(chunks[upSent]!);
+      // A request that is whole goes out in one write with its end (one segment, as before streaming).
+      if (s.requestCompleteAtRouter) { upEnded = true; up.end(fresh.length ? Buffer.concat(fresh) : undefined); }
+      else for (const c of fresh) up.write(c);
     };
     d.onAbort(() => { up?.destroy(); if (!s.completed) s.reset(); finished = true; });
 
     // ---- request: headers, then body chunks as they arrive
     let size = 0;
     s.sendRequestHeaders(h, d.endStream);
-    if (!d.endStream) {
+    if (!d.endStream && d.protocol === "HTTP/1.1") {
+      // HTTP/1.1 clients of the inference APIs send whole bodies: hand the filter the body in one piece at its end.
+      const parts: Buffer[] = [];
+      d.onData((c) => {
+        size += c.length;
+        if (size > MAX_BODY) { if (!s.completed) s.reset("request_payload_too_large"); if (!d.headersSent) { d.respond(413, { "content-type": "text/plain" }, false); d.write(Buffer.from("payload too large\n")); d.end(); this.count(this.responses, 413); } return; }
+        parts.push(c);
+      });
+      d.onEnd((trailers) => {
+        if (s.completed || size > MAX_BODY) return;
+        s.sendRequestBody(new Uint8Array(Buffer.concat(parts)), !trailers?.length);
+        if (trailers?.length) s.sendRequestTrailers(trailers);
+        forward();
+      });
+    } else if (!d.endStream) {
       d.onData((c) => {
         if (s.completed) return;
         size += c.length;
