@@ -14,7 +14,7 @@ import { packageWasm } from "./toolkit/oci.js";
 import { validateOutputDir, writeFiles } from "./toolkit/output.js";
 import { formatProblems, type Problem } from "./toolkit/validate.js";
 import { runDemo } from "./demo.js";
-import { Simulator } from "./sim/server.js";
+import { ENGINES, Simulator, type Engine } from "./sim/server.js";
 import { loadLocalConfig, parseLocalConfig } from "./gateway/local-config.js";
 import { startStack } from "./gateway/stack.js";
 import { runStart } from "./gateway/start.js";
@@ -358,26 +358,26 @@ export function buildProgram(io: Io): Command {
 
   program
     .command("simulate")
-    .description("Run a simulated GPU model server (OpenAI + KServe v2 APIs, vLLM or Triton /metrics, fault injection at /admin/fault)")
+    .description("Run a simulated GPU model server (the engine's own routes over HTTP/1.1 and h2c, KServe v2 gRPC for triton/kserve, its /metrics, fault injection at /admin/fault)")
     .option("--port <port>", "listen port (0 = ephemeral)", "8000")
     .option("--host <host>", "listen address (default 127.0.0.1; 0.0.0.0 inside a container, e.g. the `local` docker-compose)", existsSync("/.dockerenv") ? "0.0.0.0" : "127.0.0.1")
     .option("--models <list>", "comma-separated model names served", "llama-3.1-8b-instruct")
-    .option("--engine <engine>", "metrics format: vllm | triton", "vllm")
+    .option("--engine <engine>", `server engine: ${ENGINES.join(" | ")} (also the metrics engines trtllm, triton-trtllm, vllm-v0)`, "vllm")
     .option("--gpu <type>", "GPU preset: a100, l4, h100, l40s, a10g, t4", "a100")
     .option("--speed <f>", "relative speed (A100 = 1.0); overrides the preset")
-    .option("--orca", "send ORCA endpoint-load-metrics response headers")
+    .option("--no-orca", "ignore endpoint-load-metrics-format (by default ORCA reports are sent when a request asks, as vLLM does)")
     .option("--seed <n>", "seed of the failure-injection PRNG", "1")
     .action(async (o: { port: string; host: string; models: string; engine: string; gpu: string; speed?: string; orca?: boolean; seed: string }) => {
       const port = intIn(o.port, "--port", 0, 65535);
-      // Accepts every router-config engine (toolkit/local.ts passes pool.metrics.engine); formats: vllm or triton.
-      if (!["vllm", "vllm-v0", "sglang", "trtllm", "triton-trtllm", "triton"].includes(o.engine)) usage(io, "--engine must be vllm or triton");
-      const engine = o.engine.startsWith("triton") ? "triton" : "vllm";
-      if (engine === "vllm" && o.engine !== "vllm") io.err(`warning: no ${o.engine} metrics format in the simulator; exporting vLLM names\n`);
+      // Accepts every simulator engine and the router-config metrics engines (toolkit/local.ts passes pool.metrics.engine).
+      const alias: Record<string, Engine> = { "vllm-v0": "vllm", trtllm: "triton", "triton-trtllm": "triton" };
+      const engine: Engine | undefined = alias[o.engine] ?? ((ENGINES as readonly string[]).includes(o.engine) ? (o.engine as Engine) : undefined);
+      if (engine === undefined) usage(io, `--engine must be one of ${ENGINES.join(", ")}`);
       const models = o.models.split(",").map((m) => m.trim()).filter(Boolean);
       if (models.length === 0) usage(io, "--models needs at least one model name");
       const speed = o.speed === undefined ? undefined : Number(o.speed);
       if (speed !== undefined && !(speed > 0 && speed <= 100)) usage(io, "--speed must be a number in (0, 100]");
-      const sim = new Simulator({ models, engine, gpu: o.gpu, ...(speed !== undefined ? { speed } : {}), orca: o.orca === true, seed: intIn(o.seed, "--seed", 0, 2 ** 31) });
+      const sim = new Simulator({ models, engine, gpu: o.gpu, ...(speed !== undefined ? { speed } : {}), orca: o.orca !== false, seed: intIn(o.seed, "--seed", 0, 2 ** 31) });
       const bound = await sim.listen(port, loopback(o.host));
       io.out(`simulated ${sim.model.spec.gpu} (speed ${sim.model.spec.speed}, KV ${sim.model.spec.kvCacheTokens} tokens, ${engine} metrics) serving ${models.join(", ")} on http://${o.host}:${bound}\n`);
       await untilSignal();

@@ -23,7 +23,11 @@
 // gateway's own `inference_gateway_*`), GET /stats (JSON), GET /ready, GET /upstreams.
 import { randomUUID } from "node:crypto";
 import http from "node:http";
+import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import { createDualServer, type DualServer } from "../sim/h2c.js";
+import { grpcMessage } from "../sim/grpc.js";
+import { HOP_BY_HOP, Http2Pool, http1Downstream, http1Upstream, http2Downstream, type Downstream, type OutHeaders, type UpstreamCall, type UpstreamHandlers } from "./downstream.js";
 import type { RouterConfig } from "../config/router-config.js";
 import { tagSpecifiers } from "../observability/tags.js";
 import { createProxy, HeaderMap, RealClock, type CalloutRequest, type CalloutResponse, type HttpStream, type Proxy } from "../host/index.js";
@@ -47,7 +51,6 @@ export interface GatewayOptions {
   logLevel?: "trace" | "debug" | "info" | "warn" | "error" | "critical";
 }
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host", "http2-settings"]);
 const MAX_BODY = 16 * 1024 * 1024;
 const FAILURE_POLICY = { FAIL_CLOSE: "FAIL_CLOSED", FAIL_OPEN: "FAIL_OPEN", FAIL_RELOAD: "FAIL_RELOAD" } as const;
 
@@ -58,7 +61,11 @@ export interface Routed {
 
 export class Gateway {
   proxy!: Proxy;
+  /** HTTP/1.1 connections; connections opening with the HTTP/2 preface (h2c) go to `h2`, on the same port. */
   readonly server: http.Server;
+  readonly h2: http2.Http2Server;
+  private readonly listener: DualServer;
+  private readonly h2pool = new Http2Pool();
   readonly admin: http.Server | undefined;
   readonly upstreamStats = new Map<string, UpstreamStats>();
   readonly clusters = new Map<string, string[]>();
@@ -88,12 +95,15 @@ export class Gateway {
       this.clusters.set(t.cluster, [...new Set([...prev, ...(options.upstreams[t.pool] ?? [])])]);
     }
     this.clusters.set("gpu", [...this.poolOf.keys()]);
-    this.server = http.createServer((req, res) => { void this.handle(req, res); });
+    this.server = http.createServer((req, res) => { void this.handle(http1Downstream(req, res)); });
     this.server.keepAliveTimeout = 30_000;
+    this.h2 = http2.createServer();
+    this.h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) => { void this.handle(http2Downstream(stream, headers, flags, raw)); });
+    this.listener = createDualServer(this.server, this.h2);
     this.admin = options.adminPort === -1 ? undefined : http.createServer((req, res) => this.handleAdmin(req, res));
   }
 
-  get port(): number { return (this.server.address() as AddressInfo).port; }
+  get port(): number { return this.listener.port; }
   get adminPort(): number | undefined { return this.admin ? (this.admin.address() as AddressInfo).port : undefined; }
 
   async start(): Promise<void> {
@@ -115,7 +125,7 @@ export class Gateway {
     });
     const host = this.options.host ?? "127.0.0.1";
     try {
-      await listen(this.server, this.options.port ?? 8080, host);
+      await this.listener.listen(this.options.port ?? 8080, host);
       if (this.admin) await listen(this.admin, this.options.adminPort ?? 9901, host);
     } catch (e) {
       await this.close();
@@ -124,10 +134,10 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
     this.admin?.closeAllConnections();
-    await Promise.all([this.server.listening ? closeServer(this.server) : Promise.resolve(), this.admin?.listening ? closeServer(this.admin) : Promise.resolve()]);
+    await Promise.all([this.listener.close(), this.admin?.listening ? closeServer(this.admin) : Promise.resolve()]);
     this.agent.destroy();
+    this.h2pool.close();
     await this.proxy?.close();
   }
 
@@ -193,69 +203,134 @@ export class Gateway {
     map.set(status, (map.get(status) ?? 0) + 1);
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /**
+   * One stream, HTTP/1.1 or HTTP/2, as Envoy's HTTP connection manager runs it: request headers and body chunks
+   * go through the filter as they arrive (so ModelStreamInfer streams both ways); once the filter lets the headers
+   * through, the upstream is chosen from what it wrote and the request is forwarded (HTTP/2 upstream for an HTTP/2
+   * client, as for gRPC in the mesh), the rest of the body following as the filter releases it. The response
+   * (headers, body, trailers) goes back through the filter's response callbacks.
+   */
+  private async handle(d: Downstream): Promise<void> {
     this.requests++;
-    const body = await readBody(req).catch(() => undefined);
-    if (body === undefined) { res.writeHead(413, { "content-type": "text/plain" }); res.end("payload too large\n"); this.count(this.responses, 413); return; }
-    const h = new HeaderMap({ ":method": req.method ?? "GET", ":path": req.url ?? "/", ":authority": req.headers.host ?? "localhost", ":scheme": "http" });
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const k = req.rawHeaders[i]!.toLowerCase();
-      if (!HOP_BY_HOP.has(k)) h.add(k, req.rawHeaders[i + 1]!);
-    }
+    const h = new HeaderMap({ ":method": d.method, ":path": d.path, ":authority": d.authority, ":scheme": "http" });
+    for (const [k, v] of d.headers) h.add(k, v);
     if (!h.has("x-request-id")) h.add("x-request-id", randomUUID());
     h.replace("x-forwarded-proto", "http");
+    const grpc = (h.get("content-type") ?? "").toLowerCase().startsWith("application/grpc");
     const s = this.proxy.newStream(this.proxy.nextWorker());
+    s.protocol = d.protocol;
+    let routed: Routed | undefined;
+    let up: UpstreamCall | undefined;
+    let upSent = 0;
+    let upEnded = false;
+    let finished = false;
+    /** The gateway itself answered (no cluster, connect failure, timeout): an Envoy router local reply. */
+    let gatewayReply = false;
     let sent = 0;
+    const finish = () => { if (!finished) { finished = true; if (!s.completed) s.complete(); } };
     const writeOut = () => {
-      if (!res.headersSent && s.downstreamHeaders) {
+      if (!d.headersSent && s.downstreamHeaders) {
         const dh = s.downstreamHeaders;
         const status = Number(dh.get(":status") ?? 502);
-        const out: Record<string, string | string[]> = {};
+        const out: OutHeaders = {};
         for (const [k, v] of dh.entries()) {
           if (k.startsWith(":") || HOP_BY_HOP.has(k) || k === "content-length") continue;
           const prev = out[k];
           out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
         }
         if (routed) out["x-inference-router-upstream"] = `${routed.pool}/${routed.address}`;
-        if (s.responseComplete) out["content-length"] = String(s.response.outBody.reduce((n, c) => n + c.length, 0));
-        res.writeHead(status, out);
+        const bodyBytes = s.response.outBody.reduce((n, c) => n + c.length, 0);
+        if (grpc && (s.localReply || gatewayReply)) {
+          // Envoy answers a gRPC request's local reply in trailers-only form: :status 200, content-type
+          // application/grpc, grpc-status (the one given, else mapped from the HTTP status), grpc-message = the
+          // percent-encoded body, no body, end of stream on the headers. envoyproxy/envoy
+          // source/common/http/utility.cc @ 0075dc33dd44a3fe0e14021eec517ce97b3f6159 (prepareLocalReply,
+          // encodeLocalReply); the mapping: source/common/grpc/status.cc @ 522e4f4cab63c88af4231a7376c5f3090d1d372b.
+          const body = new TextDecoder().decode(Buffer.concat(s.response.outBody));
+          out["content-type"] = "application/grpc";
+          if (out["grpc-status"] === undefined) out["grpc-status"] = String(httpToGrpcStatus(status));
+          if (body) out["grpc-message"] = grpcMessage(body);
+          d.respond(200, out, true);
+          this.count(this.responses, status);
+          return;
+        }
+        const eos = s.responseComplete && bodyBytes === 0 && !s.downstreamTrailers;
+        if (s.responseComplete && !grpc) out["content-length"] = String(bodyBytes);
+        d.respond(status, out, eos);
         this.count(this.responses, status);
       }
-      if (!res.headersSent) return;
+      if (!d.headersSent || d.ended) return;
       const chunks = s.response.outBody;
-      for (; sent < chunks.length; sent++) if (chunks[sent]!.length) res.write(chunks[sent]);
-      if (s.responseComplete && !res.writableEnded) res.end();
+      for (; sent < chunks.length; sent++) if (chunks[sent]!.length) d.write(chunks[sent]!);
+      if (s.responseComplete) d.end(s.downstreamTrailers?.entries().filter(([k]) => !k.startsWith(":")));
     };
-    let routed: Routed | undefined;
-    let upstreamReq: http.ClientRequest | undefined;
-    let finished = false;
-    const finish = () => { if (!finished) { finished = true; if (!s.completed) s.complete(); } };
-    res.on("close", () => {
-      if (!res.writableFinished) { upstreamReq?.destroy(); if (!s.completed) s.reset(); finished = true; }
-    });
+    /** Sends what the filter released of the request body to the upstream; ends it with the request. */
+    const forward = () => {
+      if (!up || upEnded) return;
+      const chunks = s.request.outBody;
+      const fresh: Uint8Array[] = [];
+      for (; upSent < chunks.length; upSent++) if (chunks[upSent]!.length) fresh.push(chunks[upSent]!);
+      // A request that is whole goes out in one write with its end (one segment, as before streaming).
+      if (s.requestCompleteAtRouter) { upEnded = true; up.end(fresh.length ? Buffer.concat(fresh) : undefined); }
+      else for (const c of fresh) up.write(c);
+    };
+    d.onAbort(() => { up?.destroy(); if (!s.completed) s.reset(); finished = true; });
 
-    s.sendRequestHeaders(h, body.length === 0);
-    if (body.length > 0) s.sendRequestBody(body, true);
+    // ---- request: headers, then body chunks as they arrive
+    let size = 0;
+    s.sendRequestHeaders(h, d.endStream);
+    if (!d.endStream && d.protocol === "HTTP/1.1") {
+      // HTTP/1.1 clients of the inference APIs send whole bodies: hand the filter the body in one piece at its end.
+      const parts: Buffer[] = [];
+      d.onData((c) => {
+        size += c.length;
+        if (size > MAX_BODY) { if (!s.completed) s.reset("request_payload_too_large"); if (!d.headersSent) { d.respond(413, { "content-type": "text/plain" }, false); d.write(Buffer.from("payload too large\n")); d.end(); this.count(this.responses, 413); } return; }
+        parts.push(c);
+      });
+      d.onEnd((trailers) => {
+        if (s.completed || size > MAX_BODY) return;
+        s.sendRequestBody(new Uint8Array(Buffer.concat(parts)), !trailers?.length);
+        if (trailers?.length) s.sendRequestTrailers(trailers);
+        forward();
+      });
+    } else if (!d.endStream) {
+      d.onData((c) => {
+        if (s.completed) return;
+        size += c.length;
+        if (size > MAX_BODY) { s.reset("request_payload_too_large"); if (!d.headersSent) { d.respond(413, { "content-type": "text/plain" }, false); d.write(Buffer.from("payload too large\n")); d.end(); this.count(this.responses, 413); } else d.destroy(); up?.destroy(); return; }
+        s.sendRequestBody(new Uint8Array(c), false);
+        forward();
+      });
+      d.onEnd((trailers) => {
+        if (s.completed) return;
+        if (trailers?.length) s.sendRequestTrailers(trailers);
+        else s.sendRequestBody(new Uint8Array(0), true);
+        forward();
+      });
+    }
     // Held streams (body mode) are released by the filter; bound the wait like Envoy's stream idle timeout.
-    const timer = setTimeout(() => { if (!s.requestCompleteAtRouter && !s.localReply && !s.completed) { s.reset("stream_idle_timeout"); if (!res.headersSent) { res.writeHead(504); res.end(); } } }, 30_000);
-    await s.waitFor(() => s.requestCompleteAtRouter || s.localReply !== undefined || s.completed || s.responseComplete);
+    const timer = setTimeout(() => { if (!s.reachedRouter && !s.localReply && !s.completed) { s.reset("stream_idle_timeout"); if (!d.headersSent) { d.respond(504, {}, true); } } }, 30_000);
+    await s.waitFor(() => s.reachedRouter || s.localReply !== undefined || s.completed || s.responseComplete);
     clearTimeout(timer);
     if (s.completed && !s.responseComplete) return;
-    if (!s.requestCompleteAtRouter || s.localReply) {
+    if (!s.reachedRouter || s.localReply) {
       // Local reply (or fail-closed 503): it already went through the filter's response callbacks.
       if (s.localReply) this.count(this.localReplies, s.localReply.status);
       await s.waitFor(() => s.responseComplete || s.completed);
       writeOut();
-      if (!res.writableEnded) res.end();
+      if (!d.ended) d.end();
       finish();
       return;
     }
-    routed = this.route(s.routerRequestHeaders!);
+    const rh = s.routerRequestHeaders!;
+    if (this.isModelList(rh)) { await s.waitFor(() => s.requestCompleteAtRouter || s.completed); await this.modelList(s, rh); writeOut(); finish(); return; }
+    routed = this.route(rh);
     if (!routed) {
       // Envoy: cluster_header names no cluster → 503 (NC); the reply is encoded through the filter.
+      gatewayReply = true;
       s.sendResponseHeaders({ ":status": "503", "content-type": "text/plain", "content-length": "0" }, true);
       writeOut();
-      if (!res.writableEnded) res.end();
+      if (!d.ended) d.end();
       finish();
       return;
     }
@@ -273,55 +348,99 @@ export class Gateway {
       us.latencyMs.add(performance.now() - t0);
       if (firstByte !== undefined) us.ttftMs.add(firstByte - t0);
     };
-    const rh = s.routerRequestHeaders!;
-    const headers: Record<string, string> = {};
-    for (const [k, v] of rh.entries()) if (!k.startsWith(":") && !HOP_BY_HOP.has(k) && k !== "content-length") headers[k] = v;
-    headers.host = rh.get(":authority") ?? routed.address;
-    const outBody = Buffer.concat(s.request.outBody.map((c) => Buffer.from(c)));
-    if (outBody.length > 0 || rh.get(":method") !== "GET") headers["content-length"] = String(outBody.length);
-    const [hostname, port] = splitAddress(routed.address);
     const localError = (status: number, text: string) => {
       if (!s.responseStarted) {
+        gatewayReply = true;
         s.sendResponseHeaders({ ":status": String(status), "content-type": "text/plain", "content-length": String(text.length) }, false);
         s.sendResponseBody(text, true);
         writeOut();
       } else if (!s.completed) {
         s.reset("upstream_reset_after_response_started");
-        res.destroy();
+        d.destroy();
       }
       finish();
     };
-    upstreamReq = http.request(
-      { hostname, port, method: rh.get(":method") ?? "GET", path: rh.get(":path") ?? "/", headers, agent: this.agent, timeout: this.options.upstreamTimeoutMs ?? 300_000 },
-      (ures) => {
-        const uh = new HeaderMap({ ":status": String(ures.statusCode ?? 502) });
-        for (const [k, v] of responsePairs(ures)) uh.add(k, v);
-        const empty = ures.headers["content-length"] === "0" || ures.statusCode === 204 || ures.statusCode === 304 || rh.get(":method") === "HEAD";
-        s.sendResponseHeaders(uh, empty);
+    const headers: Array<[string, string]> = rh.entries().filter(([k]) => !k.startsWith(":") && !HOP_BY_HOP.has(k));
+    const req = { address: routed.address, method: rh.get(":method") ?? "GET", path: rh.get(":path") ?? "/", authority: rh.get(":authority") ?? routed.address, headers, timeoutMs: this.options.upstreamTimeoutMs ?? 300_000 };
+    let streaming = false;
+    const handlers: UpstreamHandlers = {
+      response: (status, pairs, eos) => {
+        const uh = new HeaderMap({ ":status": String(status) });
+        for (const [k, v] of pairs) uh.add(k, v);
+        streaming = (uh.get("content-type") ?? "").includes("event-stream") || grpc;
+        s.sendResponseHeaders(uh, eos);
+        if (eos) settle(status < 500);
         writeOut();
-        const streaming = (ures.headers["content-type"] ?? "").includes("event-stream");
-        ures.on("data", (c: Buffer) => {
-          if (streaming) firstByte ??= performance.now();
-          s.sendResponseBody(new Uint8Array(c), false);
-          writeOut();
-        });
-        ures.on("end", () => {
-          if (!empty) s.sendResponseBody(new Uint8Array(0), true);
-          settle((ures.statusCode ?? 502) < 500);
-          writeOut();
-          if (!res.writableEnded) res.end();
-          finish();
-        });
-        ures.on("error", () => { settle(false); localError(503, "upstream reset"); });
+        if (eos) finish();
       },
-    );
-    upstreamReq.on("timeout", () => { upstreamReq?.destroy(new Error("timeout")); settle(false); localError(504, "upstream request timeout"); });
-    upstreamReq.on("error", (e) => {
-      if (done) return;
-      settle(false);
-      localError(503, `upstream connect error or disconnect/reset before headers. reset reason: ${(e as NodeJS.ErrnoException).code === "ECONNREFUSED" ? "connection failure" : "connection termination"}`);
-    });
-    upstreamReq.end(outBody);
+      data: (c) => {
+        if (streaming) firstByte ??= performance.now();
+        s.sendResponseBody(new Uint8Array(c), false);
+        writeOut();
+      },
+      end: (trailers) => {
+        if (!s.responseComplete) {
+          if (trailers?.length) s.sendResponseTrailers(trailers);
+          else s.sendResponseBody(new Uint8Array(0), true);
+        }
+        settle(Number(s.responseHeaders?.get(":status") ?? 502) < 500);
+        writeOut();
+        if (!d.ended) d.end();
+        finish();
+      },
+      error: (kind) => {
+        if (done) return;
+        settle(false);
+        if (kind === "timeout") localError(504, "upstream request timeout");
+        else localError(503, `upstream connect error or disconnect/reset before headers. reset reason: ${kind === "connect" ? "connection failure" : "connection termination"}`);
+      },
+    };
+    if (d.protocol === "HTTP/2") up = this.h2pool.request(req, handlers, s.requestCompleteAtRouter && s.request.outBody.every((c) => c.length === 0));
+    else {
+      // HTTP/1.1 upstream: the body is whole by now unless the filter streams it; send its length when known.
+      const known = s.requestCompleteAtRouter ? s.request.outBody.reduce((n, c) => n + c.length, 0) : undefined;
+      up = http1Upstream(this.agent, req, handlers, known !== undefined && (known > 0 || req.method !== "GET") ? known : undefined);
+    }
+    if (d.protocol === "HTTP/2" && s.requestCompleteAtRouter && s.request.outBody.every((c) => c.length === 0)) upEnded = true;
+    forward();
+  }
+
+  // ------------------------------------------------------------------ model lists (a local-gateway convenience)
+  /** GET /v1/models and POST /v2/repository/index: a client pointed at one base URL expects every model behind it. */
+  private isModelList(h: HeaderMap): boolean {
+    const path = (h.get(":path") ?? "").split("?")[0];
+    const m = h.get(":method");
+    return (m === "GET" && path === "/v1/models") || (m === "POST" && path === "/v2/repository/index");
+  }
+
+  /**
+   * Answers a model list with the union of what the pools serve: asks one member of each pool (the first that
+   * answers 200) and merges the lists by model name. Not something Envoy does — in a mesh the list comes from
+   * whichever server the route picks; here the local gateway stands for the whole deployment.
+   */
+  private async modelList(s: HttpStream, h: HeaderMap): Promise<void> {
+    const openai = h.get(":method") === "GET";
+    const path = h.get(":path") ?? "/";
+    const seen = new Set<string>();
+    const merged: unknown[] = [];
+    for (const p of this.options.router.pools) {
+      for (const address of this.clusters.get(p.name) ?? []) {
+        const r = await this.callout({ cluster: p.name, authority: address, headers: [["accept", "application/json"], ...(openai ? [] : [["content-type", "application/json"] as [string, string]])], method: openai ? "GET" : "POST", path, body: new TextEncoder().encode(openai ? "" : "{}"), timeoutMs: 2000 }).catch(() => undefined);
+        if (!r || r.status !== 200) continue;
+        let j: unknown;
+        try { j = JSON.parse(typeof r.body === "string" ? r.body : new TextDecoder().decode(r.body ?? new Uint8Array(0))); } catch { continue; }
+        const list = openai ? (j as { data?: unknown }).data : j;
+        if (!Array.isArray(list)) continue;
+        for (const e of list) {
+          const id = (e as { id?: unknown; name?: unknown })?.[openai ? "id" : "name"];
+          if (typeof id === "string" && !seen.has(id)) { seen.add(id); merged.push(e); }
+        }
+        break;
+      }
+    }
+    const text = JSON.stringify(openai ? { object: "list", data: merged } : merged);
+    s.sendResponseHeaders({ ":status": "200", "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) }, false);
+    s.sendResponseBody(text, true);
   }
 
   // ------------------------------------------------------------------ admin
@@ -371,6 +490,18 @@ export class Gateway {
   }
 }
 
+/** Envoy's Grpc::Utility::httpToGrpcStatus (source/common/grpc/status.cc, see writeOut). */
+export function httpToGrpcStatus(status: number): number {
+  switch (status) {
+    case 400: return 13; // INTERNAL
+    case 401: return 16; // UNAUTHENTICATED
+    case 403: return 7; // PERMISSION_DENIED
+    case 404: return 12; // UNIMPLEMENTED
+    case 429: case 502: case 503: case 504: return 14; // UNAVAILABLE
+    default: return 2; // UNKNOWN
+  }
+}
+
 function splitAddress(a: string): [string, number] {
   const i = a.lastIndexOf(":");
   return [a.slice(0, i).replace(/^\[|\]$/g, ""), Number(a.slice(i + 1))];
@@ -383,16 +514,6 @@ function responsePairs(res: http.IncomingMessage): Array<[string, string]> {
     if (!HOP_BY_HOP.has(k)) out.push([k, res.rawHeaders[i + 1]!]);
   }
   return out;
-}
-
-function readBody(req: http.IncomingMessage): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => { size += c.length; if (size > MAX_BODY) { reject(new Error("too large")); req.resume(); } else chunks.push(c); });
-    req.on("end", () => resolve(new Uint8Array(Buffer.concat(chunks))));
-    req.on("error", reject);
-  });
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {

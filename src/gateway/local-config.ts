@@ -11,8 +11,9 @@
 //         replicas: 2       # simulators started in-process (`inference-router simulate` semantics)
 //         gpu: a100         # GPU preset of those simulators (a100, l4, h100, l40s, a10g, t4)
 //         speed: 1.0        # optional, overrides the preset's relative speed
-//         engine: vllm      # /metrics format: vllm | triton (default: the pool's metrics.engine, else vllm)
-//         orca: false       # send ORCA endpoint-load-metrics headers
+//         engine: vllm      # server engine (src/sim/server.ts): vllm | sglang | tgi | triton | kserve | torchserve |
+//                           #   tfserving; default from the pool's metrics.engine (triton* / trtllm → triton), else vllm
+//         orca: true        # answer endpoint-load-metrics-format with ORCA reports, as vLLM does (false: never)
 //         ports: [8001, 8002]          # optional fixed simulator ports (default: ephemeral)
 //         addresses: ["127.0.0.1:8001"] # use already running servers instead of starting simulators
 //
@@ -20,6 +21,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { RouterConfig } from "../config/router-config.js";
+import { ENGINES, type Engine } from "../sim/server.js";
 import { checkRouterConfig, ConfigError, parseConfigText, zodProblems } from "../toolkit/load.js";
 
 const address = z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$|^localhost:\d{1,5}$/, "must be 127.x.x.x:port or localhost:port (loopback only)");
@@ -29,8 +31,8 @@ export const LocalPoolSchema = z
     replicas: z.number().int().min(1).max(16).default(2),
     gpu: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).optional(),
     speed: z.number().min(0.01).max(100).optional(),
-    engine: z.enum(["vllm", "triton"]).optional(),
-    orca: z.boolean().default(false),
+    engine: z.enum(ENGINES).optional(),
+    orca: z.boolean().default(true),
     ports: z.array(z.number().int().min(1).max(65535)).optional(),
     addresses: z.array(address).min(1).optional(),
   })
@@ -88,7 +90,7 @@ export interface PoolPlan {
   /** Existing servers (no simulators started). */
   addresses?: string[];
   /** Simulators to start. */
-  simulators?: Array<{ gpu: string; speed?: number; engine: "vllm" | "triton"; orca: boolean; port: number; models: string[] }>;
+  simulators?: Array<{ gpu: string; speed?: number; engine: Engine; orca: boolean; port: number; models: string[] }>;
 }
 
 export function planPools(cfg: LocalConfig): PoolPlan[] {
@@ -97,7 +99,8 @@ export function planPools(cfg: LocalConfig): PoolPlan[] {
     if (l?.addresses) return { pool: p.name, addresses: l.addresses };
     if (!l && p.endpoints.length > 0) return { pool: p.name, addresses: p.endpoints };
     const replicas = l?.replicas ?? 2;
-    const engine = l?.engine ?? (p.metrics?.engine === "triton" || p.metrics?.engine === "triton-trtllm" ? "triton" : "vllm");
+    const me = p.metrics?.engine;
+    const engine: Engine = l?.engine ?? (me === "triton" || me === "triton-trtllm" || me === "trtllm" ? "triton" : me === "sglang" ? "sglang" : "vllm");
     const models = [...p.models, ...p.modelPrefixes.map((x) => `${x}sim`)];
     return {
       pool: p.name,
@@ -105,7 +108,7 @@ export function planPools(cfg: LocalConfig): PoolPlan[] {
         gpu: l?.gpu ?? (p.gpu || "a100"),
         ...(l?.speed !== undefined ? { speed: l.speed } : {}),
         engine,
-        orca: l?.orca ?? false,
+        orca: l?.orca ?? true,
         port: l?.ports?.[i] ?? 0,
         models,
       })),

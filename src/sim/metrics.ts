@@ -162,3 +162,56 @@ export function tritonMetrics(i: ExpositionInput): string {
   e.sample("nv_gpu_utilization", { gpu_uuid: `GPU-sim-${i.gpu}` }, s.running > 0 ? Math.min(0.99, 0.3 + s.running / i.maxBatch) : 0);
   return e.text();
 }
+
+// SGLang (python/sglang/srt/metrics/collector.py): gauges labelled by model_name.
+export function sglangMetrics(i: ExpositionInput): string {
+  const e = new Exposition();
+  const s = i.stats;
+  const models = i.models.length ? i.models : [""];
+  const per = (m: string) => s.perModel[m] ?? { waiting: 0, running: 0 };
+  const mc = (m: string) => i.perModel.get(m) ?? newModelCounters();
+  e.family("sglang:num_running_reqs", "gauge", "The number of running requests.");
+  for (const m of models) e.sample("sglang:num_running_reqs", { model_name: m }, per(m).running);
+  e.family("sglang:num_queue_reqs", "gauge", "The number of requests in the waiting queue.");
+  for (const m of models) e.sample("sglang:num_queue_reqs", { model_name: m }, per(m).waiting);
+  e.family("sglang:token_usage", "gauge", "The token usage.");
+  for (const m of models) e.sample("sglang:token_usage", { model_name: m }, s.kvCacheUsage);
+  e.family("sglang:prompt_tokens_total", "counter", "Number of prefill tokens processed.");
+  for (const m of models) e.sample("sglang:prompt_tokens_total", { model_name: m }, mc(m).promptTokens);
+  e.family("sglang:generation_tokens_total", "counter", "Number of generation tokens processed.");
+  for (const m of models) e.sample("sglang:generation_tokens_total", { model_name: m }, mc(m).generationTokens);
+  e.family("sglang:time_to_first_token_seconds", "histogram", "Histogram of time to first token in seconds.");
+  for (const m of models) e.histogram("sglang:time_to_first_token_seconds", { model_name: m }, mc(m).ttft);
+  return e.text();
+}
+
+// TGI (router/src/server.rs metric names): one model per server, no labels.
+export function tgiMetrics(i: ExpositionInput): string {
+  const e = new Exposition();
+  const s = i.stats;
+  let success = 0, failure = 0;
+  for (const c of i.perModel.values()) { success += c.success; failure += c.failure; }
+  e.family("tgi_queue_size", "gauge", "Requests waiting in the queue.");
+  e.sample("tgi_queue_size", {}, s.waiting);
+  e.family("tgi_batch_current_size", "gauge", "Requests in the running batch.");
+  e.sample("tgi_batch_current_size", {}, s.running);
+  e.family("tgi_request_success", "counter", "Successful requests.");
+  e.sample("tgi_request_success", {}, success);
+  e.family("tgi_request_failure", "counter", "Failed requests.");
+  e.sample("tgi_request_failure", { err: "generation" }, failure);
+  return e.text();
+}
+
+// TorchServe, TF Serving and the KServe Python server export no queue / KV-cache gauges of their own; the
+// simulator exposes its state under these names so a pool can read them with `metrics.engine: custom`.
+export function genericMetrics(i: ExpositionInput): string {
+  const e = new Exposition();
+  const s = i.stats;
+  e.family("inference_sim_num_requests_waiting", "gauge", "Requests waiting (simulator state; read with engine: custom).");
+  e.sample("inference_sim_num_requests_waiting", {}, s.waiting);
+  e.family("inference_sim_num_requests_running", "gauge", "Requests running (simulator state).");
+  e.sample("inference_sim_num_requests_running", {}, s.running);
+  e.family("inference_sim_kv_cache_usage", "gauge", "KV-cache use 0..1 (simulator state).");
+  e.sample("inference_sim_kv_cache_usage", {}, s.kvCacheUsage);
+  return e.text();
+}

@@ -1,28 +1,43 @@
-// `inference-router simulate`: an HTTP model server (node:http) around GpuServerModel, driven by the wall clock.
-// Speaks OpenAI (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models; SSE streaming), KServe v2 /
-// Open Inference Protocol (/v2/models/{m}/infer, /generate, /generate_stream, /v2/health/*, /v2/repository/index)
-// and Prometheus /metrics in vLLM or Triton names. Optional ORCA header endpoint-load-metrics on responses.
+// `inference-router simulate`: a model server around GpuServerModel, driven by the wall clock. One port speaks
+// HTTP/1.1 and HTTP/2 cleartext (h2c.ts); gRPC (grpc.ts) rides on HTTP/2. Each engine answers the routes the real
+// server has, with its request/response shapes and error bodies (routes.ts lists them with their sources):
+//   vllm        OpenAI chat / completions / embeddings / Responses, Anthropic Messages, legacy /generate,
+//               rerank and score, /v1/models, /health, /metrics (vLLM names)
+//   sglang      native /generate, OpenAI chat / completions / embeddings, /get_model_info, /metrics (SGLang names)
+//   tgi         /generate, /generate_stream, POST / (compat), OpenAI chat / completions, /info, /metrics (TGI names)
+//   triton      KServe v2 REST (+ generate extension) and gRPC inference.GRPCInferenceService, /metrics (Triton names)
+//   kserve      KServe Python model server: v1 (:predict / :explain) and v2 REST, v2 gRPC
+//   torchserve  /predictions/{m}[/{v}], /explanations/{m}, /ping
+//   tfserving   /v1/models/{m}[/versions/{v}|/labels/{l}]:predict|:classify|:regress, model status and metadata
+// Every response carries `x-simulator: <name>` so a test or a user can see which server answered.
+// ORCA: like vLLM (and Triton), an `endpoint-load-metrics` response header is sent only when the request asks
+// for it with `endpoint-load-metrics-format: TEXT|JSON` (see orcaHeader below).
 // Fault switches: POST /admin/fault {slowdown, failureRate, dead, metricsGarbage, metricsDown, metricsStatus}; GET /admin/state.
 // metricsDown answers /metrics with metricsStatus (default 503; e.g. 404 for an endpoint that went away).
 //
 // Request sizing: prompt tokens = ceil(chars / 4) of the message/prompt text (+4 per chat message); the prefix
 // identity is a hash of the first chat message (the system prompt) and its tokens skip prefill when cached.
-// Output tokens = max_tokens / max_completion_tokens / parameters.max_tokens (default 64, at most 4096).
+// Output tokens = the request's max tokens field of its protocol (default 64, at most 4096). Tensor protocols
+// (KServe, TorchServe, TF Serving, ModelInfer without text) are prefill-only jobs sized by their body.
 import { createHash } from "node:crypto";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import http2 from "node:http2";
 import { GpuServerModel, type GpuServerSpec, type SimEvent } from "./model.js";
-import { newModelCounters, tritonMetrics, vllmMetrics, type ModelCounters } from "./metrics.js";
+import { genericMetrics, newModelCounters, sglangMetrics, tgiMetrics, tritonMetrics, vllmMetrics, type ModelCounters } from "./metrics.js";
+import { createDualServer, h2Exchange, type DualServer, type H2Request } from "./h2c.js";
+import { GrpcService } from "./grpc.js";
+import { routeFor, type Call, type Res } from "./routes.js";
 
-export type Engine = "vllm" | "triton";
+export const ENGINES = ["vllm", "sglang", "tgi", "triton", "kserve", "torchserve", "tfserving"] as const;
+export type Engine = (typeof ENGINES)[number];
 
 export interface SimulatorOptions extends GpuServerSpec {
   port?: number;
   host?: string;
   engine?: Engine;
-  /** Send ORCA `endpoint-load-metrics` response headers. */
+  /** Honour `endpoint-load-metrics-format` (ORCA) as vLLM and Triton do (default true). */
   orca?: boolean;
-  /** Name shown in logs and /admin/state. */
+  /** Name sent in `x-simulator` and shown in /admin/state. */
   name?: string;
   /** Default output tokens when the request names none. */
   defaultMaxTokens?: number;
@@ -40,13 +55,16 @@ export interface FaultState {
   metricsStatus: number;
 }
 
+type Complete = Extract<SimEvent, { type: "complete" }>;
+type Failure = Extract<SimEvent, { type: "error" }>;
+
 interface Waiter {
   onFirst?: (e: Extract<SimEvent, { type: "first_token" }>) => void;
-  onDone: (e: Extract<SimEvent, { type: "complete" }>) => void;
-  onError: (e: Extract<SimEvent, { type: "error" }>) => void;
+  onDone: (e: Complete) => void;
+  onError: (e: Failure) => void;
 }
 
-interface Job {
+export interface Job {
   model: string;
   promptTokens: number;
   maxTokens: number;
@@ -54,29 +72,39 @@ interface Job {
   prefixTokens?: number;
 }
 
+/** Where a job's output goes: the HTTP and gRPC front ends each implement one. */
+export interface Sink {
+  stream: boolean;
+  /** Streaming: one generated token (text, index), in order. */
+  token?(text: string, index: number): void;
+  done(text: string, e: Complete): void;
+  fail(e: Failure): void;
+  /** False once the client went away: nothing more is written. */
+  alive(): boolean;
+}
+
 const MAX_BODY = 8 * 1024 * 1024;
 const WORDS = ["the", "GPU", "routes", "tokens", "quickly", "and", "a", "model", "answers", "with", "care", "while", "batches", "grow", "cache", "hits"];
 
-function tokenText(i: number): string {
+export function tokenText(i: number): string {
   return `${i === 0 ? "" : " "}${WORDS[(i * 7 + 3) % WORDS.length]}`;
+}
+
+export function outputText(n: number): string {
+  return Array.from({ length: n }, (_, i) => tokenText(i)).join("");
 }
 
 export function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
 }
 
-function hashText(text: string): string {
+export function hashText(text: string): string {
   return createHash("sha1").update(text).digest("hex").slice(0, 16);
 }
 
-function contentText(c: unknown): string {
-  if (typeof c === "string") return c;
-  if (Array.isArray(c)) return c.map((p) => (p && typeof p === "object" && typeof (p as { text?: unknown }).text === "string" ? (p as { text: string }).text : "")).join("");
-  return "";
-}
-
-function clampTokens(v: unknown, dflt: number): number {
-  return typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.min(4096, Math.floor(v)) : dflt;
+/** Python's repr of a float, as vLLM writes ORCA values (3 → "3.0"). */
+function pyFloat(v: number): string {
+  return Number.isInteger(v) ? v.toFixed(1) : String(v);
 }
 
 export class Simulator {
@@ -84,13 +112,17 @@ export class Simulator {
   readonly engine: Engine;
   readonly faults: FaultState = { slowdown: 1, failureRate: 0, dead: false, metricsGarbage: false, metricsDown: false, metricsStatus: 503 };
   readonly counters = new Map<string, ModelCounters>();
+  /** The HTTP/1.1 server (requests on h2c connections go to `h2`). */
   readonly server: http.Server;
+  readonly h2: http2.Http2Server;
+  private readonly listener: DualServer;
+  private readonly grpc: GrpcService;
   private readonly waiters = new Map<string, Waiter>();
   private readonly origin = performance.now();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private nextId = 0;
-  private readonly defaultMaxTokens: number;
+  readonly defaultMaxTokens: number;
   private readonly streamIntervalMs: number;
   private closed = false;
   requests = 0;
@@ -98,35 +130,38 @@ export class Simulator {
   constructor(readonly options: SimulatorOptions = {}) {
     this.model = new GpuServerModel(options);
     this.engine = options.engine ?? "vllm";
+    if (!ENGINES.includes(this.engine)) throw new Error(`unknown engine "${String(this.engine)}" (one of ${ENGINES.join(", ")})`);
     this.defaultMaxTokens = options.defaultMaxTokens ?? 64;
     this.streamIntervalMs = options.streamIntervalMs ?? 25;
     for (const m of this.model.spec.models) this.counters.set(m, newModelCounters());
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
+    this.grpc = new GrpcService(this);
+    this.h2 = http2.createServer();
+    this.h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+      if (this.grpc.matches(headers)) { this.grpc.handle(stream, headers); return; }
+      const { req, res } = h2Exchange(stream, headers);
+      this.handle(req, res);
+    });
+    this.listener = createDualServer(this.server, this.h2);
   }
 
   get models(): string[] { return this.model.spec.models; }
   get name(): string { return this.options.name ?? `sim-${this.model.spec.gpu}`; }
+  get dead(): boolean { return this.faults.dead; }
 
   /** Listens (port 0 = ephemeral); resolves with the bound port. */
   listen(port = this.options.port ?? 0, host = this.options.host ?? "127.0.0.1"): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        resolve((this.server.address() as AddressInfo).port);
-      });
-    });
+    return this.listener.listen(port, host);
   }
 
-  get port(): number { return (this.server.address() as AddressInfo).port; }
+  get port(): number { return this.listener.port; }
   get address(): string { return `127.0.0.1:${this.port}`; }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    await this.listener.close();
   }
 
   /** Model clock: milliseconds since the simulator started (monotonic). */
@@ -184,106 +219,105 @@ export class Simulator {
     return c;
   }
 
-  private submit(job: Job, w: Waiter): string {
+  /** Runs a job through the latency model; streaming sinks get each token as the model produces it. */
+  execute(job: Job, sink: Sink): void {
+    this.requests++;
     const id = `r${++this.nextId}`;
-    this.waiters.set(id, w);
+    let sent = 0;
+    let interval: NodeJS.Timeout | undefined;
+    const stop = () => { if (interval) clearInterval(interval); interval = undefined; };
+    const flush = (upTo: number) => {
+      if (!sink.token) return;
+      for (; sent < upTo && sink.alive(); sent++) sink.token(tokenText(sent), sent);
+    };
+    this.waiters.set(id, {
+      onFirst: () => {
+        if (!sink.stream || !sink.alive()) return;
+        flush(this.model.progress(id).generated);
+        interval = setInterval(() => { this.pump(); if (sink.alive()) flush(this.model.progress(id).generated); else stop(); }, this.streamIntervalMs);
+        interval.unref();
+      },
+      onDone: (e) => {
+        stop();
+        if (!sink.alive()) return;
+        if (sink.stream) flush(e.outputTokens);
+        sink.done(outputText(e.outputTokens), e);
+      },
+      onError: (e) => { stop(); if (sink.alive()) sink.fail(e); },
+    });
     this.model.submit({ id, model: job.model, promptTokens: job.promptTokens, maxTokens: job.maxTokens, ...(job.prefixId ? { prefixId: job.prefixId, prefixTokens: job.prefixTokens ?? job.promptTokens } : {}) }, this.now());
     this.pump();
-    return id;
+  }
+
+  // ------------------------------------------------------------------ ORCA
+  /**
+   * The `endpoint-load-metrics` header a request asked for, or none. vLLM reads `endpoint-load-metrics-format`
+   * and, for TEXT or JSON (any case), attaches the report to successful non-streaming chat and completion
+   * responses; any other value, or no header, gets no report. Named metrics are vLLM's gauges
+   * `num_requests_waiting` and `kv_cache_usage_perc` as Python floats, TEXT as "named_metrics.<k>=<v>" pairs joined
+   * by ", ", JSON as json.dumps({"named_metrics": {...}}). Source: vllm-project/vllm
+   * vllm/entrypoints/serve/utils/orca_metrics.py @ 7be59d7621e2872dfb0a37130aceca4ba2c208cb (create_orca_header,
+   * get_named_metrics_from_prometheus) and vllm/entrypoints/openai/chat_completion/api_router.py @
+   * c0bc59655a4068c08621bcac8ab67b39cd2ec173 (header only on a ChatCompletionResponse, not on streams or errors).
+   * Triton (TRT-LLM backend) answers the same request header on inference responses with
+   * `named_metrics.kv_cache_utilization` (triton-inference-server/server docs/user_guide/metrics.md, ORCA section).
+   */
+  orcaHeader(requested: string | string[] | undefined): Record<string, string> {
+    const fmt = (Array.isArray(requested) ? requested[0] : requested)?.toLowerCase();
+    if (this.options.orca === false || (fmt !== "text" && fmt !== "json")) return {};
+    const s = this.model.stats(this.now());
+    const named: Array<[string, number]> = this.engine === "triton"
+      ? [["kv_cache_utilization", s.kvCacheUsage], ["max_token_capacity", s.kvCapacityTokens]]
+      : [["num_requests_waiting", s.waiting], ["kv_cache_usage_perc", s.kvCacheUsage]];
+    const value = fmt === "text"
+      ? `TEXT ${named.map(([k, v]) => `named_metrics.${k}=${pyFloat(v)}`).join(", ")}`
+      : `JSON {"named_metrics": {${named.map(([k, v]) => `${JSON.stringify(k)}: ${pyFloat(v)}`).join(", ")}}}`;
+    return { "endpoint-load-metrics": value };
   }
 
   // ------------------------------------------------------------------ HTTP
-  private orcaHeader(): Record<string, string> {
-    if (!this.options.orca) return {};
-    const s = this.model.stats(this.now());
-    return { "endpoint-load-metrics": `TEXT named_metrics.queue=${s.waiting}, named_metrics.running=${s.running}, named_metrics.kv_cache_utilization=${Math.round(s.kvCacheUsage * 1e4) / 1e4}` };
-  }
-
-  private json(res: http.ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...extra });
-    res.end(text);
-  }
-
-  private error(res: http.ServerResponse, status: number, message: string, type = "BadRequestError"): void {
-    this.json(res, status, { object: "error", error: { message, type, code: status } });
-  }
-
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private handle(req: http.IncomingMessage | H2Request, res: Res): void {
     const url = new URL(req.url ?? "/", "http://sim");
-    const p = url.pathname;
     const chunks: Buffer[] = [];
     let size = 0;
+    res.setHeader("x-simulator", this.name);
     req.on("data", (c: Buffer) => { size += c.length; if (size <= MAX_BODY) chunks.push(c); });
     req.on("end", () => {
-      if (size > MAX_BODY) { this.error(res, 413, "request body too large"); return; }
-      const raw = Buffer.concat(chunks).toString("utf8");
-      if (p.startsWith("/admin/")) { this.admin(req.method ?? "GET", p, raw, res); return; }
-      if (this.faults.dead) { req.socket.destroy(); return; } // a dead server resets every connection
+      const call: Call = { method: req.method ?? "GET", path: url.pathname, url, headers: req.headers, raw: "", res, sim: this };
+      if (size > MAX_BODY) { res.writeHead(413, { "content-type": "application/json" }); res.end(JSON.stringify({ error: "request body too large" })); return; }
+      call.raw = Buffer.concat(chunks).toString("utf8");
+      if (call.path.startsWith("/admin/")) { this.admin(call); return; }
+      if (this.faults.dead) { abort(req, res); return; } // a dead server resets every connection
+      if (call.method === "GET" && this.metricsPaths().includes(call.path)) { this.metrics(res); return; }
       try {
-        this.route(req.method ?? "GET", p, raw, res);
+        const handler = routeFor(this.engine, call);
+        if (handler) handler(call);
+        else { res.writeHead(404, { "content-type": "application/json" }); res.end(JSON.stringify({ error: `no route for ${call.method} ${call.path} on a ${this.engine} server` })); }
       } catch (e) {
-        if (!res.headersSent) this.error(res, 500, String((e as Error).message), "InternalServerError");
+        if (!res.headersSent) { res.writeHead(500, { "content-type": "application/json" }); res.end(JSON.stringify({ error: String((e as Error).message) })); }
       }
     });
   }
 
-  private admin(method: string, p: string, raw: string, res: http.ServerResponse): void {
-    if (p === "/admin/fault" && method === "POST") {
+  private metricsPaths(): string[] {
+    // TF Serving exposes Prometheus metrics at the path its monitoring config names; this is the documented one.
+    return this.engine === "tfserving" ? ["/metrics", "/monitoring/prometheus/metrics"] : ["/metrics"];
+  }
+
+  private admin(c: Call): void {
+    const send = (status: number, body: unknown) => { const t = JSON.stringify(body); c.res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(t) }); c.res.end(t); };
+    if (c.path === "/admin/fault" && c.method === "POST") {
       let body: Partial<FaultState>;
-      try { body = raw ? (JSON.parse(raw) as Partial<FaultState>) : {}; } catch { this.error(res, 400, "body must be JSON"); return; }
+      try { body = c.raw ? (JSON.parse(c.raw) as Partial<FaultState>) : {}; } catch { send(400, { error: "body must be JSON" }); return; }
       this.setFaults(body);
-      this.json(res, 200, this.faults);
+      send(200, this.faults);
       return;
     }
-    if (p === "/admin/state") { this.json(res, 200, { name: this.name, gpu: this.model.spec.gpu, speed: this.model.spec.speed, engine: this.engine, models: this.models, faults: this.faults, stats: this.model.stats(this.now()), requests: this.requests }); return; }
-    this.error(res, 404, `no admin route ${p}`, "NotFoundError");
+    if (c.path === "/admin/state") { send(200, { name: this.name, gpu: this.model.spec.gpu, speed: this.model.spec.speed, engine: this.engine, models: this.models, faults: this.faults, stats: this.model.stats(this.now()), requests: this.requests }); return; }
+    send(404, { error: `no admin route ${c.path}` });
   }
 
-  private parse(raw: string, res: http.ServerResponse): Record<string, unknown> | undefined {
-    try {
-      const v = raw ? (JSON.parse(raw) as unknown) : {};
-      if (v && typeof v === "object" && !Array.isArray(v)) return v as Record<string, unknown>;
-    } catch { /* fallthrough */ }
-    this.error(res, 400, "request body must be a JSON object");
-    return undefined;
-  }
-
-  private resolveModel(name: unknown, res: http.ServerResponse): string | undefined {
-    const m = typeof name === "string" && name ? name : this.models[0];
-    if (m === undefined || (this.models.length > 0 && !this.models.includes(m))) {
-      this.error(res, 404, `The model \`${String(name)}\` does not exist.`, "NotFoundError");
-      return undefined;
-    }
-    return m;
-  }
-
-  private route(method: string, p: string, raw: string, res: http.ServerResponse): void {
-    if (method === "GET" && (p === "/health" || p === "/v2/health/ready" || p === "/v2/health/live" || p === "/ready")) { res.writeHead(200, { "content-length": "0" }); res.end(); return; }
-    if (method === "GET" && p === "/metrics") { this.metrics(res); return; }
-    if (method === "GET" && p === "/v1/models") {
-      this.json(res, 200, { object: "list", data: this.models.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "inference-router-sim", root: id, max_model_len: this.model.spec.kvCacheTokens })) });
-      return;
-    }
-    if (method === "GET" && p === "/v2") { this.json(res, 200, { name: "inference-router-sim", version: "0.1.0", extensions: [] }); return; }
-    if (method === "POST" && p === "/v2/repository/index") { this.json(res, 200, this.models.map((name) => ({ name, version: "1", state: "READY" }))); return; }
-    if (method === "POST" && p === "/v1/chat/completions") { this.chat(raw, res); return; }
-    if (method === "POST" && p === "/v1/completions") { this.completions(raw, res); return; }
-    if (method === "POST" && p === "/v1/embeddings") { this.embeddings(raw, res); return; }
-    const v2 = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?(\/ready|\/infer|\/generate|\/generate_stream)?$/.exec(p);
-    if (v2) {
-      const name = decodeURIComponent(v2[1]!);
-      const op = v2[2] ?? "";
-      if (!this.models.includes(name)) { this.json(res, 404, { error: `Request for unknown model: '${name}' is not found` }); return; }
-      if (method === "GET" && op === "") { this.json(res, 200, { name, versions: ["1"], platform: this.engine === "triton" ? "tensorrt_llm" : "vllm", inputs: [{ name: "text_input", datatype: "BYTES", shape: [-1] }], outputs: [{ name: "text_output", datatype: "BYTES", shape: [-1] }] }); return; }
-      if (method === "GET" && op === "/ready") { res.writeHead(200, { "content-length": "0" }); res.end(); return; }
-      if (method === "POST" && op === "/infer") { this.infer(name, raw, res); return; }
-      if (method === "POST" && (op === "/generate" || op === "/generate_stream")) { this.generate(name, raw, res, op === "/generate_stream"); return; }
-    }
-    this.error(res, 404, `no route for ${method} ${p}`, "NotFoundError");
-  }
-
-  private metrics(res: http.ServerResponse): void {
+  private metrics(res: Res): void {
     if (this.faults.metricsDown) { res.writeHead(this.faults.metricsStatus, { "content-type": "text/plain" }); res.end("metrics unavailable\n"); return; }
     if (this.faults.metricsGarbage) {
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
@@ -298,162 +332,17 @@ export class Simulator {
       stats, models: this.models, perModel: this.counters, blockSize: this.model.spec.blockSize, maxBatch: this.model.spec.maxBatch,
       gpu: this.model.spec.gpu, nowSeconds: Math.floor(Date.now() / 1000), runningLora: lora(perModelRunning), waitingLora: lora(perModelWaiting),
     };
-    const text = this.engine === "triton" ? tritonMetrics(input) : vllmMetrics(input);
+    const render = { vllm: vllmMetrics, triton: tritonMetrics, sglang: sglangMetrics, tgi: tgiMetrics, kserve: genericMetrics, torchserve: genericMetrics, tfserving: genericMetrics }[this.engine];
+    const text = render(input);
     res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
     res.end(text);
   }
+}
 
-  /** Runs a job; streams via `chunk(text, i)` when stream, else answers once with `final(text, done)`. */
-  private run(
-    job: Job,
-    res: http.ServerResponse,
-    o: {
-      stream: boolean;
-      final: (text: string, e: Extract<SimEvent, { type: "complete" }>) => unknown;
-      chunk?: (text: string, index: number) => unknown;
-      last?: (e: Extract<SimEvent, { type: "complete" }>) => unknown[];
-      sse?: boolean;
-    },
-  ): void {
-    this.requests++;
-    let sent = 0;
-    let interval: NodeJS.Timeout | undefined;
-    let id = "";
-    const flush = (upTo: number) => {
-      if (!o.chunk) return;
-      for (; sent < upTo; sent++) res.write(`data: ${JSON.stringify(o.chunk(tokenText(sent), sent))}\n\n`);
-    };
-    res.on("close", () => { if (interval) clearInterval(interval); });
-    const text = (n: number) => Array.from({ length: n }, (_, i) => tokenText(i)).join("");
-    const head = () => {
-      if (res.headersSent || res.writableEnded || res.destroyed) return;
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...this.orcaHeader() });
-      res.flushHeaders();
-    };
-    id = this.submit(job, {
-      onFirst: () => {
-        if (!o.stream) return;
-        head();
-        flush(this.model.progress(id).generated);
-        interval = setInterval(() => { this.pump(); if (!res.writableEnded) flush(this.model.progress(id).generated); }, this.streamIntervalMs);
-        interval.unref();
-      },
-      onDone: (e) => {
-        if (interval) clearInterval(interval);
-        if (res.writableEnded || res.destroyed) return;
-        if (o.stream) {
-          head();
-          flush(e.outputTokens);
-          for (const extra of o.last?.(e) ?? []) res.write(`data: ${JSON.stringify(extra)}\n\n`);
-          if (o.sse !== false) res.write("data: [DONE]\n\n");
-          res.end();
-        } else this.json(res, 200, o.final(text(e.outputTokens), e), this.orcaHeader());
-      },
-      onError: (e) => {
-        if (interval) clearInterval(interval);
-        if (res.writableEnded || res.destroyed) return;
-        if (e.reason === "server_dead") { res.destroy(); return; }
-        if (res.headersSent) { res.destroy(); return; }
-        if (e.reason === "prompt_too_long") this.error(res, 400, "This model's maximum context length is exceeded.");
-        else this.error(res, 500, "simulated failure", "InternalServerError");
-      },
-    });
-    if (o.stream) head();
-  }
-
-  private chat(raw: string, res: http.ServerResponse): void {
-    const b = this.parse(raw, res);
-    if (!b) return;
-    const model = this.resolveModel(b.model, res);
-    if (!model) return;
-    const messages = Array.isArray(b.messages) ? (b.messages as Array<{ role?: unknown; content?: unknown }>) : [];
-    if (messages.length === 0) { this.error(res, 400, "messages must be a non-empty array"); return; }
-    const texts = messages.map((m) => contentText(m?.content));
-    const promptTokens = texts.reduce((n, t) => n + estimateTokens(t) + 4, 0);
-    const first = texts[0] ?? "";
-    const job: Job = { model, promptTokens, maxTokens: clampTokens(b.max_completion_tokens ?? b.max_tokens, this.defaultMaxTokens), prefixId: `chat:${hashText(first)}`, prefixTokens: estimateTokens(first) + 4 };
-    const stream = b.stream === true;
-    const created = Math.floor(Date.now() / 1000);
-    const cid = `chatcmpl-${hashText(String(Math.random()))}`;
-    this.run(job, res, {
-      stream,
-      final: (text, e) => ({
-        id: cid, object: "chat.completion", created, model,
-        choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "length", logprobs: null }],
-        usage: { prompt_tokens: e.promptTokens, completion_tokens: e.outputTokens, total_tokens: e.promptTokens + e.outputTokens, prompt_tokens_details: { cached_tokens: e.cachedTokens } },
-      }),
-      chunk: (text, i) => ({ id: cid, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: i === 0 ? { role: "assistant", content: text } : { content: text }, finish_reason: null }] }),
-      last: (e) => [
-        { id: cid, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: {}, finish_reason: "length" }] },
-        ...((b.stream_options as { include_usage?: boolean } | undefined)?.include_usage ? [{ id: cid, object: "chat.completion.chunk", created, model, choices: [], usage: { prompt_tokens: e.promptTokens, completion_tokens: e.outputTokens, total_tokens: e.promptTokens + e.outputTokens } }] : []),
-      ],
-    });
-  }
-
-  private completions(raw: string, res: http.ServerResponse): void {
-    const b = this.parse(raw, res);
-    if (!b) return;
-    const model = this.resolveModel(b.model, res);
-    if (!model) return;
-    const prompt = Array.isArray(b.prompt) ? b.prompt.map(String).join("") : typeof b.prompt === "string" ? b.prompt : "";
-    const promptTokens = estimateTokens(prompt);
-    const job: Job = { model, promptTokens, maxTokens: clampTokens(b.max_tokens, this.defaultMaxTokens), prefixId: `cmpl:${hashText(prompt)}`, prefixTokens: promptTokens };
-    const created = Math.floor(Date.now() / 1000);
-    const cid = `cmpl-${hashText(String(Math.random()))}`;
-    this.run(job, res, {
-      stream: b.stream === true,
-      final: (text, e) => ({
-        id: cid, object: "text_completion", created, model,
-        choices: [{ index: 0, text, finish_reason: "length", logprobs: null }],
-        usage: { prompt_tokens: e.promptTokens, completion_tokens: e.outputTokens, total_tokens: e.promptTokens + e.outputTokens },
-      }),
-      chunk: (text) => ({ id: cid, object: "text_completion", created, model, choices: [{ index: 0, text, finish_reason: null, logprobs: null }] }),
-      last: () => [{ id: cid, object: "text_completion", created, model, choices: [{ index: 0, text: "", finish_reason: "length", logprobs: null }] }],
-    });
-  }
-
-  private embeddings(raw: string, res: http.ServerResponse): void {
-    const b = this.parse(raw, res);
-    if (!b) return;
-    const model = this.resolveModel(b.model, res);
-    if (!model) return;
-    const inputs = Array.isArray(b.input) ? b.input.map((x) => (typeof x === "string" ? x : JSON.stringify(x))) : [typeof b.input === "string" ? b.input : ""];
-    const promptTokens = inputs.reduce((n, t) => n + estimateTokens(t), 0);
-    this.run({ model, promptTokens, maxTokens: 0 }, res, {
-      stream: false,
-      final: (_text, e) => ({
-        object: "list", model,
-        data: inputs.map((t, index) => ({ object: "embedding", index, embedding: Array.from({ length: 8 }, (_, k) => Math.round(Math.sin(t.length + k) * 1e4) / 1e4) })),
-        usage: { prompt_tokens: e.promptTokens, total_tokens: e.promptTokens },
-      }),
-    });
-  }
-
-  private infer(model: string, raw: string, res: http.ServerResponse): void {
-    const b = this.parse(raw, res);
-    if (!b) return;
-    const promptTokens = Math.max(16, estimateTokens(raw));
-    const reqId = typeof b.id === "string" ? b.id : undefined;
-    this.run({ model, promptTokens, maxTokens: 0 }, res, {
-      stream: false,
-      final: () => ({ model_name: model, model_version: "1", ...(reqId ? { id: reqId } : {}), outputs: [{ name: "output0", datatype: "FP32", shape: [1, 4], data: [0.1, 0.2, 0.3, 0.4] }] }),
-    });
-  }
-
-  private generate(model: string, raw: string, res: http.ServerResponse, stream: boolean): void {
-    const b = this.parse(raw, res);
-    if (!b) return;
-    const input = typeof b.text_input === "string" ? b.text_input : typeof b.prompt === "string" ? b.prompt : "";
-    const params = (b.parameters && typeof b.parameters === "object" ? b.parameters : {}) as Record<string, unknown>;
-    const promptTokens = estimateTokens(input);
-    const job: Job = { model, promptTokens, maxTokens: clampTokens(params.max_tokens ?? b.max_tokens, this.defaultMaxTokens), prefixId: `gen:${hashText(input)}`, prefixTokens: promptTokens };
-    this.run(job, res, {
-      stream,
-      sse: false,
-      final: (text) => ({ model_name: model, model_version: "1", text_output: text }),
-      chunk: (text) => ({ model_name: model, model_version: "1", text_output: text }),
-    });
-  }
+/** Resets the client's connection (HTTP/1.1) or its HTTP/2 session, as a crashed server would. */
+export function abort(req: http.IncomingMessage | H2Request, res: Res): void {
+  if ("stream" in res) { res.stream.session?.destroy(); return; }
+  (req as http.IncomingMessage).socket.destroy();
 }
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {

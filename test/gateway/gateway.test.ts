@@ -113,9 +113,16 @@ describe("gateway (pool steering)", () => {
   });
 
   it("passes non-inference requests untouched to the default pool", async () => {
-    const r = await fetch(`http://127.0.0.1:${pool.port}/v1/models`);
+    const r = await fetch(`http://127.0.0.1:${pool.port}/health`);
     expect(r.status).toBe(200);
     expect(poolOf(r)).toBe("a100");
+  });
+
+  it("answers GET /v1/models with the union of the pools' models (a local-gateway convenience)", async () => {
+    const r = await fetch(`http://127.0.0.1:${pool.port}/v1/models`);
+    expect(r.status).toBe(200);
+    const ids = ((await r.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id).sort();
+    expect(ids).toEqual([LLAMA, QWEN]);
   });
 
   it("exposes the filter's stats and the gateway's at /stats/prometheus", async () => {

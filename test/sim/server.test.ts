@@ -35,11 +35,12 @@ function checkExposition(text: string): Map<string, number> {
 }
 
 describe("simulator HTTP server", () => {
-  it("answers OpenAI chat (with usage, cached tokens on a repeated system prompt and an ORCA header)", async () => {
+  it("answers OpenAI chat (with usage, cached tokens on a repeated system prompt and an ORCA header when asked)", async () => {
     const body = { model: "llama-3.1-8b-instruct", max_tokens: 5, messages: [{ role: "system", content: "You are terse. ".repeat(40) }, { role: "user", content: "hi" }] };
-    const r1 = await post(vllm, "/v1/chat/completions", body);
+    const r1 = await fetch(url(vllm, "/v1/chat/completions"), { method: "POST", headers: { "content-type": "application/json", "endpoint-load-metrics-format": "TEXT" }, body: JSON.stringify(body) });
     expect(r1.status).toBe(200);
-    expect(r1.headers.get("endpoint-load-metrics")).toMatch(/^TEXT named_metrics\.queue=\d+, named_metrics\.running=\d+, named_metrics\.kv_cache_utilization=[0-9.]+$/);
+    // vLLM's format: named metrics as Python floats (vllm/entrypoints/serve/utils/orca_metrics.py).
+    expect(r1.headers.get("endpoint-load-metrics")).toMatch(/^TEXT named_metrics\.num_requests_waiting=\d+\.\d+, named_metrics\.kv_cache_usage_perc=\d+\.\d+$/);
     const j1 = (await r1.json()) as { object: string; choices: Array<{ message: { content: string } }>; usage: { completion_tokens: number; prompt_tokens_details: { cached_tokens: number } } };
     expect(j1.object).toBe("chat.completion");
     expect(j1.usage.completion_tokens).toBe(5);
@@ -109,6 +110,8 @@ describe("simulator HTTP server", () => {
     await sim.listen(0);
     try {
       const inflight = Array.from({ length: 6 }, () => post(sim, "/v1/completions", { model: "m", prompt: "x".repeat(400), max_tokens: 40 }).then((r) => r.text()));
+      // wait until all six arrived (connections are set up concurrently on a busy machine), then for prefill
+      while (sim.requests < 6) await new Promise((r) => setTimeout(r, 5));
       await new Promise((r) => setTimeout(r, 100));
       const s = checkExposition(await (await fetch(url(sim, "/metrics"))).text());
       expect(s.get('vllm:num_requests_running{engine="0",model_name="m"}')).toBe(6);
