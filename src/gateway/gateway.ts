@@ -1,8 +1,11 @@
 // `inference-router serve`: a local HTTP gateway that does what the generated Envoy config does, with the built
 // filter running in the project's proxy-wasm host (src/host) on the real clock.
 //
+// One port takes HTTP/1.1 and HTTP/2 cleartext (h2c prior knowledge, as a sidecar receives it; src/sim/h2c.ts).
 // Per request: a stream on the next worker VM (round-robin, as connections spread over Envoy workers) gets the
-// request headers and the whole body (one chunk with end_stream); when the filter lets the request through, the
+// request headers, then the body — HTTP/1.1: whole, in one chunk with end_stream; HTTP/2: chunk by chunk as it
+// arrives, so gRPC streams flow both ways — and HTTP/2 clients are forwarded over HTTP/2 with trailers kept
+// (gRPC end to end, as Envoy does with an HTTP/2 upstream). When the filter lets the request through, the
 // upstream is chosen from the headers the filter wrote, exactly as the generated routes/clusters would:
 //   * pool mode (toolkit/local.ts): a request with the pool header goes to the cluster it names (cluster_header;
 //     unknown cluster → 503 like Envoy's cluster_not_found_response_code), without it to the first pool; inside a
