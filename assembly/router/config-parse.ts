@@ -404,13 +404,41 @@ function isGpu(s: string): bool {
   return true;
 }
 
-/** ^[\x21-\x7e]{1,128}$ */
+/** isModelName of plugin-config.ts: 1-256 bytes of UTF-8 (no lone surrogates), no C0, DEL or C1 controls. */
 function isModelName(s: string): bool {
   const n = s.length;
-  if (n < 1 || n > 128) return false;
+  if (n < 1 || n > 256) return false;
+  let bytes = 0;
   for (let i = 0; i < n; i++) {
     const c = <i32>s.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e) return false;
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return false;
+    if (c >= 0xd800 && c <= 0xdfff) {
+      if (c > 0xdbff || i + 1 >= n) return false;
+      const lo = <i32>s.charCodeAt(i + 1);
+      if (lo < 0xdc00 || lo > 0xdfff) return false;
+      bytes += 4;
+      i++;
+    } else bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+  }
+  return bytes <= 256;
+}
+
+/** ^(?:spiffe://[\x21-\x7e]{1,240}|ns:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)$ */
+function isTrustedPeer(s: string): bool {
+  const n = s.length;
+  if (s.startsWith("spiffe://")) {
+    if (n < 10 || n > 249) return false;
+    for (let i = 9; i < n; i++) {
+      const c = <i32>s.charCodeAt(i);
+      if (c < 0x21 || c > 0x7e) return false;
+    }
+    return true;
+  }
+  if (!s.startsWith("ns:") || n < 4 || n > 66) return false;
+  for (let i = 3; i < n; i++) {
+    const c = <i32>s.charCodeAt(i);
+    const alnum = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
+    if (!alnum && !(c == 0x2d && i > 3 && i < n - 1)) return false;
   }
   return true;
 }
@@ -518,7 +546,8 @@ function isLabelValue(s: string): bool {
 
 const MSG_HEADER = "must be a lower-case HTTP header name of 1-64 token characters";
 const MSG_IDENT = "must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit";
-const MSG_MODEL = "must be 1-128 visible ASCII characters (no spaces)";
+const MSG_MODEL = "must be 1-256 bytes of UTF-8 without control characters";
+const MSG_PEER = "must be spiffe://<trust-domain>/<path> or ns:<namespace>";
 const MSG_ENDPOINT = "must be ip:port (IPv4) or [ip]:port (IPv6)";
 const MSG_GPU = "must be 0-32 characters of letters, digits, '.', '_' or '-'";
 const MSG_VISIBLE = "must be 1-255 visible ASCII characters (no spaces)";
@@ -636,8 +665,11 @@ const ROOT_KEYS: Array<string> = [
   "name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier",
   "polling", "loadReports", "affinity",
 ];
-const HEADER_KEYS: Array<string> = ["protocol", "model", "class", "priority", "pool", "endpoint", "modelOverride", "priorityIn"];
-const BODY_KEYS: Array<string> = ["enabled", "maxBytes", "timeoutMs"];
+const HEADER_KEYS: Array<string> = [
+  "protocol", "model", "class", "priority", "pool", "endpoint", "modelOverride", "priorityIn", "version", "label", "stripInbound",
+  "trustedPeers",
+];
+const BODY_KEYS: Array<string> = ["enabled", "maxBytes", "timeoutMs", "bufferLimitBytes"];
 const POOL_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "fallback", "maxInFlight", "metrics", "discovery"];
 const METRICS_KEYS: Array<string> = ["cluster", "path", "engine", "authority", "timeoutMs", "modelLabelFilter", "series", "endpointClusters"];
 const SERIES_SET_KEYS: Array<string> = ["queue", "running", "kvCache"];
@@ -666,6 +698,10 @@ function parseHeaders(i: i32, path: string, h: HeaderNames): void {
   h.endpoint = patternOr(at[5], field(path, "endpoint"), 64, isHeaderName, MSG_HEADER, h.endpoint);
   h.modelOverride = patternOr(at[6], field(path, "modelOverride"), 64, isHeaderName, MSG_HEADER, "");
   h.priorityIn = patternOr(at[7], field(path, "priorityIn"), 64, isHeaderName, MSG_HEADER, "");
+  h.version = patternOr(at[8], field(path, "version"), 64, isHeaderName, MSG_HEADER, h.version);
+  h.label = patternOr(at[9], field(path, "label"), 64, isHeaderName, MSG_HEADER, h.label);
+  if (at[10] >= 0) h.stripInbound = patternList(at[10], field(path, "stripInbound"), 32, 64, isHeaderName, MSG_HEADER);
+  h.trustedPeers = patternList(at[11], field(path, "trustedPeers"), 64, 249, isTrustedPeer, MSG_PEER);
 }
 
 function parseBody(i: i32, path: string, b: BodyConfig): void {
@@ -675,6 +711,7 @@ function parseBody(i: i32, path: string, b: BodyConfig): void {
   b.enabled = bool_(at[0], field(path, "enabled"), b.enabled);
   b.maxBytes = int(at[1], field(path, "maxBytes"), 256, 1048576, b.maxBytes);
   b.timeoutMs = int(at[2], field(path, "timeoutMs"), 10, 60000, b.timeoutMs);
+  b.bufferLimitBytes = int(at[3], field(path, "bufferLimitBytes"), 16384, 67108864, b.bufferLimitBytes);
 }
 
 function parsePool(i: i32, path: string): PoolConfig {
@@ -684,8 +721,8 @@ function parsePool(i: i32, path: string): PoolConfig {
   if (!members(i, path, POOL_KEYS, at)) return p;
   if (at[0] < 0) fail(field(path, "name"), "is required");
   else p.name = patternOr(at[0], field(path, "name"), 63, isIdent, MSG_IDENT, "");
-  p.models = patternList(at[1], field(path, "models"), 256, 128, isModelName, MSG_MODEL);
-  p.modelPrefixes = patternList(at[2], field(path, "modelPrefixes"), 64, 128, isModelName, MSG_MODEL);
+  p.models = patternList(at[1], field(path, "models"), 256, 256, isModelName, MSG_MODEL);
+  p.modelPrefixes = patternList(at[2], field(path, "modelPrefixes"), 64, 256, isModelName, MSG_MODEL);
   p.weight = dbl(at[3], field(path, "weight"), 0.01, 1000, p.weight);
   p.gpu = patternOr(at[4], field(path, "gpu"), 32, isGpu, MSG_GPU, "");
   p.endpoints = patternList(at[5], field(path, "endpoints"), 1024, 64, isEndpoint, MSG_ENDPOINT);
@@ -732,7 +769,7 @@ function parseMetrics(i: i32, path: string): MetricsConfig {
   }
   m.authority = patternOr(at[3], field(path, "authority"), 255, isVisible255, MSG_VISIBLE, "");
   m.timeoutMs = int(at[4], field(path, "timeoutMs"), 10, 60000, m.timeoutMs);
-  m.modelLabelFilter = patternOr(at[5], field(path, "modelLabelFilter"), 128, isModelName, MSG_MODEL, "");
+  m.modelLabelFilter = patternOr(at[5], field(path, "modelLabelFilter"), 256, isModelName, MSG_MODEL, "");
   if (at[6] >= 0) {
     const sp = field(path, "series");
     if (isObj(at[6], sp)) {
@@ -807,7 +844,7 @@ function parseModel(i: i32, path: string): ModelConfig {
   const at = new Array<i32>(MODEL_KEYS.length);
   if (!members(i, path, MODEL_KEYS, at)) return m;
   if (at[0] < 0) fail(field(path, "name"), "is required");
-  else m.name = patternOr(at[0], field(path, "name"), 128, isModelName, MSG_MODEL, "");
+  else m.name = patternOr(at[0], field(path, "name"), 256, isModelName, MSG_MODEL, "");
   m.priority = int(at[1], field(path, "priority"), -100, 100, m.priority);
   return m;
 }
@@ -913,7 +950,7 @@ function crossCheck(c: RouterConfig): void {
     if (p.fallback == p.name) fail(field(path, "fallback"), "a pool cannot fall back to itself");
   }
   const h = c.headers;
-  const written = [h.protocol, h.model, h.klass, h.priority, h.pool, h.endpoint];
+  const written = [h.protocol, h.model, h.klass, h.priority, h.pool, h.endpoint, h.version, h.label];
   for (let i = 0; i < written.length; i++) {
     for (let j = 0; j < i; j++) if (written[i] == written[j]) fail("headers", "header names must be distinct");
   }

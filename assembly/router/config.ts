@@ -65,16 +65,27 @@ export class HeaderNames {
   priority: string = "x-inference-priority";
   pool: string = "x-inference-pool";
   endpoint: string = "x-gateway-destination-endpoint";
+  version: string = "x-inference-model-version";
+  label: string = "x-inference-model-label";
   /** "" when not configured. */
   modelOverride: string = "";
   /** "" when not configured. */
   priorityIn: string = "";
+  /** Foreign steering headers removed from every request (FOREIGN_STEERING_HEADERS in plugin-config.ts). */
+  stripInbound: Array<string> = [
+    "x-gateway-destination-endpoint-subset", "x-envoy-original-dst-host", "target-pod", "routing-strategy",
+    "x-ai-eg-model", "x-ai-eg-upstream-host", "x-higress-target-cluster",
+  ];
+  /** mTLS peers whose modelOverride / priorityIn are honoured: "spiffe://…" or "ns:<namespace>". */
+  trustedPeers: Array<string> = [];
 }
 
 export class BodyConfig {
   enabled: bool = false;
   maxBytes: i32 = 65536;
   timeoutMs: i32 = 500;
+  /** Envoy's per-connection buffer limit; a held body is released before it (see filter.ts). */
+  bufferLimitBytes: i32 = 1048576;
 }
 
 export class ScoringConfig {

@@ -9,9 +9,8 @@ import {
   readBufferInto, refreshLogLevel, sendLocalResponse, setEffectiveContext, setTickPeriodMs, utf8,
 } from "../runtime/host";
 import { Catalog } from "./catalog";
-import { Classification, classifyBody, classifyHeaders, estimatedCost, Protocol, protocolName, requestClass } from "./classify";
-
-const PROTOCOL_COUNT: i32 = <i32>Protocol.SglangGenerate + 1;
+import { Classification, classifyBody, classifyHeaders, estimatedCost, PROTOCOL_COUNT, Protocol, protocolName, requestClass } from "./classify";
+import { readTrustedHeaders, scanLimit } from "./intake";
 import { RouterConfig, STEER_ENDPOINT } from "./config";
 import { parseConfig } from "./config-parse";
 import { Load, LoadView } from "./loadview";
@@ -21,7 +20,7 @@ import { Poller } from "./poller";
 import { OrcaReport, parseOrca } from "./signals/orca";
 import { nextU32, seedRandom } from "./rng";
 import * as S from "./stats";
-import { HeaderKeys, parsePriority, sanitize, stripOwned, writeClassification, writeEndpoints, writePool } from "./steer";
+import { HeaderKeys, sanitize, stripOwned, writeClassification, writeEndpoints, writePool } from "./steer";
 
 const MAX_CONFIG_BYTES: u32 = 1 << 20;
 const HEARTBEAT_MS: u32 = 1000;
@@ -185,17 +184,8 @@ export class RouterStream extends HttpContext {
       r.stats.request(<i32>c.protocol, S.OUTCOME_PASSTHROUGH);
       return HeadersStatus.Continue;
     }
-    const mo = r.keys.modelOverride;
-    if (mo !== null) {
-      const v = getHeader(MapType.RequestHeaders, mo);
-      if (v !== null && v.length > 0 && v.length <= 256) {
-        c.model = v;
-        c.needsBody = false;
-      }
-    }
-    const pin = r.keys.priorityIn;
-    const p = pin === null ? i32.MIN_VALUE : parsePriority(getHeader(MapType.RequestHeaders, pin));
-    this.priority = p;
+    // modelOverride / priorityIn count only from a trusted mTLS peer (intake.ts).
+    this.priority = readTrustedHeaders(r.keys, r.cfg.headers.trustedPeers, c, r.stats);
     if (r.cfg.body.enabled && c.needsBody && !endOfStream) {
       // Hold the headers for the body. With allow_on_headers_stop_iteration Envoy keeps delivering the body;
       // without it, the tick releases the request after body.timeoutMs, routed on headers alone.
@@ -211,11 +201,14 @@ export class RouterStream extends HttpContext {
   onRequestBody(bodySize: u32, endOfStream: bool): i32 {
     if (!this.held) return DataStatus.Continue;
     const r = this.r;
-    const cap = <u32>r.cfg.body.maxBytes;
+    // Never hold more than Envoy's buffer limit, or its filter manager answers 413 (intake.ts).
+    const cap = scanLimit(r.cfg.body);
     const full = endOfStream || bodySize >= cap;
     if (!full) return DataStatus.StopIterationAndBuffer;
     const n = readBufferInto(BufferType.HttpRequestBody, 0, bodySize < cap ? bodySize : cap, r.scratch, cap);
     if (n > 0) classifyBody(r.scratch, <usize>n, endOfStream && <u32>n == bodySize, this.c);
+    const whole = endOfStream && <u32>n == bodySize;
+    if (!whole && this.c.needsBody && this.c.model.length == 0) r.stats.count(S.MODEL_AFTER_SCAN_LIMIT);
     this.rootCtx.unhold(this);
     // Prefix affinity hashes the prompt while the body bytes are at hand.
     if (n > 0 && r.affinity.prefixEnabled) r.affinity.hashPrompt(r.scratch, <usize>n, this.c.model);
@@ -234,7 +227,7 @@ export class RouterStream extends HttpContext {
     const proto = protocolName(c.protocol);
     const model = c.model;
     const prio = this.priority != i32.MIN_VALUE ? this.priority : r.catalog.priorityOf(model);
-    writeClassification(r.keys, proto, model, requestClass(c), prio);
+    writeClassification(r.keys, proto, model, requestClass(c), prio, c.version, c.label);
     if (model.length == 0) {
       // The model could not be read (no body mode, or not in the first bytes): fail open, Envoy routes as usual.
       r.stats.request(<i32>c.protocol, S.OUTCOME_UNDETERMINED);

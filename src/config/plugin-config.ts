@@ -14,10 +14,70 @@ const ident = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit");
 
-/** Model names as clients send them (OpenAI ids, KServe names, LoRA adapter ids such as `base:adapter`). */
+/**
+ * Model names as clients send them (OpenAI ids, KServe names, LoRA adapter ids such as `base:adapter`, and any
+ * UTF-8 name a server accepts, e.g. `café-7b` or `模型`): 1-256 bytes of UTF-8 without control characters
+ * (C0, DEL, C1). Matched exactly, byte for byte: no normalisation, so a look-alike
+ * (homoglyph, full-width form) is a different name. The filter enforces the same rule (config-parse.ts).
+ */
+export const MODEL_NAME_MAX_BYTES = 256;
+const MODEL_NAME_RULE = "must be 1-256 bytes of UTF-8 without control characters";
 const modelName = z
   .string()
-  .regex(/^[\x21-\x7e]{1,128}$/, "must be 1-128 visible ASCII characters (no spaces)");
+  .refine((s) => isModelName(s), MODEL_NAME_RULE);
+
+/** The rule behind `modelName` (exported for the toolkit and tests). */
+export function isModelName(s: string): boolean {
+  if (s.length === 0 || s.isWellFormed?.() === false) return false;
+  if (Buffer.byteLength(s, "utf8") > MODEL_NAME_MAX_BYTES) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return false;
+    if (c >= 0xd800 && c <= 0xdfff) {
+      // a lone surrogate is not UTF-8 (String.prototype.isWellFormed is Node 20+, checked above when present)
+      const hi = c <= 0xdbff, next = s.charCodeAt(i + 1);
+      if (!hi || !(next >= 0xdc00 && next <= 0xdfff)) return false;
+      i++;
+    }
+  }
+  return true;
+}
+
+/**
+ * Request headers that other routing systems read to choose an upstream or a route. A client that sets one
+ * could steer through our sidecar into a mesh that also runs that system, so the filter removes them from
+ * every request (configurable: `headers.stripInbound`). Verified in each system's source:
+ *  - x-gateway-destination-endpoint-subset: Gateway API Inference Extension / llm-d (endpoint picker subset
+ *    filter, pkg/epp/.../subset_filter.go; the EPP reads it from the request metadata/headers)
+ *  - x-envoy-original-dst-host: Envoy ORIGINAL_DST cluster with use_http_header
+ *    (source/common/upstream/original_dst_cluster.cc, Http::Headers::get().EnvoyOriginalDstHost)
+ *  - target-pod, routing-strategy: AIBrix gateway plugin (pkg/plugins/gateway: HeaderTargetPod,
+ *    HeaderRoutingStrategy)
+ *  - x-ai-eg-model, x-ai-eg-upstream-host: Envoy AI Gateway (internal/internalapi: ModelNameHeaderKeyDefault,
+ *    the upstream-host header its router uses)
+ *  - x-higress-target-cluster: Higress (plugins/wasm-go: the target-cluster header its ai-proxy/model-router
+ *    set for route matching)
+ */
+export const FOREIGN_STEERING_HEADERS = [
+  "x-gateway-destination-endpoint-subset",
+  "x-envoy-original-dst-host",
+  "target-pod",
+  "routing-strategy",
+  "x-ai-eg-model",
+  "x-ai-eg-upstream-host",
+  "x-higress-target-cluster",
+] as const;
+
+/** Largest listener buffer limit the toolkit sets or the filter accepts (64 MiB). */
+export const BUFFER_LIMIT_MAX = 67_108_864;
+
+/** An mTLS peer identity: a SPIFFE principal (exact) or `ns:<kubernetes namespace>` (any principal `…/ns/<ns>/sa/…`). */
+const trustedPeer = z
+  .string()
+  .regex(
+    /^(?:spiffe:\/\/[\x21-\x7e]{1,240}|ns:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)$/,
+    "must be spiffe://<trust-domain>/<path> or ns:<namespace>",
+  );
 
 /** `ip:port` for IPv4, `[ip]:port` for IPv6: the form Envoy's override_host and ORIGINAL_DST accept. */
 const endpoint = z
@@ -126,8 +186,20 @@ export const PluginConfigSchema = z
         priority: headerName.default("x-inference-priority"),
         pool: headerName.default("x-inference-pool"),
         endpoint: headerName.default("x-gateway-destination-endpoint"),
-        modelOverride: headerName.optional().describe("Read the model from this request header when present."),
-        priorityIn: headerName.optional().describe("Read the client's priority from this header (integer -100..100)."),
+        version: headerName.default("x-inference-model-version").describe("Written: the model version (path segment or protobuf field)."),
+        label: headerName.default("x-inference-model-label").describe("Written: the TF Serving version label (`/labels/{l}`)."),
+        modelOverride: headerName.optional().describe("Read the model from this request header, only from `trustedPeers`."),
+        priorityIn: headerName.optional().describe("Read the client's priority from this header (integer -100..100), only from `trustedPeers`."),
+        stripInbound: z
+          .array(headerName)
+          .max(32)
+          .default([...FOREIGN_STEERING_HEADERS])
+          .describe("Request headers other routing systems steer on; removed from every request."),
+        trustedPeers: z
+          .array(trustedPeer)
+          .max(64)
+          .default([])
+          .describe("mTLS peers whose modelOverride / priorityIn headers are honoured: `spiffe://…` principals or `ns:<namespace>`."),
       })
       .strict()
       .default({
@@ -137,15 +209,26 @@ export const PluginConfigSchema = z
         priority: "x-inference-priority",
         pool: "x-inference-pool",
         endpoint: "x-gateway-destination-endpoint",
+        version: "x-inference-model-version",
+        label: "x-inference-model-label",
+        stripInbound: [...FOREIGN_STEERING_HEADERS],
+        trustedPeers: [],
       }),
     body: z
       .object({
         enabled: z.boolean().default(false).describe("Read the first bytes of the body to classify (Envoy >= 1.35 with allow_on_headers_stop_iteration)."),
         maxBytes: z.number().int().min(256).max(1_048_576).default(65_536).describe("Bytes of body inspected at most."),
         timeoutMs: z.number().int().min(10).max(60_000).default(500).describe("Longest a request is held for its body."),
+        bufferLimitBytes: z
+          .number()
+          .int()
+          .min(16_384)
+          .max(BUFFER_LIMIT_MAX)
+          .default(1_048_576)
+          .describe("Envoy's per-connection buffer limit on this listener; the filter stops holding a body before it (no 413)."),
       })
       .strict()
-      .default({ enabled: false, maxBytes: 65_536, timeoutMs: 500 }),
+      .default({ enabled: false, maxBytes: 65_536, timeoutMs: 500, bufferLimitBytes: 1_048_576 }),
     pools: z.array(PoolSchema).min(1).max(64),
     models: z.array(ModelSchema).max(1024).default([]),
     scoring: z
@@ -239,7 +322,7 @@ export const PluginConfigSchema = z
       if (p.fallback === p.name) ctx.addIssue({ code: "custom", path: ["pools", i, "fallback"], message: "a pool cannot fall back to itself" });
     });
     const h = cfg.headers;
-    const written = [h.protocol, h.model, h.class, h.priority, h.pool, h.endpoint];
+    const written = [h.protocol, h.model, h.class, h.priority, h.pool, h.endpoint, h.version, h.label];
     if (new Set(written).size !== written.length)
       ctx.addIssue({ code: "custom", path: ["headers"], message: "header names must be distinct" });
     if (cfg.outlier.maxEjectionMs < cfg.outlier.baseEjectionMs)

@@ -52,11 +52,13 @@ function dump(c: RouterConfig): string {
   const h = c.headers;
   let s = "{\"name\":" + q(c.name) + ",\"steering\":" + (c.steering == STEER_ENDPOINT ? "\"endpoint\"" : "\"pool\"");
   s += ",\"headers\":{\"protocol\":" + q(h.protocol) + ",\"model\":" + q(h.model) + ",\"class\":" + q(h.klass) +
-    ",\"priority\":" + q(h.priority) + ",\"pool\":" + q(h.pool) + ",\"endpoint\":" + q(h.endpoint);
+    ",\"priority\":" + q(h.priority) + ",\"pool\":" + q(h.pool) + ",\"endpoint\":" + q(h.endpoint) +
+    ",\"version\":" + q(h.version) + ",\"label\":" + q(h.label);
   if (h.modelOverride.length) s += ",\"modelOverride\":" + q(h.modelOverride);
   if (h.priorityIn.length) s += ",\"priorityIn\":" + q(h.priorityIn);
+  s += ",\"stripInbound\":" + list(h.stripInbound) + ",\"trustedPeers\":" + list(h.trustedPeers);
   s += "},\"body\":{\"enabled\":" + (c.body.enabled ? "true" : "false") + ",\"maxBytes\":" + c.body.maxBytes.toString() +
-    ",\"timeoutMs\":" + c.body.timeoutMs.toString() + "}";
+    ",\"timeoutMs\":" + c.body.timeoutMs.toString() + ",\"bufferLimitBytes\":" + c.body.bufferLimitBytes.toString() + "}";
   const pools = new Array<string>();
   for (let i = 0; i < c.pools.length; i++) {
     const p = c.pools[i];
