@@ -28,13 +28,13 @@ const modelName = z
 
 /** The rule behind `modelName` (exported for the toolkit and tests). */
 export function isModelName(s: string): boolean {
-  if (s.length === 0 || s.isWellFormed?.() === false) return false;
+  if (s.length === 0) return false;
   if (Buffer.byteLength(s, "utf8") > MODEL_NAME_MAX_BYTES) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return false;
     if (c >= 0xd800 && c <= 0xdfff) {
-      // a lone surrogate is not UTF-8 (String.prototype.isWellFormed is Node 20+, checked above when present)
+      // a lone surrogate has no UTF-8 form
       const hi = c <= 0xdbff, next = s.charCodeAt(i + 1);
       if (!hi || !(next >= 0xdc00 && next <= 0xdfff)) return false;
       i++;
