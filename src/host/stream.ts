@@ -65,6 +65,10 @@ export class HttpStream {
   protocol = "HTTP/1.1";
   /** The filter failed this stream (fail-closed 503) or is bypassed (fail-open). */
   failed = false;
+  /** The downstream mTLS peer's first URI SAN (a SPIFFE id), undefined without a peer certificate. */
+  peerUriSan: string | undefined;
+  /** Times the buffer limit answered 413 (Envoy's downstream_rq_too_large). */
+  tooLarge = 0;
   private accessLogPhase = false;
   private inStep = 0;
   private pendingReply: LocalReply | undefined;
@@ -258,6 +262,22 @@ export class HttpStream {
     this.response.outEnded = true;
   }
 
+  /**
+   * Envoy's filter manager gives the buffered body a high watermark of the stream's buffer limit; going past it
+   * while a filter buffers (not streams) ends the request with a local 413, details request_payload_too_large
+   * (envoyproxy/envoy source/common/http/filter_manager.cc@00e00299: ActiveStreamDecoderFilter::createBuffer,
+   * requestDataTooLarge; WatermarkBuffer fires when the length goes above the mark). StopIterationAndWatermark
+   * streams instead (read-disable), so it never answers 413. Response bodies are not limited here.
+   */
+  private checkBufferLimit(side: Side): void {
+    const limit = this.proxy.options.bufferLimitBytes ?? 1_048_576;
+    if (side.dir !== "request" || limit <= 0 || side.buffered.length <= limit) return;
+    this.tooLarge++;
+    side.buffered = new Uint8Array(0);
+    side.buffering = false;
+    this.doLocalReply({ status: 413, body: "Payload Too Large", headers: [], details: "request_payload_too_large", grpcStatus: undefined });
+  }
+
   private passThrough(side: Side): void {
     if (side.state === "done") return;
     if (side.headers && !side.outHeaders) this.forwardHeaders(side);
@@ -330,6 +350,8 @@ export class HttpStream {
     if (side.state === "stopAll") {
       // Envoy buffers for the stopped filter and does not call its body callback until it continues.
       side.buffered = concat(side.buffered, chunk);
+      // StopAllIterationAndBuffer buffers without watermark streaming: past the limit it is a 413.
+      if (side.last.headers === HeadersStatus.StopAllIterationAndBuffer) this.checkBufferLimit(side);
       return;
     }
     this.bodyCallback(side, chunk, eos);
@@ -356,6 +378,7 @@ export class HttpStream {
     } else if (st === 1 || st === 2) {
       side.buffered = after;
       side.buffering = true;
+      if (st === 1) this.checkBufferLimit(side);
     } else {
       side.buffered = new Uint8Array(0); // StopIterationNoBuffer: Envoy keeps nothing for us
       side.buffering = false;
