@@ -10,7 +10,7 @@ import {
 } from "../runtime/host";
 import { Catalog } from "./catalog";
 import { Classification, classifyBody, classifyHeaders, estimatedCost, PROTOCOL_COUNT, Protocol, protocolName, requestClass } from "./classify";
-import { readTrustedHeaders, scanLimit } from "./intake";
+import { BodyHold, readTrustedHeaders, scanLimit } from "./intake";
 import { RouterConfig, STEER_ENDPOINT } from "./config";
 import { parseConfig } from "./config-parse";
 import { Load, LoadView } from "./loadview";
@@ -160,6 +160,8 @@ export class RouterRoot extends RootContext {
 export class RouterStream extends HttpContext {
   c: Classification = new Classification();
   held: bool = false;
+  /** Body chunks seen while held (Envoy shows each callback only its new chunk under watermark holding). */
+  hold: BodyHold = new BodyHold();
   deadlineMs: i64 = 0;
   priority: i32 = 0;
   /** Upstream holding our in-flight slot, -1 when none. */
@@ -201,19 +203,28 @@ export class RouterStream extends HttpContext {
   onRequestBody(bodySize: u32, endOfStream: bool): i32 {
     if (!this.held) return DataStatus.Continue;
     const r = this.r;
-    // Never hold more than Envoy's buffer limit, or its filter manager answers 413 (intake.ts).
+    // Never hold more than Envoy's buffer limit, and hold with watermark semantics, so Envoy never answers 413
+    // for us; the filter keeps its own copy of the chunks it has seen (intake.ts).
     const cap = scanLimit(r.cfg.body);
-    const full = endOfStream || bodySize >= cap;
-    if (!full) return DataStatus.StopIterationAndBuffer;
-    const n = readBufferInto(BufferType.HttpRequestBody, 0, bodySize < cap ? bodySize : cap, r.scratch, cap);
-    if (n > 0) classifyBody(r.scratch, <usize>n, endOfStream && <u32>n == bodySize, this.c);
-    const whole = endOfStream && <u32>n == bodySize;
+    const hold = this.hold;
+    const total = hold.seen + <u64>bodySize;
+    if (!endOfStream && total < <u64>cap) {
+      hold.append(bodySize, cap);
+      return DataStatus.StopIterationAndWatermark;
+    }
+    let ptr = r.scratch;
+    let n = 0;
+    if (hold.len == 0) n = readBufferInto(BufferType.HttpRequestBody, 0, bodySize < cap ? bodySize : cap, ptr, cap);
+    else { hold.append(bodySize, cap); ptr = hold.ptr; n = <i32>hold.len; }
+    const whole = endOfStream && <u64>n == total;
+    if (n > 0) classifyBody(ptr, <usize>n, whole, this.c);
     if (!whole && this.c.needsBody && this.c.model.length == 0) r.stats.count(S.MODEL_AFTER_SCAN_LIMIT);
     this.rootCtx.unhold(this);
     // Prefix affinity hashes the prompt while the body bytes are at hand.
-    if (n > 0 && r.affinity.prefixEnabled) r.affinity.hashPrompt(r.scratch, <usize>n, this.c.model);
+    if (n > 0 && r.affinity.prefixEnabled) r.affinity.hashPrompt(ptr, <usize>n, this.c.model);
     const ok = this.decide();
     r.affinity.count = 0;
+    hold.release();
     return ok ? DataStatus.Continue : DataStatus.StopIterationNoBuffer;
   }
 
@@ -365,6 +376,7 @@ export class RouterStream extends HttpContext {
 
   onDone(): void {
     if (this.held) this.rootCtx.unhold(this);
+    this.hold.release();
     if (this.upstream >= 0) {
       const u = this.r.catalog.upstreams[this.upstream];
       if (!this.r.view.addInFlight(u, -1)) this.r.stats.inFlightUpdateLost();
