@@ -1,4 +1,5 @@
 // One router config → the Istio resources and Envoy fragments that deploy the filter.
+import { bufferLimitFor, bufferLimitPatches } from "./buffer-limit.js";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { stringify } from "yaml";
@@ -100,7 +101,7 @@ export function buildPluginConfig(
       pool: cfg.routing.poolHeader,
       endpoint: cfg.routing.destinationHeader,
     },
-    body: { ...cfg.body },
+    body: { ...cfg.body, bufferLimitBytes: bufferLimitFor(cfg) },
     pools: cfg.pools.map((p, i) => ({
       name: p.name,
       models: p.models,
@@ -304,6 +305,7 @@ export function generate(cfg: RouterConfig, opts: GenerateOptions = {}): Generat
             },
           },
         },
+        ...bufferLimitPatches(cfg),
       ],
     },
   };
