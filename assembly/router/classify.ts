@@ -14,9 +14,11 @@
 //    no merged slashes, no trailing-slash tolerance (servers answer those with redirects/404s; run Envoy
 //    with normalize_path so odd spellings are normalised before the filter). A path that is not
 //    origin-form ("/...") or has more than 8 segments matches nothing.
-//  - Only POST can be inference. Any other method, and any path that matches no inference shape
-//    (health, readiness, metadata, model lists, metrics, management, unknown), gives inference=false,
+//  - Only POST can be inference, except TorchServe's /predictions and /explanations (any method: TorchServe
+//    ignores it) and SGLang's PUT /generate. Any other method, and any path that matches no inference shape
+//    (health, readiness, metadata, model lists, metrics, management, tokenizer, unknown), gives inference=false,
 //    protocol Unknown, and the filter passes the request through untouched.
+//  - Every body-model OpenAI route is also served under /openai/v1/ (KServe, Azure OpenAI v1).
 //  - Names and versions taken from path segments are percent-decoded. An invalid escape ("%zz", a trailing
 //    "%") is kept literally, as Python's urllib.parse.unquote (used by the Python model servers) does;
 //    "+" stays "+". The decoded value must be 1..256 bytes (versions 1..64), valid UTF-8, with no
@@ -27,6 +29,7 @@
 //  - POST /generate is shared by TGI, SGLang and vLLM's legacy server. Headers alone say tgi-generate.
 //    The body then decides, by top-level keys: any of sampling_params / text / input_ids / input_embeds
 //    → sglang-generate; else inputs → tgi-generate; else prompt → vllm-generate; else it stays tgi-generate.
+//    TGI's POST / (CompatGenerateRequest) is always tgi-generate; its `stream` key decides streaming.
 //  - /v1/models/{m}:predict|:explain → kserve-v1 (TF Serving compatible); :classify → tfserving-classify,
 //    :regress → tfserving-regress. With /versions/{v} or /labels/{l}, :predict|:classify|:regress →
 //    tfserving-* with that version/label (:explain has no versioned form → not inference). The verb is
@@ -34,12 +37,16 @@
 //  - gRPC needs content-type application/grpc* (any suffix, case-insensitive); without it the gRPC paths
 //    are not inference. ModelStreamInfer is streaming.
 // Bodies (classifyBody)
-//  - JSON (OpenAI, vLLM, TGI, SGLang, OIP generate): see scanJson in scan.ts. The FIRST top-level "model"
-//    wins; a second one sets FLAG_DUPLICATE_MODEL (Python servers take the last, serde-based servers
-//    reject the request; a filter that cares can refuse such requests).
+//  - JSON (OpenAI, Anthropic, vLLM, TGI, SGLang, OIP generate): see scanJson in scan.ts. The LAST top-level
+//    "model" wins, as in the Python servers (json: last key wins) and Go's encoding/json; a second one also
+//    sets FLAG_DUPLICATE_MODEL (serde-based servers refuse the request). A complete body with anything but
+//    whitespace after the top-level object (FLAG_BODY_TRAILING), or a malformed one, names no model: the
+//    server refuses it, and a partial parse never chooses a route.
+//  - multipart/form-data (OpenAI audio): scanMultipart in scan.ts; `model` and `stream` form fields, last wins.
 //  - "stream": true turns streaming on for every JSON protocol except embeddings; "stream": false never
 //    turns off a streaming endpoint.
-//  - gRPC: see scanModelInfer / scanTfServing in scan.ts (protobuf semantics: last model_name wins).
+//  - gRPC: see scanModelInfer / scanTfServing in scan.ts (protobuf semantics: last model_name wins); TorchServe's
+//    PredictionsRequest has the same field numbers as ModelInferRequest. TF Serving's version_label is a label.
 //  - classifyBody is idempotent: every call recomputes the body-derived fields from the header result, so
 //    the filter may call it again with a longer prefix. It never changes needsBody (a header-phase answer),
 //    and it sets model/version only while needsBody is true: a caller that settled the model itself (an
