@@ -46,17 +46,19 @@ export function isModelName(s: string): boolean {
 /**
  * Request headers that other routing systems read to choose an upstream or a route. A client that sets one
  * could steer through our sidecar into a mesh that also runs that system, so the filter removes them from
- * every request (configurable: `headers.stripInbound`). Verified in each system's source:
- *  - x-gateway-destination-endpoint-subset: Gateway API Inference Extension / llm-d (endpoint picker subset
- *    filter, pkg/epp/.../subset_filter.go; the EPP reads it from the request metadata/headers)
- *  - x-envoy-original-dst-host: Envoy ORIGINAL_DST cluster with use_http_header
- *    (source/common/upstream/original_dst_cluster.cc, Http::Headers::get().EnvoyOriginalDstHost)
- *  - target-pod, routing-strategy: AIBrix gateway plugin (pkg/plugins/gateway: HeaderTargetPod,
- *    HeaderRoutingStrategy)
- *  - x-ai-eg-model, x-ai-eg-upstream-host: Envoy AI Gateway (internal/internalapi: ModelNameHeaderKeyDefault,
- *    the upstream-host header its router uses)
- *  - x-higress-target-cluster: Higress (plugins/wasm-go: the target-cluster header its ai-proxy/model-router
- *    set for route matching)
+ * every request (configurable: `headers.stripInbound`). Who reads each (checked in their sources, Dec 2026):
+ *  - x-gateway-destination-endpoint-subset: Gateway API Inference Extension / llm-d endpoint picker — the
+ *    subset of endpoints the EPP must pick from (docs/proposals/004-endpoint-picker-protocol; carried as
+ *    `envoy.lb.subset_hint` metadata, which some data planes fill from a header of that name).
+ *  - x-envoy-original-dst-host: Envoy's ORIGINAL_DST cluster with use_http_header sends the request to the
+ *    ip:port in this header.
+ *  - target-pod, routing-strategy: AIBrix gateway plugin (HeaderTargetPod, HeaderRoutingStrategy: the client may
+ *    pick the routing algorithm; target-pod is the pod address its Envoy routes to).
+ *  - x-ai-eg-model: Envoy AI Gateway — AIGatewayRoute rules match on it (the gateway sets it from the body).
+ *  - x-ai-eg-upstream-host: named by issue 12 for Envoy AI Gateway; not found in the sources we could read,
+ *    stripped as a precaution.
+ *  - x-higress-target-cluster: Higress cluster_header routing (ai-load-balancer / model-router plugins write
+ *    it and Envoy routes to the named cluster).
  */
 export const FOREIGN_STEERING_HEADERS = [
   "x-gateway-destination-endpoint-subset",
