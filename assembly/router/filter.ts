@@ -10,7 +10,7 @@ import {
 } from "../runtime/host";
 import { Catalog } from "./catalog";
 import { Classification, classifyBody, classifyHeaders, estimatedCost, PROTOCOL_COUNT, Protocol, protocolName, requestClass } from "./classify";
-import { BodyHold, readTrustedHeaders, scanLimit } from "./intake";
+import { BodyHold, HOLD_ENVOY, HOLD_NONE, HoldPool, readTrustedHeaders, scanLimit } from "./intake";
 import { RouterConfig, STEER_ENDPOINT } from "./config";
 import { parseConfig } from "./config-parse";
 import { Load, LoadView } from "./loadview";
@@ -44,6 +44,8 @@ class Router {
   picker: Picker;
   stats: S.Stats;
   scratch: usize;
+  /** Copy buffers for bodies held in several chunks (intake.ts). */
+  holds: HoldPool;
   poller: Poller;
   affinity: Affinity;
   /** Response headers read for load reports ("" when not configured). */
@@ -67,6 +69,7 @@ class Router {
     this.queueHeader = lr.queueHeader.length > 0 ? utf8(lr.queueHeader) : null;
     this.kvCacheHeader = lr.kvCacheHeader.length > 0 ? utf8(lr.kvCacheHeader) : null;
     this.scratch = cfg.body.enabled ? heap.alloc(<usize>cfg.body.maxBytes) : 0;
+    this.holds = new HoldPool(scanLimit(cfg.body), cfg.body.enabled);
   }
 }
 
@@ -107,6 +110,7 @@ export class RouterRoot extends RootContext {
     if (this.router !== null) {
       const old = this.router!;
       if (old.scratch != 0) heap.free(old.scratch);
+      old.holds.dispose();
       old.poller.dispose();
     }
     this.router = r;
@@ -207,8 +211,11 @@ export class RouterStream extends HttpContext {
     // for us; the filter keeps its own copy of the chunks it has seen (intake.ts).
     const cap = scanLimit(r.cfg.body);
     const hold = this.hold;
-    const total = hold.seen + <u64>bodySize;
+    // Under Envoy's own buffering the callback sees the whole buffer; under watermark holding only the new chunk.
+    const total = hold.mode == HOLD_ENVOY ? <u64>bodySize : hold.seen + <u64>bodySize;
     if (!endOfStream && total < <u64>cap) {
+      if (hold.mode == HOLD_NONE) hold.begin(r.holds);
+      if (hold.mode == HOLD_ENVOY) return DataStatus.StopIterationAndBuffer;
       hold.append(bodySize, cap);
       return DataStatus.StopIterationAndWatermark;
     }
@@ -224,7 +231,7 @@ export class RouterStream extends HttpContext {
     if (n > 0 && r.affinity.prefixEnabled) r.affinity.hashPrompt(ptr, <usize>n, this.c.model);
     const ok = this.decide();
     r.affinity.count = 0;
-    hold.release();
+    hold.release(r.holds);
     return ok ? DataStatus.Continue : DataStatus.StopIterationNoBuffer;
   }
 
@@ -376,7 +383,7 @@ export class RouterStream extends HttpContext {
 
   onDone(): void {
     if (this.held) this.rootCtx.unhold(this);
-    this.hold.release();
+    this.hold.release(this.r.holds);
     if (this.upstream >= 0) {
       const u = this.r.catalog.upstreams[this.upstream];
       if (!this.r.view.addInFlight(u, -1)) this.r.stats.inFlightUpdateLost();

@@ -54,31 +54,70 @@ export function scanLimit(b: BodyConfig): u32 {
   return <u32>min(b.maxBytes, b.bufferLimitBytes);
 }
 
+/** Copy buffers per worker VM for bodies held in several chunks (allocated once per configuration). */
+export const HOLD_SLOTS: i32 = 4;
+
+/**
+ * The copy buffers (scan-limit bytes each), taken by a held stream when its body comes in more than one chunk and
+ * given back when it decides or ends: memory is fixed at configure time, however many requests come and go.
+ */
+export class HoldPool {
+  private free: Array<usize> = [];
+  private disposed: bool = false;
+  constructor(readonly cap: u32, enabled: bool) {
+    if (enabled) for (let i = 0; i < HOLD_SLOTS; i++) this.free.push(heap.alloc(<usize>cap));
+  }
+  take(): usize { return this.free.length > 0 ? this.free.pop() : 0; }
+  give(p: usize): void {
+    if (this.disposed) heap.free(p);
+    else this.free.push(p);
+  }
+  /** On reconfigure: frees the idle buffers now, the others when their streams give them back. */
+  dispose(): void {
+    this.disposed = true;
+    while (this.free.length > 0) heap.free(this.free.pop());
+  }
+}
+
+export const HOLD_NONE: u8 = 0;
+/** The filter copies the chunks (StopIterationAndWatermark: Envoy never answers 413). */
+export const HOLD_COPY: u8 = 1;
+/** No copy buffer was free: Envoy buffers and shows the whole buffer (StopIterationAndBuffer, the pre-1.35 way). */
+export const HOLD_ENVOY: u8 = 2;
+
 /**
  * The body bytes a held stream has seen, up to the scan limit: under StopIterationAndWatermark each body callback
- * sees only its new chunk, so the filter copies them. Allocated only when a body comes in more than one chunk
- * (a single-chunk body is read straight into the router's shared scratch), freed when the stream decides or ends.
+ * sees only its new chunk, so the filter copies them into a HoldPool buffer. A single-chunk body needs none (it is
+ * read straight into the router's scratch). With all HOLD_SLOTS buffers busy, a stream falls back to Envoy's own
+ * buffering (HOLD_ENVOY), where a chunk that takes the buffer past Envoy's limit would be a 413 — only possible
+ * when more than HOLD_SLOTS requests per worker are held at once and the limit is near the scan limit.
  */
 export class BodyHold {
+  mode: u8 = HOLD_NONE;
   ptr: usize = 0;
   len: u32 = 0;
   /** Body bytes seen in earlier callbacks (including any past the limit). */
   seen: u64 = 0;
 
+  begin(pool: HoldPool): void {
+    this.ptr = pool.take();
+    this.mode = this.ptr != 0 ? HOLD_COPY : HOLD_ENVOY;
+  }
+
   /** Copies this callback's chunk (`bodySize` bytes) after what is held, up to `cap` bytes in all. */
   append(bodySize: u32, cap: u32): void {
     this.seen += <u64>bodySize;
-    if (this.len >= cap || bodySize == 0) return;
-    if (this.ptr == 0) this.ptr = heap.alloc(<usize>cap);
+    if (this.ptr == 0 || this.len >= cap || bodySize == 0) return;
     const room = cap - this.len;
     const n = readBufferInto(BufferType.HttpRequestBody, 0, bodySize < room ? bodySize : room, this.ptr + <usize>this.len, room);
     if (n > 0) this.len += <u32>n;
   }
 
-  release(): void {
-    if (this.ptr != 0) heap.free(this.ptr);
+  release(pool: HoldPool): void {
+    if (this.ptr != 0) pool.give(this.ptr);
     this.ptr = 0;
     this.len = 0;
     this.seen = 0;
+    this.mode = HOLD_NONE;
   }
 }

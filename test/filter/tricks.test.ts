@@ -195,6 +195,27 @@ describe("never a 413 from holding the body", () => {
     expect(r.routerHeaders!["x-inference-pool"]).toBe("l4");
   });
 
+  it("more held multi-chunk bodies than copy buffers: the rest use Envoy's buffer, all routed, memory fixed", async () => {
+    const p = await routerProxy(twoPools({ body: body({ maxBytes: 65536 }) }), { allowOnHeadersStopIteration: true });
+    const pagesBefore = p.workers[0]!.memoryPages();
+    const b = sdkOrder(30_000);
+    const streams = [];
+    for (let i = 0; i < 7; i++) {
+      const s = p.newStream();
+      s.sendRequestHeaders({ ":method": "POST", ":path": "/v1/chat/completions", ":authority": "x", "content-type": "application/json" });
+      s.sendRequestBody(b.slice(0, 10_000));
+      streams.push(s);
+    }
+    for (const s of streams) s.sendRequestBody(b.slice(10_000), true);
+    for (const s of streams) {
+      expect(s.localReply).toBeUndefined();
+      expect(s.routerRequestHeaders!.get("x-inference-pool")).toBe("l4");
+      expect(s.routerRequestBody).toBe(b);
+      s.complete();
+    }
+    expect(p.workers[0]!.memoryPages()).toBe(pagesBefore);
+  });
+
   it("one chunk larger than the limit is let through, not buffered", async () => {
     const p = await routerProxy(twoPools({ body: body({ maxBytes: 65536, bufferLimitBytes: 32_768 }) }), { allowOnHeadersStopIteration: true, bufferLimitBytes: 32_768 });
     const b = sdkOrder(100_000);
