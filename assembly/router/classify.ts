@@ -14,9 +14,11 @@
 //    no merged slashes, no trailing-slash tolerance (servers answer those with redirects/404s; run Envoy
 //    with normalize_path so odd spellings are normalised before the filter). A path that is not
 //    origin-form ("/...") or has more than 8 segments matches nothing.
-//  - Only POST can be inference. Any other method, and any path that matches no inference shape
-//    (health, readiness, metadata, model lists, metrics, management, unknown), gives inference=false,
+//  - Only POST can be inference, except TorchServe's /predictions and /explanations (any method: TorchServe
+//    ignores it) and SGLang's PUT /generate. Any other method, and any path that matches no inference shape
+//    (health, readiness, metadata, model lists, metrics, management, tokenizer, unknown), gives inference=false,
 //    protocol Unknown, and the filter passes the request through untouched.
+//  - Every body-model OpenAI route is also served under /openai/v1/ (KServe, Azure OpenAI v1).
 //  - Names and versions taken from path segments are percent-decoded. An invalid escape ("%zz", a trailing
 //    "%") is kept literally, as Python's urllib.parse.unquote (used by the Python model servers) does;
 //    "+" stays "+". The decoded value must be 1..256 bytes (versions 1..64), valid UTF-8, with no
@@ -27,6 +29,7 @@
 //  - POST /generate is shared by TGI, SGLang and vLLM's legacy server. Headers alone say tgi-generate.
 //    The body then decides, by top-level keys: any of sampling_params / text / input_ids / input_embeds
 //    → sglang-generate; else inputs → tgi-generate; else prompt → vllm-generate; else it stays tgi-generate.
+//    TGI's POST / (CompatGenerateRequest) is always tgi-generate; its `stream` key decides streaming.
 //  - /v1/models/{m}:predict|:explain → kserve-v1 (TF Serving compatible); :classify → tfserving-classify,
 //    :regress → tfserving-regress. With /versions/{v} or /labels/{l}, :predict|:classify|:regress →
 //    tfserving-* with that version/label (:explain has no versioned form → not inference). The verb is
@@ -34,12 +37,16 @@
 //  - gRPC needs content-type application/grpc* (any suffix, case-insensitive); without it the gRPC paths
 //    are not inference. ModelStreamInfer is streaming.
 // Bodies (classifyBody)
-//  - JSON (OpenAI, vLLM, TGI, SGLang, OIP generate): see scanJson in scan.ts. The FIRST top-level "model"
-//    wins; a second one sets FLAG_DUPLICATE_MODEL (Python servers take the last, serde-based servers
-//    reject the request; a filter that cares can refuse such requests).
+//  - JSON (OpenAI, Anthropic, vLLM, TGI, SGLang, OIP generate): see scanJson in scan.ts. The LAST top-level
+//    "model" wins, as in the Python servers (json: last key wins) and Go's encoding/json; a second one also
+//    sets FLAG_DUPLICATE_MODEL (serde-based servers refuse the request). A complete body with anything but
+//    whitespace after the top-level object (FLAG_BODY_TRAILING), or a malformed one, names no model: the
+//    server refuses it, and a partial parse never chooses a route.
+//  - multipart/form-data (OpenAI audio): scanMultipart in scan.ts; `model` and `stream` form fields, last wins.
 //  - "stream": true turns streaming on for every JSON protocol except embeddings; "stream": false never
 //    turns off a streaming endpoint.
-//  - gRPC: see scanModelInfer / scanTfServing in scan.ts (protobuf semantics: last model_name wins).
+//  - gRPC: see scanModelInfer / scanTfServing in scan.ts (protobuf semantics: last model_name wins); TorchServe's
+//    PredictionsRequest has the same field numbers as ModelInferRequest. TF Serving's version_label is a label.
 //  - classifyBody is idempotent: every call recomputes the body-derived fields from the header result, so
 //    the filter may call it again with a longer prefix. It never changes needsBody (a header-phase answer),
 //    and it sets model/version only while needsBody is true: a caller that settled the model itself (an
@@ -49,14 +56,19 @@
 import {
   MODEL_BUF, VERSION_BUF, MODEL_CAP, VERSION_CAP, SCAN_OK, SCAN_TRUNCATED, SCAN_TOO_DEEP, SCAN_MALFORMED,
   SCAN_COMPRESSED, KEY_SAMPLING_PARAMS, KEY_TEXT, KEY_INPUT_IDS, KEY_INPUT_EMBEDS, KEY_INPUTS, KEY_PROMPT,
-  jsonFacts, pbFacts, scanJson, scanModelInfer, scanTfServing, validName, hexValue, putUtf8At,
+  jsonFacts, pbFacts, formFacts, scanJson, scanModelInfer, scanTfServing, scanMultipart, validName, hexValue, putUtf8At,
 } from "./scan";
 
 export enum Protocol {
   Unknown, OpenAIChat, OpenAICompletions, OpenAIEmbeddings, OpenAIResponses, VllmGenerate, KServeV1, OipInfer,
   OipGenerate, OipGenerateStream, GrpcModelInfer, TFServingPredict, TFServingClassify, TFServingRegress,
   TorchServe, TgiGenerate, TgiGenerateStream, SglangGenerate,
+  VllmGenerateTokens, VllmScore, VllmRerank, VllmPooling, VllmClassify, OpenAITranscriptions, OpenAITranslations,
+  AnthropicMessages, TorchServeGrpc,
 }
+
+/** Number of protocols (stats are laid out per protocol). */
+export const PROTOCOL_COUNT: i32 = <i32>Protocol.TorchServeGrpc + 1;
 
 /** Stable lower-case protocol names used in headers and stats. */
 export function protocolName(p: Protocol): string {
@@ -78,6 +90,15 @@ export function protocolName(p: Protocol): string {
     case Protocol.TgiGenerate: return "tgi-generate";
     case Protocol.TgiGenerateStream: return "tgi-generate-stream";
     case Protocol.SglangGenerate: return "sglang-generate";
+    case Protocol.VllmGenerateTokens: return "vllm-generate-tokens";
+    case Protocol.VllmScore: return "vllm-score";
+    case Protocol.VllmRerank: return "vllm-rerank";
+    case Protocol.VllmPooling: return "vllm-pooling";
+    case Protocol.VllmClassify: return "vllm-classify";
+    case Protocol.OpenAITranscriptions: return "openai-transcriptions";
+    case Protocol.OpenAITranslations: return "openai-translations";
+    case Protocol.AnthropicMessages: return "anthropic-messages";
+    case Protocol.TorchServeGrpc: return "torchserve-grpc";
   }
   return "unknown";
 }
@@ -90,12 +111,15 @@ export const FLAG_BODY_TOO_DEEP: u32 = 8;    // JSON nesting beyond the depth bo
 export const FLAG_BODY_MALFORMED: u32 = 16;  // body not a JSON object / invalid gRPC frame or protobuf
 export const FLAG_BODY_COMPRESSED: u32 = 32; // gRPC frame compressed: model unreadable
 export const FLAG_BODY_SCANNED: u32 = 64;    // classifyBody ran a scanner
+export const FLAG_BODY_TRAILING: u32 = 128;  // a complete JSON body held more than one document (never routed on)
 
 export class Classification {
   inference: bool = false;
   protocol: Protocol = Protocol.Unknown;
   model: string = "";
   version: string = "";
+  /** TF Serving version label (`/labels/{l}`, ModelSpec.version_label): a name, not a version. */
+  label: string = "";
   streaming: bool = false;
   maxTokens: i32 = -1;
   contentLength: i64 = -1;
@@ -103,6 +127,10 @@ export class Classification {
   /** The request is gRPC (protobuf body); TF Serving protocols exist over both REST and gRPC. */
   grpc: bool = false;
   flags: u32 = 0;
+  /** POST /generate: TGI, SGLang and vLLM's legacy server share the path; the body's keys decide. */
+  sharedGenerate: bool = false;
+  /** multipart/form-data boundary (audio routes), "" otherwise. */
+  boundary: string = "";
   // Header-phase results, restored by classifyBody so that it can be called repeatedly.
   headerProtocol: Protocol = Protocol.Unknown;
   headerStreaming: bool = false;
@@ -113,12 +141,15 @@ export class Classification {
     this.protocol = Protocol.Unknown;
     this.model = "";
     this.version = "";
+    this.label = "";
     this.streaming = false;
     this.maxTokens = -1;
     this.contentLength = -1;
     this.needsBody = false;
     this.grpc = false;
     this.flags = 0;
+    this.sharedGenerate = false;
+    this.boundary = "";
     this.headerProtocol = Protocol.Unknown;
     this.headerStreaming = false;
     this.headerFlags = 0;
@@ -129,7 +160,8 @@ export class Classification {
 // Path helpers (in place on the UTF-16 string)
 // ---------------------------------------------------------------------------------------------------------
 
-const MAX_SEGMENTS: i32 = 8;
+// TorchServe passes extra segments after /predictions/{m}/{v} to the handler (url_path), so allow some.
+const MAX_SEGMENTS: i32 = 16;
 // Segment bounds as code-unit offsets: SEG[2k] start, SEG[2k+1] end.
 const SEG: usize = memory.data(MAX_SEGMENTS * 2 * 4);
 // Percent-decoding output (UTF-8), with room for a 4-byte sequence past the cap.
@@ -238,6 +270,12 @@ function versionFromPath(path: string, a: i32, b: i32, out: Classification): voi
   out.version = String.UTF8.decodeUnsafe(NAME_BUF, <usize>n);
 }
 
+function labelFromPath(path: string, a: i32, b: i32, out: Classification): void {
+  const n = decodePathName(changetype<usize>(path), a, b, VERSION_CAP);
+  if (n < 0) { out.flags |= FLAG_MODEL_REJECTED; return; }
+  out.label = String.UTF8.decodeUnsafe(NAME_BUF, <usize>n);
+}
+
 /** Decimal Content-Length (surrounding spaces/tabs allowed); -1 when absent, invalid or above 2^53. */
 function parseContentLength(v: string): i64 {
   const s = changetype<usize>(v);
@@ -307,7 +345,9 @@ function classifyV1Models(path: string, count: i32, out: Classification): void {
     else if (regress) setProto(out, Protocol.TFServingRegress, false, false);
     else return;
     modelFromPath(path, segStart(2), segEnd(2), out);
-    versionFromPath(path, segStart(4), colon, out);
+    // TF Serving: /versions/{v} is a number, /labels/{l} a name such as "stable" (not a version).
+    if (seg(path, 3, "labels")) labelFromPath(path, segStart(4), colon, out);
+    else versionFromPath(path, segStart(4), colon, out);
   }
 }
 
@@ -337,37 +377,88 @@ export function classifyHeaders(method: string, path: string, contentType: strin
 }
 
 function headerPhase(method: string, path: string, contentType: string, out: Classification): void {
-  if (method != "POST") return;
   const count = splitPath(path);
   if (count <= 0) return;
+  const post = method == "POST";
 
-  if (count == 1) {
-    if (seg(path, 0, "generate")) setProto(out, Protocol.TgiGenerate, false, true);
-    else if (seg(path, 0, "generate_stream")) setProto(out, Protocol.TgiGenerateStream, true, true);
+  // TorchServe ignores the method (`curl -T` sends PUT) and hands segments past {m}/{v} to the handler as
+  // url_path: pytorch/serve frontend/server/src/main/java/org/pytorch/serve/http/api/rest/
+  // InferenceRequestHandler.java@62c4d6a1 (handlePredictions: segments[2] model, segments[3] version).
+  if (count >= 2 && (seg(path, 0, "predictions") || seg(path, 0, "explanations"))) {
+    if (method.length == 0) return;
+    setProto(out, Protocol.TorchServe, false, false);
+    modelFromPath(path, segStart(1), segEnd(1), out);
+    // "/predictions/m/" is model m without a version (Java's split drops trailing empty segments).
+    if (count >= 3 && segEnd(2) > segStart(2)) versionFromPath(path, segStart(2), segEnd(2), out);
     return;
   }
-  if (seg(path, 0, "v1")) {
-    if (count == 2) {
-      if (seg(path, 1, "completions")) setProto(out, Protocol.OpenAICompletions, false, true);
-      else if (seg(path, 1, "embeddings")) setProto(out, Protocol.OpenAIEmbeddings, false, true);
-      else if (seg(path, 1, "responses")) setProto(out, Protocol.OpenAIResponses, false, true);
+  // SGLang serves /generate for POST and PUT (python/sglang/srt/entrypoints/http_server.py: api_route
+  // "/generate", methods POST and PUT); PUT is SGLang's alone.
+  if (method == "PUT" && count == 1 && seg(path, 0, "generate")) {
+    setProto(out, Protocol.SglangGenerate, false, true);
+    return;
+  }
+  if (!post) return;
+
+  if (count == 1) {
+    if (segEnd(0) == segStart(0)) {
+      // TGI POST / (CompatGenerateRequest: inputs, parameters, stream), streaming from the body:
+      // huggingface/text-generation-inference router/src/server.rs@db931fcf (route "/" → compat_generate).
+      setProto(out, Protocol.TgiGenerate, false, true);
+    } else if (seg(path, 0, "generate")) {
+      setProto(out, Protocol.TgiGenerate, false, true);
+      out.sharedGenerate = true;
+    } else if (seg(path, 0, "generate_stream")) setProto(out, Protocol.TgiGenerateStream, true, true);
+    // vLLM: vllm/entrypoints/pooling/score/api_router.py@4159f5ba (/score, /v1/score, /rerank, /v1/rerank,
+    // /v2/rerank); /pooling and /classify from the pooling routers.
+    else if (seg(path, 0, "score")) setProto(out, Protocol.VllmScore, false, true);
+    else if (seg(path, 0, "rerank")) setProto(out, Protocol.VllmRerank, false, true);
+    else if (seg(path, 0, "pooling")) setProto(out, Protocol.VllmPooling, false, true);
+    else if (seg(path, 0, "classify")) setProto(out, Protocol.VllmClassify, false, true);
+    return;
+  }
+  // KServe's OpenAI-compatible routes live under /openai (python/kserve/kserve/protocol/rest/openai/
+  // endpoints.py@aaac4e29, KSERVE_OPENAI_ROUTE_PREFIX); Azure OpenAI v1 uses /openai/v1/ with the deployment
+  // name in `model`. Only body-model routes move under the prefix.
+  let b = 0;
+  if (count >= 3 && seg(path, 0, "openai") && seg(path, 1, "v1")) b = 1;
+  if (seg(path, b, "v1")) {
+    const n = count - b;
+    if (n == 2) {
+      const k = b + 1;
+      if (seg(path, k, "completions")) setProto(out, Protocol.OpenAICompletions, false, true);
+      else if (seg(path, k, "embeddings")) setProto(out, Protocol.OpenAIEmbeddings, false, true);
+      else if (seg(path, k, "responses")) setProto(out, Protocol.OpenAIResponses, false, true);
+      else if (seg(path, k, "messages")) setProto(out, Protocol.AnthropicMessages, false, true);
+      else if (seg(path, k, "score")) setProto(out, Protocol.VllmScore, false, true);
+      else if (seg(path, k, "rerank")) setProto(out, Protocol.VllmRerank, false, true);
+      else if (seg(path, k, "classify")) setProto(out, Protocol.VllmClassify, false, true);
       return;
     }
-    if (count == 3 && seg(path, 1, "chat") && seg(path, 2, "completions")) {
+    if (n == 3 && seg(path, b + 1, "chat") && seg(path, b + 2, "completions")) {
       setProto(out, Protocol.OpenAIChat, false, true);
       return;
     }
-    if (seg(path, 1, "models") && count >= 3) classifyV1Models(path, count, out);
+    // multipart/form-data: `model` is a form field (openai-python audio/transcriptions).
+    if (n == 3 && seg(path, b + 1, "audio")) {
+      const t = seg(path, b + 2, "transcriptions"), tr = seg(path, b + 2, "translations");
+      if (!t && !tr) return;
+      setProto(out, t ? Protocol.OpenAITranscriptions : Protocol.OpenAITranslations, false, true);
+      out.boundary = multipartBoundary(contentType);
+      return;
+    }
+    if (b == 0 && seg(path, 1, "models") && count >= 3) classifyV1Models(path, count, out);
     return;
   }
   if (seg(path, 0, "v2")) {
+    if (count == 2 && seg(path, 1, "rerank")) { setProto(out, Protocol.VllmRerank, false, true); return; }
     if (count >= 4 && seg(path, 1, "models")) classifyV2Models(path, count, out);
     return;
   }
-  if ((count == 2 || count == 3) && (seg(path, 0, "predictions") || seg(path, 0, "explanations"))) {
-    setProto(out, Protocol.TorchServe, false, false);
-    modelFromPath(path, segStart(1), segEnd(1), out);
-    if (count == 3) versionFromPath(path, segStart(2), segEnd(2), out);
+  // vLLM token-in generation (GenerateRequest: token_ids, sampling_params, optional model and stream):
+  // vllm/entrypoints/serve/disagg/api_router.py@063e5a89 (POST /inference/v1/generate).
+  if (count == 3 && seg(path, 0, "inference") && seg(path, 1, "v1") && seg(path, 2, "generate")) {
+    setProto(out, Protocol.VllmGenerateTokens, false, true);
     return;
   }
   if (count == 2 && isGrpcContentType(contentType)) {
@@ -382,8 +473,57 @@ function headerPhase(method: string, path: string, contentType: string, out: Cla
       else if (seg(path, 1, "Regress")) setProto(out, Protocol.TFServingRegress, false, true);
       else return;
       out.grpc = true;
+    } else if (seg(path, 0, "org.pytorch.serve.grpc.inference.InferenceAPIsService")) {
+      // PredictionsRequest { model_name = 1; model_version = 2; input = 3 (map) }: pytorch/serve
+      // frontend/server/src/main/resources/proto/inference.proto@62c4d6a1. StreamPredictions2 is bidirectional;
+      // its first message names the model like the others.
+      if (seg(path, 1, "Predictions")) setProto(out, Protocol.TorchServeGrpc, false, true);
+      else if (seg(path, 1, "StreamPredictions") || seg(path, 1, "StreamPredictions2")) setProto(out, Protocol.TorchServeGrpc, true, true);
+      else return;
+      out.grpc = true;
     }
   }
+}
+
+/** The boundary parameter of a multipart/form-data content type (RFC 2046: 1-70 chars, maybe quoted); "" if none. */
+function multipartBoundary(ct: string): string {
+  const s = changetype<usize>(ct);
+  const n = ct.length;
+  const lit = "multipart/form-data";
+  if (n < lit.length) return "";
+  for (let i = 0; i < lit.length; i++) {
+    let c = cu(s, i);
+    if (c >= 0x41 && c <= 0x5A) c |= 0x20;
+    if (c != <u32>lit.charCodeAt(i)) return "";
+  }
+  // Find "boundary=" (case-insensitive) after a ';'.
+  for (let i = lit.length; i + 9 <= n; i++) {
+    if (cu(s, i) != 0x3B) continue;
+    let j = i + 1;
+    while (j < n && (cu(s, j) == 0x20 || cu(s, j) == 0x09)) j++;
+    const key = "boundary=";
+    if (j + key.length > n) return "";
+    let ok = true;
+    for (let k = 0; k < key.length; k++) {
+      let c = cu(s, j + k);
+      if (c >= 0x41 && c <= 0x5A) c |= 0x20;
+      if (c != <u32>key.charCodeAt(k)) { ok = false; break; }
+    }
+    if (!ok) continue;
+    j += key.length;
+    let a = j, e = j;
+    if (j < n && cu(s, j) == 0x22) {
+      a = j + 1; e = a;
+      while (e < n && cu(s, e) != 0x22) e++;
+      if (e >= n) return "";
+    } else {
+      while (e < n && cu(s, e) != 0x3B && cu(s, e) != 0x20 && cu(s, e) != 0x09) e++;
+    }
+    if (e - a < 1 || e - a > 70) return "";
+    for (let k = a; k < e; k++) { const c = cu(s, k); if (c < 0x20 || c > 0x7E) return ""; }
+    return ct.substring(a, e);
+  }
+  return "";
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -402,7 +542,14 @@ function isJsonProtocol(p: Protocol): bool {
   return p == Protocol.OpenAIChat || p == Protocol.OpenAICompletions || p == Protocol.OpenAIEmbeddings ||
     p == Protocol.OpenAIResponses || p == Protocol.VllmGenerate || p == Protocol.TgiGenerate ||
     p == Protocol.TgiGenerateStream || p == Protocol.SglangGenerate || p == Protocol.OipGenerate ||
-    p == Protocol.OipGenerateStream;
+    p == Protocol.OipGenerateStream || p == Protocol.VllmGenerateTokens || p == Protocol.VllmScore ||
+    p == Protocol.VllmRerank || p == Protocol.VllmPooling || p == Protocol.VllmClassify || p == Protocol.AnthropicMessages;
+}
+
+/** Pooling-style requests: one forward pass, no decoding (class "embed"; "stream" means nothing). */
+function isPooling(p: Protocol): bool {
+  return p == Protocol.OpenAIEmbeddings || p == Protocol.VllmScore || p == Protocol.VllmRerank ||
+    p == Protocol.VllmPooling || p == Protocol.VllmClassify;
 }
 
 /**
@@ -414,13 +561,25 @@ export function classifyBody(ptr: usize, len: usize, complete: bool, out: Classi
   if (!out.inference) return;
   const hp = out.headerProtocol;
   if (out.grpc) {
-    if (hp == Protocol.GrpcModelInfer) scanModelInfer(ptr, len, complete, pbFacts);
+    // ModelInferRequest and TorchServe's PredictionsRequest both carry model_name = 1, model_version = 2.
+    if (hp == Protocol.GrpcModelInfer || hp == Protocol.TorchServeGrpc) scanModelInfer(ptr, len, complete, pbFacts);
     else scanTfServing(ptr, len, complete, pbFacts);
     out.flags = out.headerFlags | FLAG_BODY_SCANNED | scanFlags(pbFacts.status);
     if (pbFacts.modelRejected) out.flags |= FLAG_MODEL_REJECTED;
     if (!out.needsBody) return; // the caller already settled the model (e.g. an override header)
     out.model = pbFacts.modelLen > 0 ? String.UTF8.decodeUnsafe(MODEL_BUF, <usize>pbFacts.modelLen) : "";
-    out.version = pbFacts.versionLen > 0 ? String.UTF8.decodeUnsafe(VERSION_BUF, <usize>pbFacts.versionLen) : "";
+    const v = pbFacts.versionLen > 0 ? String.UTF8.decodeUnsafe(VERSION_BUF, <usize>pbFacts.versionLen) : "";
+    // TF Serving ModelSpec.version_label is a label, version.value a version (oneof; last one read wins).
+    if (pbFacts.versionIsLabel) { out.label = v; out.version = ""; } else { out.version = v; out.label = ""; }
+    return;
+  }
+  if (hp == Protocol.OpenAITranscriptions || hp == Protocol.OpenAITranslations) {
+    scanMultipart(ptr, len, complete, out.boundary, formFacts);
+    out.flags = out.headerFlags | FLAG_BODY_SCANNED | scanFlags(formFacts.status);
+    if (formFacts.modelRejected) out.flags |= FLAG_MODEL_REJECTED;
+    out.streaming = formFacts.stream == 1;
+    if (out.needsBody) out.model = formFacts.status == SCAN_MALFORMED || formFacts.modelLen <= 0 ? "" :
+      String.UTF8.decodeUnsafe(MODEL_BUF, <usize>formFacts.modelLen);
     return;
   }
   if (!isJsonProtocol(hp)) return;
@@ -431,22 +590,30 @@ export function classifyBody(ptr: usize, len: usize, complete: bool, out: Classi
   if (f.modelDuplicate) out.flags |= FLAG_DUPLICATE_MODEL;
   if (f.modelRejected) out.flags |= FLAG_MODEL_REJECTED;
 
+  if (f.trailing) out.flags |= FLAG_BODY_TRAILING;
+
   // The shared /generate path: body keys decide (rule at the top of the file).
   let p = hp;
-  if (hp == Protocol.TgiGenerate) {
+  if (out.sharedGenerate) {
     if ((f.keys & (KEY_SAMPLING_PARAMS | KEY_TEXT | KEY_INPUT_IDS | KEY_INPUT_EMBEDS)) != 0) p = Protocol.SglangGenerate;
     else if ((f.keys & KEY_INPUTS) != 0) p = Protocol.TgiGenerate;
     else if ((f.keys & KEY_PROMPT) != 0) p = Protocol.VllmGenerate;
   }
   out.protocol = p;
-  // The body names the model only where the path does not (OIP generate keeps its path model).
-  if (out.needsBody) out.model = f.modelLen > 0 ? String.UTF8.decodeUnsafe(MODEL_BUF, <usize>f.modelLen) : "";
-  out.streaming = out.headerStreaming || (f.stream == 1 && p != Protocol.OpenAIEmbeddings);
+  // The body names the model only where the path does not (OIP generate keeps its path model). A body that
+  // is not one JSON document, or is malformed, names nothing: the server will refuse it, and a partial
+  // parse must never choose a route.
+  if (out.needsBody) {
+    const usable = f.modelLen > 0 && f.status != SCAN_MALFORMED && !f.trailing;
+    out.model = usable ? String.UTF8.decodeUnsafe(MODEL_BUF, <usize>f.modelLen) : "";
+  }
+  out.streaming = out.headerStreaming || (f.stream == 1 && !isPooling(p));
 
   let mt: i32 = -1;
   switch (p) {
     case Protocol.OpenAIChat: mt = f.maxCompletionTokens >= 0 ? f.maxCompletionTokens : f.maxTokens; break;
-    case Protocol.OpenAICompletions: case Protocol.VllmGenerate: mt = f.maxTokens; break;
+    case Protocol.OpenAICompletions: case Protocol.VllmGenerate: case Protocol.AnthropicMessages: mt = f.maxTokens; break;
+    case Protocol.VllmGenerateTokens: mt = f.samplingMaxTokens; break;
     case Protocol.OpenAIResponses: mt = f.maxOutputTokens; break;
     case Protocol.TgiGenerate: case Protocol.TgiGenerateStream: mt = f.paramsMaxNewTokens; break;
     case Protocol.SglangGenerate: mt = f.samplingMaxNewTokens; break;
@@ -462,7 +629,9 @@ export function classifyBody(ptr: usize, len: usize, complete: bool, out: Classi
 function isGenerative(p: Protocol): bool {
   return p == Protocol.OpenAIChat || p == Protocol.OpenAICompletions || p == Protocol.OpenAIResponses ||
     p == Protocol.VllmGenerate || p == Protocol.OipGenerate || p == Protocol.OipGenerateStream ||
-    p == Protocol.TgiGenerate || p == Protocol.TgiGenerateStream || p == Protocol.SglangGenerate;
+    p == Protocol.TgiGenerate || p == Protocol.TgiGenerateStream || p == Protocol.SglangGenerate ||
+    p == Protocol.VllmGenerateTokens || p == Protocol.AnthropicMessages || p == Protocol.OpenAITranscriptions ||
+    p == Protocol.OpenAITranslations;
 }
 
 /**
@@ -474,9 +643,9 @@ function isGenerative(p: Protocol): bool {
 export function requestClass(c: Classification): string {
   if (!c.inference) return "predict";
   const p = c.protocol;
-  if (p == Protocol.OpenAIEmbeddings) return "embed";
+  if (isPooling(p)) return "embed";
   if (isGenerative(p)) return c.streaming ? "generate-stream" : "generate";
-  if (p == Protocol.GrpcModelInfer && c.streaming) return "generate-stream";
+  if ((p == Protocol.GrpcModelInfer || p == Protocol.TorchServeGrpc) && c.streaming) return "generate-stream";
   return "predict";
 }
 

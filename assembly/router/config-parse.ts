@@ -42,7 +42,7 @@ function crossCheck(c: RouterConfig): void {
     if (p.fallback == p.name) fail(field(path, "fallback"), "a pool cannot fall back to itself");
   }
   const h = c.headers;
-  const written = [h.protocol, h.model, h.klass, h.priority, h.pool, h.endpoint];
+  const written = [h.protocol, h.model, h.klass, h.priority, h.pool, h.endpoint, h.version, h.label];
   for (let i = 0; i < written.length; i++) {
     for (let j = 0; j < i; j++) if (written[i] == written[j]) fail("headers", "header names must be distinct");
   }

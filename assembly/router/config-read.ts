@@ -448,13 +448,41 @@ export function isGpu(s: string): bool {
   return true;
 }
 
-/** ^[\x21-\x7e]{1,128}$ */
+/** 1-256 bytes of UTF-8 without control characters (C0, DEL, C1) or lone surrogates: matched byte for byte. */
 export function isModelName(s: string): bool {
   const n = s.length;
-  if (n < 1 || n > 128) return false;
+  if (n < 1 || n > 256) return false;
+  let bytes = 0;
   for (let i = 0; i < n; i++) {
     const c = <i32>s.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e) return false;
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return false;
+    if (c >= 0xd800 && c <= 0xdfff) {
+      if (c > 0xdbff || i + 1 >= n) return false;
+      const lo = <i32>s.charCodeAt(i + 1);
+      if (lo < 0xdc00 || lo > 0xdfff) return false;
+      bytes += 4;
+      i++;
+    } else bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+  }
+  return bytes <= 256;
+}
+
+/** ^(?:spiffe://[\x21-\x7e]{1,240}|ns:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)$ */
+export function isTrustedPeer(s: string): bool {
+  const n = s.length;
+  if (s.startsWith("spiffe://")) {
+    if (n < 10 || n > 249) return false;
+    for (let i = 9; i < n; i++) {
+      const c = <i32>s.charCodeAt(i);
+      if (c < 0x21 || c > 0x7e) return false;
+    }
+    return true;
+  }
+  if (!s.startsWith("ns:") || n < 4 || n > 66) return false;
+  for (let i = 3; i < n; i++) {
+    const c = <i32>s.charCodeAt(i);
+    const alnum = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
+    if (!alnum && !(c == 0x2d && i > 3 && i < n - 1)) return false;
   }
   return true;
 }

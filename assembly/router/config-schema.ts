@@ -6,11 +6,11 @@
 // the entry point in config-parse.ts.
 import { AffinityConfig, BodyConfig, DiscoveryConfig, HeaderNames, LoadReportsConfig, MetricsConfig, ModelConfig, OutlierConfig, PollingConfig, PoolConfig, PrefixAffinityConfig, RouterConfig, SaturationConfig, ScoringConfig, SeriesConfig, SheddingConfig } from "./config";
 import { bool_, dbl, fail, index, int, items, object, ok, oneOf, patternList, patternOr, stringRecord } from "./config-read";
-import { isAuthority, isEndpoint, isGpu, isHeaderName, isIdent, isLabelName, isLabelText, isLabelValue, isMetricName, isModelName, isPath, isVisible255 } from "./config-read";
+import { isAuthority, isEndpoint, isGpu, isHeaderName, isIdent, isLabelName, isLabelText, isLabelValue, isMetricName, isModelName, isPath, isTrustedPeer, isVisible255 } from "./config-read";
 
 const ROUTER_CONFIG_KEYS: Array<string> = ["name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity"];
-const HEADER_NAMES_KEYS: Array<string> = ["protocol", "model", "class", "priority", "pool", "endpoint", "modelOverride", "priorityIn"];
-const BODY_CONFIG_KEYS: Array<string> = ["enabled", "maxBytes", "timeoutMs"];
+const HEADER_NAMES_KEYS: Array<string> = ["protocol", "model", "class", "priority", "pool", "endpoint", "version", "label", "modelOverride", "priorityIn", "stripInbound", "trustedPeers"];
+const BODY_CONFIG_KEYS: Array<string> = ["enabled", "maxBytes", "timeoutMs", "bufferLimitBytes"];
 const POOL_CONFIG_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "hosts", "fallback", "maxInFlight", "metrics", "discovery"];
 const METRICS_CONFIG_KEYS: Array<string> = ["cluster", "path", "engine", "authority", "timeoutMs", "modelLabelFilter", "series", "endpointClusters"];
 const SERIES_SET_KEYS: Array<string> = ["queue", "running", "kvCache"];
@@ -39,9 +39,10 @@ const MSG_LABEL_NAME = "must be a Prometheus label name";
 const MSG_LABEL_TEXT = "must be 1-256 characters of text (no lone surrogates)";
 const MSG_LABEL_VALUE = "must be 0-256 printable ASCII characters without '\"' or '\\'";
 const MSG_METRIC_NAME = "must be a Prometheus metric name";
-const MSG_MODEL_NAME = "must be 1-128 visible ASCII characters (no spaces)";
+const MSG_MODEL_NAME = "must be 1-256 bytes of UTF-8 without control characters";
 const MSG_PATH = "must be an absolute path such as /metrics";
 const MSG_PATH_2 = "must be an absolute path such as /v1/models";
+const MSG_TRUSTED_PEER = "must be spiffe://<trust-domain>/<path> or ns:<namespace>";
 const MSG_VISIBLE255 = "must be 1-255 visible ASCII characters (no spaces)";
 
 /** `pools[].metrics.series`, whose fields live in MetricsConfig; true when it is an object with known keys. */
@@ -138,8 +139,12 @@ function parseHeaderNames(i: i32, path: string, o: HeaderNames): void {
   o.priority = patternOr(m.at("priority"), m.path("priority"), 64, isHeaderName, MSG_HEADER_NAME, o.priority);
   o.pool = patternOr(m.at("pool"), m.path("pool"), 64, isHeaderName, MSG_HEADER_NAME, o.pool);
   o.endpoint = patternOr(m.at("endpoint"), m.path("endpoint"), 64, isHeaderName, MSG_HEADER_NAME, o.endpoint);
+  o.version = patternOr(m.at("version"), m.path("version"), 64, isHeaderName, MSG_HEADER_NAME, o.version);
+  o.label = patternOr(m.at("label"), m.path("label"), 64, isHeaderName, MSG_HEADER_NAME, o.label);
   o.modelOverride = patternOr(m.at("modelOverride"), m.path("modelOverride"), 64, isHeaderName, MSG_HEADER_NAME, "");
   o.priorityIn = patternOr(m.at("priorityIn"), m.path("priorityIn"), 64, isHeaderName, MSG_HEADER_NAME, "");
+  if (m.at("stripInbound") >= 0) o.stripInbound = patternList(m.at("stripInbound"), m.path("stripInbound"), 0, 32, 64, isHeaderName, MSG_HEADER_NAME);
+  o.trustedPeers = patternList(m.at("trustedPeers"), m.path("trustedPeers"), 0, 64, 249, isTrustedPeer, MSG_TRUSTED_PEER);
 }
 
 /** `body` */
@@ -149,6 +154,7 @@ function parseBodyConfig(i: i32, path: string, o: BodyConfig): void {
   o.enabled = bool_(m.at("enabled"), m.path("enabled"), o.enabled);
   o.maxBytes = int(m.at("maxBytes"), m.path("maxBytes"), 256, 1048576, o.maxBytes);
   o.timeoutMs = int(m.at("timeoutMs"), m.path("timeoutMs"), 10, 60000, o.timeoutMs);
+  o.bufferLimitBytes = int(m.at("bufferLimitBytes"), m.path("bufferLimitBytes"), 16384, 67108864, o.bufferLimitBytes);
 }
 
 /** `pools[]` */
@@ -159,8 +165,8 @@ function parsePoolConfig(i: i32, path: string, o: PoolConfig): void {
   else {
     o.name = patternOr(m.at("name"), m.path("name"), 63, isIdent, MSG_IDENT, "");
   }
-  o.models = patternList(m.at("models"), m.path("models"), 0, 256, 128, isModelName, MSG_MODEL_NAME);
-  o.modelPrefixes = patternList(m.at("modelPrefixes"), m.path("modelPrefixes"), 0, 64, 128, isModelName, MSG_MODEL_NAME);
+  o.models = patternList(m.at("models"), m.path("models"), 0, 256, 256, isModelName, MSG_MODEL_NAME);
+  o.modelPrefixes = patternList(m.at("modelPrefixes"), m.path("modelPrefixes"), 0, 64, 256, isModelName, MSG_MODEL_NAME);
   o.weight = dbl(m.at("weight"), m.path("weight"), 0.01, 1000, o.weight);
   o.gpu = patternOr(m.at("gpu"), m.path("gpu"), 32, isGpu, MSG_GPU, o.gpu);
   o.endpoints = patternList(m.at("endpoints"), m.path("endpoints"), 0, 1024, 64, isEndpoint, MSG_ENDPOINT);
@@ -232,7 +238,7 @@ function parseModelConfig(i: i32, path: string, o: ModelConfig): void {
   if (m === null) return;
   if (m.at("name") < 0) fail(m.path("name"), "is required");
   else {
-    o.name = patternOr(m.at("name"), m.path("name"), 128, isModelName, MSG_MODEL_NAME, "");
+    o.name = patternOr(m.at("name"), m.path("name"), 256, isModelName, MSG_MODEL_NAME, "");
   }
   o.priority = int(m.at("priority"), m.path("priority"), -100, 100, o.priority);
 }

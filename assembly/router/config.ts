@@ -45,10 +45,18 @@ export class HeaderNames {
   pool: string = "x-inference-pool";
   /** Written in endpoint steering: ip:port[,fallback...] picked (Gateway API Inference Extension convention). */
   endpoint: string = "x-gateway-destination-endpoint";
-  /** Read the model from this request header when present. "" when not configured. */
+  /** Written: the model version (path segment or protobuf field). */
+  version: string = "x-inference-model-version";
+  /** Written: the TF Serving version label (`/labels/{l}`). */
+  label: string = "x-inference-model-label";
+  /** Read the model from this request header, only from `trustedPeers`. "" when not configured. */
   modelOverride: string = "";
-  /** Read the client's priority from this header (integer -100..100). "" when not configured. */
+  /** Read the client's priority from this header (integer -100..100), only from `trustedPeers`. "" when not configured. */
   priorityIn: string = "";
+  /** Request headers other routing systems steer on; removed from every request. */
+  stripInbound: Array<string> = ["x-gateway-destination-endpoint-subset", "x-envoy-original-dst-host", "target-pod", "routing-strategy", "x-ai-eg-model", "x-ai-eg-upstream-host", "x-higress-target-cluster"];
+  /** mTLS peers whose modelOverride / priorityIn headers are honoured: `spiffe://…` principals or `ns:<namespace>`. */
+  trustedPeers: Array<string> = [];
 }
 
 /** `body` */
@@ -59,6 +67,8 @@ export class BodyConfig {
   maxBytes: i32 = 65536;
   /** Longest a request is held for its body. */
   timeoutMs: i32 = 500;
+  /** Envoy's per-connection buffer limit on this listener; the filter stops holding a body before it (no 413). */
+  bufferLimitBytes: i32 = 1048576;
 }
 
 /** `pools[]` */

@@ -9,9 +9,8 @@ import {
   readBufferInto, refreshLogLevel, sendLocalResponse, setEffectiveContext, setTickPeriodMs, utf8,
 } from "../runtime/host";
 import { Catalog } from "./catalog";
-import { Classification, classifyBody, classifyHeaders, estimatedCost, Protocol, protocolName, requestClass } from "./classify";
-
-const PROTOCOL_COUNT: i32 = <i32>Protocol.SglangGenerate + 1;
+import { Classification, classifyBody, classifyHeaders, estimatedCost, PROTOCOL_COUNT, Protocol, protocolName, requestClass } from "./classify";
+import { BodyHold, HOLD_ENVOY, HOLD_NONE, HoldPool, readTrustedHeaders, scanLimit } from "./intake";
 import { RouterConfig, STEER_ENDPOINT } from "./config";
 import { Scope } from "./scope";
 import { parseConfig } from "./config-parse";
@@ -23,7 +22,7 @@ import { OrcaReport, parseOrca } from "./signals/orca";
 import { nextU32, seedRandom } from "./rng";
 import * as S from "./stats";
 import { Gauges } from "./gauges";
-import { HeaderKeys, parsePriority, sanitize, stripOwned, writeClassification, writeEndpoints, writePool } from "./steer";
+import { HeaderKeys, sanitize, stripOwned, writeClassification, writeEndpoints, writePool } from "./steer";
 
 const MAX_CONFIG_BYTES: u32 = 1 << 20;
 const HEARTBEAT_MS: u32 = 1000;
@@ -48,6 +47,8 @@ class Router {
   picker: Picker;
   stats: S.Stats;
   scratch: usize;
+  /** Copy buffers for bodies held in several chunks (intake.ts). */
+  holds: HoldPool;
   poller: Poller;
   affinity: Affinity;
   gauges: Gauges;
@@ -75,12 +76,14 @@ class Router {
     this.queueHeader = lr.queueHeader.length > 0 ? utf8(lr.queueHeader) : null;
     this.kvCacheHeader = lr.kvCacheHeader.length > 0 ? utf8(lr.kvCacheHeader) : null;
     this.scratch = cfg.body.enabled ? heap.alloc(<usize>cfg.body.maxBytes) : 0;
+    this.holds = new HoldPool(scanLimit(cfg.body), cfg.body.enabled);
   }
 
   /** Gives back what the router took from the raw heap (the garbage collector does not know those blocks). */
   dispose(): void {
     if (this.scratch != 0) heap.free(this.scratch);
     this.scratch = 0;
+    this.holds.dispose();
     this.poller.dispose();
     this.view.dispose();
     this.affinity.dispose();
@@ -260,6 +263,8 @@ export class RouterRoot extends RootContext {
 export class RouterStream extends HttpContext {
   c: Classification = new Classification();
   held: bool = false;
+  /** Body chunks seen while held (Envoy shows each callback only its new chunk under watermark holding). */
+  hold: BodyHold = new BodyHold();
   deadlineMs: i64 = 0;
   priority: i32 = 0;
   /** Upstream holding our in-flight slot, -1 when none. */
@@ -289,17 +294,8 @@ export class RouterStream extends HttpContext {
       r.stats.request(<i32>c.protocol, S.OUTCOME_PASSTHROUGH);
       return HeadersStatus.Continue;
     }
-    const mo = r.keys.modelOverride;
-    if (mo !== null) {
-      const v = getHeader(MapType.RequestHeaders, mo);
-      if (v !== null && v.length > 0 && v.length <= 256) {
-        c.model = v;
-        c.needsBody = false;
-      }
-    }
-    const pin = r.keys.priorityIn;
-    const p = pin === null ? i32.MIN_VALUE : parsePriority(getHeader(MapType.RequestHeaders, pin));
-    this.priority = p;
+    // modelOverride / priorityIn count only from a trusted mTLS peer (intake.ts).
+    this.priority = readTrustedHeaders(r.keys, r.cfg.headers.trustedPeers, c, r.stats);
     if (r.cfg.body.enabled && c.needsBody && !endOfStream) {
       // Hold the headers for the body. With allow_on_headers_stop_iteration Envoy keeps delivering the body;
       // without it, the tick releases the request after body.timeoutMs, routed on headers alone.
@@ -315,16 +311,31 @@ export class RouterStream extends HttpContext {
   onRequestBody(bodySize: u32, endOfStream: bool): i32 {
     if (!this.held) return DataStatus.Continue;
     const r = this.r;
-    const cap = <u32>r.cfg.body.maxBytes;
-    const full = endOfStream || bodySize >= cap;
-    if (!full) return DataStatus.StopIterationAndBuffer;
-    const n = readBufferInto(BufferType.HttpRequestBody, 0, bodySize < cap ? bodySize : cap, r.scratch, cap);
-    if (n > 0) classifyBody(r.scratch, <usize>n, endOfStream && <u32>n == bodySize, this.c);
+    // Never hold more than Envoy's buffer limit, and hold with watermark semantics, so Envoy never answers 413
+    // for us; the filter keeps its own copy of the chunks it has seen (intake.ts).
+    const cap = scanLimit(r.cfg.body);
+    const hold = this.hold;
+    // Under Envoy's own buffering the callback sees the whole buffer; under watermark holding only the new chunk.
+    const total = hold.mode == HOLD_ENVOY ? <u64>bodySize : hold.seen + <u64>bodySize;
+    if (!endOfStream && total < <u64>cap) {
+      if (hold.mode == HOLD_NONE) hold.begin(r.holds);
+      if (hold.mode == HOLD_ENVOY) return DataStatus.StopIterationAndBuffer;
+      hold.append(bodySize, cap);
+      return DataStatus.StopIterationAndWatermark;
+    }
+    let ptr = r.scratch;
+    let n = 0;
+    if (hold.len == 0) n = readBufferInto(BufferType.HttpRequestBody, 0, bodySize < cap ? bodySize : cap, ptr, cap);
+    else { hold.append(bodySize, cap); ptr = hold.ptr; n = <i32>hold.len; }
+    const whole = endOfStream && <u64>n == total;
+    if (n > 0) classifyBody(ptr, <usize>n, whole, this.c);
+    if (!whole && this.c.needsBody && this.c.model.length == 0) r.stats.count(S.MODEL_AFTER_SCAN_LIMIT);
     this.rootCtx.unhold(this);
     // Prefix affinity hashes the prompt while the body bytes are at hand.
-    if (n > 0 && r.affinity.prefixEnabled) r.affinity.hashPrompt(r.scratch, <usize>n, this.c.model);
+    if (n > 0 && r.affinity.prefixEnabled) r.affinity.hashPrompt(ptr, <usize>n, this.c.model);
     const ok = this.decide();
     r.affinity.count = 0;
+    hold.release(r.holds);
     return ok ? DataStatus.Continue : DataStatus.StopIterationNoBuffer;
   }
 
@@ -338,7 +349,7 @@ export class RouterStream extends HttpContext {
     const proto = protocolName(c.protocol);
     const model = c.model;
     const prio = this.priority != i32.MIN_VALUE ? this.priority : r.catalog.priorityOf(model);
-    writeClassification(r.keys, proto, model, requestClass(c), prio);
+    writeClassification(r.keys, proto, model, requestClass(c), prio, c.version, c.label);
     if (model.length == 0) {
       // The model could not be read (no body mode, or not in the first bytes): fail open, Envoy routes as usual.
       r.stats.request(<i32>c.protocol, S.OUTCOME_UNDETERMINED);
@@ -484,6 +495,7 @@ export class RouterStream extends HttpContext {
   onDone(): void {
     const root = this.rootCtx;
     if (this.held) root.unhold(this);
+    this.hold.release(this.r.holds);
     if (this.upstream >= 0) {
       const u = this.r.catalog.upstreams[this.upstream];
       if (!this.r.view.addInFlight(u, -1)) this.r.stats.inFlightUpdateLost();

@@ -223,7 +223,8 @@ const IN_OTHER: i32 = 0;
 const IN_PARAMETERS: i32 = 1;
 const IN_SAMPLING: i32 = 2;
 
-/** What one JSON scan found. Each recognised key counts at its FIRST occurrence only. */
+/** What one JSON scan found. A recognised key repeated at the same level counts at its LAST occurrence, as
+ *  Python's json (dict: last key wins) and Go's encoding/json do; serde-based servers refuse such bodies. */
 export class JsonFacts {
   status: i32 = SCAN_NONE;
   keys: u32 = 0;              // KEY_* bits of top-level keys seen (any value type)
@@ -237,8 +238,11 @@ export class JsonFacts {
   paramsMaxNewTokens: i32 = -1;   // parameters.max_new_tokens (TGI)
   paramsMaxTokens: i32 = -1;      // parameters.max_tokens (OIP generate)
   samplingMaxNewTokens: i32 = -1; // sampling_params.max_new_tokens (SGLang)
+  samplingMaxTokens: i32 = -1;    // sampling_params.max_tokens (vLLM /inference/v1/generate)
+  trailing: bool = false;         // bytes other than whitespace after the top-level object
 
   reset(): void {
+    this.samplingMaxTokens = -1; this.trailing = false;
     this.status = SCAN_NONE; this.keys = 0; this.modelLen = -1; this.modelRejected = false;
     this.modelDuplicate = false; this.stream = -1; this.maxTokens = -1; this.maxCompletionTokens = -1;
     this.maxOutputTokens = -1; this.paramsMaxNewTokens = -1; this.paramsMaxTokens = -1; this.samplingMaxNewTokens = -1;
@@ -317,7 +321,10 @@ function nestedKey(s: usize, e: usize, esc: bool): u32 {
  *   SCAN_MALFORMED with nothing found.
  * - Only keys of the top-level object count ("model" inside messages[] or any nested object is ignored),
  *   plus `max_new_tokens` / `max_tokens` directly inside a top-level `parameters` or `sampling_params` object.
- * - The first occurrence of each recognised key wins; a second top-level "model" sets modelDuplicate.
+ * - The LAST occurrence of each recognised key wins (Python json / Go encoding/json); a second top-level
+ *   "model" also sets modelDuplicate. A prefix cannot see a later duplicate: see the README's Security notes.
+ * - After the top-level object only whitespace may follow; anything else sets `trailing` (the caller never
+ *   routes on such a body: the server refuses it).
  * - Strings are skipped honouring backslash escapes; the model value is decoded (all JSON escapes, incl.
  *   \uXXXX and surrogate pairs) into MODEL_BUF and must pass validName (<= MODEL_CAP bytes, valid UTF-8, no
  *   control characters), otherwise modelRejected is set and no model is reported.
@@ -370,8 +377,17 @@ export function scanJson(ptr: usize, len: usize, complete: bool, f: JsonFacts): 
         expectKey = false;
         if (depth == 1) {
           key1 = topKey(s, q, esc);
-          first1 = key1 != 0 && (f.keys & key1) == 0;
-          if (key1 == KEY_MODEL && !first1) f.modelDuplicate = true;
+          // Last occurrence wins: a repeated key forgets what the earlier one said.
+          first1 = key1 != 0;
+          if (key1 == KEY_MODEL) {
+            if ((f.keys & KEY_MODEL) != 0) f.modelDuplicate = true;
+            f.modelLen = -1; f.modelRejected = false;
+          } else if (key1 == KEY_STREAM) f.stream = -1;
+          else if (key1 == KEY_MAX_TOKENS) f.maxTokens = -1;
+          else if (key1 == KEY_MAX_COMPLETION_TOKENS) f.maxCompletionTokens = -1;
+          else if (key1 == KEY_MAX_OUTPUT_TOKENS) f.maxOutputTokens = -1;
+          else if (key1 == KEY_PARAMETERS) { f.paramsMaxNewTokens = -1; f.paramsMaxTokens = -1; }
+          else if (key1 == KEY_SAMPLING_PARAMS) { f.samplingMaxNewTokens = -1; f.samplingMaxTokens = -1; }
           f.keys |= key1;
         } else if (depth == 2 && in2 != IN_OTHER) {
           key2 = nestedKey(s, q, esc);
@@ -415,7 +431,13 @@ export function scanJson(ptr: usize, len: usize, complete: bool, f: JsonFacts): 
     }
     if (c == 0x7D || c == 0x5D) { // '}' ']'
       p++;
-      if (depth == 1) { status = SCAN_OK; break; }
+      if (depth == 1) {
+        status = SCAN_OK;
+        // Exactly one JSON document: only whitespace may follow (Python's json.loads: "Extra data").
+        while (p < end && isWs(<u32>load<u8>(p))) p++;
+        if (p < end) f.trailing = true;
+        break;
+      }
       depth--;
       expectKey = false;
       if (depth == 1) in2 = IN_OTHER;
@@ -435,12 +457,13 @@ export function scanJson(ptr: usize, len: usize, complete: bool, f: JsonFacts): 
         else if (key1 == KEY_MAX_COMPLETION_TOKENS) f.maxCompletionTokens = parseCount(p, q);
         else if (key1 == KEY_MAX_OUTPUT_TOKENS) f.maxOutputTokens = parseCount(p, q);
       } else if (depth == 2 && key2 != 0) {
-        // First occurrence wins inside params objects too.
+        // Last occurrence wins inside params objects too.
         if (in2 == IN_PARAMETERS) {
-          if (key2 == NKEY_MAX_NEW_TOKENS && f.paramsMaxNewTokens < 0) f.paramsMaxNewTokens = parseCount(p, q);
-          else if (key2 == NKEY_MAX_TOKENS && f.paramsMaxTokens < 0) f.paramsMaxTokens = parseCount(p, q);
+          if (key2 == NKEY_MAX_NEW_TOKENS) f.paramsMaxNewTokens = parseCount(p, q);
+          else if (key2 == NKEY_MAX_TOKENS) f.paramsMaxTokens = parseCount(p, q);
         } else if (in2 == IN_SAMPLING) {
-          if (key2 == NKEY_MAX_NEW_TOKENS && f.samplingMaxNewTokens < 0) f.samplingMaxNewTokens = parseCount(p, q);
+          if (key2 == NKEY_MAX_NEW_TOKENS) f.samplingMaxNewTokens = parseCount(p, q);
+          else if (key2 == NKEY_MAX_TOKENS) f.samplingMaxTokens = parseCount(p, q);
         }
       }
     }
@@ -525,7 +548,9 @@ export class PbFacts {
   modelLen: i32 = -1;     // >= 0: model in MODEL_BUF
   versionLen: i32 = -1;   // >= 0: version in VERSION_BUF
   modelRejected: bool = false;
-  reset(): void { this.status = SCAN_NONE; this.modelLen = -1; this.versionLen = -1; this.modelRejected = false; }
+  /** The version bytes are a TF Serving version_label, not a number. */
+  versionIsLabel: bool = false;
+  reset(): void { this.status = SCAN_NONE; this.modelLen = -1; this.versionLen = -1; this.modelRejected = false; this.versionIsLabel = false; }
 }
 
 export const pbFacts = new PbFacts();
@@ -647,6 +672,7 @@ export function scanTfServing(ptr: usize, len: usize, complete: bool, f: PbFacts
         setModel(f, pbValStart, pbValEnd);
       } else if (pbField == 4) {
         f.versionLen = pbValEnd == pbValStart ? -1 : takeName(pbValStart, pbValEnd, VERSION_BUF, VERSION_CAP);
+        f.versionIsLabel = true;
       } else {
         // Int64Value { int64 value = 1; }: absent value means 0. pbNext leaves a varint's value in pbVarint.
         const specPos = pbPos, specEnd = pbEnd;
@@ -663,6 +689,7 @@ export function scanTfServing(ptr: usize, len: usize, complete: bool, f: PbFacts
         pbPos = specPos; pbEnd = specEnd;
         if (vr != PB_END) { ir = PB_MALFORMED; break; }
         f.versionLen = putI64(value);
+        f.versionIsLabel = false;
       }
     }
     pbPos = outerPos; pbEnd = outerEnd;
@@ -671,4 +698,156 @@ export function scanTfServing(ptr: usize, len: usize, complete: bool, f: PbFacts
     if (cut) { r = PB_TRUNCATED; break; }
   }
   finishPb(r, f);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// multipart/form-data (OpenAI audio transcriptions / translations)
+// ---------------------------------------------------------------------------------------------------------
+
+/** What one multipart scan found: the `model` and `stream` form fields. */
+export class FormFacts {
+  status: i32 = SCAN_NONE;
+  modelLen: i32 = -1;          // >= 0: model in MODEL_BUF
+  modelRejected: bool = false; // a model field failed validation, or a part name we cannot read like the server
+  stream: i32 = -1;
+  reset(): void { this.status = SCAN_NONE; this.modelLen = -1; this.modelRejected = false; this.stream = -1; }
+}
+
+export const formFacts = new FormFacts();
+
+// "\r\n--" + boundary (<= 70 bytes).
+const DELIM_BUF: usize = memory.data(80);
+let delimLen: i32 = 0;
+
+// First index >= p where the delimiter "\r\n--boundary" starts, or `end` when it does not (fully) occur.
+function findDelim(p: usize, end: usize): usize {
+  const first = load<u8>(DELIM_BUF);
+  while (p + <usize>delimLen <= end) {
+    if (load<u8>(p) == first && memory.compare(p, DELIM_BUF, <usize>delimLen) == 0) return p;
+    p++;
+  }
+  return end;
+}
+
+// @ts-ignore: decorator
+@inline function lower(c: u32): u32 { return c >= 0x41 && c <= 0x5A ? c | 0x20 : c; }
+
+// True when [p, p+lit.length) equals the ASCII literal, case-insensitively.
+function bytesEqCi(p: usize, end: usize, lit: string): bool {
+  const n = lit.length;
+  if (p + <usize>n > end) return false;
+  for (let i = 0; i < n; i++) if (lower(<u32>load<u8>(p + i)) != <u32>lit.charCodeAt(i)) return false;
+  return true;
+}
+
+const PART_OTHER: i32 = 0;
+const PART_MODEL: i32 = 1;
+const PART_STREAM: i32 = 2;
+const PART_AMBIGUOUS: i32 = 3;
+
+// Kind of part from one Content-Disposition value [p, e): the `name` parameter, as python-multipart /
+// Starlette read it. A name given as name* (RFC 2231) or with backslash escapes is AMBIGUOUS: we refuse to
+// guess what the server makes of it.
+function dispositionKind(p: usize, e: usize): i32 {
+  let kind = PART_OTHER;
+  while (p < e) {
+    // Next parameter after ';'
+    while (p < e && load<u8>(p) != 0x3B) {
+      if (load<u8>(p) == 0x22) { p++; while (p < e && load<u8>(p) != 0x22) { if (load<u8>(p) == 0x5C) p++; p++; } }
+      p++;
+    }
+    if (p >= e) break;
+    p++;
+    while (p < e && (load<u8>(p) == 0x20 || load<u8>(p) == 0x09)) p++;
+    if (bytesEqCi(p, e, "name*")) return PART_AMBIGUOUS;
+    if (!bytesEqCi(p, e, "name")) continue;
+    let q = p + 4;
+    while (q < e && (load<u8>(q) == 0x20 || load<u8>(q) == 0x09)) q++;
+    if (q >= e || load<u8>(q) != 0x3D) continue;
+    q++;
+    while (q < e && (load<u8>(q) == 0x20 || load<u8>(q) == 0x09)) q++;
+    let a = q, b = q;
+    if (q < e && load<u8>(q) == 0x22) {
+      a = q + 1; b = a;
+      while (b < e && load<u8>(b) != 0x22) { if (load<u8>(b) == 0x5C) return PART_AMBIGUOUS; b++; }
+      if (b >= e) return PART_AMBIGUOUS;
+    } else {
+      while (b < e && load<u8>(b) != 0x3B && load<u8>(b) != 0x20 && load<u8>(b) != 0x09) b++;
+    }
+    const n = <i32>(b - a);
+    if (bytesEq(a, n, "model")) kind = PART_MODEL;
+    else if (bytesEq(a, n, "stream")) kind = PART_STREAM;
+    else kind = PART_OTHER;
+    p = b;
+  }
+  return kind;
+}
+
+/**
+ * Scans a multipart/form-data body (RFC 7578) for the `model` and `stream` fields, part by part, never reading
+ * at or past ptr+len and never copying a file part. Rules:
+ * - The body starts with "--boundary" (a preamble before it is skipped); parts end at "\r\n--boundary";
+ *   "--boundary--" ends the body.
+ * - A part's name comes from its Content-Disposition header (name="model" or name=model); name* (RFC 2231)
+ *   or an escaped quoted name makes the request ambiguous (modelRejected, no model).
+ * - Repeated fields: the LAST wins (Starlette's FormData.get, used by vLLM's Form models).
+ * - A model value must pass validName (<= MODEL_CAP bytes of UTF-8, no controls).
+ * - Ending before the closing delimiter: SCAN_TRUNCATED for a prefix, SCAN_MALFORMED for a whole body
+ *   (then nothing is reported). An empty or invalid boundary is SCAN_MALFORMED.
+ */
+export function scanMultipart(ptr: usize, len: usize, complete: bool, boundary: string, f: FormFacts): void {
+  f.reset();
+  const bl = boundary.length;
+  if (bl < 1 || bl > 70) { f.status = SCAN_MALFORMED; return; }
+  store<u8>(DELIM_BUF, 0x0D); store<u8>(DELIM_BUF + 1, 0x0A); store<u8>(DELIM_BUF + 2, 0x2D); store<u8>(DELIM_BUF + 3, 0x2D);
+  for (let i = 0; i < bl; i++) store<u8>(DELIM_BUF + 4 + i, <u8>boundary.charCodeAt(i));
+  delimLen = bl + 4;
+  if (ptr == 0 || len == 0) { f.status = complete ? SCAN_MALFORMED : SCAN_TRUNCATED; return; }
+  const end = ptr + len;
+  // The first delimiter may start the body without the leading CRLF.
+  let p: usize;
+  if (len >= <usize>(bl + 2) && memory.compare(ptr, DELIM_BUF + 2, <usize>(bl + 2)) == 0) p = ptr + <usize>(bl + 2);
+  else {
+    const d = findDelim(ptr, end);
+    if (d >= end) { f.status = complete ? SCAN_MALFORMED : SCAN_TRUNCATED; return; }
+    p = d + <usize>delimLen;
+  }
+  let status = SCAN_TRUNCATED;
+  while (true) {
+    // After a delimiter: "--" closes the body, otherwise CRLF starts a part's headers.
+    if (p + 2 > end) break;
+    if (load<u8>(p) == 0x2D && load<u8>(p + 1) == 0x2D) { status = SCAN_OK; break; }
+    // Transport padding (spaces/tabs) may precede the CRLF.
+    while (p < end && (load<u8>(p) == 0x20 || load<u8>(p) == 0x09)) p++;
+    if (p + 2 > end) break;
+    if (load<u8>(p) != 0x0D || load<u8>(p + 1) != 0x0A) { status = SCAN_MALFORMED; break; }
+    p += 2;
+    // Headers up to an empty line.
+    let kind = PART_OTHER;
+    let headersDone = false;
+    while (p < end) {
+      let e = p;
+      while (e + 1 < end && !(load<u8>(e) == 0x0D && load<u8>(e + 1) == 0x0A)) e++;
+      if (e + 1 >= end) break; // header line cut by the end
+      if (e == p) { p = e + 2; headersDone = true; break; }
+      if (bytesEqCi(p, e, "content-disposition:")) kind = dispositionKind(p + 20, e);
+      p = e + 2;
+    }
+    if (!headersDone) break;
+    if (kind == PART_AMBIGUOUS) { f.modelRejected = true; f.modelLen = -1; }
+    const d = findDelim(p, end);
+    if (d >= end) break; // part body cut by the end (a file part larger than what we hold)
+    if (kind == PART_MODEL && !f.modelRejected) {
+      const n = <i32>(d - p);
+      if (validName(p, n, MODEL_CAP)) { memory.copy(MODEL_BUF, p, <usize>n); f.modelLen = n; }
+      else { f.modelLen = -1; f.modelRejected = true; }
+    } else if (kind == PART_STREAM) {
+      const n = <i32>(d - p);
+      f.stream = bytesEq(p, n, "true") ? 1 : bytesEq(p, n, "false") ? 0 : -1;
+    }
+    p = d + <usize>delimLen;
+  }
+  if (status == SCAN_TRUNCATED && complete) status = SCAN_MALFORMED;
+  f.status = status;
+  if (status == SCAN_MALFORMED) { f.modelLen = -1; }
 }

@@ -28,10 +28,13 @@ export const LORA_AFFINITY_HITS: i32 = 7; // picked an upstream running the requ
 export const POLLER_LEASE_CHANGES: i32 = 8; // this VM became the poller
 export const DISCOVERY_POLLS: i32 = 9; // model-discovery calls dispatched
 export const DISCOVERY_FAILURES: i32 = 10; // failed or unreadable model-discovery calls
-const NAMED_COUNT: i32 = 11;
+export const MODEL_AFTER_SCAN_LIMIT: i32 = 11; // body-mode request released at the scan limit without a model
+export const UNTRUSTED_HEADERS: i32 = 12; // modelOverride / priorityIn sent by a peer not in headers.trustedPeers
+const NAMED_COUNT: i32 = 13;
 const NAMED_NAMES: StaticArray<string> = [
   "polls", "poll_failures", "parse_errors", "stale_reports", "orca_reports", "affinity_hits", "affinity_overrides",
-  "lora_affinity_hits", "poller_lease_changes", "discovery_polls", "discovery_failures",
+  "lora_affinity_hits", "poller_lease_changes", "discovery_polls", "discovery_failures", "model_after_scan_limit",
+  "untrusted_headers",
 ];
 
 /**

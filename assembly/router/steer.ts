@@ -1,12 +1,11 @@
 // Header rewriting: the only place the filter writes request headers. Inbound copies of every header the
-// filter owns are removed first, on every request, so a client can neither pick an upstream nor fake a
-// classification; values written come from the catalog (steering) or are sanitised (classification).
+// filter owns, and of the headers other routing systems steer on (headers.stripInbound), are removed first, on
+// every request, so a client can neither pick an upstream nor fake a classification; values written come from
+// the catalog (steering) or are encoded losslessly (classification, see encodeHeaderValue).
 // Each write clears Envoy's route cache (ABI 0.2.x), so the router re-matches on the new headers.
 import { MapType } from "../runtime/abi";
 import { removeHeader, replaceHeader, utf8 } from "../runtime/host";
 import { HeaderNames } from "./config";
-
-const MAX_VALUE: i32 = 128;
 
 export class HeaderKeys {
   protocol: ArrayBuffer;
@@ -15,8 +14,12 @@ export class HeaderKeys {
   priority: ArrayBuffer;
   pool: ArrayBuffer;
   endpoint: ArrayBuffer;
+  version: ArrayBuffer;
+  label: ArrayBuffer;
   modelOverride: ArrayBuffer | null;
   priorityIn: ArrayBuffer | null;
+  /** Foreign steering headers (headers.stripInbound). */
+  foreign: Array<ArrayBuffer> = [];
 
   constructor(h: HeaderNames) {
     this.protocol = utf8(h.protocol);
@@ -25,12 +28,15 @@ export class HeaderKeys {
     this.priority = utf8(h.priority);
     this.pool = utf8(h.pool);
     this.endpoint = utf8(h.endpoint);
+    this.version = utf8(h.version);
+    this.label = utf8(h.label);
+    for (let i = 0; i < h.stripInbound.length; i++) this.foreign.push(utf8(h.stripInbound[i]));
     this.modelOverride = h.modelOverride.length > 0 ? utf8(h.modelOverride) : null;
     this.priorityIn = h.priorityIn.length > 0 ? utf8(h.priorityIn) : null;
   }
 }
 
-/** Removes every inbound copy of the headers the filter owns. */
+/** Removes every inbound copy of the headers the filter owns and of the foreign steering headers. */
 export function stripOwned(k: HeaderKeys): void {
   const m = MapType.RequestHeaders;
   removeHeader(m, k.pool);
@@ -39,34 +45,54 @@ export function stripOwned(k: HeaderKeys): void {
   removeHeader(m, k.model);
   removeHeader(m, k.klass);
   removeHeader(m, k.priority);
+  removeHeader(m, k.version);
+  removeHeader(m, k.label);
+  const f = k.foreign;
+  for (let i = 0; i < f.length; i++) removeHeader(m, f[i]);
+}
+
+// @ts-ignore: decorator
+@inline function headerSafe(b: u32): bool {
+  return b >= 0x21 && b <= 0x7e && b != 0x25 && b != 0x22 && b != 0x5c && b != 0x2c;
 }
 
 /**
- * A header value safe to forward: visible ASCII except `"`, `\` and `,` (list separator), at most 128 chars;
- * anything else becomes '_'. Empty stays empty.
+ * The lossless, header-safe form of a name (model, version, label): its UTF-8 bytes, with every byte outside
+ * visible ASCII (0x21-0x7E) and each of `%` `"` `\` `,` written as %XX (upper-case hex). Percent-decoding
+ * gives the exact name back, so two different names never share a header value and a look-alike (homoglyph,
+ * full-width form) stays visibly different. Names are at most 256 bytes, so values at most 768 chars.
  */
-export function sanitize(v: string): string {
-  const n = min(v.length, MAX_VALUE);
-  let clean = v.length <= MAX_VALUE;
-  for (let i = 0; i < n && clean; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e || c == 0x22 || c == 0x5c || c == 0x2c) clean = false;
+export function encodeHeaderValue(v: string): string {
+  let clean = true;
+  for (let i = 0; i < v.length; i++) {
+    if (!headerSafe(<u32>v.charCodeAt(i))) { clean = false; break; }
   }
   if (clean) return v;
+  const bytes = String.UTF8.encode(v);
+  const p = changetype<usize>(bytes);
+  const n = bytes.byteLength;
   let out = "";
   for (let i = 0; i < n; i++) {
-    const c = v.charCodeAt(i);
-    out += c < 0x21 || c > 0x7e || c == 0x22 || c == 0x5c || c == 0x2c ? "_" : String.fromCharCode(c);
+    const b = <u32>load<u8>(p + i);
+    if (headerSafe(b)) out += String.fromCharCode(b);
+    else out += "%" + HEX.charAt(b >> 4) + HEX.charAt(b & 15);
   }
   return out;
 }
+const HEX = "0123456789ABCDEF";
 
-export function writeClassification(k: HeaderKeys, protocol: string, model: string, klass: string, priority: i32): void {
+/** For logs and local-reply messages: the same encoding (never a raw client byte in a log line). */
+export function sanitize(v: string): string { return encodeHeaderValue(v); }
+
+export function writeClassification(k: HeaderKeys, protocol: string, model: string, klass: string, priority: i32,
+                                    version: string, label: string): void {
   const m = MapType.RequestHeaders;
   replaceHeader(m, k.protocol, protocol);
-  if (model.length > 0) replaceHeader(m, k.model, sanitize(model));
+  if (model.length > 0) replaceHeader(m, k.model, encodeHeaderValue(model));
   replaceHeader(m, k.klass, klass);
   replaceHeader(m, k.priority, priority.toString());
+  if (version.length > 0) replaceHeader(m, k.version, encodeHeaderValue(version));
+  if (label.length > 0) replaceHeader(m, k.label, encodeHeaderValue(label));
 }
 
 export function writePool(k: HeaderKeys, pool: string): void {

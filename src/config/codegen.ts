@@ -39,7 +39,8 @@ interface Pattern {
 const PATTERNS: Record<string, Pattern> = {
   "^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$": { check: "isHeaderName", cap: 64, what: "header name" },
   "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$": { check: "isIdent", cap: 63, what: "name (1-63 of `A-Za-z0-9._-`)" },
-  "^[\\x21-\\x7e]{1,128}$": { check: "isModelName", cap: 128, what: "model name" },
+  "^[^\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff]{1,256}$": { check: "isModelName", cap: 256, what: "model name (1-256 bytes of UTF-8, no control characters)" },
+  "^(?:spiffe:\\/\\/[\\x21-\\x7e]{1,240}|ns:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)$": { check: "isTrustedPeer", cap: 249, what: "`spiffe://…` or `ns:<namespace>`" },
   "^[\\x21-\\x7e]{1,255}$": { check: "isVisible255", cap: 255, what: "cluster / authority" },
   "^\\/[\\x21-\\x7e]{0,254}$": { check: "isPath", cap: 255, what: "path" },
   "^[A-Za-z0-9._-]{0,32}$": { check: "isGpu", cap: 32, what: "label (0-32 of `A-Za-z0-9._-`)", msg: "must be 0-32 characters of letters, digits, '.', '_' or '-'" },
@@ -250,7 +251,9 @@ function asType(f: Field): { type: string; init: string; doc: string[] } {
     case "array": {
       const el = n.element;
       const t = el.kind === "object" ? el.cls : "string";
-      return { type: `Array<${t}>`, init: "[]", doc };
+      // A non-empty default list of strings (e.g. headers.stripInbound) is the field's initial value.
+      const init = el.kind === "string" && Array.isArray(n.dflt) && n.dflt.length > 0 ? `[${(n.dflt as string[]).map(lit).join(", ")}]` : "[]";
+      return { type: `Array<${t}>`, init, doc };
     }
     case "record":
       doc.push(`[key0, value0, key1, value1, ...]; ${hasName(f)} tells an empty object from an absent one.`);
@@ -362,7 +365,11 @@ function parseField(f: Field, target: string, m: string, enums: Map<string, stri
       }
       case "array": {
         const el = n.element;
-        if (el.kind === "string") return [`${dst} = patternList(${at}, ${path}, ${n.min}, ${n.max}, ${el.pattern.cap}, ${el.pattern.check}, ${msgConst(el.pattern)});`];
+        if (el.kind === "string") {
+          const read = `${dst} = patternList(${at}, ${path}, ${n.min}, ${n.max}, ${el.pattern.cap}, ${el.pattern.check}, ${msgConst(el.pattern)});`;
+          // Absent: keep a non-empty default (patternList answers [] for an absent key).
+          return [Array.isArray(n.dflt) && n.dflt.length > 0 ? `if (${at} >= 0) ${read}` : read];
+        }
         if (el.kind !== "object") throw new Error(`${f.path}: arrays of ${el.kind} are not supported`);
         return [
           `if (${at} >= 0) {`,

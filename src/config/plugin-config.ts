@@ -14,10 +14,75 @@ const ident = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit");
 
-/** Model names as clients send them (OpenAI ids, KServe names, LoRA adapter ids such as `base:adapter`). */
+/**
+ * Model names as clients send them (OpenAI ids, KServe names, LoRA adapter ids such as `base:adapter`, and any
+ * UTF-8 name a server accepts, e.g. `café-7b` or `模型`): 1-256 bytes of UTF-8 without control characters
+ * (C0, DEL, C1). Matched exactly, byte for byte: no normalisation, so a look-alike
+ * (homoglyph, full-width form) is a different name. The filter enforces the same rule (config-parse.ts).
+ */
+export const MODEL_NAME_MAX_BYTES = 256;
+const MODEL_NAME_RULE = "must be 1-256 bytes of UTF-8 without control characters";
 const modelName = z
   .string()
-  .regex(/^[\x21-\x7e]{1,128}$/, "must be 1-128 visible ASCII characters (no spaces)");
+  // The pattern (code points, no control characters, no lone surrogates) names the filter's checker; the byte
+  // bound is the refine. Both carry the same message, as the filter reports one.
+  .regex(/^[^\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,256}$/u, MODEL_NAME_RULE)
+  .refine((s) => isModelName(s), MODEL_NAME_RULE);
+
+/** The rule behind `modelName` (exported for the toolkit and tests). */
+export function isModelName(s: string): boolean {
+  if (s.length === 0) return false;
+  if (Buffer.byteLength(s, "utf8") > MODEL_NAME_MAX_BYTES) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return false;
+    if (c >= 0xd800 && c <= 0xdfff) {
+      // a lone surrogate has no UTF-8 form
+      const hi = c <= 0xdbff, next = s.charCodeAt(i + 1);
+      if (!hi || !(next >= 0xdc00 && next <= 0xdfff)) return false;
+      i++;
+    }
+  }
+  return true;
+}
+
+/**
+ * Request headers that other routing systems read to choose an upstream or a route. A client that sets one
+ * could steer through our sidecar into a mesh that also runs that system, so the filter removes them from
+ * every request (configurable: `headers.stripInbound`). Who reads each (checked in their sources, Dec 2026):
+ *  - x-gateway-destination-endpoint-subset: Gateway API Inference Extension / llm-d endpoint picker — the
+ *    subset of endpoints the EPP must pick from (docs/proposals/004-endpoint-picker-protocol; carried as
+ *    `envoy.lb.subset_hint` metadata, which some data planes fill from a header of that name).
+ *  - x-envoy-original-dst-host: Envoy's ORIGINAL_DST cluster with use_http_header sends the request to the
+ *    ip:port in this header.
+ *  - target-pod, routing-strategy: AIBrix gateway plugin (HeaderTargetPod, HeaderRoutingStrategy: the client may
+ *    pick the routing algorithm; target-pod is the pod address its Envoy routes to).
+ *  - x-ai-eg-model: Envoy AI Gateway — AIGatewayRoute rules match on it (the gateway sets it from the body).
+ *  - x-ai-eg-upstream-host: named by issue 12 for Envoy AI Gateway; not found in the sources we could read,
+ *    stripped as a precaution.
+ *  - x-higress-target-cluster: Higress cluster_header routing (ai-load-balancer / model-router plugins write
+ *    it and Envoy routes to the named cluster).
+ */
+export const FOREIGN_STEERING_HEADERS = [
+  "x-gateway-destination-endpoint-subset",
+  "x-envoy-original-dst-host",
+  "target-pod",
+  "routing-strategy",
+  "x-ai-eg-model",
+  "x-ai-eg-upstream-host",
+  "x-higress-target-cluster",
+] as const;
+
+/** Largest listener buffer limit the toolkit sets or the filter accepts (64 MiB). */
+export const BUFFER_LIMIT_MAX = 67_108_864;
+
+/** An mTLS peer identity: a SPIFFE principal (exact) or `ns:<kubernetes namespace>` (any principal `…/ns/<ns>/sa/…`). */
+const trustedPeer = z
+  .string()
+  .regex(
+    /^(?:spiffe:\/\/[\x21-\x7e]{1,240}|ns:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)$/,
+    "must be spiffe://<trust-domain>/<path> or ns:<namespace>",
+  );
 
 /** A Prometheus label value as a server may emit it (spaces, quotes, backslashes, newlines, any script): the
  *  unescaped text; the filter compares it with the exposition's escaped form. Lone surrogates have no UTF-8 form. */
@@ -154,8 +219,20 @@ export const PluginConfigSchema = z
         endpoint: headerName
           .default("x-gateway-destination-endpoint")
           .describe("Written in endpoint steering: ip:port[,fallback...] picked (Gateway API Inference Extension convention)."),
-        modelOverride: headerName.optional().describe("Read the model from this request header when present."),
-        priorityIn: headerName.optional().describe("Read the client's priority from this header (integer -100..100)."),
+        version: headerName.default("x-inference-model-version").describe("Written: the model version (path segment or protobuf field)."),
+        label: headerName.default("x-inference-model-label").describe("Written: the TF Serving version label (`/labels/{l}`)."),
+        modelOverride: headerName.optional().describe("Read the model from this request header, only from `trustedPeers`."),
+        priorityIn: headerName.optional().describe("Read the client's priority from this header (integer -100..100), only from `trustedPeers`."),
+        stripInbound: z
+          .array(headerName)
+          .max(32)
+          .default([...FOREIGN_STEERING_HEADERS])
+          .describe("Request headers other routing systems steer on; removed from every request."),
+        trustedPeers: z
+          .array(trustedPeer)
+          .max(64)
+          .default([])
+          .describe("mTLS peers whose modelOverride / priorityIn headers are honoured: `spiffe://…` principals or `ns:<namespace>`."),
       })
       .strict()
       .default({
@@ -165,15 +242,26 @@ export const PluginConfigSchema = z
         priority: "x-inference-priority",
         pool: "x-inference-pool",
         endpoint: "x-gateway-destination-endpoint",
+        version: "x-inference-model-version",
+        label: "x-inference-model-label",
+        stripInbound: [...FOREIGN_STEERING_HEADERS],
+        trustedPeers: [],
       }),
     body: z
       .object({
         enabled: z.boolean().default(false).describe("Read the first bytes of the body to classify (Envoy >= 1.35 with allow_on_headers_stop_iteration)."),
         maxBytes: z.number().int().min(256).max(1_048_576).default(65_536).describe("Bytes of body inspected at most."),
         timeoutMs: z.number().int().min(10).max(60_000).default(500).describe("Longest a request is held for its body."),
+        bufferLimitBytes: z
+          .number()
+          .int()
+          .min(16_384)
+          .max(BUFFER_LIMIT_MAX)
+          .default(1_048_576)
+          .describe("Envoy's per-connection buffer limit on this listener; the filter stops holding a body before it (no 413)."),
       })
       .strict()
-      .default({ enabled: false, maxBytes: 65_536, timeoutMs: 500 }),
+      .default({ enabled: false, maxBytes: 65_536, timeoutMs: 500, bufferLimitBytes: 1_048_576 }),
     pools: z.array(PoolSchema).min(1).max(64).describe("The pools of model servers (one per GPU type or model set)."),
     models: z.array(ModelSchema).max(1024).default([]).describe("Per-model settings."),
     scoring: z
@@ -278,7 +366,7 @@ export const PluginConfigSchema = z
       if (p.fallback === p.name) ctx.addIssue({ code: "custom", path: ["pools", i, "fallback"], message: "a pool cannot fall back to itself" });
     });
     const h = cfg.headers;
-    const written = [h.protocol, h.model, h.class, h.priority, h.pool, h.endpoint];
+    const written = [h.protocol, h.model, h.class, h.priority, h.pool, h.endpoint, h.version, h.label];
     if (new Set(written).size !== written.length)
       ctx.addIssue({ code: "custom", path: ["headers"], message: "header names must be distinct" });
     if (cfg.outlier.maxEjectionMs < cfg.outlier.baseEjectionMs)

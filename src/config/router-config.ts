@@ -2,7 +2,7 @@
 // the Envoy fragments, the filter's pluginConfig and a local docker-compose test bed.
 // Every field has a description: they become the JSON Schema editors use (`inference-router schema`).
 import { z } from "zod";
-import { labelValue, PluginConfigSchema } from "./plugin-config.js";
+import { isModelName, labelValue, PluginConfigSchema } from "./plugin-config.js";
 
 const dns1123Label = z
   .string()
@@ -12,7 +12,8 @@ const ident = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit");
 
-const modelName = z.string().regex(/^[\x21-\x7e]{1,128}$/, "must be 1-128 visible ASCII characters (no spaces)");
+// Same rule as the plugin config (UTF-8, exact; see plugin-config.ts).
+const modelName = z.string().refine((s) => isModelName(s), "must be 1-256 bytes of UTF-8 without control characters");
 
 const hostName = z
   .string()

@@ -92,6 +92,15 @@ export class Properties {
     if (top === "response") return this.response(segs, dotted, s);
     if (top === "upstream") return s.reachedRouter ? this.extra(dotted, s) : undefined;
     if (top === "connection" && segs[1] === "id") return s.connectionId;
+    // Peer identity (envoyproxy/envoy source/extensions/filters/common/expr/context.cc@00ab8ce9): `mtls` is true
+    // when the peer presented a certificate; `uri_san_peer_certificate` is its first URI SAN and is absent
+    // without one. Set per request with RequestSpec.peer (test overrides still win).
+    if (top === "connection" && segs.length === 2 && (segs[1] === "uri_san_peer_certificate" || segs[1] === "mtls")) {
+      const over = this.opts.extra[dotted];
+      if (over !== undefined) return typeof over === "function" ? over(s) : over;
+      if (segs[1] === "mtls") return s.peerUriSan !== undefined;
+      return s.peerUriSan;
+    }
     if (["xds", "source", "destination", "connection", "metadata", "filter_state", "node"].includes(top)) return this.extra(dotted, s);
     return this.extra(dotted, s);
   }

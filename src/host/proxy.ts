@@ -30,6 +30,11 @@ export interface ProxyOptions {
   failurePolicy?: FailurePolicy;
   /** Envoy ≥1.35 PluginConfig.allow_on_headers_stop_iteration. */
   allowOnHeadersStopIteration?: boolean;
+  /**
+   * The stream's buffer limit (the listener's per_connection_buffer_limit_bytes; Envoy's default 1 MiB, Envoy
+   * Gateway 32 KiB). A request body a filter buffers (StopIterationAndBuffer) past it is answered 413. 0: none.
+   */
+  bufferLimitBytes?: number;
   /** FAIL_RELOAD backoff (reload_config.backoff.base_interval), default 1000 ms. */
   reloadBackoffMs?: number;
   clock?: Clock;
@@ -82,6 +87,11 @@ export interface RequestSpec {
   bodyChunks?: Array<string | Uint8Array>;
   trailers?: Record<string, string>;
   worker?: number;
+  /**
+   * The downstream connection's mTLS peer: the first URI SAN of its certificate (Istio: a SPIFFE id). Served as
+   * `connection.uri_san_peer_certificate` and makes `connection.mtls` true; absent = plain text.
+   */
+  peer?: string;
   response?: ResponseSpec | ((routerHeaders: HeaderMap, routerBody: string) => ResponseSpec);
   /** Leave the stream open (no complete()) so the test can inspect it first. */
   keepOpen?: boolean;
@@ -316,6 +326,7 @@ export class Proxy {
   /** Drives a whole stream: request, router response (if the request got there), then log/done/delete. */
   async request(spec: RequestSpec = {}): Promise<RequestResult> {
     const s = this.newStream(spec.worker ?? 0);
+    s.peerUriSan = spec.peer;
     const h = new HeaderMap({
       ":method": spec.method ?? "GET", ":path": spec.path ?? "/", ":authority": spec.authority ?? "example.com",
       ":scheme": spec.scheme ?? "http",

@@ -66,6 +66,10 @@ export class HttpStream {
   protocol = "HTTP/1.1";
   /** The filter failed this stream (fail-closed 503) or is bypassed (fail-open). */
   failed = false;
+  /** The downstream mTLS peer's first URI SAN (a SPIFFE id), undefined without a peer certificate. */
+  peerUriSan: string | undefined;
+  /** Times the buffer limit answered 413 (Envoy's downstream_rq_too_large). */
+  tooLarge = 0;
   private accessLogPhase = false;
   private inStep = 0;
   private pendingReply: LocalReply | undefined;
@@ -264,6 +268,23 @@ export class HttpStream {
     this.response.outEnded = true;
   }
 
+  /**
+   * Envoy's filter manager gives the buffered body a high watermark of the stream's buffer limit; going past it
+   * while a filter buffers (not streams) ends the request with a local 413, details request_payload_too_large
+   * (envoyproxy/envoy source/common/http/filter_manager.cc@00e00299: ActiveStreamDecoderFilter::createBuffer,
+   * requestDataTooLarge; WatermarkBuffer fires when the length goes above the mark). StopIterationAndWatermark
+   * streams instead (read-disable), so it never answers 413. Response bodies are not limited here.
+   */
+  private checkBufferLimit(side: Side): boolean {
+    const limit = this.proxy.options.bufferLimitBytes ?? 1_048_576;
+    if (side.dir !== "request" || limit <= 0 || side.buffered.length <= limit) return false;
+    this.tooLarge++;
+    side.buffered = new Uint8Array(0);
+    side.buffering = false;
+    this.doLocalReply({ status: 413, body: "Payload Too Large", headers: [], details: "request_payload_too_large", grpcStatus: undefined });
+    return true;
+  }
+
   private passThrough(side: Side): void {
     if (side.state === "done") return;
     if (side.headers && !side.outHeaders) this.forwardHeaders(side);
@@ -336,34 +357,56 @@ export class HttpStream {
     if (side.state === "stopAll") {
       // Envoy buffers for the stopped filter and does not call its body callback until it continues.
       side.buffered = concat(side.buffered, chunk);
+      // StopAllIterationAndBuffer buffers without watermark streaming: past the limit it is a 413.
+      if (side.last.headers === HeadersStatus.StopAllIterationAndBuffer) this.checkBufferLimit(side);
       return;
     }
     this.bodyCallback(side, chunk, eos);
   }
 
+  /**
+   * Envoy's wasm Context::decodeData/encodeData (envoyproxy/envoy source/extensions/common/wasm/context.cc,
+   * current main): while the filter buffers (its last answer was StopIterationAndBuffer) the new data is first
+   * added to the filter manager's buffer — which is where a request past the buffer limit gets its 413, and then
+   * the VM is not called — and the callback sees the whole buffer. Otherwise the callback sees only the new
+   * chunk; StopIterationAndWatermark still has the filter manager keep it (streaming: backpressure, never 413),
+   * StopIterationNoBuffer drops it, Continue forwards what is held plus the chunk.
+   */
   private bodyCallback(side: Side, chunk: Uint8Array, eos: boolean): void {
-    const data = side.buffering ? concat(side.buffered, chunk) : chunk;
+    const wasBuffering = side.buffering;
+    let data = chunk;
+    if (wasBuffering) {
+      side.buffered = concat(side.buffered, chunk);
+      if (this.checkBufferLimit(side)) return;
+      data = side.buffered;
+    }
+    // Data the filter manager holds that this callback does not see (after StopIterationAndWatermark).
+    const held = wasBuffering ? new Uint8Array(0) : side.buffered;
     side.curBody = data;
     side.bodyEos = eos;
     const cb = side.dir === "request" ? "proxy_on_request_body" : "proxy_on_response_body";
     const r = this.call(cb, this.id, data.length, eos ? 1 : 0);
     const after = side.curBody ?? data;
     side.curBody = undefined;
-    if (!r.ok) { side.buffered = after; this.failFilter(side); return; }
+    if (!r.ok) { side.buffered = concat(held, after); this.failFilter(side); return; }
     let st = r.stopNext ? 3 : r.missing ? 0 : Math.min(r.value, 3);
     side.last.body = st;
     if (st === 0) {
       if (side.state === "stopIter") this.forwardHeaders(side); // Continue from body releases held headers
-      side.outBody.push(after);
+      side.outBody.push(concat(held, after));
       side.buffered = new Uint8Array(0);
       side.buffering = false;
       if (side.trailers && side.trailersAvail && !side.outTrailers) side.outTrailers = side.trailers.clone(); // added in body
       if (eos && side.state !== "stopAll" && side.state !== "stopIter") side.outEnded = true;
-    } else if (st === 1 || st === 2) {
-      side.buffered = after;
+    } else if (st === 1) {
+      side.buffered = concat(held, after);
       side.buffering = true;
+      this.checkBufferLimit(side);
+    } else if (st === 2) {
+      side.buffered = concat(held, after);
+      side.buffering = false;
     } else {
-      side.buffered = new Uint8Array(0); // StopIterationNoBuffer: Envoy keeps nothing for us
+      side.buffered = held; // StopIterationNoBuffer: this chunk is not kept
       side.buffering = false;
     }
   }
@@ -526,7 +569,7 @@ export class HttpStream {
 }
 
 function isPaused(s: Side): boolean {
-  return s.state === "stopAll" || s.state === "stopIter" || s.buffering || s.trailersHeld;
+  return s.state === "stopAll" || s.state === "stopIter" || s.buffering || s.buffered.length > 0 || s.trailersHeld;
 }
 
 function toBytes(b: string | Uint8Array): Uint8Array {

@@ -1,4 +1,5 @@
 // One router config → the Istio resources and Envoy fragments that deploy the filter.
+import { bufferLimitFor, bufferLimitPatches } from "./buffer-limit.js";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { stringify } from "yaml";
@@ -115,7 +116,7 @@ export function buildPluginConfig(
       endpoint: cfg.routing.destinationHeader,
       ...(cfg.modelHeader ? { modelOverride: cfg.modelHeader } : {}),
     },
-    body: { ...cfg.body },
+    body: { ...cfg.body, bufferLimitBytes: bufferLimitFor(cfg) },
     pools: cfg.pools.map((p, i) => ({
       name: p.name,
       models: p.models,
@@ -451,6 +452,7 @@ export function generate(cfg: RouterConfig, opts: GenerateOptions = {}): Generat
             },
           },
         })),
+        ...bufferLimitPatches(cfg, ports),
       ],
     },
   };

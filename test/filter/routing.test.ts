@@ -81,11 +81,12 @@ describe("classification and steering headers", () => {
   });
 
   it("reads the model from a configured header and the priority from the client's priority header", async () => {
-    const p = await routerProxy(twoPools({ headers: { modelOverride: "x-model", priorityIn: "x-priority" } }));
-    const r = await p.request(chat("ignored", { headers: { "x-model": "mistral-7b", "x-priority": "7" } }));
+    const peer = "spiffe://cluster.local/ns/gw/sa/gateway";
+    const p = await routerProxy(twoPools({ headers: { modelOverride: "x-model", priorityIn: "x-priority", trustedPeers: [peer] } }));
+    const r = await p.request(chat("ignored", { peer, headers: { "x-model": "mistral-7b", "x-priority": "7" } }));
     expect(r.routerHeaders!["x-inference-pool"]).toBe("l4");
     expect(r.routerHeaders!["x-inference-priority"]).toBe("7");
-    const bad = await p.request(chat("ignored", { headers: { "x-model": "mistral-7b", "x-priority": "1e9" } }));
+    const bad = await p.request(chat("ignored", { peer, headers: { "x-model": "mistral-7b", "x-priority": "1e9" } }));
     expect(bad.routerHeaders!["x-inference-priority"]).toBe("0");
   });
 });
@@ -206,7 +207,7 @@ describe("load view and picking", () => {
     const p = await routerProxy({
       pools: [{ name: "p", models: ["m"], maxInFlight: 1 }],
       models: [{ name: "m", priority: -1 }],
-      headers: { priorityIn: "x-priority" },
+      headers: { priorityIn: "x-priority", trustedPeers: ["ns:vip"] },
       shedding: { belowPriority: 0, retryAfterSeconds: 3 },
     });
     const first = await p.request(oip("m", { keepOpen: true }));
@@ -214,7 +215,7 @@ describe("load view and picking", () => {
     const shed = await p.request(oip("m"));
     expect(shed.localReply!.status).toBe(429);
     expect(shed.localReply!.headers).toContainEqual(["retry-after", "3"]);
-    const vip = await p.request(oip("m", { headers: { "x-priority": "5" } }));
+    const vip = await p.request(oip("m", { peer: "spiffe://cluster.local/ns/vip/sa/batch", headers: { "x-priority": "5" } }));
     expect(vip.routerHeaders!["x-inference-pool"]).toBe("p");
     expect(p.prometheus()).toMatch(/inference_router_saturated_picks\{\} 1\n/);
   });

@@ -25,10 +25,17 @@ export const DEFAULT_HEADERS = {
 
 // ------------------------------------------------------------------------------------------------ configurations
 
-/** Model names configs serve (one with `"` and `\`, which sanitising must rewrite). */
+/** Model names configs serve: ASCII, with `"` `\` `,` `%` and spaces the header encoding must escape, and UTF-8
+ *  names with look-alikes (full-width, Cyrillic, decomposed) that must never match them. */
 export const MODEL_VOCAB = [
   "llama-3-70b", "llama-3-8b", "mistral-7b", "gpt-oss:20b", "meta/llama", 'm"q\\x', "qwen2.5-7b-instruct", "bert,base",
+  "café-7b", "模型", "a%2Cb", "sp ace",
 ];
+/** Look-alikes of MODEL_VOCAB entries (never configured): requests for them must never reach a pool for the original. */
+export const LOOKALIKES = ["cafe\u0301-7b", "сafé-7b", "ｌｌａｍａ-3-8b", "LLAMA-3-8B", "llama-3-8b\u200b", "a,b"];
+/** Trusted mTLS peers some configs list, and peers requests come from. */
+export const TRUSTED_PEER = "spiffe://cluster.local/ns/gw/sa/gateway";
+export const PEERS = [undefined, TRUSTED_PEER, "spiffe://cluster.local/ns/team/sa/x", "spiffe://cluster.local/ns/gw/sa/other"];
 export const PREFIX_VOCAB = ["llama-3-8b:", "qwen", "mist", "x"];
 const ENDPOINT_VOCAB = [
   "10.0.0.1:8000", "10.0.0.2:8000", "10.0.1.1:8000", "10.0.1.2:8000", "192.168.7.9:65535", "[fd00::1]:8000", "[::1]:1",
@@ -66,7 +73,10 @@ export function catalogConfigArb(): fc.Arbitrary<Record<string, unknown>> {
       headers,
       modelOverride: fc.option(fc.constantFrom("x-model", "x-inference-model-override"), { nil: undefined }),
       priorityIn: fc.option(fc.constantFrom("x-priority", "x-inference-priority-in"), { nil: undefined }),
-      body: fc.record({ enabled: fc.boolean(), maxBytes: fc.constantFrom(256, 1024, 4096, 65536), timeoutMs: fc.constantFrom(10, 50, 200, 500) }),
+      body: fc.record({ enabled: fc.boolean(), maxBytes: fc.constantFrom(256, 1024, 4096, 65536), timeoutMs: fc.constantFrom(10, 50, 200, 500),
+        bufferLimitBytes: fc.constantFrom(16_384, 32_768, 1_048_576) }),
+      trustedPeers: fc.constantFrom([] as string[], [TRUSTED_PEER], ["ns:team"], [TRUSTED_PEER, "ns:team"]),
+      stripInbound: fc.option(fc.constantFrom(["x-my-router"], [] as string[]), { freq: 4, nil: undefined }),
       pools: fc.array(pool, { minLength: 1, maxLength: 4 }),
       models: fc.array(fc.record({ name: fc.constantFrom(...MODEL_VOCAB), priority: fc.integer({ min: -100, max: 100 }) }), { maxLength: 3 }),
       shedding: fc.record({ belowPriority: fc.integer({ min: -101, max: 101 }), retryAfterSeconds: fc.constantFrom(1, 3, 3600) }),
@@ -89,7 +99,9 @@ export function catalogConfigArb(): fc.Arbitrary<Record<string, unknown>> {
       const h: Record<string, string> = { ...(r.headers ?? DEFAULT_HEADERS) };
       if (r.modelOverride) h.modelOverride = r.modelOverride;
       if (r.priorityIn) h.priorityIn = r.priorityIn;
-      if (r.headers || r.modelOverride || r.priorityIn) cfg.headers = h;
+      if (r.modelOverride || r.priorityIn) (h as Record<string, unknown>).trustedPeers = r.trustedPeers;
+      if (r.stripInbound) (h as Record<string, unknown>).stripInbound = r.stripInbound;
+      if (r.headers || r.modelOverride || r.priorityIn || r.stripInbound) cfg.headers = h;
       cfg.pools = r.pools.map((p, i) => {
         const o: Record<string, unknown> = {
           name: `p${i}`, models: p.models, modelPrefixes: p.modelPrefixes, weight: p.weight, endpoints: p.endpoints,
@@ -321,13 +333,21 @@ export const INFERENCE_PATHS = [
   "/v1/models/{m}/labels/{v}:predict", "/predictions/{m}", "/predictions/{m}/{v}",
   "/inference.GRPCInferenceService/ModelInfer", "/inference.GRPCInferenceService/ModelStreamInfer",
   "/tensorflow.serving.PredictionService/Predict", "/tensorflow.serving.PredictionService/Classify",
+  // issue 12
+  "/inference/v1/generate", "/score", "/v1/score", "/rerank", "/v1/rerank", "/v2/rerank", "/pooling", "/classify",
+  "/v1/audio/transcriptions", "/v1/audio/translations", "/v1/messages", "/openai/v1/chat/completions", "/openai/v1/completions",
+  "/openai/v1/embeddings", "/openai/v1/audio/transcriptions", "/", "/predictions/{m}/{v}/extra/seg", "/explanations/{m}",
+  "/org.pytorch.serve.grpc.inference.InferenceAPIsService/Predictions",
+  "/org.pytorch.serve.grpc.inference.InferenceAPIsService/StreamPredictions",
 ];
 /** Paths that are never inference, whatever the method. */
-export const NON_INFERENCE_PATHS = ["/v2/health/live", "/v2/health/ready", "/metrics", "/v1/models", "/healthz", "/v2", "/"];
+export const NON_INFERENCE_PATHS = ["/v2/health/live", "/v2/health/ready", "/metrics", "/v1/models", "/healthz", "/v2", "/tokenize",
+  "/v1/messages/count_tokens", "/openai/v1/models", "/ping"];
+/** Methods that never make inference, except on TorchServe's /predictions and /explanations (any method) and SGLang's PUT /generate. */
 export const NON_POST_METHODS = ["GET", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
 
 const modelSlot: fc.Arbitrary<string> = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom(...MODEL_VOCAB, "llama-3-8b:sql-adapter", "qwen-72b", "nope", "gpt-9") },
+  { weight: 6, arbitrary: fc.constantFrom(...MODEL_VOCAB, ...LOOKALIKES, "llama-3-8b:sql-adapter", "qwen-72b", "nope", "gpt-9") },
   { weight: 2, arbitrary: fc.constantFrom(...MODEL_VOCAB).map(encodeURIComponent) },
   {
     weight: 3,
@@ -358,7 +378,8 @@ const methodArb = fc.oneof(
 
 const contentTypeArb = fc.option(
   fc.constantFrom("application/json", "application/grpc", "application/grpc+proto", "APPLICATION/GRPC", "application/grpc-web",
-    "text/plain", "application/json; charset=utf-8", "", "\u0000", "multipart/form-data; boundary=x"),
+    "text/plain", "application/json; charset=utf-8", "", "\u0000", "multipart/form-data; boundary=x",
+    "multipart/form-data; boundary=fuzzB0undary", 'multipart/form-data; boundary="fuzzB0undary"'),
   { nil: undefined },
 );
 
@@ -463,7 +484,7 @@ const grpcBody: fc.Arbitrary<Uint8Array> = fc
     return f;
   });
 
-const jsonKeyOrder = fc.constantFrom("model-first", "model-last", "no-model", "dup-model", "model-nested");
+const jsonKeyOrder = fc.constantFrom("model-first", "model-last", "no-model", "dup-model", "model-nested", "dup-model-escaped");
 
 /** OpenAI / vLLM / TGI / SGLang JSON bodies: well-formed, truncated, duplicated keys, deep, escaped, invalid UTF-8. */
 const jsonBody: fc.Arbitrary<Uint8Array> = fc
@@ -476,7 +497,8 @@ const jsonBody: fc.Arbitrary<Uint8Array> = fc
     depth: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(64, 1000, 10_000, 12_000) }),
     damage: fc.oneof(
       { weight: 8, arbitrary: fc.constant("none") },
-      { weight: 4, arbitrary: fc.constantFrom("truncate", "badutf8", "escape", "nul", "bom", "garbage-tail", "unterminated", "lone-surrogate") },
+      { weight: 4, arbitrary: fc.constantFrom("truncate", "badutf8", "escape", "nul", "bom", "garbage-tail", "unterminated", "lone-surrogate",
+        "second-document", "trailing-ws") },
     ),
     cut: fc.nat(),
   })
@@ -488,6 +510,7 @@ const jsonBody: fc.Arbitrary<Uint8Array> = fc
     if (b.order === "model-first" || b.order === "dup-model") parts.unshift(`"model":${m}`);
     if (b.order === "model-last") parts.push(`"model":${m}`);
     if (b.order === "dup-model") parts.push(`"model":"llama-3-70b"`);
+    if (b.order === "dup-model-escaped") parts.push(`"model":"llama-3-70b"`, `"mod\\u0065l":${m}`);
     if (b.order === "model-nested") parts.push(`"x":{"model":${m}}`);
     if (b.stream !== undefined) parts.push(`"stream":${JSON.stringify(b.stream)}`);
     if (b.extra === "messages") parts.push(`"messages":[{"role":"user","content":"hi"}]`);
@@ -499,6 +522,8 @@ const jsonBody: fc.Arbitrary<Uint8Array> = fc
       case "nul": text = text.replace(/,/, "\u0000,"); break;
       case "bom": text = "\ufeff" + text; break;
       case "garbage-tail": text += "}}]]\u0000"; break;
+      case "second-document": text += '{"model":"llama-3-70b"}'; break;
+      case "trailing-ws": text += " \r\n\t"; break;
       case "unterminated": text = text.replace(/"([^"]*)"$/, '"$1'); text = text.slice(0, -1) + '"unterminated'; break;
       case "lone-surrogate": text = text.replace(/"model":"/, '"model":"\\ud800'); break;
     }
@@ -514,9 +539,33 @@ const jsonBody: fc.Arbitrary<Uint8Array> = fc
     return bytes;
   });
 
+/** multipart/form-data for the audio routes (boundary MP_BOUNDARY): file first, then model, or damaged. */
+export const MP_BOUNDARY = "fuzzB0undary";
+const multipartBody: fc.Arbitrary<Uint8Array> = fc
+  .record({
+    model: fc.oneof(fc.constantFrom(...MODEL_VOCAB, ...LOOKALIKES, "nope"), modelSlot),
+    fileBytes: fc.constantFrom(0, 10, 3000, 70_000),
+    dupModel: fc.boolean(),
+    nameStar: fc.boolean(),
+    cut: fc.option(fc.nat(), { freq: 4, nil: undefined }),
+  })
+  .map((b) => {
+    const part = (name: string, value: Uint8Array | string, file = false) => [
+      ...enc.encode(`--${MP_BOUNDARY}\r\nContent-Disposition: form-data; ${name}${file ? '; filename="a.wav"\r\nContent-Type: audio/wav' : ""}\r\n\r\n`),
+      ...(typeof value === "string" ? enc.encode(value) : value), 13, 10];
+    const out: number[] = [...part('name="file"', new Uint8Array(b.fileBytes).fill(0x2d), true)];
+    if (b.nameStar) out.push(...part("name*=utf-8''model", "llama-3-70b"));
+    out.push(...part('name="model"', b.model));
+    if (b.dupModel) out.push(...part('name="model"', "llama-3-70b"));
+    out.push(...enc.encode(`--${MP_BOUNDARY}--\r\n`));
+    const bytes = Uint8Array.from(out);
+    return b.cut === undefined ? bytes : bytes.subarray(0, b.cut % (bytes.length + 1));
+  });
+
 const bodyArb: fc.Arbitrary<Uint8Array | undefined> = fc.oneof(
   { weight: 2, arbitrary: fc.constant(undefined) },
   { weight: 8, arbitrary: jsonBody },
+  { weight: 2, arbitrary: multipartBody },
   { weight: 3, arbitrary: grpcBody },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }) },
   { weight: 1, arbitrary: fc.constantFrom(0, 1, 255, 256, 4096, 65_536, 70_000).map((n) => new Uint8Array(n).fill(0x7b)) },
@@ -548,6 +597,10 @@ export interface RequestCase {
   trailers: Array<[string, string]> | undefined;
   /** Empty chunks between body chunks (Envoy delivers 0-byte data frames). */
   emptyChunks: boolean;
+  /** The downstream mTLS peer (URI SAN), undefined for plain text. */
+  peer: string | undefined;
+  /** Foreign steering headers the client sets (other routing systems'). */
+  foreign: boolean;
 }
 
 export const requestArb: fc.Arbitrary<RequestCase> = fc.record({
@@ -565,6 +618,8 @@ export const requestArb: fc.Arbitrary<RequestCase> = fc.record({
   noEos: fc.oneof({ weight: 12, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   trailers: fc.option(fc.array(fc.tuple(headerNameArb, hostileValue), { maxLength: 2 }), { freq: 8, nil: undefined }),
   emptyChunks: fc.boolean(),
+  peer: fc.constantFrom(...PEERS),
+  foreign: fc.boolean(),
 });
 
 // ---- responses

@@ -9,9 +9,14 @@
 //     never carries a client's marked value, and is absent for requests that cannot be inference;
 //  I3 steering from the catalog: a pool value is a configured pool, an endpoint list holds configured endpoints
 //     only, without repeats, and the pick belongs to a pool serving the classified model (or its fallbacks);
-//  I4 classification sanitised: protocol from the documented list, class from the documented list, model visible
-//     ASCII without `"` `\` `,` and at most 128 chars, priority an integer in [-100, 100] that is the client's
-//     (only when priorityIn is configured and the value valid) or the model's configured default;
+//  I4 classification encoded: protocol from the documented list, class from the documented list, model (and
+//     version, label) in the lossless header encoding (visible ASCII, %XX for other bytes and for % " \ ,) that
+//     decodes to valid UTF-8 of at most 256 bytes; priority an integer in [-100, 100] that is the client's (only
+//     when priorityIn is configured, the mTLS peer is trusted and the value valid) or the model's default;
+//  I7 parse like the server (issue 12): a JSON body the filter saw whole names the pool's model exactly as
+//     JSON.parse reads it (last duplicate wins) and a body JSON.parse refuses for trailing data is never routed
+//     on; a look-alike name never reaches a pool for the name it imitates; foreign steering headers
+//     (headers.stripInbound) never reach the router; no 413 from holding the body under the configured limit;
 //  I5 progress: each request reaches the router or gets a local reply (404/429/503 with a JSON body, or gRPC
 //     status) — after the clock passes body.timeoutMs at the latest; a request the client finished reaches the
 //     router whole (body bytes and trailers unchanged);
@@ -19,7 +24,7 @@
 //     line `configuration rejected: <path>: <reason>` naming a path zod reports (createProxy throws).
 import fc from "fast-check";
 import { createProxy, HeaderMap, HostError, VirtualClock, type HttpStream, type Proxy } from "../../src/host/index.js";
-import { PluginConfigSchema, type PluginConfig } from "../../src/config/plugin-config.js";
+import { FOREIGN_STEERING_HEADERS, PluginConfigSchema, type PluginConfig } from "../../src/config/plugin-config.js";
 import {
   calloutArb, catalogConfigArb, configCaseArb, DEFAULT_HEADERS, NON_INFERENCE_PATHS, NON_POST_METHODS, requestArb, responseArb,
   Rng, SPOOF_MARK, type CalloutPlan, type ConfigCase, type RequestCase, type ResponsePlan,
@@ -28,7 +33,8 @@ import {
 export const PROTOCOLS = new Set([
   "openai-chat", "openai-completions", "openai-embeddings", "openai-responses", "vllm-generate", "kserve-v1", "oip-infer",
   "oip-generate", "oip-generate-stream", "kserve-v2-grpc", "tfserving-predict", "tfserving-classify", "tfserving-regress",
-  "torchserve", "tgi-generate", "tgi-generate-stream", "sglang-generate",
+  "torchserve", "tgi-generate", "tgi-generate-stream", "sglang-generate", "vllm-generate-tokens", "vllm-score", "vllm-rerank",
+  "vllm-pooling", "vllm-classify", "openai-transcriptions", "openai-translations", "anthropic-messages", "torchserve-grpc",
 ]);
 export const CLASSES = new Set(["generate-stream", "generate", "embed", "predict"]);
 const LOCAL_STATUSES = new Set([404, 429, 503]);
@@ -44,14 +50,24 @@ export type Counters = Record<string, number>;
 export function bump(c: Counters, k: string, n = 1): void { c[k] = (c[k] ?? 0) + n; }
 export function mergeCounters(into: Counters, from: Counters): void { for (const [k, v] of Object.entries(from)) bump(into, k, v); }
 
-/** What the filter may write: sanitise as assembly/router/steer.ts documents it. */
+/** The lossless header encoding of assembly/router/steer.ts (encodeHeaderValue): %XX for bytes outside 0x21-0x7E
+ *  and for % " \ , — an independent implementation for the oracle. */
 export function sanitize(v: string): string {
   let out = "";
-  for (let i = 0; i < Math.min(v.length, 128); i++) {
-    const c = v.charCodeAt(i);
-    out += c < 0x21 || c > 0x7e || c === 0x22 || c === 0x5c || c === 0x2c ? "_" : v[i];
+  for (const b of new TextEncoder().encode(v)) {
+    const safe = b >= 0x21 && b <= 0x7e && b !== 0x25 && b !== 0x22 && b !== 0x5c && b !== 0x2c;
+    out += safe ? String.fromCharCode(b) : "%" + b.toString(16).toUpperCase().padStart(2, "0");
   }
   return out;
+}
+const ENCODED = /^(?:[\x21\x23\x24\x26-\x2b\x2d-\x5b\x5d-\x7e]|%[0-9A-F]{2})+$/;
+/** The name an encoded header value stands for, or undefined when it is not valid UTF-8. */
+function decodeHeaderValue(v: string): string | undefined {
+  const bytes: number[] = [];
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] === "%") { bytes.push(parseInt(v.slice(i + 1, i + 3), 16)); i += 2; } else bytes.push(v.charCodeAt(i));
+  }
+  try { return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bytes)); } catch { return undefined; }
 }
 
 // ------------------------------------------------------------------------------------------------ proxies
@@ -65,10 +81,12 @@ export class Target {
   readonly endpoints: Set<string>;
   readonly defaultPriority = new Map<string, number>();
   readonly timeoutMs: number;
+  /** allow_on_headers_stop_iteration: body callbacks reach a held request. */
+  allow = false;
 
   constructor(readonly proxy: Proxy, readonly cfg: PluginConfig, readonly label: string) {
     this.h = cfg.headers;
-    this.owned = [this.h.protocol, this.h.model, this.h.class, this.h.priority, this.h.pool, this.h.endpoint];
+    this.owned = [this.h.protocol, this.h.model, this.h.class, this.h.priority, this.h.pool, this.h.endpoint, this.h.version, this.h.label];
     this.steeringNames = [this.h.pool, this.h.endpoint];
     this.poolNames = new Set(cfg.pools.map((p) => p.name));
     this.endpoints = new Set(cfg.pools.flatMap((p) => p.endpoints));
@@ -93,11 +111,16 @@ export class Target {
 }
 
 export async function makeTarget(wasm: Uint8Array, config: Record<string, unknown>, opts: { workers: number; allow: boolean; logLevel?: "info" | "debug"; label: string }): Promise<Target> {
+  // The host enforces Envoy's buffer limit as configured for the filter (or Envoy's default): a 413 fails I5.
+  const limit = ((config.body as Record<string, unknown> | undefined)?.bufferLimitBytes as number | undefined) ?? 1_048_576;
   const proxy = await createProxy({
     wasm, pluginConfig: config, workers: opts.workers, clock: new VirtualClock(1_700_000_000_000),
     allowOnHeadersStopIteration: opts.allow, failurePolicy: "FAIL_RELOAD", reloadBackoffMs: 0, logLevel: opts.logLevel ?? "info",
+    bufferLimitBytes: limit,
   });
-  return new Target(proxy, PluginConfigSchema.parse(config), opts.label);
+  const t = new Target(proxy, PluginConfigSchema.parse(config), opts.label);
+  t.allow = opts.allow;
+  return t;
 }
 
 /**
@@ -153,11 +176,13 @@ function buildHeaders(t: Target, rc: RequestCase): HeaderMap {
   }
   if (rc.modelOverride !== undefined && t.h.modelOverride) h.add(t.h.modelOverride, rc.modelOverride);
   if (rc.priorityIn !== undefined && t.h.priorityIn) h.add(t.h.priorityIn, rc.priorityIn);
+  if (rc.foreign) for (const n of [...FOREIGN_STEERING_HEADERS, ...t.h.stripInbound]) h.add(n, `10.6.6.6:1${SPOOF_MARK}`);
   return h;
 }
 
 function planStream(t: Target, rc: RequestCase, worker: number, c: Counters): Run {
   const s = t.proxy.newStream(worker);
+  s.peerUriSan = rc.peer;
   const headers = buildHeaders(t, rc);
   const body = rc.body ?? new Uint8Array(0);
   const chunks: Uint8Array[] = [];
@@ -190,7 +215,16 @@ function fail(inv: string, t: Target, msg: string): never {
 
 function cannotBeInference(rc: RequestCase): boolean {
   const path = rc.path.split(/[?#]/)[0]!;
+  // TorchServe takes any method; SGLang's /generate takes PUT.
+  if (/^\/(predictions|explanations)\//.test(path) || (rc.method === "PUT" && path === "/generate")) return false;
   return NON_POST_METHODS.includes(rc.method) || NON_INFERENCE_PATHS.includes(path);
+}
+
+/** Whether the request's peer may set modelOverride / priorityIn (trust.ts: exact principal or ns:<namespace>). */
+function peerTrusted(t: Target, peer: string | undefined): boolean {
+  if (!peer) return false;
+  const ns = /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/[^/]+$/.exec(peer)?.[1];
+  return t.h.trustedPeers.some((e) => e === peer || (ns !== undefined && e === `ns:${ns}`));
 }
 
 function validPriority(v: string): number | undefined {
@@ -210,6 +244,10 @@ function checkRouterHeaders(t: Target, r: Run, c: Counters): void {
     if (all.length > 1) fail("I2 spoof", t, `${all.length} copies of ${name} at the router; ${desc()}`);
     if (all.length === 1 && all[0]!.includes(SPOOF_MARK)) fail("I2 spoof", t, `client value of ${name} reached the router; ${desc()}`);
   }
+  // I7: foreign steering headers never reach the router (stripped on every request).
+  // (A name the filter itself writes is checked by I2 instead: configs may reuse one.)
+  for (const name of t.h.stripInbound) if (!t.owned.includes(name) && rh.get(name) !== undefined) fail("I7 foreign", t, `${name} reached the router; ${desc()}`);
+  if (r.rc.foreign) bump(c, "check.foreign_stripped");
   const proto = rh.get(t.h.protocol), model = rh.get(t.h.model), klass = rh.get(t.h.class), prio = rh.get(t.h.priority);
   const pool = t.cfg.steering === "pool" ? rh.get(t.h.pool) : undefined;
   const ep = rh.get(t.h.endpoint);
@@ -223,15 +261,22 @@ function checkRouterHeaders(t: Target, r: Run, c: Counters): void {
   // I4: classification values.
   if (proto !== undefined && !PROTOCOLS.has(proto)) fail("I4 classification", t, `protocol ${JSON.stringify(proto)}; ${desc()}`);
   if (klass !== undefined && !CLASSES.has(klass)) fail("I4 classification", t, `class ${JSON.stringify(klass)}; ${desc()}`);
-  if (model !== undefined && !/^[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]{1,128}$/.test(model)) fail("I4 classification", t, `model not sanitised ${JSON.stringify(model)}; ${desc()}`);
+  for (const [what, v] of [["model", model], ["version", rh.get(t.h.version)], ["label", rh.get(t.h.label)]] as const) {
+    if (v === undefined) continue;
+    const name = ENCODED.test(v) ? decodeHeaderValue(v) : undefined;
+    if (name === undefined || new TextEncoder().encode(name).length > 256 || sanitize(name) !== v)
+      fail("I4 classification", t, `${what} not in the lossless encoding ${JSON.stringify(v).slice(0, 300)}; ${desc()}`);
+  }
+  const trusted = peerTrusted(t, r.rc.peer);
   if (prio !== undefined) {
     if (!/^(0|-?[1-9]\d{0,2})$/.test(prio) || Math.abs(Number(prio)) > 100) fail("I4 classification", t, `priority ${JSON.stringify(prio)}; ${desc()}`);
     const allowed = new Set<number>([t.defaultPriority.get(model ?? "") ?? 0]);
-    if (t.h.priorityIn) for (const v of r.headers.getAll(t.h.priorityIn)) { const p = validPriority(v); if (p !== undefined) allowed.add(p); }
+    if (t.h.priorityIn && trusted) for (const v of r.headers.getAll(t.h.priorityIn)) { const p = validPriority(v); if (p !== undefined) allowed.add(p); }
     if (!allowed.has(Number(prio))) fail("I4 classification", t, `priority ${prio} is neither the model's default nor a valid client value (${[...allowed]}); ${desc()}`);
   }
   if (proto !== undefined) bump(c, "check.classified");
   if (model !== undefined) bump(c, "check.model_written");
+  checkParsedLikeServer(t, r, proto, model, trusted, c, desc);
   // I3: steering values from the catalog, consistent with the classification.
   if (pool !== undefined || (t.cfg.steering === "endpoint" && ep !== undefined)) {
     if (proto === undefined || model === undefined) fail("I3 steering", t, `steered without a classification; ${desc()}`);
@@ -256,13 +301,96 @@ function checkRouterHeaders(t: Target, r: Run, c: Counters): void {
   }
 }
 
+/** The JSON body protocol a request's path stands for (OpenAI-style paths only; "" otherwise). */
+function protoOf(rc: RequestCase): string {
+  const path = rc.path.split(/[?#]/)[0]!.replace(/^\/openai(?=\/v1\/)/, "");
+  if (rc.method !== "POST") return "";
+  return ({ "/v1/chat/completions": "openai-chat", "/v1/completions": "openai-completions", "/v1/embeddings": "openai-embeddings",
+    "/v1/responses": "openai-responses", "/v1/messages": "anthropic-messages", "/inference/v1/generate": "vllm-generate-tokens",
+    "/score": "vllm-score", "/v1/score": "vllm-score", "/rerank": "vllm-rerank", "/v1/rerank": "vllm-rerank", "/v2/rerank": "vllm-rerank",
+    "/pooling": "vllm-pooling", "/classify": "vllm-classify" } as Record<string, string>)[path] ?? "";
+}
+
+const JSON_BODY_PROTOCOLS = new Set(["openai-chat", "openai-completions", "openai-embeddings", "openai-responses", "vllm-generate",
+  "vllm-generate-tokens", "vllm-score", "vllm-rerank", "vllm-pooling", "vllm-classify", "anthropic-messages", "sglang-generate", "tgi-generate"]);
+
+/** Index after the first top-level JSON object of `text` (string-aware brace matching), or -1. */
+function firstObjectEnd(text: string): number {
+  let depth = 0, inStr = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (inStr) { if (ch === "\\") i++; else if (ch === '"') inStr = false; continue; }
+    if (ch === '"') inStr = true;
+    else if (ch === "{" || ch === "[") depth++;
+    else if (ch === "}" || ch === "]") { depth--; if (depth === 0) return i + 1; }
+  }
+  return -1;
+}
+
+function maxDepth(text: string): number {
+  let d = 0, m = 0, inStr = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (inStr) { if (ch === "\\") i++; else if (ch === '"') inStr = false; continue; }
+    if (ch === '"') inStr = true;
+    else if (ch === "{" || ch === "[") m = Math.max(m, ++d);
+    else if (ch === "}" || ch === "]") d--;
+  }
+  return m;
+}
+
+/** A model value the filter accepts: well-formed UTF-16 (so UTF-8), 1..256 bytes, no C0 or DEL. */
+function acceptableName(v: unknown): v is string {
+  if (typeof v !== "string" || v.length === 0 || /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(v)) return false;
+  if (new TextEncoder().encode(v).length > 256) return false;
+  return !/[\x00-\x1f\x7f]/.test(v);
+}
+
+/**
+ * I7: when the filter saw a JSON body whole, its model is the one the server's parser reads (JSON.parse, like
+ * Python's json, keeps the last duplicate), and a body followed by anything but whitespace is never routed on.
+ */
+function checkParsedLikeServer(t: Target, r: Run, proto: string | undefined, model: string | undefined, trusted: boolean, c: Counters, desc: () => string): void {
+  const rc = r.rc;
+  if (!proto || !JSON_BODY_PROTOCOLS.has(proto) || !rc.body) return;
+  if (!t.allow || !t.cfg.body.enabled || !r.eos) { bump(c, "i7.skip.no_body_mode"); return; }
+  if (rc.body.length > Math.min(t.cfg.body.maxBytes, t.cfg.body.bufferLimitBytes)) { bump(c, "i7.skip.past_limit"); return; }
+  if (trusted && t.h.modelOverride && rc.modelOverride !== undefined) return;
+  let text: string;
+  try { text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(rc.body); } catch { bump(c, "i7.skip.not_utf8"); return; }
+  if (maxDepth(text) >= 64) { bump(c, "i7.skip.deep"); return; }
+  let parsed: unknown;
+  try { parsed = JSON.parse(text); } catch {
+    const end = firstObjectEnd(text);
+    if (end < 0) return;
+    try { JSON.parse(text.slice(0, end)); } catch { return; }
+    if (/^\s*$/.test(text.slice(end))) return;
+    if (model !== undefined) fail("I7 parse", t, `routed on a body with trailing data; ${desc()}`);
+    bump(c, "check.trailing_refused");
+    return;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return;
+  const want = (parsed as Record<string, unknown>).model;
+  if (acceptableName(want)) {
+    if (model === undefined || decodeHeaderValue(model) !== want) fail("I7 parse", t, `model ${JSON.stringify(model)} but the server reads ${JSON.stringify(want)}; ${desc()}`);
+    bump(c, "check.model_as_server");
+  } else if (model !== undefined) fail("I7 parse", t, `model ${JSON.stringify(model)} but the server reads none (${JSON.stringify(want)?.slice(0, 80)}); ${desc()}`);
+}
+
 function checkLocalReply(t: Target, r: Run, c: Counters): void {
   const lr = r.s.localReply!;
   if (!LOCAL_STATUSES.has(lr.status) || !lr.details.startsWith("inference_router_"))
     fail("I5 progress", t, `local reply ${lr.status} (${lr.details}) for ${JSON.stringify(r.rc.path).slice(0, 200)}`);
   if (lr.status === 404 && t.cfg.unknownModel !== "reject") fail("I5 progress", t, "404 with unknownModel passthrough");
   if (lr.body.length) {
-    try { JSON.parse(lr.body); } catch { fail("I5 progress", t, `local reply body is not JSON: ${JSON.stringify(lr.body).slice(0, 300)}`); }
+    let msg = "";
+    try { msg = (JSON.parse(lr.body) as { error: { message: string } }).error.message; } catch { fail("I5 progress", t, `local reply body is not JSON: ${JSON.stringify(lr.body).slice(0, 300)}`); }
+    // The 404 names the (encoded) model it read: I4 and I7 apply to it too.
+    const m = lr.status === 404 ? /^model '(.*)' is not served here$/.exec(msg) : null;
+    if (m && !m[1]!.includes("'")) {
+      const proto = JSON_BODY_PROTOCOLS.has(protoOf(r.rc)) ? protoOf(r.rc) : undefined;
+      checkParsedLikeServer(t, r, proto, m[1], peerTrusted(t, r.rc.peer), c, () => `404 for ${JSON.stringify(r.rc.path).slice(0, 200)}: ${msg.slice(0, 300)}`);
+    }
   }
   bump(c, `reply.${lr.status}`);
 }

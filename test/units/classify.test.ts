@@ -10,12 +10,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const wasmPath = join(root, "build", "units", "classify.wasm");
 
 interface Result {
-  inference: boolean; protocol: string; model: string; version: string; streaming: boolean; maxTokens: number;
+  inference: boolean; protocol: string; model: string; version: string; label: string; streaming: boolean; maxTokens: number;
   contentLength: number; needsBody: boolean; grpc: boolean; flags: number; class: string; cost: number;
 }
 
 const FLAG_MODEL_REJECTED = 1, FLAG_DUPLICATE_MODEL = 2, FLAG_BODY_TRUNCATED = 4, FLAG_BODY_TOO_DEEP = 8,
-  FLAG_BODY_MALFORMED = 16, FLAG_BODY_COMPRESSED = 32, FLAG_BODY_SCANNED = 64;
+  FLAG_BODY_MALFORMED = 16, FLAG_BODY_COMPRESSED = 32, FLAG_BODY_SCANNED = 64, FLAG_BODY_TRAILING = 128;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let ex: any;
@@ -124,7 +124,7 @@ describe("OpenAI-compatible endpoints", () => {
   it("strips the query, is exact and case-sensitive, POST only", () => {
     expect(post("/v1/chat/completions?api-version=2024&x=/v2/models/a/infer").protocol).toBe("openai-chat");
     expect(post("/v1/chat/completions#frag").protocol).toBe("openai-chat");
-    for (const p of ["/v1/chat/completions/", "/V1/chat/completions", "//v1/chat/completions", "/v1/chat//completions", "/openai/v1/chat/completions", "v1/chat/completions", "", "/"]) {
+    for (const p of ["/v1/chat/completions/", "/V1/chat/completions", "//v1/chat/completions", "/v1/chat//completions", "/openai/v2/chat/completions", "/openai/chat/completions", "v1/chat/completions", ""]) {
       expect(post(p).inference, p).toBe(false);
     }
     for (const m of ["GET", "PUT", "post", "HEAD", "OPTIONS", ""]) expect(classify(m, "/v1/chat/completions").inference, m).toBe(false);
@@ -164,10 +164,29 @@ describe("OpenAI-compatible endpoints", () => {
     expect(post("/v1/completions", `{"model":"${"a".repeat(257)}"}`).model).toBe("");
   });
 
-  it("takes the first of duplicate model keys and flags it", () => {
+  it("takes the LAST of duplicate keys, as Python's json and Go's encoding/json do, and flags a duplicate model", () => {
     const r = post("/v1/chat/completions", '{"model":"first","messages":[],"model":"second"}');
-    expect(r.model).toBe("first");
+    expect(r.model).toBe("second");
     expect(r.flags & FLAG_DUPLICATE_MODEL).toBeTruthy();
+    // A later non-string or invalid model erases the earlier one: the server sees that value, not ours.
+    expect(post("/v1/chat/completions", '{"model":"first","model":null}').model).toBe("");
+    expect(post("/v1/chat/completions", '{"model":"first","model":"a\\u0000b"}').model).toBe("");
+    expect(post("/v1/chat/completions", '{"model":"first","mod\\u0065l":"escaped-key"}').model).toBe("escaped-key");
+    // stream / max_tokens follow the same rule.
+    expect(post("/v1/chat/completions", '{"model":"m","stream":true,"stream":false}').streaming).toBe(false);
+    expect(post("/v1/completions", '{"model":"m","max_tokens":5,"max_tokens":7}').maxTokens).toBe(7);
+  });
+
+  it("never routes on a body that is not exactly one JSON document", () => {
+    for (const b of ['{"model":"x"}{"model":"y"}', '{"model":"x"} {"model":"y"}', '{"model":"x"}trailing', '{"model":"x"}]', '{"model":"x"}\n,']) {
+      const r = post("/v1/chat/completions", b);
+      expect(r.model, b).toBe("");
+      expect(r.flags & FLAG_BODY_TRAILING, b).toBeTruthy();
+    }
+    // Trailing whitespace is fine.
+    expect(post("/v1/chat/completions", '{"model":"x"} \r\n\t ').model).toBe("x");
+    // Seen in a prefix too: bytes after the object are already there.
+    expect(post("/v1/chat/completions", '{"model":"x"}{"model":"y"', { complete: false }).model).toBe("");
   });
 
   it("handles invalid UTF-8 without trapping", () => {
@@ -254,7 +273,7 @@ describe("truncated, deep and garbage JSON", () => {
     expect(post("/v1/chat/completions", '{"model":"x', { complete: false }).flags & FLAG_BODY_TRUNCATED).toBeTruthy();
     expect(post("/generate", '{"inputs":"x","parameters":{"max_new_tokens":[5],"n":{"max_new_tokens":6}}}').maxTokens).toBe(-1);
     expect(post("/v1/chat/completions", '["model","x"]').model).toBe("");
-    expect(post("/v1/chat/completions", '{"model":"x"}trailing{"model":"y"}').model).toBe("x");
+    expect(post("/v1/chat/completions", '{"model":"x"}trailing{"model":"y"}').model).toBe("");
     expect(post("/v1/chat/completions", "\uFEFF{\"model\":\"bom\"}").model).toBe("bom");
     const bin = new Uint8Array(4096);
     for (let i = 0; i < bin.length; i++) bin[i] = (i * 131 + 7) & 255;
@@ -297,7 +316,8 @@ describe("KServe v1 / TF Serving REST", () => {
 
   it("versions and labels", () => {
     expect(post("/v1/models/half_plus_two/versions/123:predict")).toMatchObject({ protocol: "tfserving-predict", model: "half_plus_two", version: "123" });
-    expect(post("/v1/models/m/labels/stable:classify")).toMatchObject({ protocol: "tfserving-classify", model: "m", version: "stable" });
+    // A label is a name ("stable"), not a version: it goes to its own field (x-inference-model-label).
+    expect(post("/v1/models/m/labels/stable:classify")).toMatchObject({ protocol: "tfserving-classify", model: "m", version: "", label: "stable" });
     expect(post("/v1/models/m/versions/2:regress")).toMatchObject({ protocol: "tfserving-regress", version: "2" });
     expect(post("/v1/models/m/versions/2:explain").inference).toBe(false);
     expect(post("/v1/models/m/other/2:predict").inference).toBe(false);
@@ -432,11 +452,13 @@ describe("gRPC", () => {
     const spec = [...ld(1, "half_plus_two"), ...ld(3, "serving_default"), ...ld(2, vi(1, 42))];
     const inputs = ld(2, [...ld(1, "x"), ...ld(2, [...vi(1, 1)])]);
     expect(post(TFP, frame([...inputs, ...ld(1, spec)]), { ct: GRPC })).toMatchObject({ protocol: "tfserving-predict", model: "half_plus_two", version: "42", grpc: true, class: "predict" });
-    expect(post("/tensorflow.serving.PredictionService/Classify", frame(ld(1, [...ld(1, "c"), ...ld(4, "canary")])), { ct: GRPC })).toMatchObject({ protocol: "tfserving-classify", model: "c", version: "canary" });
+    expect(post("/tensorflow.serving.PredictionService/Classify", frame(ld(1, [...ld(1, "c"), ...ld(4, "canary")])), { ct: GRPC })).toMatchObject({ protocol: "tfserving-classify", model: "c", label: "canary" });
     expect(post("/tensorflow.serving.PredictionService/Regress", frame(ld(1, [...ld(1, "r")])), { ct: GRPC })).toMatchObject({ protocol: "tfserving-regress", model: "r", version: "" });
     expect(post(TFP, frame(ld(1, [...ld(1, "n"), ...ld(2, vi(1, -5))])), { ct: GRPC }).version).toBe("-5");
     expect(post(TFP, frame(ld(1, [...ld(1, "n"), ...ld(2, [])])), { ct: GRPC }).version).toBe("0");
-    expect(post(TFP, frame(ld(1, [...ld(1, "n"), ...ld(2, vi(1, 9n)), ...ld(4, "lbl")])), { ct: GRPC }).version).toBe("lbl");
+    expect(post(TFP, frame(ld(1, [...ld(1, "n"), ...ld(2, vi(1, 9n)), ...ld(4, "lbl")])), { ct: GRPC })).toMatchObject({ version: "", label: "lbl" });
+    // version / version_label are a oneof: the last one read wins.
+    expect(post(TFP, frame(ld(1, [...ld(1, "n"), ...ld(4, "lbl"), ...ld(2, vi(1, 9n))])), { ct: GRPC })).toMatchObject({ version: "9", label: "" });
     // Two model_spec fields merge.
     expect(post(TFP, frame([...ld(1, ld(1, "a")), ...ld(1, ld(2, vi(1, 3)))]), { ct: GRPC })).toMatchObject({ model: "a", version: "3" });
     // A ModelSpec cut by the prefix is read as far as it goes.
@@ -465,11 +487,16 @@ describe("TorchServe", () => {
     expect(post("/predictions/densenet161")).toMatchObject({ protocol: "torchserve", model: "densenet161", version: "", needsBody: false, class: "predict" });
     expect(post("/predictions/densenet161/2.0")).toMatchObject({ model: "densenet161", version: "2.0" });
     expect(post("/explanations/mnist")).toMatchObject({ protocol: "torchserve", model: "mnist" });
-    expect(post("/predictions/a/b/c").inference).toBe(false);
+    // Extra segments go to the handler as url_path (TorchServe InferenceRequestHandler.handlePredictions).
+    expect(post("/predictions/a/b/c/d")).toMatchObject({ protocol: "torchserve", model: "a", version: "b" });
+    expect(post("/predictions/m/")).toMatchObject({ model: "m", version: "" });
     expect(post("/predictions").inference).toBe(false);
   });
+  it("any method: TorchServe ignores it (curl -T sends PUT)", () => {
+    for (const m of ["GET", "PUT", "PATCH", "DELETE"]) expect(classify(m, "/predictions/m/1"), m).toMatchObject({ protocol: "torchserve", model: "m", version: "1" });
+  });
   it("management and ping are not inference", () => {
-    for (const [m, p] of [["GET", "/ping"], ["POST", "/ping"], ["GET", "/models"], ["POST", "/models"], ["GET", "/models/m"], ["PUT", "/models/m"], ["DELETE", "/models/m/1"], ["GET", "/predictions/m"]]) {
+    for (const [m, p] of [["GET", "/ping"], ["POST", "/ping"], ["GET", "/models"], ["POST", "/models"], ["GET", "/models/m"], ["PUT", "/models/m"], ["DELETE", "/models/m/1"]]) {
       expect(classify(m, p).inference, `${m} ${p}`).toBe(false);
     }
   });
@@ -477,7 +504,8 @@ describe("TorchServe", () => {
 
 describe("health, metrics and others", () => {
   it("are not inference with any method", () => {
-    for (const p of ["/health", "/healthz", "/ready", "/metrics", "/ping", "/v1/models", "/version", "/info", "/get_model_info", "/stats", "/tokenize", "/", "*", "/v1", "/v2/health/live"]) {
+    for (const p of ["/health", "/healthz", "/ready", "/metrics", "/ping", "/v1/models", "/version", "/info", "/get_model_info", "/stats", "/tokenize", "*", "/v1", "/v2/health/live",
+      "/detokenize", "/v1/messages/count_tokens", "/v1/audio/speech", "/openai/v1/models", "/inference/v1/abort"]) {
       for (const m of ["GET", "POST"]) {
         const r = classify(m, p, { body: '{"model":"x"}' });
         expect(r, `${m} ${p}`).toMatchObject({ inference: false, protocol: "unknown", model: "", needsBody: false, class: "predict", cost: 0 });
@@ -578,5 +606,83 @@ describe("randomized: never traps", () => {
       expect(res.inference).toBe(true);
     }
     function pick2(rr: () => number) { return ["/v1/chat/completions", "/generate", "/v2/models/e/generate"][Math.floor(rr() * 3)]; }
+  });
+});
+
+describe("routes added for issue 12", () => {
+  it("vLLM token-in generate, score, rerank, pooling, classify", () => {
+    expect(post("/inference/v1/generate", '{"token_ids":[1,2],"sampling_params":{"max_tokens":9},"model":"m","stream":true}'))
+      .toMatchObject({ protocol: "vllm-generate-tokens", model: "m", streaming: true, maxTokens: 9, class: "generate-stream" });
+    expect(post("/inference/v1/generate", '{"token_ids":[1]}')).toMatchObject({ protocol: "vllm-generate-tokens", model: "", needsBody: true });
+    for (const [p, proto] of [["/score", "vllm-score"], ["/v1/score", "vllm-score"], ["/rerank", "vllm-rerank"], ["/v1/rerank", "vllm-rerank"],
+      ["/v2/rerank", "vllm-rerank"], ["/pooling", "vllm-pooling"], ["/classify", "vllm-classify"], ["/openai/v1/rerank", "vllm-rerank"]]) {
+      expect(post(p, '{"model":"bge-reranker","query":"q","documents":["a"],"stream":true}'), p).toMatchObject({ protocol: proto, model: "bge-reranker", class: "embed", streaming: false });
+    }
+    expect(classify("GET", "/score").inference).toBe(false);
+  });
+
+  it("Anthropic Messages and every OpenAI route under /openai/v1", () => {
+    expect(post("/v1/messages", '{"model":"claude-like","max_tokens":100,"messages":[],"stream":true}'))
+      .toMatchObject({ protocol: "anthropic-messages", model: "claude-like", maxTokens: 100, streaming: true, class: "generate-stream" });
+    for (const [p, proto] of [["/openai/v1/chat/completions", "openai-chat"], ["/openai/v1/completions", "openai-completions"],
+      ["/openai/v1/embeddings", "openai-embeddings"], ["/openai/v1/responses", "openai-responses"]]) {
+      expect(post(p, '{"model":"my-deployment"}'), p).toMatchObject({ protocol: proto, model: "my-deployment" });
+    }
+    // KServe v1 path-model routes do not move under the prefix.
+    expect(post("/openai/v1/models/m:predict").inference).toBe(false);
+  });
+
+  it("TGI POST / streams from the body; SGLang PUT /generate; POST /generate by body keys", () => {
+    expect(post("/", '{"inputs":"hi","parameters":{"max_new_tokens":20},"stream":true}')).toMatchObject({ protocol: "tgi-generate", streaming: true, class: "generate-stream", maxTokens: 20 });
+    expect(post("/", '{"inputs":"hi"}')).toMatchObject({ protocol: "tgi-generate", streaming: false });
+    // POST / keeps TGI even with SGLang-looking keys: only /generate is shared.
+    expect(post("/", '{"text":"hi","inputs":"x"}').protocol).toBe("tgi-generate");
+    expect(classify("GET", "/").inference).toBe(false);
+    expect(classify("PUT", "/generate", { body: '{"text":"hi","sampling_params":{"max_new_tokens":7}}' })).toMatchObject({ protocol: "sglang-generate", maxTokens: 7 });
+    expect(post("/generate", '{"text":"hi"}').protocol).toBe("sglang-generate");
+    expect(post("/generate", '{"input_ids":[1]}').protocol).toBe("sglang-generate");
+    expect(post("/generate", '{"inputs":"hi"}').protocol).toBe("tgi-generate");
+  });
+
+  it("TorchServe gRPC Predictions / StreamPredictions: model_name 1, model_version 2, last wins", () => {
+    const TS = "/org.pytorch.serve.grpc.inference.InferenceAPIsService/Predictions";
+    const msg = [...ld(3, [...ld(1, "data"), ...ld(2, "xyz")]), ...ld(1, "resnet"), ...ld(2, "1.0")];
+    expect(post(TS, frame(msg), { ct: GRPC })).toMatchObject({ protocol: "torchserve-grpc", model: "resnet", version: "1.0", grpc: true, class: "predict" });
+    expect(post(TS, frame([...ld(1, "a"), ...ld(1, "b")]), { ct: GRPC }).model).toBe("b");
+    expect(post("/org.pytorch.serve.grpc.inference.InferenceAPIsService/StreamPredictions", frame(ld(1, "llm")), { ct: GRPC }))
+      .toMatchObject({ protocol: "torchserve-grpc", model: "llm", streaming: true, class: "generate-stream" });
+    expect(post("/org.pytorch.serve.grpc.inference.InferenceAPIsService/Ping", null, { ct: GRPC }).inference).toBe(false);
+  });
+});
+
+describe("multipart/form-data (OpenAI audio)", () => {
+  const B = "----b0undary";
+  const CT = `multipart/form-data; boundary=${B}`;
+  const part = (name: string, value: string | Uint8Array, filename?: string) => {
+    const head = `--${B}\r\nContent-Disposition: form-data; name="${name}"${filename ? `; filename="${filename}"` : ""}\r\n${filename ? "Content-Type: audio/wav\r\n" : ""}\r\n`;
+    return [...enc.encode(head), ...(typeof value === "string" ? enc.encode(value) : value), ...enc.encode("\r\n")];
+  };
+  const body = (...parts: number[][]) => Uint8Array.from([...parts.flat(), ...enc.encode(`--${B}--\r\n`)]);
+  const audio = new Uint8Array(3000).map((_, i) => (i * 37) & 0xff);
+
+  it("reads model after a binary file part, and stream", () => {
+    const b = body(part("file", audio, "a.wav"), part("model", "whisper-large-v3"), part("stream", "true"));
+    expect(post("/v1/audio/transcriptions", b, { ct: CT })).toMatchObject({ protocol: "openai-transcriptions", model: "whisper-large-v3", streaming: true, class: "generate-stream" });
+    expect(post("/openai/v1/audio/translations", b, { ct: `multipart/form-data; boundary="${B}"` })).toMatchObject({ protocol: "openai-translations", model: "whisper-large-v3" });
+  });
+  it("last model field wins; name* and escaped names are refused; UTF-8 names kept", () => {
+    expect(post("/v1/audio/transcriptions", body(part("model", "a"), part("model", "b")), { ct: CT }).model).toBe("b");
+    const star = Uint8Array.from([...enc.encode(`--${B}\r\nContent-Disposition: form-data; name*=utf-8''model\r\n\r\nx\r\n`), ...part("model", "a"), ...enc.encode(`--${B}--`)]);
+    expect(post("/v1/audio/transcriptions", star, { ct: CT })).toMatchObject({ model: "" });
+    expect(post("/v1/audio/transcriptions", body(part("model", "wisper-é-模型")), { ct: CT }).model).toBe("wisper-é-模型");
+    expect(post("/v1/audio/transcriptions", body(part("modelx", "a")), { ct: CT }).model).toBe("");
+  });
+  it("a model cut by the prefix or a body without its closing delimiter is never used", () => {
+    const b = body(part("file", audio, "a.wav"), part("model", "whisper"));
+    expect(classifyPrefix("/v1/audio/transcriptions", b, 1000, false, CT).model).toBe("");
+    for (let n = b.length - 40; n < b.length; n++) classifyPrefix("/v1/audio/transcriptions", b, n, false, CT);
+    expect(post("/v1/audio/transcriptions", b.slice(0, b.length - 10), { ct: CT }).model).toBe("");
+    expect(post("/v1/audio/transcriptions", b, { ct: "multipart/form-data" }).model).toBe("");
+    expect(post("/v1/audio/transcriptions", b, { ct: "application/json" }).model).toBe("");
   });
 });

@@ -25,6 +25,7 @@ function result(): string {
     ",\"protocol\":" + esc(protocolName(c.protocol)) +
     ",\"model\":" + esc(c.model) +
     ",\"version\":" + esc(c.version) +
+    ",\"label\":" + esc(c.label) +
     ",\"streaming\":" + (c.streaming ? "true" : "false") +
     ",\"maxTokens\":" + c.maxTokens.toString() +
     ",\"contentLength\":" + c.contentLength.toString() +

@@ -162,6 +162,21 @@ const section = (name: string, value: unknown) => root_({ [name]: value });
 
 const corpus: [string, string][] = [
   ["minimal", JSON.stringify(MIN)],
+  // Issue 12: UTF-8 model names (bytes, not chars; no controls; no lone surrogates), new header fields, body limit.
+  ...([["utf8 name", "café-模型-😀"], ["256 bytes", "é".repeat(128)], ["257 bytes", "é".repeat(128) + "a"], ["space inside", "a b"],
+    ["C1 control", "a\u0085"], ["DEL", "a\u007f"], ["NUL", "a\u0000"], ["lone surrogate", "\ud800x"], ["pair", "\ud83d\ude00"],
+    ["reversed pair", "\ude00\ud83d"]] as [string, string][]).map(([l, n]) => [`model name: ${l}`, `{"pools":[{"name":"a","models":["${n}"]}]}`] as [string, string]),
+  ["headers.stripInbound", root_({ headers: { stripInbound: ["x-a", "target-pod"] } })],
+  ["headers.stripInbound empty", root_({ headers: { stripInbound: [] } })],
+  ["headers.stripInbound bad", root_({ headers: { stripInbound: ["X-Upper"] } })],
+  ["headers.trustedPeers", root_({ headers: { trustedPeers: ["spiffe://cluster.local/ns/a/sa/b", "ns:team-a"] } })],
+  ["headers.trustedPeers bad ns", root_({ headers: { trustedPeers: ["ns:-bad"] } })],
+  ["headers.trustedPeers bad uri", root_({ headers: { trustedPeers: ["http://x"] } })],
+  ["headers.version/label", root_({ headers: { version: "x-v", label: "x-l" } })],
+  ["headers.version duplicate", root_({ headers: { version: "x-inference-model" } })],
+  ["body.bufferLimitBytes", root_({ body: { enabled: true, bufferLimitBytes: 32768 } })],
+  ["body.bufferLimitBytes low", root_({ body: { bufferLimitBytes: 1000 } })],
+  ["body.bufferLimitBytes high", root_({ body: { bufferLimitBytes: 67108865 } })],
   ["full", JSON.stringify(FULL)],
   ["empty text", ""],
   ["empty object", "{}"],

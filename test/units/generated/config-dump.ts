@@ -53,6 +53,7 @@ function dumpBodyConfig(v: BodyConfig): string {
   s += "\"enabled\":" + (v.enabled ? "true" : "false");
   s += ",\"maxBytes\":" + v.maxBytes.toString();
   s += ",\"timeoutMs\":" + v.timeoutMs.toString();
+  s += ",\"bufferLimitBytes\":" + v.bufferLimitBytes.toString();
   return s + "}";
 }
 
@@ -84,8 +85,12 @@ function dumpHeaderNames(v: HeaderNames): string {
   s += ",\"priority\":" + q(v.priority);
   s += ",\"pool\":" + q(v.pool);
   s += ",\"endpoint\":" + q(v.endpoint);
+  s += ",\"version\":" + q(v.version);
+  s += ",\"label\":" + q(v.label);
   if (v.modelOverride.length) s += ",\"modelOverride\":" + q(v.modelOverride);
   if (v.priorityIn.length) s += ",\"priorityIn\":" + q(v.priorityIn);
+  s += ",\"stripInbound\":" + list(v.stripInbound);
+  s += ",\"trustedPeers\":" + list(v.trustedPeers);
   return s + "}";
 }
 
