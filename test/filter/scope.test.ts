@@ -1,7 +1,9 @@
 // The filter only touches requests to the inference services it is configured for (pools[].hosts, matched
 // exactly against :authority): everything else from the same sidecar passes unsteered — the filter reads
-// :authority and removes its own headers (so no client can steer through it anyway), nothing more.
+// :authority and removes its own headers and the foreign steering headers (so no client can steer through it
+// anyway), nothing more.
 import { describe, expect, it } from "vitest";
+import { FOREIGN_STEERING_HEADERS } from "../../src/config/plugin-config.js";
 import { generate } from "../../src/toolkit/generate.js";
 import { variant } from "../toolkit/helpers.js";
 import { chat, oip, routerProxy, twoPools } from "./helpers.js";
@@ -49,11 +51,14 @@ describe("scope: the filter acts only on the configured services", () => {
     expect((await p.request(chat("gpt-4o", { authority: "llm.llm:8000" }))).localReply?.status).toBe(404);
   });
 
-  it("an out-of-scope request costs 7 host calls (read :authority, remove the 6 owned headers); an in-scope one the full path", async () => {
+  // Owned: protocol, model, class, priority, version, label, pool, endpoint; foreign: the 7 default headers.stripInbound.
+  const OWNED = 8;
+  const FOREIGN = FOREIGN_STEERING_HEADERS.length;
+  it("an out-of-scope request costs 1 + 8 + 7 host calls (read :authority, remove the owned and the foreign steering headers); an in-scope one the full path", async () => {
     const p = await routerProxy(scoped(), { traceHostCalls: true });
     await p.request(oip("mistral-7b", { authority: "llm:8000" })); // warm-up: first-request allocations
     const out = await hostCallsFor(p, oip("mistral-7b", { authority: "api.example.com" }));
-    expect(out).toEqual(["proxy_get_header_map_value", ...Array(6).fill("proxy_remove_header_map_value")]);
+    expect(out).toEqual(["proxy_get_header_map_value", ...Array(OWNED + FOREIGN).fill("proxy_remove_header_map_value")]);
     const inScope = await hostCallsFor(p, oip("mistral-7b", { authority: "llm:8000" }));
     expect(inScope.length).toBeGreaterThan(10);
     console.log(`host calls per request: out of scope ${out.length}, in scope ${inScope.length}`);
