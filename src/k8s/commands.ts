@@ -10,7 +10,6 @@ import { renderObjects, syncObjects } from "./manifests.js";
 import { SyncController, type SyncSource, type SyncTarget } from "./sync.js";
 import { validateObject } from "./validate-core.js";
 import { AmbientError, AMBIENT_SINCE, generateAmbient, validateTrafficExtension } from "../toolkit/ambient.js";
-import { sha256File } from "../toolkit/generate.js";
 import { writeFiles } from "../toolkit/output.js";
 import { importObjects, renderImported } from "../toolkit/import.js";
 
@@ -111,12 +110,12 @@ export function registerK8sCommands(program: Command, h: CommandHelpers): void {
     .requiredOption("-c, --config <file>", "router config (YAML or JSON); steering must be pool")
     .requiredOption("-o, --out <dir>", "output directory")
     .requiredOption("--waypoint <name>", "the waypoint Gateway in the router's namespace")
-    .option("--wasm <file>", "built module whose sha256 goes into the output")
+    .option("--wasm <file>", "built module: its sha256 (https/file urls) or its image's manifest digest (oci urls) goes into the output")
     .action((o: { config: string; out: string; waypoint: string; wasm?: string }) => {
       const cfg = h.load(o.config);
       let result;
       try {
-        result = generateAmbient(cfg, { waypoint: o.waypoint, source: path.basename(o.config), ...(o.wasm ? { wasmSha256: sha256File(o.wasm) } : {}) });
+        result = generateAmbient(cfg, { waypoint: o.waypoint, source: path.basename(o.config), ...(o.wasm ? { wasm: readFileSync(o.wasm) } : {}) });
       } catch (e) {
         if (e instanceof AmbientError) h.fail([{ file: o.config, path: "steering", message: e.message }], "nothing written");
         throw e;

@@ -15,7 +15,7 @@
 // The filter rewrites x-inference-pool; with ABI 0.2.1 Envoy clears the route cache after the header write, so the
 // waypoint's router matches the HTTPRoute rule of the chosen pool.
 import type { RouterConfig } from "../config/router-config.js";
-import { buildPluginConfig, GENERATOR, type K8sObject, type OutputFile } from "./generate.js";
+import { buildPluginConfig, GENERATOR, type K8sObject, type OutputFile, wasmDigest, wasmModuleSpec } from "./generate.js";
 import { atLeast } from "./versions.js";
 import { type Problem, validateK8sObject } from "./validate.js";
 
@@ -29,7 +29,8 @@ export interface AmbientOptions {
   /** Name of the waypoint Gateway (gateway.networking.k8s.io) in the router's namespace. */
   waypoint: string;
   source?: string;
-  wasmSha256?: string;
+  /** The built module: its hash (https/file urls) or the manifest digest of its image (oci urls) is pinned. */
+  wasm?: Buffer;
 }
 
 export interface AmbientResult {
@@ -67,18 +68,10 @@ export function generateAmbient(cfg: RouterConfig, o: AmbientOptions): AmbientRe
   }
   const targetRefs = [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: o.waypoint }];
   const pluginConfig = buildPluginConfig(cfg);
-  const sha256 = o.wasmSha256 ?? cfg.wasm.sha256;
-  const wasm = {
-    url: cfg.wasm.url,
-    ...(sha256 ? { sha256 } : {}),
-    imagePullPolicy: cfg.wasm.imagePullPolicy,
-    ...(cfg.wasm.imagePullSecret ? { imagePullSecret: cfg.wasm.imagePullSecret } : {}),
-    pluginName: cfg.pluginName,
-    failStrategy: cfg.failStrategy,
-    type: "HTTP",
-    vmConfig: { env: [{ name: "INFERENCE_ROUTER_NAMESPACE", value: ns }] },
-    pluginConfig,
-  };
+  // The same digest rules as sidecars and gateways: for oci:// urls the image manifest digest (generate.ts wasmDigest).
+  const digest = wasmDigest(cfg, o.wasm ? { wasm: o.wasm } : {});
+  warnings.push(...digest.warnings);
+  const wasm = wasmModuleSpec(cfg, digest.sha256, ns, pluginConfig);
   const common = { targetRefs, phase: cfg.phase, ...(cfg.priority !== undefined ? { priority: cfg.priority } : {}) };
   const wasmPlugin: K8sObject = {
     apiVersion: "extensions.istio.io/v1alpha1", kind: "WasmPlugin", metadata: meta(cfg.name),

@@ -336,6 +336,21 @@ export function wasmDigest(cfg: RouterConfig, opts: GenerateOptions): WasmDigest
   return { note: "No sha256: the agent takes whatever image the tag points to (pin it with --wasm, wasm.sha256 or url@sha256:).", warnings };
 }
 
+/** The module fields a WasmPlugin spec and a TrafficExtension's `wasm` share (sidecar, gateway and waypoint). */
+export function wasmModuleSpec(cfg: RouterConfig, sha256: string | undefined, ns: string, pluginConfig: PluginConfig): Record<string, unknown> {
+  return {
+    url: cfg.wasm.url,
+    ...(sha256 ? { sha256 } : {}),
+    imagePullPolicy: cfg.wasm.imagePullPolicy,
+    ...(cfg.wasm.imagePullSecret ? { imagePullSecret: cfg.wasm.imagePullSecret } : {}),
+    pluginName: cfg.pluginName,
+    failStrategy: cfg.failStrategy,
+    type: "HTTP",
+    vmConfig: { env: [{ name: "INFERENCE_ROUTER_NAMESPACE", value: ns }] },
+    pluginConfig,
+  };
+}
+
 export const ORIGINAL_DST_CAVEATS = [
   "ORIGINAL_DST sends each request to whatever ip:port the steering header names. Clients can set that header",
   "themselves: unless the filter (or an earlier filter) strips inbound copies, any caller can reach any address the proxy",
@@ -374,17 +389,7 @@ export function generate(cfg: RouterConfig, opts: GenerateOptions = {}): Generat
   // its own, so there it runs on every port and the filter's :authority scope does the narrowing.
   const ports = cfg.workload.context === "SIDECAR_OUTBOUND" ? servicePorts(cfg) : [];
   const match = [{ mode: "CLIENT", ...(ports.length > 0 ? { ports: ports.map((number) => ({ number })) } : {}) }];
-  const wasmCommon = {
-    url: cfg.wasm.url,
-    ...(sha256 ? { sha256 } : {}),
-    imagePullPolicy: cfg.wasm.imagePullPolicy,
-    ...(cfg.wasm.imagePullSecret ? { imagePullSecret: cfg.wasm.imagePullSecret } : {}),
-    pluginName: cfg.pluginName,
-    failStrategy: cfg.failStrategy,
-    type: "HTTP",
-    vmConfig: { env: [{ name: "INFERENCE_ROUTER_NAMESPACE", value: ns }] },
-    pluginConfig,
-  };
+  const wasmCommon = wasmModuleSpec(cfg, sha256, ns, pluginConfig);
   const wasmPlugin: K8sObject = {
     apiVersion: "extensions.istio.io/v1alpha1",
     kind: "WasmPlugin",

@@ -1,5 +1,6 @@
 // Ambient output: the filter on the waypoint (targetRefs), per-pool Services and an HTTPRoute bound to the frontend
 // Service, each strictly valid; endpoint mode refused with the reason and the alternative.
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -9,6 +10,7 @@ import { main } from "../../src/cli.js";
 import { RouterConfigSchema } from "../../src/config/router-config.js";
 import { validateObject } from "../../src/k8s/validate-core.js";
 import { AmbientError, generateAmbient, validateTrafficExtension } from "../../src/toolkit/ambient.js";
+import { packageWasm } from "../../src/toolkit/oci.js";
 
 const base = (extra: Record<string, unknown> = {}) => RouterConfigSchema.parse({
   namespace: "llm", name: "inference-router",
@@ -28,6 +30,14 @@ function objects(files: ReturnType<typeof generateAmbient>["files"]) {
 }
 
 describe("ambient waypoint output", () => {
+  it("pins an oci:// module by its image manifest digest, never the module hash (as sidecars and gateways)", () => {
+    const wasm = Buffer.from("\0asm\x01\0\0\0 any module bytes");
+    const wp = objects(generateAmbient(base(), { waypoint: "waypoint", wasm }).files)[0]!.o as any;
+    const manifest = packageWasm(wasm).manifest.digest.slice("sha256:".length);
+    expect(wp.spec.sha256).toBe(manifest);
+    expect(wp.spec.sha256).not.toBe(createHash("sha256").update(wasm).digest("hex"));
+  });
+
   it("Istio 1.28: WasmPlugin targeting the waypoint, a Service for the pool without one, an HTTPRoute on x-inference-pool; all valid", () => {
     const r = generateAmbient(base(), { waypoint: "waypoint" });
     const objs = objects(r.files);
