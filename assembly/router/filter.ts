@@ -279,8 +279,9 @@ export class RouterStream extends HttpContext {
   onRequestHeaders(headerCount: u32, endOfStream: bool): i32 {
     const r = this.r;
     // Requests to other services pass unsteered: nothing classified, written, held or counted. The owned headers are
-    // still removed (7 host calls in all), so a client can never steer or fake a classification even on a request
-    // that reaches the inference service by a name outside the scope (its cluster IP, say).
+    // still removed, with the foreign steering headers (1 + 8 + 7 host calls in all), so a client can never steer or
+    // fake a classification even on a request that reaches the inference service by a name outside the scope (its
+    // cluster IP, say).
     const inScope = !r.scope.limited || r.scope.covers(getHeader(MapType.RequestHeaders, K_AUTHORITY));
     stripOwned(r.keys);
     if (!inScope) return HeadersStatus.Continue;
