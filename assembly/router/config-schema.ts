@@ -4,11 +4,11 @@
 // One function per object of the schema: the keys it admits (an unknown key is an error), each key read by name
 // with its bounds, pattern and default. The non-trapping readers are in config-read.ts; cross-field rules and
 // the entry point in config-parse.ts.
-import { AffinityConfig, BodyConfig, DiscoveryConfig, HeaderNames, LoadReportsConfig, MetricsConfig, ModelConfig, OutlierConfig, PollingConfig, PoolConfig, PrefixAffinityConfig, RouterConfig, SaturationConfig, ScoringConfig, SeriesConfig, SheddingConfig } from "./config";
+import { AffinityConfig, BodyConfig, DecisionTraceConfig, DiscoveryConfig, HeaderNames, LoadReportsConfig, MetricsConfig, ModelConfig, OutlierConfig, PollingConfig, PoolConfig, PrefixAffinityConfig, RouterConfig, SaturationConfig, ScoringConfig, SeriesConfig, SheddingConfig } from "./config";
 import { bool_, dbl, fail, index, int, items, object, ok, oneOf, patternList, patternOr, stringRecord } from "./config-read";
 import { isAuthority, isEndpoint, isGpu, isHeaderName, isIdent, isLabelName, isLabelText, isLabelValue, isMetricName, isModelName, isPath, isTrustedPeer, isVisible255 } from "./config-read";
 
-const ROUTER_CONFIG_KEYS: Array<string> = ["name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity"];
+const ROUTER_CONFIG_KEYS: Array<string> = ["name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity", "decisionTrace"];
 const HEADER_NAMES_KEYS: Array<string> = ["protocol", "model", "class", "priority", "pool", "endpoint", "version", "label", "modelOverride", "priorityIn", "stripInbound", "trustedPeers"];
 const BODY_CONFIG_KEYS: Array<string> = ["enabled", "maxBytes", "timeoutMs", "bufferLimitBytes"];
 const POOL_CONFIG_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "hosts", "fallback", "maxInFlight", "metrics", "discovery"];
@@ -25,6 +25,7 @@ const POLLING_CONFIG_KEYS: Array<string> = ["intervalMs", "probesPerTick", "subs
 const LOAD_REPORTS_CONFIG_KEYS: Array<string> = ["orca", "queueHeader", "kvCacheHeader"];
 const AFFINITY_CONFIG_KEYS: Array<string> = ["prefix", "lora"];
 const PREFIX_AFFINITY_CONFIG_KEYS: Array<string> = ["enabled", "blockBytes", "blocks", "tableSize", "maxLoadFactor"];
+const DECISION_TRACE_CONFIG_KEYS: Array<string> = ["header", "headerName", "log"];
 
 const STEERING_VALUES: Array<string> = ["pool", "endpoint"];
 const UNKNOWNMODEL_VALUES: Array<string> = ["reject", "passthrough"];
@@ -127,6 +128,7 @@ function parseRouterConfig(i: i32, path: string, o: RouterConfig): void {
   if (m.at("polling") >= 0) parsePollingConfig(m.at("polling"), m.path("polling"), o.polling);
   if (m.at("loadReports") >= 0) parseLoadReportsConfig(m.at("loadReports"), m.path("loadReports"), o.loadReports);
   if (m.at("affinity") >= 0) parseAffinityConfig(m.at("affinity"), m.path("affinity"), o.affinity);
+  if (m.at("decisionTrace") >= 0) parseDecisionTraceConfig(m.at("decisionTrace"), m.path("decisionTrace"), o.decisionTrace);
 }
 
 /** `headers` */
@@ -316,6 +318,15 @@ function parsePrefixAffinityConfig(i: i32, path: string, o: PrefixAffinityConfig
   o.blocks = int(m.at("blocks"), m.path("blocks"), 1, 64, o.blocks);
   o.tableSize = int(m.at("tableSize"), m.path("tableSize"), 64, 1048576, o.tableSize);
   o.maxLoadFactor = dbl(m.at("maxLoadFactor"), m.path("maxLoadFactor"), 1, 100, o.maxLoadFactor);
+}
+
+/** `decisionTrace` */
+function parseDecisionTraceConfig(i: i32, path: string, o: DecisionTraceConfig): void {
+  const m = object(i, path, DECISION_TRACE_CONFIG_KEYS);
+  if (m === null) return;
+  o.header = bool_(m.at("header"), m.path("header"), o.header);
+  o.headerName = patternOr(m.at("headerName"), m.path("headerName"), 64, isHeaderName, MSG_HEADER_NAME, o.headerName);
+  o.log = bool_(m.at("log"), m.path("log"), o.log);
 }
 
 /** Reads the object at `i` (the document's root) into `c`. */

@@ -29,6 +29,7 @@ export class RouterConfig {
   polling: PollingConfig = new PollingConfig();
   loadReports: LoadReportsConfig = new LoadReportsConfig();
   affinity: AffinityConfig = new AffinityConfig();
+  decisionTrace: DecisionTraceConfig = new DecisionTraceConfig();
 }
 
 /** `headers` */
@@ -236,6 +237,16 @@ export class PrefixAffinityConfig {
   tableSize: i32 = 4096;
   /** Affinity holds while score ≤ least score × factor (also bounds LoRA affinity). */
   maxLoadFactor: f64 = 3;
+}
+
+/** `decisionTrace` */
+export class DecisionTraceConfig {
+  /** Add the decision (reason, upstream, score, runner-up) as a response header; reveals upstream addresses to clients. */
+  header: bool = false;
+  /** Name of the decision response header. */
+  headerName: string = "x-inference-router-decision";
+  /** Log one decision line per request at info level (otherwise only at debug level). */
+  log: bool = false;
 }
 
 /** Result of parsing: either a config or the first problem, named by its JSON path ("pools[1].weight: ..."). */

@@ -5,8 +5,8 @@
 import { BufferType, DataStatus, HeadersStatus, LogLevel, MapType } from "../runtime/abi";
 import { HttpContext, liveRoots, RootContext } from "../runtime/context";
 import {
-  continueRequest, getBufferStringStrict, getHeader, lastUtf8Error, getProperty, log, logEnabled, nowMs, propertyPath,
-  readBufferInto, refreshLogLevel, sendLocalResponse, setEffectiveContext, setTickPeriodMs, utf8,
+  continueRequest, getBufferStringStrict, getHeader, lastUtf8Error, getProperty, log, logBytes, logEnabled, nowMs, propertyPath,
+  readBufferInto, refreshLogLevel, removeHeader, replaceHeaderBytes, sendLocalResponse, setEffectiveContext, setTickPeriodMs, utf8,
 } from "../runtime/host";
 import { Catalog } from "./catalog";
 import { Classification, classifyBody, classifyHeaders, estimatedCost, PROTOCOL_COUNT, Protocol, protocolName, requestClass } from "./classify";
@@ -16,6 +16,8 @@ import { Scope } from "./scope";
 import { parseConfig } from "./config-parse";
 import { Load, LoadView } from "./loadview";
 import { AFFINITY_HIT, AFFINITY_OVERRIDE, NO_HEALTHY, PickRequest, PickResult, Picker, SHED } from "./picker";
+import { REASON_UNDETERMINED, REASON_UNKNOWN_MODEL } from "./pick/request";
+import { Decision, traceBuffer, writeHeader, writeLogLine } from "./decision";
 import { Affinity } from "./affinity";
 import { Poller } from "./poller";
 import { OrcaReport, parseOrca } from "./signals/orca";
@@ -34,6 +36,7 @@ const K_CONTENT_TYPE = utf8("content-type");
 const K_CONTENT_LENGTH = utf8("content-length");
 const K_STATUS = utf8(":status");
 const K_ORCA = utf8("endpoint-load-metrics");
+const K_REQUEST_ID = utf8("x-request-id");
 const P_RESPONSE_FLAGS = propertyPath(["response", "flags"]);
 
 // Envoy response flags that mean the upstream failed us (timeout, remote reset, connect failure, termination).
@@ -56,6 +59,8 @@ class Router {
   /** Response headers read for load reports ("" when not configured). */
   queueHeader: ArrayBuffer | null;
   kvCacheHeader: ArrayBuffer | null;
+  /** decisionTrace.headerName when decisionTrace.header is on. */
+  traceHeader: ArrayBuffer | null;
   constructor(public cfg: RouterConfig, vmId: u32) {
     const catalog = new Catalog(cfg);
     // A VM missing heartbeats for 5 periods (or 3 s) is presumed dead: its in-flight slots stop counting.
@@ -75,6 +80,7 @@ class Router {
     const lr = cfg.loadReports;
     this.queueHeader = lr.queueHeader.length > 0 ? utf8(lr.queueHeader) : null;
     this.kvCacheHeader = lr.kvCacheHeader.length > 0 ? utf8(lr.kvCacheHeader) : null;
+    this.traceHeader = cfg.decisionTrace.header ? utf8(cfg.decisionTrace.headerName) : null;
     this.scratch = cfg.body.enabled ? heap.alloc(<usize>cfg.body.maxBytes) : 0;
     this.holds = new HoldPool(scanLimit(cfg.body), cfg.body.enabled);
   }
@@ -271,6 +277,8 @@ export class RouterStream extends HttpContext {
   upstream: i32 = -1;
   outcomeRecorded: bool = false;
   sawResponse: bool = false;
+  /** This request's decision, kept for the response header (decisionTrace.header only). */
+  decision: Decision | null = null;
 
   constructor(id: u32, public rootCtx: RouterRoot, public r: Router) {
     super(id, rootCtx);
@@ -354,11 +362,13 @@ export class RouterStream extends HttpContext {
     if (model.length == 0) {
       // The model could not be read (no body mode, or not in the first bytes): fail open, Envoy routes as usual.
       r.stats.request(<i32>c.protocol, S.OUTCOME_UNDETERMINED);
+      this.trace(REASON_UNDETERMINED, null, proto, model, prio);
       return true;
     }
     const pools = r.catalog.poolsFor(model);
     if (pools.length == 0) {
       r.stats.request(<i32>c.protocol, S.OUTCOME_UNKNOWN_MODEL);
+      this.trace(REASON_UNKNOWN_MODEL, null, proto, model, prio);
       if (r.cfg.unknownModelPassthrough) return true;
       this.reply(404, "model_not_found", "model \"" + sanitize(model) + "\" is not served here", 5);
       return false;
@@ -376,6 +386,7 @@ export class RouterStream extends HttpContext {
     req.lora = aff.loraEnabled;
     req.prefixKey = aff.count > 0 ? aff.firstBlock() : 0;
     r.picker.pick(req, res);
+    this.trace(res.reason(), res, proto, model, prio);
     if (res.outcome == NO_HEALTHY) {
       r.stats.request(<i32>c.protocol, S.OUTCOME_NO_HEALTHY);
       this.reply(503, "no_healthy_upstream", "no healthy upstream serves model \"" + sanitize(model) + "\"", 14);
@@ -405,13 +416,46 @@ export class RouterStream extends HttpContext {
     else if (res.affinity == AFFINITY_OVERRIDE) r.stats.count(S.AFFINITY_OVERRIDES);
     if (res.loraHit) r.stats.count(S.LORA_AFFINITY_HITS);
     if (aff.count > 0) aff.remember(res.upstream, now);
-    if (logEnabled(LogLevel.Debug)) {
-      log(LogLevel.Debug, "inference-router: protocol=" + proto + " model=" + sanitize(model) + " priority=" + prio.toString() +
-        " cost=" + estimatedCost(c).toString() + " upstream=" + u.name + " score=" + res.score.toString() +
-        (res.staleFallback ? " stale_fallback" : "") + (res.viaFallback ? " fallback_pool" : "") + (res.saturated ? " saturated" : "") +
-        (res.affinity == AFFINITY_HIT ? " prefix_affinity" : res.affinity == AFFINITY_OVERRIDE ? " prefix_override" : "") + (res.loraHit ? " lora_affinity" : ""));
-    }
     return true;
+  }
+
+  /**
+   * The decision trace (decision.ts): kept for the response header when it is on; the log line at info level
+   * with decisionTrace.log, else only when Envoy logs at debug. Off, it costs two comparisons.
+   */
+  private trace(reason: i32, res: PickResult | null, proto: string, model: string, prio: i32): void {
+    const r = this.r;
+    const t = r.cfg.decisionTrace;
+    const level = t.log ? LogLevel.Info : LogLevel.Debug;
+    const logging = logEnabled(level);
+    if (!t.header && !logging) return;
+    let d: Decision = scratchDecision;
+    if (t.header) {
+      const kept = this.decision;
+      if (kept !== null) d = kept;
+      else this.decision = d = new Decision();
+    }
+    d.set(reason, res);
+    if (!logging) return;
+    const rid = getHeader(MapType.RequestHeaders, K_REQUEST_ID);
+    const b = writeLogLine(traceBuffer, r.cfg.name, d, r.catalog, r.cfg.steering == STEER_ENDPOINT, proto, model, prio, rid);
+    logBytes(level, b.ptr, b.len);
+  }
+
+  /**
+   * With decisionTrace.header on, every response of this filter's streams carries only the filter's own header:
+   * an upstream's copy is replaced (or removed when nothing was decided), so an upstream cannot forge it.
+   */
+  private decisionHeader(): void {
+    const key = this.r.traceHeader;
+    if (key === null) return;
+    const d = this.decision;
+    if (d === null) {
+      removeHeader(MapType.ResponseHeaders, key);
+      return;
+    }
+    const b = writeHeader(traceBuffer, d, this.r.catalog, this.r.cfg.steering == STEER_ENDPOINT);
+    replaceHeaderBytes(MapType.ResponseHeaders, key, b.ptr, b.len);
   }
 
   private reply(status: u32, kind: string, message: string, grpcStatus: i32): void {
@@ -421,12 +465,20 @@ export class RouterStream extends HttpContext {
       headers.push("retry-after");
       headers.push(this.r.cfg.shedding.retryAfterSeconds.toString());
     }
+    const d = this.decision;
+    if (d !== null && this.r.traceHeader !== null) {
+      const b = writeHeader(traceBuffer, d, this.r.catalog, this.r.cfg.steering == STEER_ENDPOINT);
+      headers.push(this.r.cfg.decisionTrace.headerName);
+      headers.push(String.UTF8.decodeUnsafe(b.ptr, b.len));
+    }
     const body = "{\"error\":{\"message\":\"" + message.replaceAll("\"", "'") + "\",\"type\":\"" + kind + "\",\"code\":" + status.toString() + "}}";
     sendLocalResponse(status, "inference_router_" + kind, grpc ? "" : body, headers, grpc ? grpcStatus : -1);
   }
 
   onResponseHeaders(headerCount: u32, endOfStream: bool): i32 {
     this.sawResponse = true;
+    // Whether or not the host runs this callback for the filter's own local reply, the header written is the same.
+    this.decisionHeader();
     if (this.upstream < 0 || this.outcomeRecorded) return HeadersStatus.Continue;
     const st = getHeader(MapType.ResponseHeaders, K_STATUS);
     if (st !== null) this.recordOutcome(!(st.length == 3 && st.charCodeAt(0) == 53)); // 5xx is an upstream error
@@ -521,6 +573,8 @@ export class RouterStream extends HttpContext {
 const pickRequest = new PickRequest();
 const pickResult = new PickResult();
 const orca = new OrcaReport();
+/** The decision of a request traced only in the log (no header to keep it for). */
+const scratchDecision = new Decision();
 
 /** Per-upstream gauges from the load view, at heartbeat pace (hook: the picker's view may feed this later). */
 function publishGauges(r: Router, now: i64): void {

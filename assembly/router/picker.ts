@@ -128,6 +128,8 @@ export class Picker {
         this.evaluate(u, c, nowMs);
         if (!c.healthy) continue;
         healthy++;
+        out.candidates++;
+        if (c.stale) out.stale++;
         const sc = c.score;
         const localScore = c.local / c.capacity;
         if (sc < anyScore - EPS) {
@@ -160,6 +162,10 @@ export class Picker {
         out.upstream = best.idx[0];
         out.score = best.score[0];
         for (let i = 1; i < best.count; i++) out.alternates.push(best.idx[i]);
+        if (best.count > 1) {
+          out.runnerUp = best.idx[1];
+          out.runnerUpScore = best.score[1];
+        }
         out.viaFallback = !firstLevel;
         return;
       }
@@ -226,6 +232,7 @@ export class Picker {
       }
       if (pick >= 0) {
         best.promote(pick, pickS);
+        out.placed = true;
         return;
       }
     }

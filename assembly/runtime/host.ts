@@ -31,6 +31,12 @@ export function log(level: u32, message: string): void {
   abi.proxy_log(level, changetype<usize>(buf), buf.byteLength);
 }
 
+/** Logs `len` bytes at `ptr` (a message built in a reused buffer: nothing allocated). */
+export function logBytes(level: u32, ptr: usize, len: usize): void {
+  if (level < cachedLogLevel) return;
+  abi.proxy_log(level, ptr, len);
+}
+
 export function logDebug(message: string): void { log(abi.LogLevel.Debug, message); }
 export function logInfo(message: string): void { log(abi.LogLevel.Info, message); }
 export function logWarn(message: string): void { log(abi.LogLevel.Warn, message); }
@@ -63,6 +69,11 @@ export function getHeader(map: u32, key: ArrayBuffer): string | null {
 export function replaceHeader(map: u32, key: ArrayBuffer, value: string): u32 {
   const v = String.UTF8.encode(value, false);
   return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(v), v.byteLength);
+}
+
+/** Replaces every value of a header with `len` bytes at `ptr` (built in a reused buffer). */
+export function replaceHeaderBytes(map: u32, key: ArrayBuffer, ptr: usize, len: usize): u32 {
+  return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, ptr, len);
 }
 
 /** Appends a value (Envoy addCopy). */

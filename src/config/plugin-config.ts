@@ -342,6 +342,17 @@ export const PluginConfigSchema = z
       })
       .strict()
       .default({ prefix: { enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 3 }, lora: true }),
+    decisionTrace: z
+      .object({
+        header: z
+          .boolean()
+          .default(false)
+          .describe("Add the decision (reason, upstream, score, runner-up) as a response header; reveals upstream addresses to clients."),
+        headerName: headerName.default("x-inference-router-decision").describe("Name of the decision response header."),
+        log: z.boolean().default(false).describe("Log one decision line per request at info level (otherwise only at debug level)."),
+      })
+      .strict()
+      .default({ header: false, headerName: "x-inference-router-decision", log: false }),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -252,6 +252,9 @@ export const RouterConfigSchema = z
     polling: PluginConfigSchema.shape.polling.optional().describe("Metrics polling: interval, subset probing, poller lease."),
     loadReports: PluginConfigSchema.shape.loadReports.optional().describe("Load reports read from responses (ORCA, plain headers)."),
     affinity: PluginConfigSchema.shape.affinity.optional().describe("Prefix-cache (body mode) and LoRA affinity, bounded by load."),
+    decisionTrace: PluginConfigSchema.shape.decisionTrace
+      .optional()
+      .describe("Decision trace: a response header and/or an info log line saying which upstream was picked and why (docs/observability.md)."),
     versions: z
       .object({
         istio: version.default("1.28").describe("Oldest Istio the output must work with."),

@@ -150,6 +150,7 @@ export function buildPluginConfig(
     ...(cfg.polling ? { polling: cfg.polling } : {}),
     ...(cfg.loadReports ? { loadReports: cfg.loadReports } : {}),
     ...(cfg.affinity ? { affinity: cfg.affinity } : {}),
+    ...(cfg.decisionTrace ? { decisionTrace: cfg.decisionTrace } : {}),
   };
   return parsePluginConfig(input);
 }

@@ -3,7 +3,7 @@
 
 /** Object path (`[]` = array items, "" = root) → its keys in schema order. */
 export const CONFIG_KEYS: Record<string, readonly string[]> = {
-  "": ["name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity"],
+  "": ["name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity", "decisionTrace"],
   "headers": ["protocol", "model", "class", "priority", "pool", "endpoint", "version", "label", "modelOverride", "priorityIn", "stripInbound", "trustedPeers"],
   "body": ["enabled", "maxBytes", "timeoutMs", "bufferLimitBytes"],
   "pools[]": ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "hosts", "fallback", "maxInFlight", "metrics", "discovery"],
@@ -22,4 +22,5 @@ export const CONFIG_KEYS: Record<string, readonly string[]> = {
   "loadReports": ["orca", "queueHeader", "kvCacheHeader"],
   "affinity": ["prefix", "lora"],
   "affinity.prefix": ["enabled", "blockBytes", "blocks", "tableSize", "maxLoadFactor"],
+  "decisionTrace": ["header", "headerName", "log"],
 };

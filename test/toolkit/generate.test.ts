@@ -230,3 +230,9 @@ describe("what each output contains", () => {
     expect(extra).toContain("api.example.com");
   });
 });
+
+test("decisionTrace of the router config reaches the filter's pluginConfig (off unless set)", () => {
+  const on = generate(variant((c) => { c.decisionTrace = { header: true, headerName: "x-why" }; }), {});
+  expect(on.pluginConfig.decisionTrace).toEqual({ header: true, headerName: "x-why", log: false });
+  expect(generate(variant(() => {}), {}).pluginConfig.decisionTrace).toEqual({ header: false, headerName: "x-inference-router-decision", log: false });
+});

@@ -2,7 +2,7 @@
 // Do not edit: change the source (or src/config/codegen.ts) and regenerate; a test fails while this is stale.
 
 // Used by the unit harness test/units/config.ts so the parity test compares every field with zod's.
-import { AffinityConfig, BodyConfig, DiscoveryConfig, HeaderNames, LoadReportsConfig, MetricsConfig, ModelConfig, OutlierConfig, PollingConfig, PoolConfig, PrefixAffinityConfig, RouterConfig, SaturationConfig, ScoringConfig, SeriesConfig, SheddingConfig } from "../../../assembly/router/config";
+import { AffinityConfig, BodyConfig, DecisionTraceConfig, DiscoveryConfig, HeaderNames, LoadReportsConfig, MetricsConfig, ModelConfig, OutlierConfig, PollingConfig, PoolConfig, PrefixAffinityConfig, RouterConfig, SaturationConfig, ScoringConfig, SeriesConfig, SheddingConfig } from "../../../assembly/router/config";
 
 function q(s: string): string {
   let out = "\"";
@@ -60,6 +60,20 @@ function dumpBodyConfig(v: BodyConfig): string {
 function dumpListBodyConfig(a: Array<BodyConfig>): string {
   const parts = new Array<string>();
   for (let i = 0; i < a.length; i++) parts.push(dumpBodyConfig(a[i]));
+  return "[" + parts.join(",") + "]";
+}
+
+function dumpDecisionTraceConfig(v: DecisionTraceConfig): string {
+  let s = "{";
+  s += "\"header\":" + (v.header ? "true" : "false");
+  s += ",\"headerName\":" + q(v.headerName);
+  s += ",\"log\":" + (v.log ? "true" : "false");
+  return s + "}";
+}
+
+function dumpListDecisionTraceConfig(a: Array<DecisionTraceConfig>): string {
+  const parts = new Array<string>();
+  for (let i = 0; i < a.length; i++) parts.push(dumpDecisionTraceConfig(a[i]));
   return "[" + parts.join(",") + "]";
 }
 
@@ -242,6 +256,7 @@ function dumpRouterConfig(v: RouterConfig): string {
   s += ",\"polling\":" + dumpPollingConfig(v.polling);
   s += ",\"loadReports\":" + dumpLoadReportsConfig(v.loadReports);
   s += ",\"affinity\":" + dumpAffinityConfig(v.affinity);
+  s += ",\"decisionTrace\":" + dumpDecisionTraceConfig(v.decisionTrace);
   return s + "}";
 }
 
