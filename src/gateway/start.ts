@@ -2,6 +2,7 @@
 // servers + the gateway running the built filter), a short bounded load with a live per-upstream view, a summary,
 // then it keeps serving for curl until Ctrl-C (or exits after the summary with --exit).
 import { Samples, fmtMs } from "./stats.js";
+import { beliefLines, readBeliefs, type Belief, type Truth } from "./belief.js";
 import { loadLocalConfig } from "./local-config.js";
 import { startStack, type Stack } from "./stack.js";
 import { mulberry32 } from "../sim/prng.js";
@@ -79,7 +80,21 @@ function view(stack: Stack, elapsedS: number, o: StartOptions, sent: number, don
         `${pad(st ? `${Math.round(st.kvCacheUsage * 100)}%` : "-", 6)}${pad(String(u.requests), 7)}${pad(fmtMs(u.latencyMs.percentile(50)), 8)}${pad(fmtMs(u.latencyMs.percentile(99)), 8)}${fmtMs(u.ttftMs.percentile(50))}`,
     );
   }
+  lines.push("", ...beliefLines(readBeliefs(stack.gateway.proxy.prometheus(), stack.gateway.options.router.pluginName), (b) => truthOf(stack, b)));
   return lines;
+}
+
+/** The simulators behind a filter upstream (its endpoint, or every member of its pool), summed; KV averaged. */
+function truthOf(stack: Stack, b: Belief): Truth | undefined {
+  const members = b.endpoint !== undefined ? [b.endpoint] : (stack.upstreams[b.pool] ?? []);
+  const sims = members.map((m) => stack.simulatorAt.get(m));
+  if (sims.length === 0 || sims.some((x) => x === undefined)) return undefined;
+  const st = sims.map((x) => x!.model.stats(x!.now()));
+  return {
+    queue: st.reduce((a, x) => a + x.waiting, 0),
+    running: st.reduce((a, x) => a + x.running, 0),
+    kvCache: st.reduce((a, x) => a + x.kvCacheUsage, 0) / st.length,
+  };
 }
 
 function waitForSignal(): Promise<void> {

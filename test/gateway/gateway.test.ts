@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli.js";
 import { Gateway } from "../../src/gateway/gateway.js";
 import { parseLocalConfig } from "../../src/gateway/local-config.js";
+import { parsePromText, readBeliefs } from "../../src/gateway/belief.js";
 import { Simulator } from "../../src/sim/server.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -136,6 +137,27 @@ describe("gateway (pool steering)", () => {
     expect(json.upstreams.reduce((n, u) => n + u.requests, 0)).toBeGreaterThanOrEqual(8);
   });
 
+  it("shows the filter's per-upstream gauges at /stats/prometheus after traffic and ORCA reports", async () => {
+    // The simulators answer ORCA when asked (as vLLM does): each response updates the picked endpoint's record,
+    // and the heartbeat tick (about 1 s) publishes the gauges.
+    for (let i = 0; i < 4; i++) await (await chat(endpoint, LLAMA, { headers: { "endpoint-load-metrics-format": "TEXT" } })).text();
+    const scrape = async () => parsePromText(await (await fetch(`http://127.0.0.1:${endpoint.adminPort}/stats/prometheus`)).text());
+    const ages = async () => (await scrape()).filter((s) => s.name === "inference_router_upstream_report_age_ms");
+    for (let t = 0; t < 30 && (await ages()).length === 0; t++) await new Promise((r) => setTimeout(r, 100));
+    const series = await scrape();
+    const ep = (await ages())[0]!.labels;
+    expect(Object.keys(ep).sort()).toEqual(["endpoint", "pool"]);
+    expect([...upstreams.a100!, ...upstreams.l4!]).toContain(ep.endpoint);
+    const one = (name: string, labels: Record<string, string>) => series.find((s) => s.name === `inference_router_${name}` && s.labels.pool === labels.pool && s.labels.endpoint === labels.endpoint)?.value;
+    expect(one("upstream_stale", ep)).toBe(0);
+    expect(one("upstream_in_flight", ep)).toBe(0);
+    expect(one("upstream_capacity_milli", { pool: "a100", endpoint: upstreams.a100![0]! })).toBe(3000);
+    expect(one("upstream_capacity_milli", { pool: "l4", endpoint: upstreams.l4![0]! })).toBe(1000);
+    // The live view reads the same export.
+    expect(readBeliefs(endpoint.proxy.prometheus()).map((b) => `${b.pool}/${b.endpoint}`).sort()).toEqual(
+      [...upstreams.a100!.map((a) => `a100/${a}`), ...upstreams.l4!.map((a) => `l4/${a}`)].sort());
+  });
+
   it("turns a dead upstream into Envoy's 503 through the filter", async () => {
     const cfg = parseLocalConfig(routerDoc("pool"), "dead.yaml");
     const dead = new Simulator({ gpu: "l4", models: [LLAMA, QWEN] });
@@ -177,6 +199,9 @@ describe("start --exit", () => {
     expect(out).toMatch(/fast GPUs \(speed >= 1\): \d+ requests/);
     expect(out).toContain("per upstream:");
     expect(out).toMatch(/ok, status 200: \d+/);
+    // The plain-text live view: the filter's belief from its gauges next to the simulators' truth, per upstream.
+    expect(out).toContain("filter's belief (its gauges)");
+    expect(out).toMatch(/^a100 +\d+ +\d+ +\d+% +\d+ +(\d+\.\d|never)s? +(fresh|stale|none|ejected) +6 +\| \d+ +\d+ +\d+%$/m);
   }, 30_000);
 });
 
