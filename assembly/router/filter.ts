@@ -18,6 +18,7 @@ import { Load, LoadView } from "./loadview";
 import { AFFINITY_HIT, AFFINITY_OVERRIDE, NO_HEALTHY, PickRequest, PickResult, Picker, SHED } from "./picker";
 import { REASON_UNDETERMINED, REASON_UNKNOWN_MODEL } from "./pick/request";
 import { Decision, traceBuffer, writeHeader, writeLogLine } from "./decision";
+import { capacityInUse } from "./pick/capacity";
 import { Affinity } from "./affinity";
 import { Poller } from "./poller";
 import { OrcaReport, parseOrca } from "./signals/orca";
@@ -576,7 +577,7 @@ const orca = new OrcaReport();
 /** The decision of a request traced only in the log (no header to keep it for). */
 const scratchDecision = new Decision();
 
-/** Per-upstream gauges from the load view, at heartbeat pace (hook: the picker's view may feed this later). */
+/** Per-upstream gauges from the load view, at heartbeat pace; capacity as the picker uses it (pick/capacity.ts). */
 function publishGauges(r: Router, now: i64): void {
   const l = gaugeLoad;
   const ups = r.catalog.upstreams;
@@ -584,7 +585,7 @@ function publishGauges(r: Router, now: i64): void {
   for (let i = 0; i < ups.length; i++) {
     const u = ups[i];
     r.view.read(u, l);
-    r.gauges.record(i, l.queue, l.running, l.kvCache, l.inFlight, l.reportedAtMs, now, l.ejectedUntilMs > now, u.capacity);
+    r.gauges.record(i, l.queue, l.running, l.kvCache, l.inFlight, l.reportedAtMs, now, l.ejectedUntilMs > now, capacityInUse(u, l));
   }
 }
 const gaugeLoad = new Load();

@@ -3,6 +3,7 @@
 import { Upstream } from "../catalog";
 import { Load, LoadView } from "../loadview";
 import { RouterConfig } from "../config";
+import { capacityInUse } from "./capacity";
 
 export class Candidate {
   index: i32 = -1;
@@ -41,7 +42,7 @@ export function readCandidate(c: Candidate, up: Upstream, view: LoadView, scratc
   view.read(up, scratch);
   const l = scratch;
   c.index = up.index;
-  c.capacity = up.capacity;
+  c.capacity = capacityInUse(up, l);
   c.healthy = l.ejectedUntilMs <= nowMs;
   c.fresh = l.reportedAtMs > 0 && nowMs - l.reportedAtMs <= <i64>cfg.scoring.staleAfterMs;
   c.stale = l.reportedAtMs > 0 && !c.fresh;
