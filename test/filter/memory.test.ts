@@ -66,3 +66,28 @@ describe("memory with load signals", () => {
     expect(p.workers[0]!.memoryPages()).toBe(before);
   });
 });
+
+describe("memory with the decision trace on", () => {
+  it(`stays flat with the decision header and info log line on every request (${k(SIGNALS)} requests)`, { timeout: 120_000 }, async () => {
+    const p = await routerProxy(twoPools({ steering: "endpoint", decisionTrace: { header: true, log: true } }));
+    const reqHeaders = {
+      ":method": "POST", ":path": "/v2/models/llama-3-70b/infer", ":authority": "gpu.example", "content-type": "application/json",
+      "x-request-id": "0123456789abcdef",
+    };
+    const run = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const s = p.newStream();
+        s.sendRequestHeaders(new HeaderMap(reqHeaders), true);
+        s.sendResponseHeaders(new HeaderMap({ ":status": "200", "x-inference-router-decision": "forged" }), true);
+        s.complete();
+        if (i % 1000 === 0) { p.advance(10); p.logs.clear(); }
+      }
+    };
+    run(5_000);
+    const before = p.workers[0]!.memoryPages();
+    run(SIGNALS);
+    expect(p.workers[0]!.failed).toBe(false);
+    expect(p.workers[0]!.memoryPages()).toBe(before);
+    expect(p.logs.messages().at(-1)).toMatch(/^inference-router decision v=1 reason=least_loaded .* request_id=0123456789abcdef$/);
+  });
+});
