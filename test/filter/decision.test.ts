@@ -143,6 +143,14 @@ describe("decision trace: one reason per decision", () => {
     const q = await routerProxy(twoPools({ unknownModel: "passthrough", ...TRACE }));
     expect(sent(await q.request(oip("gpt-9")))).toEqual({ v: "1", reason: "unknown_model" });
   });
+
+  it("undetermined: the model is in a body the filter does not read (body mode off), routed untouched", async () => {
+    const p = await routerProxy(twoPools(TRACE));
+    const r = await p.request(chat("llama-3-8b"));
+    expect(r.routerHeaders!["x-inference-pool"]).toBeUndefined();
+    expect(sent(r)).toEqual({ v: "1", reason: "undetermined" });
+    expect(lines(p)[0]).toMatchObject({ reason: "undetermined", protocol: "openai-chat", model: "-", pool: "-", score: "-" });
+  });
 });
 
 describe("decision trace: off, forged, hostile", () => {
