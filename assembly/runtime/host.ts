@@ -5,9 +5,9 @@
 //    result;
 //  - blocks handed over by the host are freed as soon as they are copied.
 import * as abi from "./abi";
-import { OUT_LEN, OUT_PTR, OUT_U64, outLen, outPtr, resetOut, takeBuffer, takeString, freeHostBlock, utf8, utf8ErrorOffset } from "./memory";
+import { OUT_LEN, OUT_PTR, OUT_U64, outLen, outPtr, resetOut, takeBuffer, takeString, freeHostBlock, utf8, utf8ErrorOffset, decodeStrict } from "./memory";
 
-export { utf8 };
+export { utf8, decodeStrict };
 
 const Ok = abi.WasmResult.Ok;
 
@@ -74,6 +74,29 @@ export function addHeader(map: u32, key: ArrayBuffer, value: string): u32 {
 /** Removes every value of a header; Ok when it was absent. */
 export function removeHeader(map: u32, key: ArrayBuffer): u32 {
   return abi.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength);
+}
+
+/**
+ * The serialised pairs of a map as the host handed them over, for parsing in place (the hot path's one read of
+ * the request headers): sets `rawPairsPtr` / `rawPairsLen` and returns true, or false when the host refused or the
+ * map is empty or unavailable (Envoy returns an empty list for a map it does not have). The caller frees the block
+ * with `freeRawPairs` once parsed.
+ */
+export function getHeaderPairsRaw(map: u32): bool {
+  resetOut();
+  rawPairsPtr = 0;
+  rawPairsLen = 0;
+  if (abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_LEN) != Ok) return false;
+  rawPairsPtr = outPtr();
+  rawPairsLen = outLen();
+  return rawPairsPtr != 0 && rawPairsLen >= 4;
+}
+export let rawPairsPtr: usize = 0;
+export let rawPairsLen: usize = 0;
+export function freeRawPairs(): void {
+  freeHostBlock(rawPairsPtr);
+  rawPairsPtr = 0;
+  rawPairsLen = 0;
 }
 
 /** All pairs of a map as [k0, v0, k1, v1, ...]; empty when unavailable. Not for the hot path. */

@@ -52,9 +52,14 @@ export function takeBuffer(): ArrayBuffer {
 export function takeString(): string {
   const ptr = outPtr();
   const len = outLen();
-  const s = len == 0 ? "" : (utf8ErrorOffset(ptr, len) < 0 ? String.UTF8.decodeUnsafe(ptr, len, false) : decodeReplacing(ptr, len));
+  const s = decodeStrict(ptr, len);
   freeHostBlock(ptr);
   return s;
+}
+
+/** `len` bytes at `ptr` as a string, decoded as takeString does (strict UTF-8, else byte by byte with U+FFFD). */
+export function decodeStrict(ptr: usize, len: usize): string {
+  return len == 0 ? "" : (utf8ErrorOffset(ptr, len) < 0 ? String.UTF8.decodeUnsafe(ptr, len, false) : decodeReplacing(ptr, len));
 }
 
 /** Offset of the first byte that breaks strict UTF-8 (RFC 3629), or -1 when the bytes are valid. */
