@@ -75,9 +75,21 @@ export function writeClassification(k: HeaderKeys, protocol: string, model: stri
   replaceHeader(m, k.protocol, protocol);
   if (model.length > 0) replaceHeader(m, k.model, encodeHeaderValue(model));
   replaceHeader(m, k.klass, klass);
-  replaceHeader(m, k.priority, priority.toString());
+  replaceHeader(m, k.priority, priorityText(priority));
   if (version.length > 0) replaceHeader(m, k.version, encodeHeaderValue(version));
   if (label.length > 0) replaceHeader(m, k.label, encodeHeaderValue(label));
+}
+
+/** Priorities are -100..100 (config and parsePriority bound them): their text is made once, not per request. */
+const PRIORITY_TEXT = new StaticArray<string | null>(201);
+function priorityText(p: i32): string {
+  if (p < -100 || p > 100) return p.toString();
+  let t = unchecked(PRIORITY_TEXT[p + 100]);
+  if (t === null) {
+    t = p.toString();
+    unchecked(PRIORITY_TEXT[p + 100] = t);
+  }
+  return t!;
 }
 
 export function writePool(k: HeaderKeys, pool: string): void {

@@ -59,8 +59,17 @@ export function getHeader(map: u32, key: ArrayBuffer): string | null {
   return takeString();
 }
 
+// Header values up to this many UTF-16 units are encoded into a static area instead of a new buffer (UTF-8 takes
+// at most 3 bytes per unit): the request path writes 5 headers, none of them long.
+const VALUE_UNITS: i32 = 1024;
+const VALUE_SCRATCH: usize = memory.data(VALUE_UNITS * 3);
+
 /** Replaces every value of a header (Envoy setCopy). */
 export function replaceHeader(map: u32, key: ArrayBuffer, value: string): u32 {
+  if (value.length <= VALUE_UNITS) {
+    const n = String.UTF8.encodeUnsafe(changetype<usize>(value), value.length, VALUE_SCRATCH, false);
+    return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, VALUE_SCRATCH, n);
+  }
   const v = String.UTF8.encode(value, false);
   return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(v), v.byteLength);
 }
