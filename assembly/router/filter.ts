@@ -25,20 +25,20 @@ import { OrcaReport, parseOrca } from "./signals/orca";
 import { nextU32, seedRandom } from "./rng";
 import * as S from "./stats";
 import { Gauges } from "./gauges";
-import { HeaderKeys, sanitize, stripOwned, writeClassification, writeEndpoints, writePool } from "./steer";
+import { HeaderKeys, sanitize, writeClassification, writeEndpoints, writePool } from "./steer";
+import { H_AUTHORITY, H_CONTENT_LENGTH, H_CONTENT_TYPE, H_METHOD, H_PATH, Inbound, InboundReader, ResponseReads } from "./inbound";
 
 const MAX_CONFIG_BYTES: u32 = 1 << 20;
 const HEARTBEAT_MS: u32 = 1000;
 
-const K_AUTHORITY = utf8(":authority");
-const K_METHOD = utf8(":method");
-const K_PATH = utf8(":path");
-const K_CONTENT_TYPE = utf8("content-type");
-const K_CONTENT_LENGTH = utf8("content-length");
 const K_STATUS = utf8(":status");
 const K_ORCA = utf8("endpoint-load-metrics");
 const K_REQUEST_ID = utf8("x-request-id");
 const P_RESPONSE_FLAGS = propertyPath(["response", "flags"]);
+const R_STATUS = 0;
+const R_ORCA = 1;
+const R_QUEUE = 2;
+const R_KV_CACHE = 3;
 
 // Envoy response flags that mean the upstream failed us (timeout, remote reset, connect failure, termination).
 const UPSTREAM_FAILURE_FLAGS: u64 = 0x4 | 0x10 | 0x20 | 0x40;
@@ -47,6 +47,7 @@ const UPSTREAM_FAILURE_FLAGS: u64 = 0x4 | 0x10 | 0x20 | 0x40;
 class Router {
   catalog: Catalog;
   keys: HeaderKeys;
+  inbound: InboundReader;
   view: LoadView;
   picker: Picker;
   stats: S.Stats;
@@ -62,13 +63,16 @@ class Router {
   kvCacheHeader: ArrayBuffer | null;
   /** decisionTrace.headerName when decisionTrace.header is on. */
   traceHeader: ArrayBuffer | null;
+  responseReads: ResponseReads;
   constructor(public cfg: RouterConfig, vmId: u32) {
     const catalog = new Catalog(cfg);
     // A VM missing heartbeats for 5 periods (or 3 s) is presumed dead: its in-flight slots stop counting.
     const view = new LoadView(cfg.name, vmId, <i64>max(3000, 5 * HEARTBEAT_MS));
     this.catalog = catalog;
     this.scope = new Scope(cfg);
-    this.keys = new HeaderKeys(cfg.headers);
+    const keys = new HeaderKeys(cfg.headers);
+    this.keys = keys;
+    this.inbound = new InboundReader(keys);
     const stats = new S.Stats(cfg.name, catalog, PROTOCOL_COUNT, (p: i32): string => protocolName(<Protocol>p));
     const poller = new Poller(cfg, catalog, view, stats, vmId);
     const affinity = new Affinity(cfg, catalog, poller.loraPossible);
@@ -79,11 +83,15 @@ class Router {
     this.picker = new Picker(catalog, view, cfg, affinity);
     this.gauges = new Gauges(cfg.name, catalog, <i64>cfg.scoring.staleAfterMs);
     const lr = cfg.loadReports;
-    this.queueHeader = lr.queueHeader.length > 0 ? utf8(lr.queueHeader) : null;
-    this.kvCacheHeader = lr.kvCacheHeader.length > 0 ? utf8(lr.kvCacheHeader) : null;
+    const qh = lr.queueHeader.length > 0 ? utf8(lr.queueHeader) : null;
+    const kh = lr.kvCacheHeader.length > 0 ? utf8(lr.kvCacheHeader) : null;
+    this.queueHeader = qh;
+    this.kvCacheHeader = kh;
     this.traceHeader = cfg.decisionTrace.header ? utf8(cfg.decisionTrace.headerName) : null;
     this.scratch = cfg.body.enabled ? heap.alloc(<usize>cfg.body.maxBytes) : 0;
     this.holds = new HoldPool(scanLimit(cfg.body), cfg.body.enabled);
+    // Indexed by R_STATUS, R_ORCA, R_QUEUE, R_KV_CACHE.
+    this.responseReads = new ResponseReads(responseNames(lr.orca, qh, kh));
   }
 
   /** Gives back what the router took from the raw heap (the garbage collector does not know those blocks). */
@@ -287,17 +295,17 @@ export class RouterStream extends HttpContext {
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): i32 {
     const r = this.r;
-    // Requests to other services pass unsteered: nothing classified, written, held or counted. The owned headers are
-    // still removed, with the foreign steering headers (1 + 8 + 7 host calls in all), so a client can never steer or
-    // fake a classification even on a request that reaches the inference service by a name outside the scope (its
-    // cluster IP, say).
-    const inScope = !r.scope.limited || r.scope.covers(getHeader(MapType.RequestHeaders, K_AUTHORITY));
-    stripOwned(r.keys);
-    if (!inScope) return HeadersStatus.Continue;
-    const method = getHeader(MapType.RequestHeaders, K_METHOD);
-    const path = getHeader(MapType.RequestHeaders, K_PATH);
-    const ctype = getHeader(MapType.RequestHeaders, K_CONTENT_TYPE);
-    const clen = getHeader(MapType.RequestHeaders, K_CONTENT_LENGTH);
+    // One read of the request headers (inbound.ts); the owned and foreign steering headers present are removed on
+    // every request, in scope or not, so a client can never steer or fake a classification even on a request that
+    // reaches the inference service by a name outside the scope (its cluster IP, say). Requests to other services
+    // then pass unsteered: nothing classified, written, held or counted.
+    const h = inbound;
+    r.inbound.readAndStrip(h);
+    if (r.scope.limited && !r.scope.covers(h.get(H_AUTHORITY))) return HeadersStatus.Continue;
+    const method = h.get(H_METHOD);
+    const path = h.get(H_PATH);
+    const ctype = h.get(H_CONTENT_TYPE);
+    const clen = h.get(H_CONTENT_LENGTH);
     const c = this.c;
     classifyHeaders(method === null ? "" : method, path === null ? "" : path, ctype === null ? "" : ctype, clen === null ? "" : clen, c);
     if (!c.inference) {
@@ -305,7 +313,7 @@ export class RouterStream extends HttpContext {
       return HeadersStatus.Continue;
     }
     // modelOverride / priorityIn count only from a trusted mTLS peer (intake.ts).
-    this.priority = readTrustedHeaders(r.keys, r.cfg.headers.trustedPeers, c, r.stats);
+    this.priority = readTrustedHeaders(h, r.cfg.headers.trustedPeers, c, r.stats);
     if (r.cfg.body.enabled && c.needsBody && !endOfStream) {
       // Hold the headers for the body. With allow_on_headers_stop_iteration Envoy keeps delivering the body;
       // without it, the tick releases the request after body.timeoutMs, routed on headers alone.
@@ -481,9 +489,11 @@ export class RouterStream extends HttpContext {
     // Whether or not the host runs this callback for the filter's own local reply, the header written is the same.
     this.decisionHeader();
     if (this.upstream < 0 || this.outcomeRecorded) return HeadersStatus.Continue;
-    const st = getHeader(MapType.ResponseHeaders, K_STATUS);
+    const h = this.r.responseReads;
+    h.read();
+    const st = h.get(R_STATUS);
     if (st !== null) this.recordOutcome(!(st.length == 3 && st.charCodeAt(0) == 53)); // 5xx is an upstream error
-    this.readLoadReport();
+    this.readLoadReport(h);
     return HeadersStatus.Continue;
   }
 
@@ -492,12 +502,12 @@ export class RouterStream extends HttpContext {
    * update the picked upstream's record, merged by freshness. Headers are left in the response. In pool mode a
    * member's queue/running stand for the pool's by scaling with the member count.
    */
-  private readLoadReport(): void {
+  private readLoadReport(h: ResponseReads): void {
     const r = this.r;
     const lr = r.cfg.loadReports;
     let queue = -1.0, kv = -1.0, running = -1.0;
     if (lr.orca) {
-      const v = getHeader(MapType.ResponseHeaders, K_ORCA);
+      const v = h.get(R_ORCA);
       if (v !== null && v.length > 0 && v.length <= 4096) {
         const o = orca;
         o.reset();
@@ -508,17 +518,15 @@ export class RouterStream extends HttpContext {
         }
       }
     }
-    const qh = r.queueHeader;
-    if (qh !== null) {
-      const v = getHeader(MapType.ResponseHeaders, qh);
+    {
+      const v = h.get(R_QUEUE);
       if (v !== null) {
         const x = parseFloat(v);
         if (isFinite(x) && x >= 0) queue = x;
       }
     }
-    const kh = r.kvCacheHeader;
-    if (kh !== null) {
-      const v = getHeader(MapType.ResponseHeaders, kh);
+    {
+      const v = h.get(R_KV_CACHE);
       if (v !== null) {
         const x = parseFloat(v);
         if (isFinite(x) && x >= 0) kv = x > 1 ? 1 : x;
@@ -562,6 +570,8 @@ export class RouterStream extends HttpContext {
     this.outcomeRecorded = true;
     const r = this.r;
     const u = r.catalog.upstreams[this.upstream];
+    // The usual case — a success on an upstream with no error run to clear — costs no host call (loadview.ts).
+    if (ok && r.view.knownClean(u)) return;
     const o = r.cfg.outlier;
     const mayEject = ok ? true : ejectionBudgetLeft(r, u.pool);
     if (r.view.recordOutcome(u, ok, nowMs(), o.consecutiveErrors, <i64>o.baseEjectionMs, <i64>o.maxEjectionMs, mayEject)) {
@@ -571,11 +581,21 @@ export class RouterStream extends HttpContext {
   }
 }
 
+const inbound = new Inbound();
 const pickRequest = new PickRequest();
 const pickResult = new PickResult();
 const orca = new OrcaReport();
 /** The decision of a request traced only in the log (no header to keep it for). */
 const scratchDecision = new Decision();
+
+function responseNames(orca: bool, queue: ArrayBuffer | null, kv: ArrayBuffer | null): Array<ArrayBuffer | null> {
+  const names = new Array<ArrayBuffer | null>(4);
+  names[R_STATUS] = K_STATUS;
+  names[R_ORCA] = orca ? K_ORCA : null;
+  names[R_QUEUE] = queue;
+  names[R_KV_CACHE] = kv;
+  return names;
+}
 
 /** Per-upstream gauges from the load view, at heartbeat pace; capacity as the picker uses it (pick/capacity.ts). */
 function publishGauges(r: Router, now: i64): void {

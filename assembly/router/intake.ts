@@ -1,25 +1,24 @@
 // What the filter takes from a request beyond classification: the trusted-only headers (model override,
 // client priority) and how much body it may hold. Kept out of filter.ts so the callbacks stay short.
-import { BufferType, MapType } from "../runtime/abi";
-import { getHeader, readBufferInto } from "../runtime/host";
+import { BufferType } from "../runtime/abi";
+import { readBufferInto } from "../runtime/host";
 import { Classification } from "./classify";
 import { BodyConfig } from "./config";
 import { MODEL_CAP, validName } from "./scan";
-import { HeaderKeys, parsePriority } from "./steer";
+import { parsePriority } from "./steer";
+import { H_MODEL_OVERRIDE, H_PRIORITY_IN, Inbound } from "./inbound";
 import { peerPrincipal, peerTrusted } from "./trust";
 import * as S from "./stats";
 
 /**
- * Reads headers.modelOverride and headers.priorityIn — only when the downstream mTLS peer is one of
- * `trustedPeers` (trust.ts). From anyone else they are ignored and counted (`untrusted_headers`); the request
+ * Takes headers.modelOverride and headers.priorityIn (read with the other request headers, inbound.ts) — only
+ * when the downstream mTLS peer is one of `trustedPeers` (trust.ts). From anyone else they are ignored and counted (`untrusted_headers`); the request
  * is classified as if they were absent. Returns the client priority, or i32.MIN_VALUE for none. A trusted
  * override must be a valid model name (validName: <= 256 bytes of UTF-8, no controls); it settles the model.
  */
-export function readTrustedHeaders(k: HeaderKeys, trustedPeers: Array<string>, c: Classification, stats: S.Stats): i32 {
-  const mo = k.modelOverride, pin = k.priorityIn;
-  if (mo === null && pin === null) return i32.MIN_VALUE;
-  const model: string | null = mo === null ? null : getHeader(MapType.RequestHeaders, mo!);
-  const prio: string | null = pin === null ? null : getHeader(MapType.RequestHeaders, pin!);
+export function readTrustedHeaders(h: Inbound, trustedPeers: Array<string>, c: Classification, stats: S.Stats): i32 {
+  const model = h.get(H_MODEL_OVERRIDE);
+  const prio = h.get(H_PRIORITY_IN);
   if (model === null && prio === null) return i32.MIN_VALUE;
   if (!peerTrusted(peerPrincipal(), trustedPeers)) {
     stats.count(S.UNTRUSTED_HEADERS);

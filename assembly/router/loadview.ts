@@ -30,8 +30,36 @@ export class Load {
   running: f64 = -1;
 }
 
+/**
+ * Records read most recently, with their CAS versions: an update of one of them right after (the in-flight slot
+ * taken for the upstream just picked) starts from the copy instead of reading again. A copy whose version is no
+ * longer current costs nothing wrong — the write is refused (CasMismatch) and the update reads afresh — since the
+ * host stores a value only when the version passed is still the key's (proxy-wasm/proxy-wasm-cpp-host
+ * src/shared_data.cc@52a02917b301c679ff43565064cffd2c3c750f6d SharedData::set: cas != 0 and != current ⇒
+ * CasMismatch; every store takes a new version). Our own writes drop the copy (set_shared_data does not return
+ * the new version).
+ */
+const RECENT: i32 = 16;
+// One cache per worker VM (every router's views share it; entries are tagged with their view): nothing allocated
+// per configuration.
+const recentBuf: usize = memory.data(RECENT * RECORD_CAP, 8);
+const recentView = new StaticArray<u32>(RECENT);
+const recentIdx = new StaticArray<i32>(RECENT);
+const recentCas = new StaticArray<u32>(RECENT);
+const recentLen = new StaticArray<i32>(RECENT);
+let recentNext: i32 = 0;
+let recalledCas: u32 = 0;
+let viewIds: u32 = 0;
+
 export class LoadView {
   private buf: usize = heap.alloc(<usize>RECORD_CAP);
+  /** Tags this view's entries in the recent-records cache. */
+  private id: u32 = ++viewIds;
+  /**
+   * Per upstream index: whether the record, when this VM last saw it, had an error run or an ejection backoff to
+   * clear. A success on an upstream seen clean writes nothing (and reads nothing): see knownClean.
+   */
+  private dirty: Array<bool> = [];
   private scratchLoad: Load = new Load();
   private reg: usize = heap.alloc(<usize>REGISTRY_CAP);
   private dead: StaticArray<u32> = new StaticArray<u32>(MAX_VMS);
@@ -40,6 +68,63 @@ export class LoadView {
 
   constructor(prefix: string, public vmId: u32, private deadAfterMs: i64) {
     this.registryKey = String.UTF8.encode(prefix + "/vms", false);
+  }
+
+  /** Keeps a copy of the record just read into `buf` (`n` bytes, version `cas`) for an update that may follow. */
+  private remember(u: Upstream, n: i32, cas: u32): void {
+    this.see(u);
+    let k = this.find(u);
+    // A free entry first (given back by forget), else round robin: a pick of up to RECENT candidates keeps them all.
+    for (let i = 0; i < RECENT && k < 0; i++) if (unchecked(recentView[i]) == 0) k = i;
+    if (k < 0) {
+      k = recentNext;
+      recentNext = (k + 1) % RECENT;
+    }
+    unchecked(recentView[k] = this.id);
+    unchecked(recentIdx[k] = u.index);
+    unchecked(recentCas[k] = cas);
+    unchecked(recentLen[k] = n);
+    memory.copy(recentBuf + <usize>(k * RECORD_CAP), this.buf, <usize>min(n, RECORD_CAP));
+  }
+
+  /** Puts the remembered copy of `u`'s record into `buf` and returns its length (its version in `recalledCas`), or -1. */
+  private recall(u: Upstream): i32 {
+    const k = this.find(u);
+    if (k < 0) return -1;
+    const n = unchecked(recentLen[k]);
+    recalledCas = unchecked(recentCas[k]);
+    memory.copy(this.buf, recentBuf + <usize>(k * RECORD_CAP), <usize>min(n, RECORD_CAP));
+    return n;
+  }
+
+  private find(u: Upstream): i32 {
+    for (let i = 0; i < RECENT; i++) if (unchecked(recentIdx[i]) == u.index && unchecked(recentView[i]) == this.id) return i;
+    return -1;
+  }
+
+  /** Drops the copy of `u`'s record (we wrote it, or tried: its version is gone either way). */
+  private forget(u: Upstream): void {
+    const k = this.find(u);
+    if (k >= 0) unchecked(recentView[k] = 0);
+  }
+
+  /** Notes whether the record in `buf` has an error run or backoff a success would clear. */
+  private see(u: Upstream): void {
+    const i = u.index;
+    if (i < 0) return;
+    while (this.dirty.length <= i) this.dirty.push(true);
+    unchecked(this.dirty[i] = R.consecutiveErrors(this.buf) != 0 || R.ejections(this.buf) != 0);
+  }
+
+  /**
+   * True when this VM last saw `u`'s record with no error run and no ejection backoff: a success has nothing to
+   * clear, so recording it needs no shared-data operation. The record is read on every pick that considers `u`
+   * (this request's pick included), so "last saw" is at most one request of this worker old; an error run another
+   * worker started since is left for a later success to clear (or, at the threshold, ejects as it would have).
+   */
+  knownClean(u: Upstream): bool {
+    const i = u.index;
+    return i >= 0 && i < this.dirty.length && !unchecked(this.dirty[i]);
   }
 
   /** Frees the raw-heap buffers (the root context that owned this view is being deleted). */
@@ -74,6 +159,7 @@ export class LoadView {
       out.running = -1;
       return;
     }
+    this.remember(u, n, sharedCas);
     const b = this.buf;
     out.present = true;
     out.ejectedUntilMs = R.ejectedUntilMs(b);
@@ -117,9 +203,16 @@ export class LoadView {
    */
   addInFlight(u: Upstream, delta: i32): bool {
     for (let t = 0; t < CAS_TRIES; t++) {
-      const n = getSharedInto(u.key, this.buf, <u32>RECORD_CAP);
-      if (n < HEADER_BYTES) return false;
-      const cas = sharedCas;
+      // First try from the copy read moments ago (the pick's), if any: one write instead of a read and a write.
+      let n = t == 0 ? this.recall(u) : -1;
+      let cas = recalledCas;
+      if (n < HEADER_BYTES) {
+        n = getSharedInto(u.key, this.buf, <u32>RECORD_CAP);
+        if (n < HEADER_BYTES) return false;
+        cas = sharedCas;
+        this.see(u);
+      }
+      this.forget(u);
       const len = this.compactAndAdd(n, delta);
       if (delta > 0) R.setSentSinceReport(this.buf, R.sentSinceReport(this.buf) + delta);
       const r = setSharedRaw(u.key, this.buf, <u32>len, cas);
@@ -177,6 +270,7 @@ export class LoadView {
       if (n < HEADER_BYTES) return false;
       const cas = sharedCas;
       const b = this.buf;
+      this.see(u);
       let ejected = false;
       if (ok) {
         if (R.consecutiveErrors(b) == 0 && R.ejections(b) == 0) return false;
@@ -195,7 +289,9 @@ export class LoadView {
           ejected = true;
         }
       }
+      this.forget(u);
       const r = setSharedRaw(u.key, b, <u32>n, cas);
+      if (r == WasmResult.Ok) this.see(u);
       if (r == WasmResult.Ok) return ejected;
       if (r != WasmResult.CasMismatch) return false;
     }
@@ -214,6 +310,7 @@ export class LoadView {
       const cur = R.ejectedUntilMs(this.buf);
       if (cur >= untilMs) return cur;
       R.setEjectedUntilMs(this.buf, untilMs);
+      this.forget(u);
       const r = setSharedRaw(u.key, this.buf, <u32>n, cas);
       if (r == WasmResult.Ok) return untilMs;
       if (r != WasmResult.CasMismatch) return 0;
@@ -228,6 +325,7 @@ export class LoadView {
       if (n < HEADER_BYTES || R.ejectedUntilMs(this.buf) != untilMs) return;
       const cas = sharedCas;
       R.setEjectedUntilMs(this.buf, 0);
+      this.forget(u);
       const r = setSharedRaw(u.key, this.buf, <u32>n, cas);
       if (r != WasmResult.CasMismatch) return;
     }
@@ -266,6 +364,7 @@ export class LoadView {
       if (running >= 0) R.setRunning(b, <f32>running);
       R.setReportedAtMs(b, atMs);
       R.setSentSinceReport(b, 0);
+      this.forget(u);
       const r = setSharedRaw(u.key, b, <u32>n, cas);
       if (r == WasmResult.Ok) return true;
       if (r != WasmResult.CasMismatch) return false;

@@ -1,10 +1,10 @@
 // Header rewriting: the only place the filter writes request headers. Inbound copies of every header the
 // filter owns, and of the headers other routing systems steer on (headers.stripInbound), are removed first, on
-// every request, so a client can neither pick an upstream nor fake a classification; values written come from
+// every request (inbound.ts), so a client can neither pick an upstream nor fake a classification; values written come from
 // the catalog (steering) or are encoded losslessly (classification, see encodeHeaderValue).
 // Each write clears Envoy's route cache (ABI 0.2.x), so the router re-matches on the new headers.
 import { MapType } from "../runtime/abi";
-import { removeHeader, replaceHeader, utf8 } from "../runtime/host";
+import { replaceHeader, utf8 } from "../runtime/host";
 import { HeaderNames } from "./config";
 
 export class HeaderKeys {
@@ -34,21 +34,6 @@ export class HeaderKeys {
     this.modelOverride = h.modelOverride.length > 0 ? utf8(h.modelOverride) : null;
     this.priorityIn = h.priorityIn.length > 0 ? utf8(h.priorityIn) : null;
   }
-}
-
-/** Removes every inbound copy of the headers the filter owns and of the foreign steering headers. */
-export function stripOwned(k: HeaderKeys): void {
-  const m = MapType.RequestHeaders;
-  removeHeader(m, k.pool);
-  removeHeader(m, k.endpoint);
-  removeHeader(m, k.protocol);
-  removeHeader(m, k.model);
-  removeHeader(m, k.klass);
-  removeHeader(m, k.priority);
-  removeHeader(m, k.version);
-  removeHeader(m, k.label);
-  const f = k.foreign;
-  for (let i = 0; i < f.length; i++) removeHeader(m, f[i]);
 }
 
 // @ts-ignore: decorator
@@ -90,9 +75,21 @@ export function writeClassification(k: HeaderKeys, protocol: string, model: stri
   replaceHeader(m, k.protocol, protocol);
   if (model.length > 0) replaceHeader(m, k.model, encodeHeaderValue(model));
   replaceHeader(m, k.klass, klass);
-  replaceHeader(m, k.priority, priority.toString());
+  replaceHeader(m, k.priority, priorityText(priority));
   if (version.length > 0) replaceHeader(m, k.version, encodeHeaderValue(version));
   if (label.length > 0) replaceHeader(m, k.label, encodeHeaderValue(label));
+}
+
+/** Priorities are -100..100 (config and parsePriority bound them): their text is made once, not per request. */
+const PRIORITY_TEXT = new StaticArray<string | null>(201);
+function priorityText(p: i32): string {
+  if (p < -100 || p > 100) return p.toString();
+  let t = unchecked(PRIORITY_TEXT[p + 100]);
+  if (t === null) {
+    t = p.toString();
+    unchecked(PRIORITY_TEXT[p + 100] = t);
+  }
+  return t!;
 }
 
 export function writePool(k: HeaderKeys, pool: string): void {

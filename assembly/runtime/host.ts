@@ -5,9 +5,9 @@
 //    result;
 //  - blocks handed over by the host are freed as soon as they are copied.
 import * as abi from "./abi";
-import { OUT_LEN, OUT_PTR, OUT_U64, outLen, outPtr, resetOut, takeBuffer, takeString, freeHostBlock, utf8, utf8ErrorOffset } from "./memory";
+import { OUT_LEN, OUT_PTR, OUT_U64, outLen, outPtr, resetOut, takeBuffer, takeString, freeHostBlock, utf8, utf8ErrorOffset, decodeStrict } from "./memory";
 
-export { utf8 };
+export { utf8, decodeStrict };
 
 const Ok = abi.WasmResult.Ok;
 
@@ -65,8 +65,17 @@ export function getHeader(map: u32, key: ArrayBuffer): string | null {
   return takeString();
 }
 
+// Header values up to this many UTF-16 units are encoded into a static area instead of a new buffer (UTF-8 takes
+// at most 3 bytes per unit): the request path writes 5 headers, none of them long.
+const VALUE_UNITS: i32 = 1024;
+const VALUE_SCRATCH: usize = memory.data(VALUE_UNITS * 3);
+
 /** Replaces every value of a header (Envoy setCopy). */
 export function replaceHeader(map: u32, key: ArrayBuffer, value: string): u32 {
+  if (value.length <= VALUE_UNITS) {
+    const n = String.UTF8.encodeUnsafe(changetype<usize>(value), value.length, VALUE_SCRATCH, false);
+    return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, VALUE_SCRATCH, n);
+  }
   const v = String.UTF8.encode(value, false);
   return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(v), v.byteLength);
 }
@@ -85,6 +94,29 @@ export function addHeader(map: u32, key: ArrayBuffer, value: string): u32 {
 /** Removes every value of a header; Ok when it was absent. */
 export function removeHeader(map: u32, key: ArrayBuffer): u32 {
   return abi.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength);
+}
+
+/**
+ * The serialised pairs of a map as the host handed them over, for parsing in place (the hot path's one read of
+ * the request headers): sets `rawPairsPtr` / `rawPairsLen` and returns true, or false when the host refused or the
+ * map is empty or unavailable (Envoy returns an empty list for a map it does not have). The caller frees the block
+ * with `freeRawPairs` once parsed.
+ */
+export function getHeaderPairsRaw(map: u32): bool {
+  resetOut();
+  rawPairsPtr = 0;
+  rawPairsLen = 0;
+  if (abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_LEN) != Ok) return false;
+  rawPairsPtr = outPtr();
+  rawPairsLen = outLen();
+  return rawPairsPtr != 0 && rawPairsLen >= 4;
+}
+export let rawPairsPtr: usize = 0;
+export let rawPairsLen: usize = 0;
+export function freeRawPairs(): void {
+  freeHostBlock(rawPairsPtr);
+  rawPairsPtr = 0;
+  rawPairsLen = 0;
 }
 
 /** All pairs of a map as [k0, v0, k1, v1, ...]; empty when unavailable. Not for the hot path. */

@@ -5,8 +5,20 @@
 // (heap.alloc), not the garbage collector: the GC does not know them, so they are freed explicitly right after we
 // copied or scanned them. Out-parameters live in a static scratch area, so a host call allocates nothing itself.
 
+// Most blocks the host hands over are small and freed before the next host call (a header value, a load record,
+// the request's header pairs): one static block serves them, so the request path does not allocate from the heap
+// for each. A block asked for while it is taken, or larger, comes from the heap as before; freeHostBlock tells
+// the two apart.
+const HOST_SCRATCH_BYTES: usize = 4096;
+const HOST_SCRATCH: usize = memory.data(<i32>HOST_SCRATCH_BYTES, 16);
+let hostScratchTaken = false;
+
 /** Called by the host to hand us data. */
 export function malloc(size: usize): usize {
+  if (!hostScratchTaken && size <= HOST_SCRATCH_BYTES) {
+    hostScratchTaken = true;
+    return HOST_SCRATCH;
+  }
   return heap.alloc(size);
 }
 
@@ -31,7 +43,8 @@ export function resetOut(): void {
 
 /** Frees a block the host handed us (ptr 0 means nothing was allocated: zero-length results). */
 export function freeHostBlock(ptr: usize): void {
-  if (ptr != 0) heap.free(ptr);
+  if (ptr == HOST_SCRATCH) hostScratchTaken = false;
+  else if (ptr != 0) heap.free(ptr);
 }
 
 /** Copies the host block at the out-parameters into a new ArrayBuffer and frees the block. */
@@ -52,9 +65,14 @@ export function takeBuffer(): ArrayBuffer {
 export function takeString(): string {
   const ptr = outPtr();
   const len = outLen();
-  const s = len == 0 ? "" : (utf8ErrorOffset(ptr, len) < 0 ? String.UTF8.decodeUnsafe(ptr, len, false) : decodeReplacing(ptr, len));
+  const s = decodeStrict(ptr, len);
   freeHostBlock(ptr);
   return s;
+}
+
+/** `len` bytes at `ptr` as a string, decoded as takeString does (strict UTF-8, else byte by byte with U+FFFD). */
+export function decodeStrict(ptr: usize, len: usize): string {
+  return len == 0 ? "" : (utf8ErrorOffset(ptr, len) < 0 ? String.UTF8.decodeUnsafe(ptr, len, false) : decodeReplacing(ptr, len));
 }
 
 /** Offset of the first byte that breaks strict UTF-8 (RFC 3629), or -1 when the bytes are valid. */

@@ -119,6 +119,22 @@ describe("no foreign steering", () => {
       for (const k of Object.keys(foreign)) expect(seen[k], k).toBeUndefined();
     }
   });
+  it("strips every copy and every spelling: duplicates, upper and mixed case, owned and foreign alike", async () => {
+    const p = await routerProxy(twoPools());
+    const upper = Object.fromEntries(Object.entries(foreign).map(([k, v], i) => [i % 2 ? k.toUpperCase() : k, [v, v + "-2"]]));
+    const owned = { "X-Inference-Pool": ["evil", "evil-2"], "X-INFERENCE-MODEL": "mistral-7b", "x-inference-priority": ["100", "99"] };
+    for (const spec of [oip("llama-3-8b", { headers: { ...upper, ...owned } }), { method: "GET", path: "/health", headers: { ...upper, ...owned } }]) {
+      const r = await p.request({ ...spec, response: { status: 200 } });
+      const seen = r.routerHeaders ?? {};
+      for (const k of Object.keys(foreign)) expect(seen[k], k).toBeUndefined();
+      if (spec.method === "GET") for (const k of ["x-inference-pool", "x-inference-model", "x-inference-priority"]) expect(seen[k], k).toBeUndefined();
+      else {
+        expect(["a100", "l4"]).toContain(seen["x-inference-pool"]);
+        expect(seen["x-inference-model"]).toBe("llama-3-8b");
+        expect(seen["x-inference-priority"]).not.toMatch(/^(100|99)$/);
+      }
+    }
+  });
   it("the list is configurable", async () => {
     const p = await routerProxy(twoPools({ headers: { stripInbound: ["x-my-router"] } }));
     const r = await p.request(oip("llama-3-8b", { headers: { "x-my-router": "a", "target-pod": "b" } }));
