@@ -21,6 +21,7 @@ export class RouterConfig {
   /** Per-model settings. */
   models: Array<ModelConfig> = [];
   scoring: ScoringConfig = new ScoringConfig();
+  capacity: CapacityConfig = new CapacityConfig();
   saturation: SaturationConfig = new SaturationConfig();
   shedding: SheddingConfig = new SheddingConfig();
   /** No pool serves the model: 404 (reject) or route untouched. true: a model no pool serves is routed untouched; false: 404. */
@@ -79,8 +80,8 @@ export class PoolConfig {
   models: Array<string> = [];
   /** Model name prefixes served (families, LoRA adapters such as `llama-3-8b:`). */
   modelPrefixes: Array<string> = [];
-  /** Capacity weight: relative throughput of one member of this pool. */
-  weight: f64 = 1;
+  /** Capacity weight: relative throughput of one member of this pool. Unset: learned from the members' observed request durations (`capacity`). 0 when not configured. */
+  weight: f64 = 0;
   /** GPU type label, for stats and logs only. */
   gpu: string = "";
   /** Members as ip:port; required in endpoint steering mode. */
@@ -165,6 +166,16 @@ export class ScoringConfig {
   sampleAbove: i32 = 16;
   /** Server-reported signals older than this are stale. */
   staleAfterMs: i32 = 5000;
+}
+
+/** `capacity` */
+export class CapacityConfig {
+  /** Learn each upstream's capacity from its completed requests' durations where its pool sets no `weight` (off: such pools count as weight 1). */
+  learn: bool = true;
+  /** Completions in the learned moving mean of request durations (each new one weighs 1/samples). */
+  samples: i32 = 64;
+  /** An upstream with no completion for this long is halfway back from its learned capacity to the mean (idle upstreams get tried again). */
+  halfLifeMs: i32 = 30000;
 }
 
 /** `saturation` */

@@ -271,6 +271,9 @@ export class RouterStream extends HttpContext {
   upstream: i32 = -1;
   outcomeRecorded: bool = false;
   sawResponse: bool = false;
+  /** When the upstream was picked, and whether it answered 2xx: the duration sample of learned capacity. */
+  pickedAtMs: i64 = 0;
+  answered2xx: bool = false;
 
   constructor(id: u32, public rootCtx: RouterRoot, public r: Router) {
     super(id, rootCtx);
@@ -394,7 +397,10 @@ export class RouterStream extends HttpContext {
     } else {
       writePool(r.keys, u.name);
     }
-    if (r.view.addInFlight(u, 1)) this.upstream = res.upstream;
+    if (r.view.addInFlight(u, 1)) {
+      this.upstream = res.upstream;
+      this.pickedAtMs = now;
+    }
     else r.stats.inFlightUpdateLost();
     r.stats.request(<i32>c.protocol, S.OUTCOME_ROUTED);
     r.stats.pick(res.upstream);
@@ -430,6 +436,8 @@ export class RouterStream extends HttpContext {
     if (this.upstream < 0 || this.outcomeRecorded) return HeadersStatus.Continue;
     const st = getHeader(MapType.ResponseHeaders, K_STATUS);
     if (st !== null) this.recordOutcome(!(st.length == 3 && st.charCodeAt(0) == 53)); // 5xx is an upstream error
+    // Only successful exchanges teach capacity: a fast error or rejection says nothing about throughput.
+    this.answered2xx = st !== null && st.length == 3 && st.charCodeAt(0) == 50;
     this.readLoadReport();
     return HeadersStatus.Continue;
   }
@@ -498,8 +506,12 @@ export class RouterStream extends HttpContext {
     if (this.held) root.unhold(this);
     this.hold.release(this.r.holds);
     if (this.upstream >= 0) {
-      const u = this.r.catalog.upstreams[this.upstream];
-      if (!this.r.view.addInFlight(u, -1)) this.r.stats.inFlightUpdateLost();
+      const r = this.r;
+      const u = r.catalog.upstreams[this.upstream];
+      // The duration sample (pick → end of stream) is taken only where capacity is learned and the answer was 2xx.
+      const now = nowMs();
+      const sample = u.learned && this.answered2xx ? <f64>(now - this.pickedAtMs) : -1.0;
+      if (!r.view.release(u, sample, now, r.cfg.capacity)) r.stats.inFlightUpdateLost();
       this.upstream = -1;
     }
     if (--root.openStreams == 0 && root.deleted) root.release();

@@ -8,6 +8,8 @@
 import { getSharedInto, setSharedRaw, sharedCas } from "../runtime/host";
 import { WasmResult } from "../runtime/abi";
 import { Upstream } from "./catalog";
+import { CapacityConfig } from "./config";
+import { foldSample, folded } from "./pick/capacity";
 import { LOAD_HEADER_BYTES as HEADER_BYTES, LOAD_MAX_SLOTS as MAX_SLOTS, LOAD_RECORD_CAP as RECORD_CAP, LOAD_SLOT_BYTES, LoadRecord as R, LoadSlot } from "./load-record";
 const CAS_TRIES: i32 = 8;
 
@@ -28,6 +30,10 @@ export class Load {
   sentSinceReport: i32 = 0;
   /** Server-reported running requests; -1 when never reported. */
   running: f64 = -1;
+  /** Learned capacity (pick/capacity.ts): moving mean of completed durations, its sample weight and time. */
+  serviceMs: f64 = 0;
+  serviceWeight: f64 = 0;
+  serviceAtMs: i64 = 0;
 }
 
 export class LoadView {
@@ -72,6 +78,9 @@ export class LoadView {
       out.reportedAtMs = 0;
       out.sentSinceReport = 0;
       out.running = -1;
+      out.serviceMs = 0;
+      out.serviceWeight = 0;
+      out.serviceAtMs = 0;
       return;
     }
     const b = this.buf;
@@ -84,6 +93,9 @@ export class LoadView {
     out.reportedAtMs = R.reportedAtMs(b);
     out.sentSinceReport = R.sentSinceReport(b);
     out.running = <f64>R.running(b);
+    out.serviceMs = <f64>R.serviceMs(b);
+    out.serviceWeight = <f64>R.serviceWeight(b);
+    out.serviceAtMs = R.serviceAtMs(b);
     out.inFlight = this.sumSlots(n);
   }
 
@@ -123,6 +135,30 @@ export class LoadView {
       const len = this.compactAndAdd(n, delta);
       if (delta > 0) R.setSentSinceReport(this.buf, R.sentSinceReport(this.buf) + delta);
       const r = setSharedRaw(u.key, this.buf, <u32>len, cas);
+      if (r == WasmResult.Ok) return true;
+      if (r != WasmResult.CasMismatch) return false;
+    }
+    return false;
+  }
+
+  /**
+   * A request on `u` is over: releases this VM's in-flight slot and, when `sampleMs` >= 0 (a 2xx exchange), folds
+   * its duration into the learned capacity (pick/capacity.ts) — one compare-and-swap write for both.
+   */
+  release(u: Upstream, sampleMs: f64, nowMs: i64, cap: CapacityConfig): bool {
+    for (let t = 0; t < CAS_TRIES; t++) {
+      const n = getSharedInto(u.key, this.buf, <u32>RECORD_CAP);
+      if (n < HEADER_BYTES) return false;
+      const cas = sharedCas;
+      const len = this.compactAndAdd(n, -1);
+      const b = this.buf;
+      if (sampleMs >= 0) {
+        foldSample(<f64>R.serviceMs(b), <f64>R.serviceWeight(b), R.serviceAtMs(b), sampleMs, nowMs, cap);
+        R.setServiceMs(b, <f32>folded.meanMs);
+        R.setServiceWeight(b, <f32>folded.weight);
+        R.setServiceAtMs(b, nowMs);
+      }
+      const r = setSharedRaw(u.key, b, <u32>len, cas);
       if (r == WasmResult.Ok) return true;
       if (r != WasmResult.CasMismatch) return false;
     }

@@ -37,6 +37,7 @@ import { RouterConfig } from "./config";
 import { randomBelow } from "./rng";
 import { Affinity } from "./affinity";
 import { Candidate, readCandidate } from "./pick/candidate";
+import { LearnedCapacity } from "./pick/capacity";
 import { Chooser, EPS } from "./pick/chooser";
 import { Scorer } from "./pick/scorer";
 import { score, scorers } from "./pick/registry";
@@ -59,14 +60,16 @@ export class Picker {
   // Acceptable candidates of the current level with their scores (for rendezvous placement of a new prefix).
   private candIdx: Array<i32> = [];
   private candScore: Array<f64> = [];
+  private learned: LearnedCapacity;
 
   constructor(private catalog: Catalog, private view: LoadView, private cfg: RouterConfig, private affinity: Affinity | null = null) {
     this.scorers = scorers(cfg.scoring);
+    this.learned = new LearnedCapacity(catalog.upstreams.length, cfg.capacity);
   }
 
   /** Reads, filters and scores upstream `u` into `c`. */
   private evaluate(u: i32, c: Candidate, nowMs: i64): void {
-    readCandidate(c, this.catalog.upstreams[u], this.view, this.load, this.cfg, nowMs);
+    readCandidate(c, this.catalog.upstreams[u], this.view, this.load, this.cfg, this.learned, nowMs);
     c.score = c.healthy ? score(c, this.scorers) : 0;
   }
 

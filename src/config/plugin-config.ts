@@ -164,7 +164,12 @@ export const PoolSchema = z
       .max(64)
       .default([])
       .describe("Model name prefixes served (families, LoRA adapters such as `llama-3-8b:`)."),
-    weight: z.number().min(0.01).max(1000).default(1).describe("Capacity weight: relative throughput of one member of this pool."),
+    weight: z
+      .number()
+      .min(0.01)
+      .max(1000)
+      .optional()
+      .describe("Capacity weight: relative throughput of one member of this pool. Unset: learned from the members' observed request durations (`capacity`)."),
     gpu: z.string().regex(/^[A-Za-z0-9._-]{0,32}$/).default("").describe("GPU type label, for stats and logs only."),
     endpoints: z.array(endpoint).max(1024).default([]).describe("Members as ip:port; required in endpoint steering mode."),
     hosts: z
@@ -274,6 +279,29 @@ export const PluginConfigSchema = z
       })
       .strict()
       .default({ inFlight: 0.25, queue: 2, kvCache: 4, sampleAbove: 16, staleAfterMs: 5000 }),
+    capacity: z
+      .object({
+        learn: z
+          .boolean()
+          .default(true)
+          .describe("Learn each upstream's capacity from its completed requests' durations where its pool sets no `weight` (off: such pools count as weight 1)."),
+        samples: z
+          .number()
+          .int()
+          .min(1)
+          .max(4096)
+          .default(64)
+          .describe("Completions in the learned moving mean of request durations (each new one weighs 1/samples)."),
+        halfLifeMs: z
+          .number()
+          .int()
+          .min(1000)
+          .max(3_600_000)
+          .default(30_000)
+          .describe("An upstream with no completion for this long is halfway back from its learned capacity to the mean (idle upstreams get tried again)."),
+      })
+      .strict()
+      .default({ learn: true, samples: 64, halfLifeMs: 30_000 }),
     saturation: z
       .object({
         queue: z.number().min(0).max(1_000_000).default(8).describe("Reported queue depth at which a member is saturated."),
