@@ -18,7 +18,7 @@ const SERIES_CONFIG_KEYS: Array<string> = ["name", "labels", "scale"];
 const DISCOVERY_CONFIG_KEYS: Array<string> = ["enabled", "path", "intervalMs"];
 const MODEL_CONFIG_KEYS: Array<string> = ["name", "priority"];
 const SCORING_CONFIG_KEYS: Array<string> = ["inFlight", "queue", "kvCache", "sampleAbove", "staleAfterMs"];
-const CAPACITY_CONFIG_KEYS: Array<string> = ["learn", "samples", "halfLifeMs"];
+const CAPACITY_CONFIG_KEYS: Array<string> = ["learn", "halfLifeMs"];
 const SATURATION_CONFIG_KEYS: Array<string> = ["queue", "kvCache"];
 const SHEDDING_CONFIG_KEYS: Array<string> = ["belowPriority", "retryAfterSeconds"];
 const OUTLIER_CONFIG_KEYS: Array<string> = ["consecutiveErrors", "baseEjectionMs", "maxEjectionMs", "maxEjectionPercent"];
@@ -261,7 +261,6 @@ function parseCapacityConfig(i: i32, path: string, o: CapacityConfig): void {
   const m = object(i, path, CAPACITY_CONFIG_KEYS);
   if (m === null) return;
   o.learn = bool_(m.at("learn"), m.path("learn"), o.learn);
-  o.samples = int(m.at("samples"), m.path("samples"), 1, 4096, o.samples);
   o.halfLifeMs = int(m.at("halfLifeMs"), m.path("halfLifeMs"), 1000, 3600000, o.halfLifeMs);
 }
 

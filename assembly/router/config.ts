@@ -170,12 +170,10 @@ export class ScoringConfig {
 
 /** `capacity` */
 export class CapacityConfig {
-  /** Learn each upstream's capacity from its completed requests' durations where its pool sets no `weight` (off: such pools count as weight 1). */
+  /** Learn each upstream's capacity (completions per second per in-flight request) where its pool sets no `weight`; off: such pools count as weight 1. */
   learn: bool = true;
-  /** Completions in the learned moving mean of request durations (each new one weighs 1/samples). */
-  samples: i32 = 64;
-  /** An upstream with no completion for this long is halfway back from its learned capacity to the mean (idle upstreams get tried again). */
-  halfLifeMs: i32 = 30000;
+  /** Memory of learned capacity: evidence this old weighs half, so an idle upstream drifts back to the mean and is tried again. */
+  halfLifeMs: i32 = 10000;
 }
 
 /** `saturation` */

@@ -60,6 +60,7 @@ class Router {
     const catalog = new Catalog(cfg);
     // A VM missing heartbeats for 5 periods (or 3 s) is presumed dead: its in-flight slots stop counting.
     const view = new LoadView(cfg.name, vmId, <i64>max(3000, 5 * HEARTBEAT_MS));
+    view.capacityHalfLifeMs = cfg.capacity.halfLifeMs;
     this.catalog = catalog;
     this.scope = new Scope(cfg);
     this.keys = new HeaderKeys(cfg.headers);
@@ -271,8 +272,7 @@ export class RouterStream extends HttpContext {
   upstream: i32 = -1;
   outcomeRecorded: bool = false;
   sawResponse: bool = false;
-  /** When the upstream was picked, and whether it answered 2xx: the duration sample of learned capacity. */
-  pickedAtMs: i64 = 0;
+  /** The upstream answered 2xx: a completion for learned capacity. */
   answered2xx: bool = false;
 
   constructor(id: u32, public rootCtx: RouterRoot, public r: Router) {
@@ -397,10 +397,7 @@ export class RouterStream extends HttpContext {
     } else {
       writePool(r.keys, u.name);
     }
-    if (r.view.addInFlight(u, 1)) {
-      this.upstream = res.upstream;
-      this.pickedAtMs = now;
-    }
+    if (r.view.addInFlight(u, 1, now)) this.upstream = res.upstream;
     else r.stats.inFlightUpdateLost();
     r.stats.request(<i32>c.protocol, S.OUTCOME_ROUTED);
     r.stats.pick(res.upstream);
@@ -436,7 +433,8 @@ export class RouterStream extends HttpContext {
     if (this.upstream < 0 || this.outcomeRecorded) return HeadersStatus.Continue;
     const st = getHeader(MapType.ResponseHeaders, K_STATUS);
     if (st !== null) this.recordOutcome(!(st.length == 3 && st.charCodeAt(0) == 53)); // 5xx is an upstream error
-    // Only successful exchanges teach capacity: a fast error or rejection says nothing about throughput.
+    // Only a 2xx answer is a completion for learned capacity: a fast error says nothing about throughput (its time
+    // in flight still counts as exposure, so a failing upstream looks slow, not fast).
     this.answered2xx = st !== null && st.length == 3 && st.charCodeAt(0) == 50;
     this.readLoadReport();
     return HeadersStatus.Continue;
@@ -508,10 +506,7 @@ export class RouterStream extends HttpContext {
     if (this.upstream >= 0) {
       const r = this.r;
       const u = r.catalog.upstreams[this.upstream];
-      // The duration sample (pick → end of stream) is taken only where capacity is learned and the answer was 2xx.
-      const now = nowMs();
-      const sample = u.learned && this.answered2xx ? <f64>(now - this.pickedAtMs) : -1.0;
-      if (!r.view.release(u, sample, now, r.cfg.capacity)) r.stats.inFlightUpdateLost();
+      if (!r.view.release(u, this.answered2xx, nowMs())) r.stats.inFlightUpdateLost();
       this.upstream = -1;
     }
     if (--root.openStreams == 0 && root.deleted) root.release();

@@ -13,9 +13,9 @@
 //    32   4  i32  sentSinceReport    requests this proxy sent since that report (anti-herding)
 //    36   4  f32  running            server-reported running requests (all clients); -1 = not reported
 //    40   4  i32  slotCount          in-flight slots that follow the header
-//    44   4  f32  serviceMs          learned capacity: moving mean of completed request durations (ms)
-//    48   8  i64  serviceAtMs        time of the last duration sample (0 = none yet)
-//    56   4  f32  serviceWeight      samples behind serviceMs (decays while idle, at most capacity.samples)
+//    44   4  f32  capacityCompletions learned capacity: 2xx completions, exponentially forgotten (capacity.halfLifeMs)
+//    48   8  i64  capacityAtMs       time both learned-capacity sums were last brought up to date (0 = never)
+//    56   4  f32  capacityExposureMs learned capacity: in-flight requests × ms, forgotten at the same pace
 //    60   4  i32  pad                (keeps the slots 8-byte aligned)
 // then slotCount slots of 8 bytes at 64 + i × 8:
 //     0   4  u32  vmId               worker VM owning the slot
@@ -95,25 +95,25 @@ export class LoadRecord {
   @inline static setSlotCount(b: usize, v: i32): void {
     store<i32>(b + 40, v);
   }
-  /** learned capacity: moving mean of completed request durations (ms) (offset 44, f32) */
-  @inline static serviceMs(b: usize): f32 {
+  /** learned capacity: 2xx completions, exponentially forgotten (capacity.halfLifeMs) (offset 44, f32) */
+  @inline static capacityCompletions(b: usize): f32 {
     return load<f32>(b + 44);
   }
-  @inline static setServiceMs(b: usize, v: f32): void {
+  @inline static setCapacityCompletions(b: usize, v: f32): void {
     store<f32>(b + 44, v);
   }
-  /** time of the last duration sample (0 = none yet) (offset 48, i64) */
-  @inline static serviceAtMs(b: usize): i64 {
+  /** time both learned-capacity sums were last brought up to date (0 = never) (offset 48, i64) */
+  @inline static capacityAtMs(b: usize): i64 {
     return load<i64>(b + 48);
   }
-  @inline static setServiceAtMs(b: usize, v: i64): void {
+  @inline static setCapacityAtMs(b: usize, v: i64): void {
     store<i64>(b + 48, v);
   }
-  /** samples behind serviceMs (decays while idle, at most capacity.samples) (offset 56, f32) */
-  @inline static serviceWeight(b: usize): f32 {
+  /** learned capacity: in-flight requests × ms, forgotten at the same pace (offset 56, f32) */
+  @inline static capacityExposureMs(b: usize): f32 {
     return load<f32>(b + 56);
   }
-  @inline static setServiceWeight(b: usize, v: f32): void {
+  @inline static setCapacityExposureMs(b: usize, v: f32): void {
     store<f32>(b + 56, v);
   }
 

@@ -64,7 +64,7 @@ export class Picker {
 
   constructor(private catalog: Catalog, private view: LoadView, private cfg: RouterConfig, private affinity: Affinity | null = null) {
     this.scorers = scorers(cfg.scoring);
-    this.learned = new LearnedCapacity(catalog.upstreams.length, cfg.capacity);
+    this.learned = new LearnedCapacity(catalog.upstreams.length, cfg.capacity.halfLifeMs);
   }
 
   /** Reads, filters and scores upstream `u` into `c`. */

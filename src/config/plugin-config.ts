@@ -284,24 +284,17 @@ export const PluginConfigSchema = z
         learn: z
           .boolean()
           .default(true)
-          .describe("Learn each upstream's capacity from its completed requests' durations where its pool sets no `weight` (off: such pools count as weight 1)."),
-        samples: z
-          .number()
-          .int()
-          .min(1)
-          .max(4096)
-          .default(64)
-          .describe("Completions in the learned moving mean of request durations (each new one weighs 1/samples)."),
+          .describe("Learn each upstream's capacity (completions per second per in-flight request) where its pool sets no `weight`; off: such pools count as weight 1."),
         halfLifeMs: z
           .number()
           .int()
           .min(1000)
           .max(3_600_000)
-          .default(30_000)
-          .describe("An upstream with no completion for this long is halfway back from its learned capacity to the mean (idle upstreams get tried again)."),
+          .default(10_000)
+          .describe("Memory of learned capacity: evidence this old weighs half, so an idle upstream drifts back to the mean and is tried again."),
       })
       .strict()
-      .default({ learn: true, samples: 64, halfLifeMs: 30_000 }),
+      .default({ learn: true, halfLifeMs: 10_000 }),
     saturation: z
       .object({
         queue: z.number().min(0).max(1_000_000).default(8).describe("Reported queue depth at which a member is saturated."),

@@ -15,7 +15,7 @@ export const CONFIG_KEYS: Record<string, readonly string[]> = {
   "pools[].discovery": ["enabled", "path", "intervalMs"],
   "models[]": ["name", "priority"],
   "scoring": ["inFlight", "queue", "kvCache", "sampleAbove", "staleAfterMs"],
-  "capacity": ["learn", "samples", "halfLifeMs"],
+  "capacity": ["learn", "halfLifeMs"],
   "saturation": ["queue", "kvCache"],
   "shedding": ["belowPriority", "retryAfterSeconds"],
   "outlier": ["consecutiveErrors", "baseEjectionMs", "maxEjectionMs", "maxEjectionPercent"],

@@ -66,7 +66,6 @@ function dumpListBodyConfig(a: Array<BodyConfig>): string {
 function dumpCapacityConfig(v: CapacityConfig): string {
   let s = "{";
   s += "\"learn\":" + (v.learn ? "true" : "false");
-  s += ",\"samples\":" + v.samples.toString();
   s += ",\"halfLifeMs\":" + v.halfLifeMs.toString();
   return s + "}";
 }
