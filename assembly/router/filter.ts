@@ -537,7 +537,7 @@ function publishGauges(r: Router, now: i64): void {
   for (let i = 0; i < ups.length; i++) {
     const u = ups[i];
     r.view.read(u, l);
-    r.gauges.record(i, l.queue, l.running, l.kvCache, l.inFlight, l.reportedAtMs, now, l.ejectedUntilMs > now, u.capacity);
+    r.gauges.record(i, l.queue, l.running, l.kvCache, l.inFlight, l.reportedAtMs, now, l.ejectedUntilMs > now, r.picker.capacityOf(i, l, now));
   }
 }
 const gaugeLoad = new Load();

@@ -67,6 +67,11 @@ export class Picker {
     this.learned = new LearnedCapacity(catalog.upstreams.length, cfg.capacity.halfLifeMs);
   }
 
+  /** The capacity the score divides `u`'s load by, given its record `l` (its weight's, or the learned one). */
+  capacityOf(u: i32, l: Load, nowMs: i64): f64 {
+    return this.learned.capacityOf(this.catalog.upstreams[u], l, nowMs);
+  }
+
   /** Reads, filters and scores upstream `u` into `c`. */
   private evaluate(u: i32, c: Candidate, nowMs: i64): void {
     readCandidate(c, this.catalog.upstreams[u], this.view, this.load, this.cfg, this.learned, nowMs);
