@@ -244,7 +244,7 @@ export class PrefixAffinityConfig {
   /** Entries of the shared prefix table (fixed memory: 16 bytes each). */
   tableSize: i32 = 4096;
   /** Affinity holds while score ≤ least score × factor (also bounds LoRA affinity). */
-  maxLoadFactor: f64 = 3;
+  maxLoadFactor: f64 = 2.5;
 }
 
 /** Result of parsing: either a config or the first problem, named by its JSON path ("pools[1].weight: ..."). */

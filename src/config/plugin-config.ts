@@ -354,15 +354,15 @@ export const PluginConfigSchema = z
               .number()
               .min(1)
               .max(100)
-              .default(3)
+              .default(2.5)
               .describe("Affinity holds while score ≤ least score × factor (also bounds LoRA affinity)."),
           })
           .strict()
-          .default({ enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 3 }),
+          .default({ enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 2.5 }),
         lora: z.boolean().default(true).describe("Prefer upstreams whose polled LoRA state runs the requested adapter."),
       })
       .strict()
-      .default({ prefix: { enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 3 }, lora: true }),
+      .default({ prefix: { enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 2.5 }, lora: true }),
   })
   .strict()
   .superRefine((cfg, ctx) => {
