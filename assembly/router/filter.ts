@@ -506,7 +506,8 @@ export class RouterStream extends HttpContext {
     if (this.upstream >= 0) {
       const r = this.r;
       const u = r.catalog.upstreams[this.upstream];
-      if (!r.view.release(u, this.answered2xx, nowMs())) r.stats.inFlightUpdateLost();
+      // The end time matters only where capacity is learned (one host call); weighted upstreams skip it.
+      if (!r.view.release(u, this.answered2xx, u.learned ? nowMs() : 0)) r.stats.inFlightUpdateLost();
       this.upstream = -1;
     }
     if (--root.openStreams == 0 && root.deleted) root.release();

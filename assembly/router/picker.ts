@@ -8,6 +8,8 @@
 //  2. Each candidate gets a load score (the in-flight, queue and KV-cache scorers plus the request being placed):
 //        (inFlight·w_inFlight + (queue + sentSinceReport)·w_queue + 1) / capacity  +  kvCache·w_kvCache
 //     The "+ 1" is the request being placed: on idle upstreams it makes the faster one (larger capacity) win.
+//     capacity is the pool's weight, or where none is set the learned one (pick/capacity.ts: completions per
+//     second per in-flight request, relative to the mean), × members in pool mode.
 //     inFlight is this proxy's count across all workers, plus one per consecutive error so a failing upstream
 //     never looks idle, or the server's fresh reported running count when larger (other clients' requests); queue and kvCache are what the server last reported (load reports or polling), and
 //     sentSinceReport keeps the view honest between two reports (a burst does not herd onto the idle-looking one).
