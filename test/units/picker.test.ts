@@ -195,5 +195,9 @@ describe("picker alone", () => {
     stub.set(key("slow", "10.0.0.2:80"), { capacityCompletions: Infinity, capacityExposureMs: 1e30, capacityAtMs: T0 + 1e15 });
     hold("10.0.0.2:80", 3);
     expect(pick("m", 0, later)).toMatch(/^picked /);
+    // A time far in the future (garbage, not clock skew) is no evidence either: slow reads as the prior again.
+    stub.set(key("slow", "10.0.0.2:80"), { capacityCompletions: 1, capacityExposureMs: 1e6, capacityAtMs: later + 3_600_000 });
+    hold("10.0.0.2:80", -3);
+    expect(pick("m", 0, later).split(" ")[1]).toBe("10.0.0.2:80");
   });
 });

@@ -44,8 +44,12 @@ const MAX_EXPOSURE_MS: f64 = 1e15;
   return inFlight * (1 - kept) * <f64>max(1, halfLifeMs) / LN2;
 }
 
-@inline function sane(completions: f64, exposureMs: f64): bool {
-  return completions >= 0 && completions < MAX_COMPLETIONS && exposureMs >= 0 && exposureMs < MAX_EXPOSURE_MS;
+/** A time this far ahead of ours is not another worker's clock skew but garbage (e.g. a record of another layout). */
+const MAX_AHEAD_MS: i64 = 60_000;
+
+@inline function sane(completions: f64, exposureMs: f64, atMs: i64, nowMs: i64): bool {
+  return completions >= 0 && completions < MAX_COMPLETIONS && exposureMs >= 0 && exposureMs < MAX_EXPOSURE_MS &&
+    atMs > 0 && atMs <= nowMs + MAX_AHEAD_MS;
 }
 
 /**
@@ -56,9 +60,11 @@ export function advanceCapacity(b: usize, inFlight: i32, nowMs: i64, completed: 
   const at = R.capacityAtMs(b);
   let c = <f64>R.capacityCompletions(b);
   let e = <f64>R.capacityExposureMs(b);
-  if (!sane(c, e) || at <= 0) {
+  let since = at;
+  if (!sane(c, e, at, nowMs)) {
     c = 0;
     e = 0;
+    since = 0;
   } else if (nowMs > at) {
     const kept = remembered(nowMs - at, halfLifeMs);
     e = e * kept + exposureOver(<f64>inFlight, nowMs - at, halfLifeMs, kept);
@@ -68,7 +74,7 @@ export function advanceCapacity(b: usize, inFlight: i32, nowMs: i64, completed: 
   R.setCapacityCompletions(b, <f32>c);
   R.setCapacityExposureMs(b, <f32>e);
   // Another worker may have written a later time (clocks of one proxy agree to the ms): never go back.
-  R.setCapacityAtMs(b, at > nowMs ? at : nowMs);
+  R.setCapacityAtMs(b, since > nowMs ? since : nowMs);
 }
 
 export class LearnedCapacity {
@@ -88,7 +94,7 @@ export class LearnedCapacity {
     let c = l.capacityCompletions;
     let e = l.capacityExposureMs;
     const at = l.capacityAtMs;
-    if (!sane(c, e) || at <= 0) {
+    if (!sane(c, e, at, nowMs)) {
       c = 0;
       e = 0;
     } else if (nowMs > at) {
