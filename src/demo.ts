@@ -19,7 +19,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const pluginConfig = buildPluginConfig(cfg);
   const proxy = await createProxy({ wasm: readFileSync(o.wasm), pluginConfig, workers: 2, clock: new VirtualClock(), statsTags: tagSpecifiers() });
   const models = [...new Set(pluginConfig.pools.flatMap((p) => p.models))];
-  o.out(`filter ${o.wasm} loaded in 2 worker VMs; pools: ${pluginConfig.pools.map((p) => `${p.name} (weight ${p.weight})`).join(", ")}\n\n`);
+  o.out(`filter ${o.wasm} loaded in 2 worker VMs; pools: ${pluginConfig.pools.map((p) => `${p.name} (weight ${p.weight ?? "learned"})`).join(", ")}\n\n`);
   const open = [];
   const picks = new Map<string, number>();
   for (let i = 0; i < o.requests; i++) {

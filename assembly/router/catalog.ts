@@ -10,7 +10,7 @@ export class Upstream {
     public pool: i32,
     /** Steering value: the pool name (pool mode) or ip:port (endpoint mode). */
     public name: string,
-    /** Relative throughput: pool weight, times its member count in pool mode. */
+    /** Relative throughput: pool weight (1 when unset), times its member count in pool mode. */
     public capacity: f64,
     /** In-flight requests at which this upstream counts as saturated. */
     public maxInFlight: f64,
@@ -23,6 +23,8 @@ export class Upstream {
   nameHash: u32;
   /** Servers behind it: the pool's member count in pool mode (its reported queue is their sum), else 1. */
   members: f64 = 1;
+  /** Its pool sets no weight and capacity.learn is on: the picker uses the learned capacity (× members). */
+  learned: bool = false;
 }
 
 function hashName(s: string): u32 {
@@ -69,14 +71,19 @@ export class Catalog {
       }
       if (pc.modelPrefixes.length > 0) this.prefixPools.push(i);
       const members = max(1, pc.endpoints.length);
+      // No weight: capacity is learned (pick/capacity.ts) where enabled; weight 1 stands for it until then.
+      const learned = pc.weight == 0 && cfg.capacity.learn;
+      const weight = pc.weight > 0 ? pc.weight : 1.0;
       if (cfg.steering == STEER_ENDPOINT) {
         for (let e = 0; e < pc.endpoints.length; e++) {
-          this.addUpstream(cfg, i, pc.endpoints[e], pc.weight, <f64>pc.maxInFlight * pc.weight);
+          this.addUpstream(cfg, i, pc.endpoints[e], weight, <f64>pc.maxInFlight * weight);
+          this.upstreams[this.upstreams.length - 1].learned = learned;
           pool.members.push(this.upstreams.length - 1);
         }
       } else {
-        this.addUpstream(cfg, i, pc.name, pc.weight * <f64>members, <f64>pc.maxInFlight * pc.weight * <f64>members);
+        this.addUpstream(cfg, i, pc.name, weight * <f64>members, <f64>pc.maxInFlight * weight * <f64>members);
         this.upstreams[this.upstreams.length - 1].members = <f64>members;
+        this.upstreams[this.upstreams.length - 1].learned = learned;
         pool.members.push(this.upstreams.length - 1);
       }
     }

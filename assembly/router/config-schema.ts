@@ -4,11 +4,11 @@
 // One function per object of the schema: the keys it admits (an unknown key is an error), each key read by name
 // with its bounds, pattern and default. The non-trapping readers are in config-read.ts; cross-field rules and
 // the entry point in config-parse.ts.
-import { AffinityConfig, BodyConfig, DecisionTraceConfig, DiscoveryConfig, HeaderNames, LoadReportsConfig, MetricsConfig, ModelConfig, OutlierConfig, PollingConfig, PoolConfig, PrefixAffinityConfig, RouterConfig, SaturationConfig, ScoringConfig, SeriesConfig, SheddingConfig } from "./config";
+import { AffinityConfig, BodyConfig, CapacityConfig, DecisionTraceConfig, DiscoveryConfig, HeaderNames, LoadReportsConfig, MetricsConfig, ModelConfig, OutlierConfig, PollingConfig, PoolConfig, PrefixAffinityConfig, RouterConfig, SaturationConfig, ScoringConfig, SeriesConfig, SheddingConfig } from "./config";
 import { bool_, dbl, fail, index, int, items, object, ok, oneOf, patternList, patternOr, stringRecord } from "./config-read";
 import { isAuthority, isEndpoint, isGpu, isHeaderName, isIdent, isLabelName, isLabelText, isLabelValue, isMetricName, isModelName, isPath, isTrustedPeer, isVisible255 } from "./config-read";
 
-const ROUTER_CONFIG_KEYS: Array<string> = ["name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity", "decisionTrace"];
+const ROUTER_CONFIG_KEYS: Array<string> = ["name", "steering", "headers", "body", "pools", "models", "scoring", "capacity", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity", "decisionTrace"];
 const HEADER_NAMES_KEYS: Array<string> = ["protocol", "model", "class", "priority", "pool", "endpoint", "version", "label", "modelOverride", "priorityIn", "stripInbound", "trustedPeers"];
 const BODY_CONFIG_KEYS: Array<string> = ["enabled", "maxBytes", "timeoutMs", "bufferLimitBytes"];
 const POOL_CONFIG_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "hosts", "fallback", "maxInFlight", "metrics", "discovery"];
@@ -18,6 +18,7 @@ const SERIES_CONFIG_KEYS: Array<string> = ["name", "labels", "scale"];
 const DISCOVERY_CONFIG_KEYS: Array<string> = ["enabled", "path", "intervalMs"];
 const MODEL_CONFIG_KEYS: Array<string> = ["name", "priority"];
 const SCORING_CONFIG_KEYS: Array<string> = ["inFlight", "queue", "kvCache", "sampleAbove", "staleAfterMs"];
+const CAPACITY_CONFIG_KEYS: Array<string> = ["learn", "halfLifeMs"];
 const SATURATION_CONFIG_KEYS: Array<string> = ["queue", "kvCache"];
 const SHEDDING_CONFIG_KEYS: Array<string> = ["belowPriority", "retryAfterSeconds"];
 const OUTLIER_CONFIG_KEYS: Array<string> = ["consecutiveErrors", "baseEjectionMs", "maxEjectionMs", "maxEjectionPercent"];
@@ -118,6 +119,7 @@ function parseRouterConfig(i: i32, path: string, o: RouterConfig): void {
     }
   }
   if (m.at("scoring") >= 0) parseScoringConfig(m.at("scoring"), m.path("scoring"), o.scoring);
+  if (m.at("capacity") >= 0) parseCapacityConfig(m.at("capacity"), m.path("capacity"), o.capacity);
   if (m.at("saturation") >= 0) parseSaturationConfig(m.at("saturation"), m.path("saturation"), o.saturation);
   if (m.at("shedding") >= 0) parseSheddingConfig(m.at("shedding"), m.path("shedding"), o.shedding);
   if (m.at("unknownModel") >= 0) {
@@ -169,7 +171,7 @@ function parsePoolConfig(i: i32, path: string, o: PoolConfig): void {
   }
   o.models = patternList(m.at("models"), m.path("models"), 0, 256, 256, isModelName, MSG_MODEL_NAME);
   o.modelPrefixes = patternList(m.at("modelPrefixes"), m.path("modelPrefixes"), 0, 64, 256, isModelName, MSG_MODEL_NAME);
-  o.weight = dbl(m.at("weight"), m.path("weight"), 0.01, 1000, o.weight);
+  o.weight = dbl(m.at("weight"), m.path("weight"), 0.01, 1000, 0);
   o.gpu = patternOr(m.at("gpu"), m.path("gpu"), 32, isGpu, MSG_GPU, o.gpu);
   o.endpoints = patternList(m.at("endpoints"), m.path("endpoints"), 0, 1024, 64, isEndpoint, MSG_ENDPOINT);
   o.hosts = patternList(m.at("hosts"), m.path("hosts"), 0, 64, 259, isAuthority, MSG_AUTHORITY);
@@ -254,6 +256,14 @@ function parseScoringConfig(i: i32, path: string, o: ScoringConfig): void {
   o.kvCache = dbl(m.at("kvCache"), m.path("kvCache"), 0, 100, o.kvCache);
   o.sampleAbove = int(m.at("sampleAbove"), m.path("sampleAbove"), 2, 1024, o.sampleAbove);
   o.staleAfterMs = int(m.at("staleAfterMs"), m.path("staleAfterMs"), 100, 600000, o.staleAfterMs);
+}
+
+/** `capacity` */
+function parseCapacityConfig(i: i32, path: string, o: CapacityConfig): void {
+  const m = object(i, path, CAPACITY_CONFIG_KEYS);
+  if (m === null) return;
+  o.learn = bool_(m.at("learn"), m.path("learn"), o.learn);
+  o.halfLifeMs = int(m.at("halfLifeMs"), m.path("halfLifeMs"), 1000, 3600000, o.halfLifeMs);
 }
 
 /** `saturation` */

@@ -21,6 +21,7 @@ export class RouterConfig {
   /** Per-model settings. */
   models: Array<ModelConfig> = [];
   scoring: ScoringConfig = new ScoringConfig();
+  capacity: CapacityConfig = new CapacityConfig();
   saturation: SaturationConfig = new SaturationConfig();
   shedding: SheddingConfig = new SheddingConfig();
   /** No pool serves the model: 404 (reject) or route untouched. true: a model no pool serves is routed untouched; false: 404. */
@@ -80,8 +81,8 @@ export class PoolConfig {
   models: Array<string> = [];
   /** Model name prefixes served (families, LoRA adapters such as `llama-3-8b:`). */
   modelPrefixes: Array<string> = [];
-  /** Capacity weight: relative throughput of one member of this pool. */
-  weight: f64 = 1;
+  /** Capacity weight: relative throughput of one member of this pool. Unset: learned from the members' observed request durations (`capacity`). 0 when not configured. */
+  weight: f64 = 0;
   /** GPU type label, for stats and logs only. */
   gpu: string = "";
   /** Members as ip:port; required in endpoint steering mode. */
@@ -168,6 +169,14 @@ export class ScoringConfig {
   staleAfterMs: i32 = 5000;
 }
 
+/** `capacity` */
+export class CapacityConfig {
+  /** Learn each upstream's capacity (completions per second per in-flight request) where its pool sets no `weight`; off: such pools count as weight 1. */
+  learn: bool = true;
+  /** Memory of learned capacity: evidence this old weighs half, so an idle upstream drifts back to the mean and is tried again. */
+  halfLifeMs: i32 = 10000;
+}
+
 /** `saturation` */
 export class SaturationConfig {
   /** Reported queue depth at which a member is saturated. */
@@ -236,7 +245,7 @@ export class PrefixAffinityConfig {
   /** Entries of the shared prefix table (fixed memory: 16 bytes each). */
   tableSize: i32 = 4096;
   /** Affinity holds while score ≤ least score × factor (also bounds LoRA affinity). */
-  maxLoadFactor: f64 = 3;
+  maxLoadFactor: f64 = 2.5;
 }
 
 /** `decisionTrace` */

@@ -18,7 +18,6 @@ import { Load, LoadView } from "./loadview";
 import { AFFINITY_HIT, AFFINITY_OVERRIDE, NO_HEALTHY, PickRequest, PickResult, Picker, SHED } from "./picker";
 import { REASON_UNDETERMINED, REASON_UNKNOWN_MODEL } from "./pick/request";
 import { Decision, traceBuffer, writeHeader, writeLogLine } from "./decision";
-import { capacityInUse } from "./pick/capacity";
 import { Affinity } from "./affinity";
 import { Poller } from "./poller";
 import { OrcaReport, parseOrca } from "./signals/orca";
@@ -68,6 +67,7 @@ class Router {
     const catalog = new Catalog(cfg);
     // A VM missing heartbeats for 5 periods (or 3 s) is presumed dead: its in-flight slots stop counting.
     const view = new LoadView(cfg.name, vmId, <i64>max(3000, 5 * HEARTBEAT_MS));
+    view.capacityHalfLifeMs = cfg.capacity.halfLifeMs;
     this.catalog = catalog;
     this.scope = new Scope(cfg);
     const keys = new HeaderKeys(cfg.headers);
@@ -288,6 +288,8 @@ export class RouterStream extends HttpContext {
   sawResponse: bool = false;
   /** This request's decision, kept for the response header (decisionTrace.header only). */
   decision: Decision | null = null;
+  /** The upstream answered 2xx: a completion for learned capacity. */
+  answered2xx: bool = false;
 
   constructor(id: u32, public rootCtx: RouterRoot, public r: Router) {
     super(id, rootCtx);
@@ -414,7 +416,7 @@ export class RouterStream extends HttpContext {
     } else {
       writePool(r.keys, u.name);
     }
-    if (r.view.addInFlight(u, 1)) this.upstream = res.upstream;
+    if (r.view.addInFlight(u, 1, now)) this.upstream = res.upstream;
     else r.stats.inFlightUpdateLost();
     r.stats.request(<i32>c.protocol, S.OUTCOME_ROUTED);
     r.stats.pick(res.upstream);
@@ -493,6 +495,9 @@ export class RouterStream extends HttpContext {
     h.read();
     const st = h.get(R_STATUS);
     if (st !== null) this.recordOutcome(!(st.length == 3 && st.charCodeAt(0) == 53)); // 5xx is an upstream error
+    // Only a 2xx answer is a completion for learned capacity: a fast error says nothing about throughput (its time
+    // in flight still counts as exposure, so a failing upstream looks slow, not fast).
+    this.answered2xx = st !== null && st.length == 3 && st.charCodeAt(0) == 50;
     this.readLoadReport(h);
     return HeadersStatus.Continue;
   }
@@ -559,8 +564,10 @@ export class RouterStream extends HttpContext {
     if (this.held) root.unhold(this);
     this.hold.release(this.r.holds);
     if (this.upstream >= 0) {
-      const u = this.r.catalog.upstreams[this.upstream];
-      if (!this.r.view.addInFlight(u, -1)) this.r.stats.inFlightUpdateLost();
+      const r = this.r;
+      const u = r.catalog.upstreams[this.upstream];
+      // The end time matters only where capacity is learned (one host call); weighted upstreams skip it.
+      if (!r.view.release(u, this.answered2xx, u.learned ? nowMs() : 0)) r.stats.inFlightUpdateLost();
       this.upstream = -1;
     }
     if (--root.openStreams == 0 && root.deleted) root.release();
@@ -605,7 +612,7 @@ function publishGauges(r: Router, now: i64): void {
   for (let i = 0; i < ups.length; i++) {
     const u = ups[i];
     r.view.read(u, l);
-    r.gauges.record(i, l.queue, l.running, l.kvCache, l.inFlight, l.reportedAtMs, now, l.ejectedUntilMs > now, capacityInUse(u, l));
+    r.gauges.record(i, l.queue, l.running, l.kvCache, l.inFlight, l.reportedAtMs, now, l.ejectedUntilMs > now, r.picker.capacityOf(i, l, now));
   }
 }
 const gaugeLoad = new Load();

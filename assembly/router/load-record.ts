@@ -13,19 +13,22 @@
 //    32   4  i32  sentSinceReport    requests this proxy sent since that report (anti-herding)
 //    36   4  f32  running            server-reported running requests (all clients); -1 = not reported
 //    40   4  i32  slotCount          in-flight slots that follow the header
-//    44   4  i32  pad                (keeps the slots 8-byte aligned)
-// then slotCount slots of 8 bytes at 48 + i × 8:
+//    44   4  f32  capacityCompletions learned capacity: 2xx completions, exponentially forgotten (capacity.halfLifeMs)
+//    48   8  i64  capacityAtMs       time both learned-capacity sums were last brought up to date (0 = never)
+//    56   4  f32  capacityExposureMs learned capacity: in-flight requests × ms, forgotten at the same pace
+//    60   4  i32  pad                (keeps the slots 8-byte aligned)
+// then slotCount slots of 8 bytes at 64 + i × 8:
 //     0   4  u32  vmId               worker VM owning the slot
 //     4   4  i32  inFlight           requests in flight from that VM
 
 /** Bytes before the first slot. */
-export const LOAD_HEADER_BYTES: i32 = 48;
+export const LOAD_HEADER_BYTES: i32 = 64;
 /** Bytes of one in-flight slot. */
 export const LOAD_SLOT_BYTES: i32 = 8;
 /** Slots a record holds at most. */
 export const LOAD_MAX_SLOTS: i32 = 32;
 /** Largest record. */
-export const LOAD_RECORD_CAP: i32 = 304;
+export const LOAD_RECORD_CAP: i32 = 320;
 
 /** Field accessors of a record's header at `b` (inlined loads and stores: no allocation, no call). */
 export class LoadRecord {
@@ -91,6 +94,27 @@ export class LoadRecord {
   }
   @inline static setSlotCount(b: usize, v: i32): void {
     store<i32>(b + 40, v);
+  }
+  /** learned capacity: 2xx completions, exponentially forgotten (capacity.halfLifeMs) (offset 44, f32) */
+  @inline static capacityCompletions(b: usize): f32 {
+    return load<f32>(b + 44);
+  }
+  @inline static setCapacityCompletions(b: usize, v: f32): void {
+    store<f32>(b + 44, v);
+  }
+  /** time both learned-capacity sums were last brought up to date (0 = never) (offset 48, i64) */
+  @inline static capacityAtMs(b: usize): i64 {
+    return load<i64>(b + 48);
+  }
+  @inline static setCapacityAtMs(b: usize, v: i64): void {
+    store<i64>(b + 48, v);
+  }
+  /** learned capacity: in-flight requests × ms, forgotten at the same pace (offset 56, f32) */
+  @inline static capacityExposureMs(b: usize): f32 {
+    return load<f32>(b + 56);
+  }
+  @inline static setCapacityExposureMs(b: usize, v: f32): void {
+    store<f32>(b + 56, v);
   }
 
   /** Address of slot `i` of the record at `b`. */

@@ -8,6 +8,7 @@
 import { getSharedInto, setSharedRaw, sharedCas } from "../runtime/host";
 import { WasmResult } from "../runtime/abi";
 import { Upstream } from "./catalog";
+import { advanceCapacity } from "./pick/capacity";
 import { LOAD_HEADER_BYTES as HEADER_BYTES, LOAD_MAX_SLOTS as MAX_SLOTS, LOAD_RECORD_CAP as RECORD_CAP, LOAD_SLOT_BYTES, LoadRecord as R, LoadSlot } from "./load-record";
 const CAS_TRIES: i32 = 8;
 
@@ -28,6 +29,10 @@ export class Load {
   sentSinceReport: i32 = 0;
   /** Server-reported running requests; -1 when never reported. */
   running: f64 = -1;
+  /** Learned capacity (pick/capacity.ts): forgotten sums of 2xx completions and of in-flight × ms, and their time. */
+  capacityCompletions: f64 = 0;
+  capacityExposureMs: f64 = 0;
+  capacityAtMs: i64 = 0;
 }
 
 /**
@@ -65,6 +70,10 @@ export class LoadView {
   private dead: StaticArray<u32> = new StaticArray<u32>(MAX_VMS);
   private deadCount: i32 = 0;
   private registryKey: ArrayBuffer;
+  /** Live in-flight count of the record compactAndAdd last rewrote, before its delta. */
+  private liveBefore: i32 = 0;
+  /** capacity.halfLifeMs (set by the owner after configure). */
+  capacityHalfLifeMs: i32 = 10_000;
 
   constructor(prefix: string, public vmId: u32, private deadAfterMs: i64) {
     this.registryKey = String.UTF8.encode(prefix + "/vms", false);
@@ -157,6 +166,9 @@ export class LoadView {
       out.reportedAtMs = 0;
       out.sentSinceReport = 0;
       out.running = -1;
+      out.capacityCompletions = 0;
+      out.capacityExposureMs = 0;
+      out.capacityAtMs = 0;
       return;
     }
     this.remember(u, n, sharedCas);
@@ -170,6 +182,9 @@ export class LoadView {
     out.reportedAtMs = R.reportedAtMs(b);
     out.sentSinceReport = R.sentSinceReport(b);
     out.running = <f64>R.running(b);
+    out.capacityCompletions = <f64>R.capacityCompletions(b);
+    out.capacityExposureMs = <f64>R.capacityExposureMs(b);
+    out.capacityAtMs = R.capacityAtMs(b);
     out.inFlight = this.sumSlots(n);
   }
 
@@ -197,11 +212,12 @@ export class LoadView {
   }
 
   /**
-   * Adds `delta` to this VM's in-flight slot of `u` (and counts a send since the last report when positive).
+   * Adds `delta` to this VM's in-flight slot of `u` (and counts a send since the last report when positive); with
+   * `nowMs`, brings the learned-capacity sums up to date on the way (pick/capacity.ts).
    * Returns false when the record could not be updated (absent, or CAS lost every try): callers treat the
    * count as best effort, never as a reason to fail the request.
    */
-  addInFlight(u: Upstream, delta: i32): bool {
+  addInFlight(u: Upstream, delta: i32, nowMs: i64 = 0, completed: bool = false): bool {
     for (let t = 0; t < CAS_TRIES; t++) {
       // First try from the copy read moments ago (the pick's), if any: one write instead of a read and a write.
       let n = t == 0 ? this.recall(u) : -1;
@@ -214,12 +230,22 @@ export class LoadView {
       }
       this.forget(u);
       const len = this.compactAndAdd(n, delta);
+      // Learned capacity: the exposure since the last change is the in-flight count before this one.
+      if (u.learned && nowMs > 0) advanceCapacity(this.buf, this.liveBefore, nowMs, completed, this.capacityHalfLifeMs);
       if (delta > 0) R.setSentSinceReport(this.buf, R.sentSinceReport(this.buf) + delta);
       const r = setSharedRaw(u.key, this.buf, <u32>len, cas);
       if (r == WasmResult.Ok) return true;
       if (r != WasmResult.CasMismatch) return false;
     }
     return false;
+  }
+
+  /**
+   * A request on `u` is over: releases this VM's in-flight slot and, where capacity is learned, brings its sums up
+   * to date, counting a completion when `completed` (a 2xx answer) — one compare-and-swap write for both.
+   */
+  release(u: Upstream, completed: bool, nowMs: i64): bool {
+    return this.addInFlight(u, -1, nowMs, completed);
   }
 
   /** Drops dead VMs' slots, applies delta to ours; returns the new record length. */
@@ -232,10 +258,12 @@ export class LoadView {
     if (slots < 0) slots = 0;
     let w = 0;
     let found = false;
+    let live = 0;
     for (let i = 0; i < slots; i++) {
       const p = R.slot(b, i);
       const id = LoadSlot.vmId(p);
       let c = LoadSlot.inFlight(p);
+      if (c > 0 && this.isAlive(id)) live += c;
       if (id == this.vmId) {
         c += delta;
         found = true;
@@ -256,6 +284,7 @@ export class LoadView {
       w++;
     }
     R.setSlotCount(b, w);
+    this.liveBefore = live;
     return HEADER_BYTES + w * LOAD_SLOT_BYTES;
   }
 

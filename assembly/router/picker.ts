@@ -8,6 +8,8 @@
 //  2. Each candidate gets a load score (the in-flight, queue and KV-cache scorers plus the request being placed):
 //        (inFlight·w_inFlight + (queue + sentSinceReport)·w_queue + 1) / capacity  +  kvCache·w_kvCache
 //     The "+ 1" is the request being placed: on idle upstreams it makes the faster one (larger capacity) win.
+//     capacity is the pool's weight, or where none is set the learned one (pick/capacity.ts: completions per
+//     second per in-flight request, relative to the mean), × members in pool mode.
 //     inFlight is this proxy's count across all workers, plus one per consecutive error so a failing upstream
 //     never looks idle, or the server's fresh reported running count when larger (other clients' requests); queue and kvCache are what the server last reported (load reports or polling), and
 //     sentSinceReport keeps the view honest between two reports (a burst does not herd onto the idle-looking one).
@@ -37,6 +39,7 @@ import { RouterConfig } from "./config";
 import { randomBelow } from "./rng";
 import { Affinity } from "./affinity";
 import { Candidate, readCandidate } from "./pick/candidate";
+import { LearnedCapacity } from "./pick/capacity";
 import { Chooser, EPS } from "./pick/chooser";
 import { Scorer } from "./pick/scorer";
 import { score, scorers } from "./pick/registry";
@@ -59,14 +62,21 @@ export class Picker {
   // Acceptable candidates of the current level with their scores (for rendezvous placement of a new prefix).
   private candIdx: Array<i32> = [];
   private candScore: Array<f64> = [];
+  private learned: LearnedCapacity;
 
   constructor(private catalog: Catalog, private view: LoadView, private cfg: RouterConfig, private affinity: Affinity | null = null) {
     this.scorers = scorers(cfg.scoring);
+    this.learned = new LearnedCapacity(catalog.upstreams.length, cfg.capacity.halfLifeMs);
+  }
+
+  /** The capacity the score divides `u`'s load by, given its record `l` (its weight's, or the learned one). */
+  capacityOf(u: i32, l: Load, nowMs: i64): f64 {
+    return this.learned.capacityOf(this.catalog.upstreams[u], l, nowMs);
   }
 
   /** Reads, filters and scores upstream `u` into `c`. */
   private evaluate(u: i32, c: Candidate, nowMs: i64): void {
-    readCandidate(c, this.catalog.upstreams[u], this.view, this.load, this.cfg, nowMs);
+    readCandidate(c, this.catalog.upstreams[u], this.view, this.load, this.cfg, this.learned, nowMs);
     c.score = c.healthy ? score(c, this.scorers) : 0;
   }
 

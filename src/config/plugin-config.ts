@@ -164,7 +164,12 @@ export const PoolSchema = z
       .max(64)
       .default([])
       .describe("Model name prefixes served (families, LoRA adapters such as `llama-3-8b:`)."),
-    weight: z.number().min(0.01).max(1000).default(1).describe("Capacity weight: relative throughput of one member of this pool."),
+    weight: z
+      .number()
+      .min(0.01)
+      .max(1000)
+      .optional()
+      .describe("Capacity weight: relative throughput of one member of this pool. Unset: learned from the members' observed request durations (`capacity`)."),
     gpu: z.string().regex(/^[A-Za-z0-9._-]{0,32}$/).default("").describe("GPU type label, for stats and logs only."),
     endpoints: z.array(endpoint).max(1024).default([]).describe("Members as ip:port; required in endpoint steering mode."),
     hosts: z
@@ -274,6 +279,22 @@ export const PluginConfigSchema = z
       })
       .strict()
       .default({ inFlight: 0.25, queue: 2, kvCache: 4, sampleAbove: 16, staleAfterMs: 5000 }),
+    capacity: z
+      .object({
+        learn: z
+          .boolean()
+          .default(true)
+          .describe("Learn each upstream's capacity (completions per second per in-flight request) where its pool sets no `weight`; off: such pools count as weight 1."),
+        halfLifeMs: z
+          .number()
+          .int()
+          .min(1000)
+          .max(3_600_000)
+          .default(10_000)
+          .describe("Memory of learned capacity: evidence this old weighs half, so an idle upstream drifts back to the mean and is tried again."),
+      })
+      .strict()
+      .default({ learn: true, halfLifeMs: 10_000 }),
     saturation: z
       .object({
         queue: z.number().min(0).max(1_000_000).default(8).describe("Reported queue depth at which a member is saturated."),
@@ -333,15 +354,15 @@ export const PluginConfigSchema = z
               .number()
               .min(1)
               .max(100)
-              .default(3)
+              .default(2.5)
               .describe("Affinity holds while score ≤ least score × factor (also bounds LoRA affinity)."),
           })
           .strict()
-          .default({ enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 3 }),
+          .default({ enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 2.5 }),
         lora: z.boolean().default(true).describe("Prefer upstreams whose polled LoRA state runs the requested adapter."),
       })
       .strict()
-      .default({ prefix: { enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 3 }, lora: true }),
+      .default({ prefix: { enabled: false, blockBytes: 256, blocks: 4, tableSize: 4096, maxLoadFactor: 2.5 }, lora: true }),
     decisionTrace: z
       .object({
         header: z

@@ -59,7 +59,7 @@ export const METRICS: readonly MetricDef[] = [
   { name: "upstream_report_age_ms", type: "gauge", labels: UP, meaning: "age of the last load report (poll or response header), ms; absent until the first report" },
   { name: "upstream_stale", type: "gauge", labels: UP, meaning: "1 when it has no report younger than `scoring.staleAfterMs` (the picker treats it as saturated), else 0" },
   { name: "upstream_ejected", type: "gauge", labels: UP, meaning: "1 while ejected, else 0" },
-  { name: "upstream_capacity_milli", type: "gauge", labels: UP, meaning: "capacity the score divides by, ×1000 (`weight`, × members in pool mode); 0 = left the catalog (series frozen)" },
+  { name: "upstream_capacity_milli", type: "gauge", labels: UP, meaning: "capacity the score divides by, ×1000 (`weight` or the learned capacity, × members in pool mode); 0 = left the catalog (series frozen)" },
 ];
 
 export function metricDef(name: string): MetricDef {

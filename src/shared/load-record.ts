@@ -25,6 +25,9 @@ export const LOAD_RECORD_HEADER: readonly RecordField[] = [
   { name: "sentSinceReport", type: "i32", doc: "requests this proxy sent since that report (anti-herding)" },
   { name: "running", type: "f32", doc: "server-reported running requests (all clients); -1 = not reported" },
   { name: "slotCount", type: "i32", doc: "in-flight slots that follow the header" },
+  { name: "capacityCompletions", type: "f32", doc: "learned capacity: 2xx completions, exponentially forgotten (capacity.halfLifeMs)" },
+  { name: "capacityAtMs", type: "i64", doc: "time both learned-capacity sums were last brought up to date (0 = never)" },
+  { name: "capacityExposureMs", type: "f32", doc: "learned capacity: in-flight requests × ms, forgotten at the same pace" },
   { name: "pad", type: "i32", doc: "(keeps the slots 8-byte aligned)" },
 ];
 
@@ -70,6 +73,9 @@ export interface LoadRecord extends Record<string, unknown> {
   sentSinceReport: number;
   running: number;
   slotCount: number;
+  capacityCompletions: number;
+  capacityAtMs: number;
+  capacityExposureMs: number;
   slots: Array<{ vmId: number; inFlight: number }>;
   /** Sum of the slots' in-flight counts. */
   inFlight: number;

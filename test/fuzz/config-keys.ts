@@ -3,7 +3,7 @@
 
 /** Object path (`[]` = array items, "" = root) → its keys in schema order. */
 export const CONFIG_KEYS: Record<string, readonly string[]> = {
-  "": ["name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity", "decisionTrace"],
+  "": ["name", "steering", "headers", "body", "pools", "models", "scoring", "capacity", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity", "decisionTrace"],
   "headers": ["protocol", "model", "class", "priority", "pool", "endpoint", "version", "label", "modelOverride", "priorityIn", "stripInbound", "trustedPeers"],
   "body": ["enabled", "maxBytes", "timeoutMs", "bufferLimitBytes"],
   "pools[]": ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "hosts", "fallback", "maxInFlight", "metrics", "discovery"],
@@ -15,6 +15,7 @@ export const CONFIG_KEYS: Record<string, readonly string[]> = {
   "pools[].discovery": ["enabled", "path", "intervalMs"],
   "models[]": ["name", "priority"],
   "scoring": ["inFlight", "queue", "kvCache", "sampleAbove", "staleAfterMs"],
+  "capacity": ["learn", "halfLifeMs"],
   "saturation": ["queue", "kvCache"],
   "shedding": ["belowPriority", "retryAfterSeconds"],
   "outlier": ["consecutiveErrors", "baseEjectionMs", "maxEjectionMs", "maxEjectionPercent"],

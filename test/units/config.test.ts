@@ -149,7 +149,7 @@ const FULL = {
   outlier: { consecutiveErrors: 1000, baseEjectionMs: 100, maxEjectionMs: 100, maxEjectionPercent: 0 },
   polling: { intervalMs: 250, probesPerTick: 4, subsetAbove: 8, leaseMs: 1000 },
   loadReports: { orca: false, queueHeader: "x-queue", kvCacheHeader: "x-kv" },
-  affinity: { prefix: { enabled: true, blockBytes: 128, blocks: 8, tableSize: 1024, maxLoadFactor: 2.5 }, lora: false },
+  affinity: { prefix: { enabled: true, blockBytes: 128, blocks: 8, tableSize: 1024, maxLoadFactor: 2 }, lora: false },
 };
 
 type J = Record<string, unknown>;

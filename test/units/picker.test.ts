@@ -145,4 +145,59 @@ describe("picker alone", () => {
     report("fast", "10.0.0.1:80", { queue: 0, kv: 0.1 }); // 0.73 against 1
     expect(pick().split(" ")[1]).toBe("10.0.0.1:80");
   });
+
+  it("learned capacity: with no weight, completions per in-flight ms set the capacity; a weight overrides it", async () => {
+    const pools = (w: object) => ({ steering: "endpoint", pools: [
+      { name: "fast", models: ["m"], ...w, endpoints: ["10.0.0.1:80"] },
+      { name: "slow", models: ["m"], ...w, endpoints: ["10.0.0.2:80"] },
+    ] });
+    const learned = () => {
+      // 50 completions in 5 s of one request in flight (100 ms each) against 10 (500 ms each).
+      stub.set(key("fast", "10.0.0.1:80"), { capacityCompletions: 50, capacityExposureMs: 5000, capacityAtMs: T0 });
+      stub.set(key("slow", "10.0.0.2:80"), { capacityCompletions: 10, capacityExposureMs: 5000, capacityAtMs: T0 });
+    };
+    configure(pools({}));
+    learned();
+    pick(); // the first reads learn the mean rate
+    // Relative capacities (c + 2) / (e·mean + 2): fast 2.13, slow 0.49 (geometric mean rate 1/224 ms).
+    hold("10.0.0.1:80", 8); // (8·0.25 + 1) / 2.13 = 1.41 against 1 / 0.49 = 2.03
+    expect(pick().split(" ")[1]).toBe("10.0.0.1:80");
+    hold("10.0.0.1:80", 12); // (20·0.25 + 1) / 2.13 = 2.8
+    expect(pick().split(" ")[1]).toBe("10.0.0.2:80");
+    // Equal weights: nothing learned counts; 8 in flight on fast is enough to prefer the idle slow one.
+    await load();
+    configure(pools({ weight: 1 }));
+    learned();
+    pick();
+    hold("10.0.0.1:80", 8);
+    expect(pick().split(" ")[1]).toBe("10.0.0.2:80");
+  });
+
+  it("learned capacity: a long-idle upstream's evidence fades back to the mean; hostile sums read as nothing learned", () => {
+    configure({ steering: "endpoint", pools: [
+      { name: "fast", models: ["m"], endpoints: ["10.0.0.1:80"] },
+      { name: "slow", models: ["m"], endpoints: ["10.0.0.2:80"] },
+      { name: "odd", models: ["m"], endpoints: ["10.0.0.3:80"] },
+    ] });
+    stub.set(key("fast", "10.0.0.1:80"), { capacityCompletions: 50, capacityExposureMs: 5000, capacityAtMs: T0 });
+    stub.set(key("slow", "10.0.0.2:80"), { capacityCompletions: 10, capacityExposureMs: 5000, capacityAtMs: T0 });
+    stub.set(key("odd", "10.0.0.3:80"), { capacityCompletions: NaN, capacityExposureMs: -1, capacityAtMs: T0 });
+    hold("10.0.0.1:80", 4);
+    hold("10.0.0.3:80", 1);
+    pick();
+    // Fresh: fast with 4 in flight (2/2.13 = 0.94) beats odd at the prior (1.25/1) and slow (2.03).
+    expect(pick().split(" ")[1]).toBe("10.0.0.1:80");
+    // Ten half-lives later (and nothing completed since) every estimate is back near the mean: the idle slow
+    // one (≈ 1) beats fast (4 in flight, now also 100 s of exposure without a completion) and odd (1.25).
+    const later = T0 + 100_000;
+    pick("m", 0, later);
+    expect(pick("m", 0, later).split(" ")[1]).toBe("10.0.0.2:80");
+    stub.set(key("slow", "10.0.0.2:80"), { capacityCompletions: Infinity, capacityExposureMs: 1e30, capacityAtMs: T0 + 1e15 });
+    hold("10.0.0.2:80", 3);
+    expect(pick("m", 0, later)).toMatch(/^picked /);
+    // A time far in the future (garbage, not clock skew) is no evidence either: slow reads as the prior again.
+    stub.set(key("slow", "10.0.0.2:80"), { capacityCompletions: 1, capacityExposureMs: 1e6, capacityAtMs: later + 3_600_000 });
+    hold("10.0.0.2:80", -3);
+    expect(pick("m", 0, later).split(" ")[1]).toBe("10.0.0.2:80");
+  });
 });

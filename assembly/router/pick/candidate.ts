@@ -3,7 +3,7 @@
 import { Upstream } from "../catalog";
 import { Load, LoadView } from "../loadview";
 import { RouterConfig } from "../config";
-import { capacityInUse } from "./capacity";
+import { LearnedCapacity } from "./capacity";
 
 export class Candidate {
   index: i32 = -1;
@@ -27,7 +27,7 @@ export class Candidate {
   overLocal: bool = false;
   /** Saturated by its fresh report (queue per server, KV use). */
   overReported: bool = false;
-  /** Relative throughput (pool weight, × members in pool mode). */
+  /** Relative throughput: pool weight, or the learned capacity where none is set (pick/capacity.ts); × members in pool mode. */
   capacity: f64 = 1;
   score: f64 = 0;
 
@@ -38,11 +38,11 @@ export class Candidate {
 }
 
 /** Reads `up`'s load record into `c` (the picker's only shared-data read) and applies the filters. */
-export function readCandidate(c: Candidate, up: Upstream, view: LoadView, scratch: Load, cfg: RouterConfig, nowMs: i64): void {
+export function readCandidate(c: Candidate, up: Upstream, view: LoadView, scratch: Load, cfg: RouterConfig, learned: LearnedCapacity, nowMs: i64): void {
   view.read(up, scratch);
   const l = scratch;
   c.index = up.index;
-  c.capacity = capacityInUse(up, l);
+  c.capacity = learned.capacityOf(up, l, nowMs);
   c.healthy = l.ejectedUntilMs <= nowMs;
   c.fresh = l.reportedAtMs > 0 && nowMs - l.reportedAtMs <= <i64>cfg.scoring.staleAfterMs;
   c.stale = l.reportedAtMs > 0 && !c.fresh;

@@ -2,7 +2,7 @@
 // Do not edit: change the source (or src/config/codegen.ts) and regenerate; a test fails while this is stale.
 
 // Used by the unit harness test/units/config.ts so the parity test compares every field with zod's.
-import { AffinityConfig, BodyConfig, DecisionTraceConfig, DiscoveryConfig, HeaderNames, LoadReportsConfig, MetricsConfig, ModelConfig, OutlierConfig, PollingConfig, PoolConfig, PrefixAffinityConfig, RouterConfig, SaturationConfig, ScoringConfig, SeriesConfig, SheddingConfig } from "../../../assembly/router/config";
+import { AffinityConfig, BodyConfig, CapacityConfig, DecisionTraceConfig, DiscoveryConfig, HeaderNames, LoadReportsConfig, MetricsConfig, ModelConfig, OutlierConfig, PollingConfig, PoolConfig, PrefixAffinityConfig, RouterConfig, SaturationConfig, ScoringConfig, SeriesConfig, SheddingConfig } from "../../../assembly/router/config";
 
 function q(s: string): string {
   let out = "\"";
@@ -60,6 +60,19 @@ function dumpBodyConfig(v: BodyConfig): string {
 function dumpListBodyConfig(a: Array<BodyConfig>): string {
   const parts = new Array<string>();
   for (let i = 0; i < a.length; i++) parts.push(dumpBodyConfig(a[i]));
+  return "[" + parts.join(",") + "]";
+}
+
+function dumpCapacityConfig(v: CapacityConfig): string {
+  let s = "{";
+  s += "\"learn\":" + (v.learn ? "true" : "false");
+  s += ",\"halfLifeMs\":" + v.halfLifeMs.toString();
+  return s + "}";
+}
+
+function dumpListCapacityConfig(a: Array<CapacityConfig>): string {
+  const parts = new Array<string>();
+  for (let i = 0; i < a.length; i++) parts.push(dumpCapacityConfig(a[i]));
   return "[" + parts.join(",") + "]";
 }
 
@@ -201,7 +214,7 @@ function dumpPoolConfig(v: PoolConfig): string {
   s += "\"name\":" + q(v.name);
   s += ",\"models\":" + list(v.models);
   s += ",\"modelPrefixes\":" + list(v.modelPrefixes);
-  s += ",\"weight\":" + n(v.weight);
+  if (v.weight != 0) s += ",\"weight\":" + n(v.weight);
   s += ",\"gpu\":" + q(v.gpu);
   s += ",\"endpoints\":" + list(v.endpoints);
   s += ",\"hosts\":" + list(v.hosts);
@@ -249,6 +262,7 @@ function dumpRouterConfig(v: RouterConfig): string {
   s += ",\"pools\":" + dumpListPoolConfig(v.pools);
   s += ",\"models\":" + dumpListModelConfig(v.models);
   s += ",\"scoring\":" + dumpScoringConfig(v.scoring);
+  s += ",\"capacity\":" + dumpCapacityConfig(v.capacity);
   s += ",\"saturation\":" + dumpSaturationConfig(v.saturation);
   s += ",\"shedding\":" + dumpSheddingConfig(v.shedding);
   s += ",\"unknownModel\":" + q(v.unknownModelPassthrough ? "passthrough" : "reject");
