@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileS
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { routerConfigJsonSchema } from "./config/router-config.js";
 import { generate, localWasmPath, renderFile, validateGenerated, type GenerateOptions } from "./toolkit/generate.js";
 import { checkEnvoy, envoyVersionOfImage, ISTIO_MINORS } from "./toolkit/versions.js";
@@ -14,7 +14,8 @@ import { packageWasm } from "./toolkit/oci.js";
 import { validateOutputDir, writeFiles } from "./toolkit/output.js";
 import { formatProblems, type Problem } from "./toolkit/validate.js";
 import { runDemo } from "./demo.js";
-import { ENGINES, Simulator, type Engine } from "./sim/server.js";
+import { Simulator } from "./sim/server.js";
+import { ENGINE_TABLE, SIMULATOR_ENGINES, simulatorOf } from "./config/engines.js";
 import { loadLocalConfig, parseLocalConfig } from "./gateway/local-config.js";
 import { startStack } from "./gateway/stack.js";
 import { runStart } from "./gateway/start.js";
@@ -304,9 +305,10 @@ export function buildProgram(io: Io): Command {
     .option("--no-cost", "skip the filter-cost benchmark")
     .option("--only <names>", "comma-separated scenario names (homogeneous, heterogeneous, single-gateway, multi-model, prefix-heavy, bursty, degrading, dying, scale)")
     .option("--policies <names>", "comma-separated policies (inference-router, inference-router-no-weights, epp, least-request, least-request+outlier, round-robin, clairvoyant-greedy, random)")
-    .option("--filter-config <json>", "merged into the filter's plugin configuration (experiments; recorded in summary.json)")
+    .option("--plugin-config <json>", "merged into the filter's plugin configuration (experiments; recorded in summary.json as pluginConfig)")
+    .addOption(new Option("--filter-config <json>", "deprecated name of --plugin-config").hideHelp())
     .option("--wasm <file>", "filter module", DEFAULT_WASM)
-    .action(async (opts: { quick?: boolean; out: string; seed: string; seeds?: string; eppDelayMs: string; cost: boolean; costOnly?: boolean; scale: boolean; only?: string; policies?: string; filterConfig?: string; wasm: string }) => {
+    .action(async (opts: { quick?: boolean; out: string; seed: string; seeds?: string; eppDelayMs: string; cost: boolean; costOnly?: boolean; scale: boolean; only?: string; policies?: string; pluginConfig?: string; filterConfig?: string; wasm: string }) => {
       if (!existsSync(opts.wasm)) usage(io, `${opts.wasm} not found: run \`npm run build\` first`);
       const seed = Number(opts.seed);
       if (!Number.isInteger(seed) || seed < 0) usage(io, "--seed must be a non-negative integer");
@@ -314,16 +316,17 @@ export function buildProgram(io: Io): Command {
       if (seeds !== undefined && (!Number.isInteger(seeds) || seeds < 1 || seeds > 20)) usage(io, "--seeds must be an integer from 1 to 20");
       const eppDelayMs = Number(opts.eppDelayMs);
       if (!Number.isFinite(eppDelayMs) || eppDelayMs < 0 || eppDelayMs > 1000) usage(io, "--epp-delay-ms must be a number from 0 to 1000");
-      let filterOverrides: Record<string, unknown> | undefined;
-      if (opts.filterConfig !== undefined) {
-        try { filterOverrides = JSON.parse(opts.filterConfig) as Record<string, unknown>; } catch { usage(io, "--filter-config must be a JSON object"); }
+      let pluginConfig: Record<string, unknown> | undefined;
+      const pluginJson = opts.pluginConfig ?? opts.filterConfig;
+      if (pluginJson !== undefined) {
+        try { pluginConfig = JSON.parse(pluginJson) as Record<string, unknown>; } catch { usage(io, "--plugin-config must be a JSON object"); }
       }
       const parts: Array<"routing" | "scale" | "cost"> = opts.costOnly ? ["cost"] : ["routing", ...(opts.scale ? ["scale" as const] : []), ...(opts.cost ? ["cost" as const] : [])];
       const sum = await runBench({
         quick: !!opts.quick, out: opts.out, seed, wasm: opts.wasm, parts, eppDelayMs, ...(seeds !== undefined ? { seeds } : {}),
         ...(opts.only ? { only: opts.only.split(",").map((x) => x.trim()) } : {}),
         ...(opts.policies ? { policies: opts.policies.split(",").map((x) => x.trim()) } : {}),
-        ...(filterOverrides ? { filterOverrides } : {}),
+        ...(pluginConfig ? { pluginConfig } : {}),
         log: (s) => io.out(`${s}\n`),
       });
       if (sum.scenarios.length || sum.scale) io.out(`\n${summaryTable(sum)}\n`);
@@ -362,17 +365,16 @@ export function buildProgram(io: Io): Command {
     .option("--port <port>", "listen port (0 = ephemeral)", "8000")
     .option("--host <host>", "listen address (default 127.0.0.1; 0.0.0.0 inside a container, e.g. the `local` docker-compose)", existsSync("/.dockerenv") ? "0.0.0.0" : "127.0.0.1")
     .option("--models <list>", "comma-separated model names served", "llama-3.1-8b-instruct")
-    .option("--engine <engine>", `server engine: ${ENGINES.join(" | ")} (also the metrics engines trtllm, triton-trtllm, vllm-v0)`, "vllm")
+    .option("--engine <engine>", `server engine: ${SIMULATOR_ENGINES.join(" | ")} (or any engine of src/config/engines.ts: ${Object.keys(ENGINE_TABLE).filter((n) => simulatorOf(n) && !(SIMULATOR_ENGINES as readonly string[]).includes(n)).join(", ")} map to the server that speaks them)`, "vllm")
     .option("--gpu <type>", "GPU preset: a100, l4, h100, l40s, a10g, t4", "a100")
     .option("--speed <f>", "relative speed (A100 = 1.0); overrides the preset")
     .option("--no-orca", "ignore endpoint-load-metrics-format (by default ORCA reports are sent when a request asks, as vLLM does)")
     .option("--seed <n>", "seed of the failure-injection PRNG", "1")
     .action(async (o: { port: string; host: string; models: string; engine: string; gpu: string; speed?: string; orca?: boolean; seed: string }) => {
       const port = intIn(o.port, "--port", 0, 65535);
-      // Accepts every simulator engine and the router-config metrics engines (toolkit/local.ts passes pool.metrics.engine).
-      const alias: Record<string, Engine> = { "vllm-v0": "vllm", trtllm: "triton", "triton-trtllm": "triton" };
-      const engine: Engine | undefined = alias[o.engine] ?? ((ENGINES as readonly string[]).includes(o.engine) ? (o.engine as Engine) : undefined);
-      if (engine === undefined) usage(io, `--engine must be one of ${ENGINES.join(", ")}`);
+      // Accepts every engine that has a simulator (toolkit/local.ts passes pool.metrics.engine): engines.ts maps it.
+      const engine = simulatorOf(o.engine);
+      if (engine === undefined) usage(io, `--engine must be one of ${Object.keys(ENGINE_TABLE).filter((n) => simulatorOf(n)).join(", ")}`);
       const models = o.models.split(",").map((m) => m.trim()).filter(Boolean);
       if (models.length === 0) usage(io, "--models needs at least one model name");
       const speed = o.speed === undefined ? undefined : Number(o.speed);

@@ -22,6 +22,7 @@ import { WasmResult } from "../runtime/abi";
 import { Catalog, Upstream } from "./catalog";
 import { RouterConfig } from "./config";
 import { skipJsonValue, skipString, skipWs } from "./jsonskip";
+import { FNV_OFFSET, fnv, fnvString } from "./hash";
 
 const ENTRIES: i32 = 32;
 const ENTRY_BYTES: i32 = 16;
@@ -30,29 +31,6 @@ const CAS_TRIES: i32 = 3;
 const REFRESH_MS: i64 = 1000;
 export const LORA_CAP: i32 = 1024;
 const LORA_HEADER: i32 = 12;
-
-const FNV_OFFSET: u32 = 0x811c9dc5;
-const FNV_PRIME: u32 = 0x01000193;
-
-/** FNV-1a over [p, p + n), continuing from h. */
-function fnv(h: u32, p: usize, n: usize): u32 {
-  for (let i: usize = 0; i < n; i++) {
-    h ^= <u32>load<u8>(p + i);
-    h *= FNV_PRIME;
-  }
-  return h;
-}
-
-function fnvString(h: u32, s: string): u32 {
-  for (let i = 0; i < s.length; i++) {
-    const c = <u32>s.charCodeAt(i);
-    h ^= c & 0xff;
-    h *= FNV_PRIME;
-    h ^= c >> 8;
-    h *= FNV_PRIME;
-  }
-  return h;
-}
 
 // ------------------------------------------------------------------------------------------------------------
 // Finding the prompt region of a JSON body (top level only; never reads past ptr + len).

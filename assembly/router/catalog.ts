@@ -3,6 +3,7 @@
 // endpoint steering mode. Every steering value the filter ever writes comes from here, never from a client.
 import { PoolConfig, RouterConfig, STEER_ENDPOINT } from "./config";
 import { utf8 } from "../runtime/host";
+import { FNV_OFFSET, fnvString } from "./hash";
 
 export class Upstream {
   constructor(
@@ -17,7 +18,7 @@ export class Upstream {
     /** Shared-data key of its load record. */
     public key: ArrayBuffer,
   ) {
-    this.nameHash = hashName(name);
+    this.nameHash = fnvString(FNV_OFFSET, name);
   }
   /** Stable hash of the name: every sidecar computes the same, for rendezvous hashing. */
   nameHash: u32;
@@ -25,12 +26,6 @@ export class Upstream {
   members: f64 = 1;
   /** Its pool sets no weight and capacity.learn is on: the picker uses the learned capacity (× members). */
   learned: bool = false;
-}
-
-function hashName(s: string): u32 {
-  let h: u32 = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = (h ^ <u32>s.charCodeAt(i)) * 0x01000193;
-  return h;
 }
 
 export class Pool {

@@ -405,7 +405,7 @@ export class RouterStream extends HttpContext {
     }
     if (res.outcome == SHED) {
       r.stats.request(<i32>c.protocol, S.OUTCOME_SHED);
-      this.reply(429, "overloaded", "all upstreams serving \"" + sanitize(model) + "\" are saturated; retry later", 8);
+      this.reply(429, "shed", "all upstreams serving \"" + sanitize(model) + "\" are saturated; retry later", 8);
       return false;
     }
     const u = r.catalog.upstreams[res.upstream];
@@ -469,6 +469,8 @@ export class RouterStream extends HttpContext {
     replaceHeaderBytes(MapType.ResponseHeaders, key, b.ptr, b.len);
   }
 
+  // `kind` is the error type and response detail (inference_router_<kind>): `shed` is the outcome label of the
+  // requests metric; 404's `model_not_found` is OpenAI's code for it; 503 keeps Envoy's own `no_healthy_upstream`.
   private reply(status: u32, kind: string, message: string, grpcStatus: i32): void {
     const grpc = this.c.grpc;
     const headers: Array<string> = ["content-type", "application/json"];

@@ -4,17 +4,15 @@
 // Each upstream has one record (layout and codec: load-record.ts, generated from src/shared/load-record.ts),
 // updated with compare-and-swap. In-flight counts are kept per worker VM: a VM that traps takes its streams'
 // on_done with it, so its slots must not be trusted forever. Every VM heartbeats in a registry record on each
-// tick; a VM silent for longer than deadAfterMs is marked dead there, readers skip its slots and writers drop them.
+// tick (the VM registry, same codec); a VM silent for longer than deadAfterMs is marked dead there, readers skip
+// its slots and writers drop them.
 import { getSharedInto, setSharedRaw, sharedCas } from "../runtime/host";
 import { WasmResult } from "../runtime/abi";
 import { Upstream } from "./catalog";
 import { advanceCapacity } from "./pick/capacity";
 import { LOAD_HEADER_BYTES as HEADER_BYTES, LOAD_MAX_SLOTS as MAX_SLOTS, LOAD_RECORD_CAP as RECORD_CAP, LOAD_SLOT_BYTES, LoadRecord as R, LoadSlot } from "./load-record";
+import { VM_ENTRY_BYTES, VM_REGISTRY_CAP as REGISTRY_CAP, VM_REGISTRY_HEADER_BYTES, VM_REGISTRY_MAX_ENTRIES as MAX_VMS, VmEntry, VmRegistry } from "./load-record";
 const CAS_TRIES: i32 = 8;
-
-// Registry: count u32, pad u32, then (vmId u32, pad u32, lastSeenMs i64) × count.
-const MAX_VMS: i32 = 64;
-const REGISTRY_CAP: i32 = 8 + MAX_VMS * 16;
 
 /** A decoded load record (one reused instance per caller: no allocation per read). */
 export class Load {
@@ -411,16 +409,16 @@ export class LoadView {
       const n = getSharedInto(this.registryKey, this.reg, <u32>REGISTRY_CAP);
       const cas = n < 0 ? 0 : sharedCas;
       const r = this.reg;
-      let count = n >= 8 ? load<i32>(r) : 0;
-      const fit = n >= 8 ? (n - 8) / 16 : 0;
+      let count = n >= VM_REGISTRY_HEADER_BYTES ? VmRegistry.count(r) : 0;
+      const fit = n >= VM_REGISTRY_HEADER_BYTES ? (n - VM_REGISTRY_HEADER_BYTES) / VM_ENTRY_BYTES : 0;
       if (count > fit) count = fit;
       if (count > MAX_VMS) count = MAX_VMS;
       if (count < 0) count = 0;
       let mine = -1;
       for (let i = 0; i < count; i++) {
-        const p = r + 8 + <usize>(i * 16);
-        if (load<u32>(p) == this.vmId) { mine = i; continue; }
-        if (load<u32>(p + 4) == 0 && nowMs - load<i64>(p + 8) > this.deadAfterMs) store<u32>(p + 4, 1);
+        const p = VmRegistry.entry(r, i);
+        if (VmEntry.vmId(p) == this.vmId) { mine = i; continue; }
+        if (VmEntry.dead(p) == 0 && nowMs - VmEntry.lastSeenMs(p) > this.deadAfterMs) VmEntry.setDead(p, 1);
       }
       if (mine < 0) {
         if (count < MAX_VMS) {
@@ -429,27 +427,27 @@ export class LoadView {
           // Full: reuse the oldest tombstone (or, failing that, the oldest entry).
           let oldest = 0;
           for (let i = 1; i < count; i++) {
-            const pi = r + 8 + <usize>(i * 16);
-            const po = r + 8 + <usize>(oldest * 16);
-            const di = load<u32>(pi + 4);
-            const dO = load<u32>(po + 4);
-            if (di > dO || (di == dO && load<i64>(pi + 8) < load<i64>(po + 8))) oldest = i;
+            const pi = VmRegistry.entry(r, i);
+            const po = VmRegistry.entry(r, oldest);
+            const di = VmEntry.dead(pi);
+            const dO = VmEntry.dead(po);
+            if (di > dO || (di == dO && VmEntry.lastSeenMs(pi) < VmEntry.lastSeenMs(po))) oldest = i;
           }
           mine = oldest;
         }
       }
-      const q = r + 8 + <usize>(mine * 16);
-      store<u32>(q, this.vmId);
-      store<u32>(q + 4, 0);
-      store<i64>(q + 8, nowMs);
-      store<i32>(r, count);
-      store<i32>(r + 4, 0);
-      const res = setSharedRaw(this.registryKey, r, <u32>(8 + count * 16), cas);
+      const q = VmRegistry.entry(r, mine);
+      VmEntry.setVmId(q, this.vmId);
+      VmEntry.setDead(q, 0);
+      VmEntry.setLastSeenMs(q, nowMs);
+      memory.fill(r, 0, <usize>VM_REGISTRY_HEADER_BYTES); // header padding is zero
+      VmRegistry.setCount(r, count);
+      const res = setSharedRaw(this.registryKey, r, <u32>(VM_REGISTRY_HEADER_BYTES + count * VM_ENTRY_BYTES), cas);
       if (res == WasmResult.Ok || res != WasmResult.CasMismatch) {
         this.deadCount = 0;
         for (let i = 0; i < count; i++) {
-          const p = r + 8 + <usize>(i * 16);
-          if (load<u32>(p + 4) != 0) this.dead[this.deadCount++] = load<u32>(p);
+          const p = VmRegistry.entry(r, i);
+          if (VmEntry.dead(p) != 0) this.dead[this.deadCount++] = VmEntry.vmId(p);
         }
         return;
       }

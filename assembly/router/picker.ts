@@ -37,6 +37,7 @@ import { Catalog } from "./catalog";
 import { Load, LoadView } from "./loadview";
 import { RouterConfig } from "./config";
 import { randomBelow } from "./rng";
+import { mix32 } from "./hash";
 import { Affinity } from "./affinity";
 import { Candidate, readCandidate } from "./pick/candidate";
 import { LearnedCapacity } from "./pick/capacity";
@@ -276,14 +277,4 @@ export class Picker {
     this.level = this.next;
     this.next = t;
   }
-}
-
-/** A 32-bit finaliser (murmur3 fmix): spreads rendezvous weights evenly. */
-function mix32(x: u32): u32 {
-  x ^= x >> 16;
-  x *= 0x85ebca6b;
-  x ^= x >> 13;
-  x *= 0xc2b2ae35;
-  x ^= x >> 16;
-  return x;
 }

@@ -328,7 +328,7 @@ export class Poller {
     }
     if (logEnabled(LogLevel.Debug)) {
       log(LogLevel.Debug, "inference-router: polled " + u.name + " queue=" + sg.queue.toString() + " running=" +
-        sg.running.toString() + " kv=" + sg.kvCache.toString());
+        sg.running.toString() + " kv_cache=" + sg.kvCache.toString());
     }
     return true;
   }

@@ -150,7 +150,7 @@ export class Stats {
 
   /** A shared in-flight update that could not be applied (CAS lost repeatedly): counts stay best effort. */
   inFlightUpdateLost(): void {
-    if (this.inFlightLost == 0) this.inFlightLost = this.counter("inflight_update_lost");
+    if (this.inFlightLost == 0) this.inFlightLost = this.counter("in_flight_update_lost");
     incrementMetric(this.inFlightLost, 1);
   }
 

@@ -18,7 +18,7 @@ export {
 @external("env", "proxy_get_log_level")
 export declare function proxy_get_log_level(ret_level_ptr: usize): u32;
 
-// The SDK binds this name to `proxy_get_buffer_status` by mistake (facts §5.3.4); declare it properly.
+// The SDK binds this name to `proxy_get_buffer_status` by mistake (host-behaviour §5.3.4); declare it properly.
 // @ts-ignore: decorator
 @external("env", "proxy_set_buffer_bytes")
 export declare function proxy_set_buffer_bytes(type: u32, start: u32, length: u32, data_ptr: usize, data_size: usize): u32;

@@ -43,13 +43,9 @@ const roots = new Map<u32, RootContext>();
 let newest: RootContext | null = null;
 const streams = new Map<u32, HttpContext>();
 
-/** The entry module registers its root context once, at top level (no host calls there: see facts §6.D). */
+/** The entry module registers its root context once, at top level (no host calls there: see host-behaviour §6.D). */
 export function setRootContextFactory(f: RootFactory): void {
   factory = f;
-}
-
-export function currentRoot(): RootContext | null {
-  return newest;
 }
 
 export function rootFor(id: u32): RootContext | null {
@@ -92,14 +88,4 @@ export function deleteContext(id: u32): void {
   roots.delete(id);
   if (newest === r) newest = null;
   r.onDelete();
-}
-
-/** Number of live root contexts. */
-export function liveRootCount(): i32 {
-  return roots.size;
-}
-
-/** Number of live stream contexts: tests use it to prove nothing leaks. */
-export function liveStreams(): i32 {
-  return streams.size;
 }

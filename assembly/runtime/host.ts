@@ -37,11 +37,6 @@ export function logBytes(level: u32, ptr: usize, len: usize): void {
   abi.proxy_log(level, ptr, len);
 }
 
-export function logDebug(message: string): void { log(abi.LogLevel.Debug, message); }
-export function logInfo(message: string): void { log(abi.LogLevel.Info, message); }
-export function logWarn(message: string): void { log(abi.LogLevel.Warn, message); }
-export function logError(message: string): void { log(abi.LogLevel.Error, message); }
-
 // ---------------------------------------------------------------------------------------------- time
 
 /** Wall-clock time in milliseconds as Envoy sees it (0 if the host refuses). */
@@ -85,12 +80,6 @@ export function replaceHeaderBytes(map: u32, key: ArrayBuffer, ptr: usize, len: 
   return abi.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, ptr, len);
 }
 
-/** Appends a value (Envoy addCopy). */
-export function addHeader(map: u32, key: ArrayBuffer, value: string): u32 {
-  const v = String.UTF8.encode(value, false);
-  return abi.proxy_add_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(v), v.byteLength);
-}
-
 /** Removes every value of a header; Ok when it was absent. */
 export function removeHeader(map: u32, key: ArrayBuffer): u32 {
   return abi.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength);
@@ -117,36 +106,6 @@ export function freeRawPairs(): void {
   freeHostBlock(rawPairsPtr);
   rawPairsPtr = 0;
   rawPairsLen = 0;
-}
-
-/** All pairs of a map as [k0, v0, k1, v1, ...]; empty when unavailable. Not for the hot path. */
-export function getHeaderPairs(map: u32): Array<string> {
-  resetOut();
-  const out = new Array<string>();
-  if (abi.proxy_get_header_map_pairs(map, OUT_PTR, OUT_LEN) != Ok) return out;
-  const ptr = outPtr();
-  const len = outLen();
-  decodePairsInto(ptr, len, out);
-  freeHostBlock(ptr);
-  return out;
-}
-
-/** Decodes proxy-wasm's pairs format; a malformed block yields what was decoded before the fault. */
-export function decodePairsInto(ptr: usize, len: usize, out: Array<string>): void {
-  if (ptr == 0 || len < 4) return;
-  const n = <usize>load<u32>(ptr);
-  if (n > 1024 || 4 + n * 8 > len) return;
-  let data = ptr + 4 + n * 8;
-  const end = ptr + len;
-  for (let i: usize = 0; i < n; i++) {
-    const kl = <usize>load<u32>(ptr + 4 + i * 8);
-    const vl = <usize>load<u32>(ptr + 8 + i * 8);
-    if (data + kl + vl + 2 > end) return;
-    out.push(String.UTF8.decodeUnsafe(data, kl, false));
-    data += kl + 1;
-    out.push(String.UTF8.decodeUnsafe(data, vl, false));
-    data += vl + 1;
-  }
 }
 
 /** Encodes [k0, v0, k1, v1, ...] in proxy-wasm's pairs format. */
@@ -196,17 +155,10 @@ export function readBufferInto(type: u32, start: u32, max: u32, dst: usize, cap:
   return <i32>len;
 }
 
-/** Whole or partial buffer as an ArrayBuffer (null when unavailable). For configuration and callout bodies. */
-export function getBuffer(type: u32, start: u32, max: u32): ArrayBuffer | null {
-  resetOut();
-  if (abi.proxy_get_buffer_bytes(type, start, max, OUT_PTR, OUT_LEN) != Ok) return null;
-  return takeBuffer();
-}
-
 /** Offset of the first invalid UTF-8 byte seen by the last `getBufferStringStrict` (-1 when valid). */
 export let lastUtf8Error: i32 = -1;
 
-/** Like getBufferString, but null when the bytes are not strictly valid UTF-8 (see `lastUtf8Error`). */
+/** Whole or partial buffer as a string; null when unavailable or not strictly valid UTF-8 (see `lastUtf8Error`). */
 export function getBufferStringStrict(type: u32, start: u32, max: u32): string | null {
   resetOut();
   lastUtf8Error = -1;
@@ -217,12 +169,6 @@ export function getBufferStringStrict(type: u32, start: u32, max: u32): string |
     freeHostBlock(outPtr());
     return null;
   }
-  return takeString();
-}
-
-export function getBufferString(type: u32, start: u32, max: u32): string | null {
-  resetOut();
-  if (abi.proxy_get_buffer_bytes(type, start, max, OUT_PTR, OUT_LEN) != Ok) return null;
   return takeString();
 }
 
@@ -266,15 +212,6 @@ export function getSharedInto(key: ArrayBuffer, dst: usize, cap: u32): i32 {
   return <i32>len;
 }
 
-export function getShared(key: ArrayBuffer): ArrayBuffer | null {
-  resetOut();
-  store<u32>(OUT_U64, 0);
-  sharedCas = 0;
-  if (abi.proxy_get_shared_data(changetype<usize>(key), key.byteLength, OUT_PTR, OUT_LEN, OUT_U64) != Ok) return null;
-  sharedCas = load<u32>(OUT_U64);
-  return takeBuffer();
-}
-
 /** Stores a value if `cas` is 0 or still current; returns Ok or CasMismatch (or another host status). */
 export function setSharedRaw(key: ArrayBuffer, ptr: usize, len: u32, cas: u32): u32 {
   return abi.proxy_set_shared_data(changetype<usize>(key), key.byteLength, ptr, len, cas);
@@ -298,12 +235,6 @@ export function recordMetric(id: u32, value: u64): void {
   if (id != 0) abi.proxy_record_metric(id, value);
 }
 
-export function getMetric(id: u32): u64 {
-  store<u64>(OUT_U64, 0);
-  if (id == 0 || abi.proxy_get_metric(id, OUT_U64) != Ok) return 0;
-  return load<u64>(OUT_U64);
-}
-
 // ---------------------------------------------------------------------------------------------- http callouts
 
 /**
@@ -321,23 +252,10 @@ export function httpCall(cluster: string, headers: Array<string>, body: ArrayBuf
   return load<u32>(OUT_U64);
 }
 
-/** Status code from proxy_get_status: after a failed callout Envoy reports 11 (BrokenConnection). */
-export function lastStatusCode(): u32 {
-  resetOut();
-  store<u32>(OUT_U64, 0);
-  if (abi.proxy_get_status(OUT_U64, OUT_PTR, OUT_LEN) != Ok) return 0;
-  freeHostBlock(outPtr());
-  return load<u32>(OUT_U64);
-}
-
 // ---------------------------------------------------------------------------------------------- stream control
 
 export function continueRequest(): u32 {
   return abi.proxy_continue_stream(abi.StreamType.Request);
-}
-
-export function continueResponse(): u32 {
-  return abi.proxy_continue_stream(abi.StreamType.Response);
 }
 
 export function setEffectiveContext(id: u32): u32 {

@@ -24,7 +24,7 @@ export interface BenchOptions {
   /** Which parts: routing scenarios, the scale scenario, the cost benchmark. Default all. */
   parts?: Array<"routing" | "scale" | "cost">;
   /** Merged into the filter's plugin configuration in every scenario (experiments; recorded in the summary). */
-  filterOverrides?: Record<string, unknown>;
+  pluginConfig?: Record<string, unknown>;
   /** Policies to run (default all). */
   policies?: string[];
   /** Only these scenario names. */
@@ -82,7 +82,7 @@ export interface BenchSummary {
   quick: boolean;
   model: string;
   eppDelayMs: number;
-  filterOverrides?: Record<string, unknown>;
+  pluginConfig?: Record<string, unknown>;
   wasm: { path: string; bytes: number; sha256: string };
   scenarios: ScenarioResult[];
   scale?: ScenarioResult & { metricsRequestsPerServerPerSec: { mean: number; max: number }; pollingDefaults: string };
@@ -296,12 +296,12 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchSummary> {
   const factory = await loadModelFactory();
   log(`server model: ${factory.name}`);
   const sum: BenchSummary = {
-    version: 2, seeds, quick, model: factory.name, eppDelayMs: ro.eppDelayMs!, ...(o.filterOverrides ? { filterOverrides: o.filterOverrides } : {}),
+    version: 2, seeds, quick, model: factory.name, eppDelayMs: ro.eppDelayMs!, ...(o.pluginConfig ? { pluginConfig: o.pluginConfig } : {}),
     wasm: { path: wasmPath, bytes: wasm.length, sha256: createHash("sha256").update(wasm).digest("hex") },
     scenarios: [], targets: [],
     run: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "", wallMs: 0 },
   };
-  const tweak = (s: Scenario): Scenario => ({ ...s, ...(o.filterOverrides ? { filterOverrides: o.filterOverrides } : {}), ...(o.policies ? { policies: o.policies.filter((p) => p !== "inference-router-no-weights" || (s.policies ?? []).includes(p)) } : {}) });
+  const tweak = (s: Scenario): Scenario => ({ ...s, ...(o.pluginConfig ? { pluginConfig: o.pluginConfig } : {}), ...(o.policies ? { policies: o.policies.filter((p) => p !== "inference-router-no-weights" || (s.policies ?? []).includes(p)) } : {}) });
   const full: ScenarioResult[] = [];
   if (parts.includes("routing")) {
     for (const s of scenarios(quick).filter((x) => !o.only || o.only.includes(x.name))) full.push(await runScenario(tweak(s), factory, wasm, seeds, log, ro));

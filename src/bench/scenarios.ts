@@ -30,7 +30,7 @@ export interface Scenario {
   durationMs: number;
   loads: number[];
   /** Merged into the filter's plugin configuration (experiments). */
-  filterOverrides?: Record<string, unknown>;
+  pluginConfig?: Record<string, unknown>;
   /** Policies to run (default all). */
   policies?: string[];
 }

@@ -21,7 +21,7 @@ export function metricsCluster(pool: string): string {
 }
 
 /** The filter's plugin configuration for a scenario; `features` says which optional parts to include. */
-export function filterConfig(s: Scenario, features: { polling: boolean; affinity: boolean }, overrides: Record<string, unknown> = {}, noWeights = false): Record<string, unknown> {
+export function pluginConfigFor(s: Scenario, features: { polling: boolean; affinity: boolean }, overrides: Record<string, unknown> = {}, noWeights = false): Record<string, unknown> {
   const pools = s.pools.map((p) => ({
     name: p.name, models: p.models, ...(noWeights ? {} : { weight: p.weight }), ...(p.fallback ? { fallback: p.fallback } : {}),
     endpoints: s.servers.map((sv, i) => (sv.pool === p.name ? endpointOf(i) : "")).filter((e) => e !== ""),
@@ -34,7 +34,7 @@ export function filterConfig(s: Scenario, features: { polling: boolean; affinity
     cfg["body"] = { enabled: true };
     if (features.affinity) cfg["affinity"] = { prefix: { enabled: true } };
   }
-  // Experiments (`bench --filter-config '{"scoring":{"staleAfterMs":2000}}'`): top-level objects are merged.
+  // Experiments (`bench --plugin-config '{"scoring":{"staleAfterMs":2000}}'`): top-level objects are merged.
   for (const [k, v] of Object.entries(overrides)) {
     const cur = cfg[k];
     cfg[k] = v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" ? { ...(cur as object), ...(v as object) } : v;
@@ -98,7 +98,7 @@ export class WasmRouter implements Policy {
 
   private startSidecar(wasm: Uint8Array, k: number, seed: number): Promise<Proxy> {
     return createProxy({
-      wasm, workers: this.s.workers, clock: this.clock, pluginConfig: filterConfig(this.s, this.stats.features, this.s.filterOverrides ?? {}, this.noWeights),
+      wasm, workers: this.s.workers, clock: this.clock, pluginConfig: pluginConfigFor(this.s, this.stats.features, this.s.pluginConfig ?? {}, this.noWeights),
       clusters: this.s.pools.map((p) => metricsCluster(p.name)), allowOnHeadersStopIteration: true,
       random: rng(seed * 1000 + k + 1), logLevel: "warn",
     });

@@ -6,8 +6,10 @@
 //   test/units/generated/config-dump.ts        the parsed config back to JSON in zod's output shape (the parity test's view)
 //   test/fuzz/config-keys.ts          the keys of every object of the schema (fuzz and mutation vocabularies)
 //   README.md                         the field table between the `plugin-config-table` markers
-// and, from the load record's layout (src/shared/load-record.ts):
-//   assembly/router/load-record.ts    the filter's codec of the shared-data load record
+// and, from the shared records' layouts (src/shared/load-record.ts):
+//   assembly/router/load-record.ts    the filter's codec of the shared-data load record and VM registry
+// and, from the engine list (src/config/engines.ts):
+//   assembly/router/signals/engines.ts  the filter's metrics-preset ids and engineFromName
 // Run `npm run gen:config` after changing the schema; test/units/config-generated.test.ts fails while any of these
 // is stale. Cross-field rules (the schema's superRefine) are not generated: config-parse.ts mirrors them by hand.
 //
@@ -23,7 +25,8 @@
 // config-read.ts. Names and representations that differ from this default are listed in HINTS.
 import { z } from "zod";
 import { PluginConfigSchema } from "./plugin-config.js";
-import { HEADER as LOAD_HEADER, LOAD_RECORD_MAX_SLOTS, SLOT as LOAD_SLOT, type Laid } from "../shared/load-record.js";
+import { METRICS_ENGINES } from "./engines.js";
+import { HEADER as LOAD_HEADER, LOAD_RECORD_MAX_SLOTS, SLOT as LOAD_SLOT, VM_ENTRY, VM_HEADER, VM_REGISTRY_MAX_ENTRIES, type Laid } from "../shared/load-record.js";
 
 type Zod = z.core.$ZodType;
 
@@ -720,37 +723,45 @@ export function generatedFiles(readReadme: () => string): Record<string, string>
     "test/units/generated/config-dump.ts": genDump(root),
     "test/fuzz/config-keys.ts": genKeys(root),
     "assembly/router/load-record.ts": genLoadRecord(),
+    "assembly/router/signals/engines.ts": genEngines(),
     "README.md": withReadmeTable(readReadme(), genReadmeTable(root)),
   };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// assembly/router/load-record.ts: the load record's codec, from its layout (src/shared/load-record.ts).
+// assembly/router/load-record.ts: the codec of the shared records (load record, VM registry), from their layouts
+// (src/shared/load-record.ts).
 
 export function genLoadRecord(): string {
   const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-  const acc = (prefix: string, f: Laid, base: string) => {
+  const acc = (f: Laid, base: string) => {
     const t = f.type;
     const at = f.offset ? `${base} + ${f.offset}` : base;
     return [
       `  /** ${f.doc} (offset ${f.offset}, ${t}) */`,
-      `  @inline static ${prefix}${f.name}(${base}: usize): ${t} {`,
+      `  @inline static ${f.name}(${base}: usize): ${t} {`,
       `    return load<${t}>(${at});`,
       `  }`,
-      `  @inline static ${prefix ? `${prefix}Set${cap(f.name)}` : `set${cap(f.name)}`}(${base}: usize, v: ${t}): void {`,
+      `  @inline static set${cap(f.name)}(${base}: usize, v: ${t}): void {`,
       `    store<${t}>(${at}, v);`,
       `  }`,
     ];
   };
+  const accessors = (fields: Laid[], base: string) => fields.filter((f) => f.name !== "pad").flatMap((f) => acc(f, base));
   const table = (fields: Laid[]) => fields.map((f) => `//   ${String(f.offset).padStart(3)}  ${String(f.size).padStart(2)}  ${f.type.padEnd(4)} ${f.name.padEnd(18)} ${f.doc}`);
   return [
-    HEADER("the load record's codec.", "src/shared/load-record.ts (the layout's one definition, also read by the tests' codec)"),
+    HEADER("the codec of the shared records.", "src/shared/load-record.ts (the layouts' one definition, also read by the tests' codec)"),
     "//",
-    "// Header:",
+    "// Load record (`<name>/load/<pool>/<upstream>`), header:",
     "//   off size type name               meaning",
     ...table(LOAD_HEADER.fields),
     `// then slotCount slots of ${LOAD_SLOT.bytes} bytes at ${LOAD_HEADER.bytes} + i × ${LOAD_SLOT.bytes}:`,
     ...table(LOAD_SLOT.fields),
+    "//",
+    "// VM registry (`<name>/vms`), header:",
+    ...table(VM_HEADER.fields),
+    `// then count entries of ${VM_ENTRY.bytes} bytes at ${VM_HEADER.bytes} + i × ${VM_ENTRY.bytes}:`,
+    ...table(VM_ENTRY.fields),
     "",
     `/** Bytes before the first slot. */`,
     `export const LOAD_HEADER_BYTES: i32 = ${LOAD_HEADER.bytes};`,
@@ -763,7 +774,7 @@ export function genLoadRecord(): string {
     "",
     "/** Field accessors of a record's header at `b` (inlined loads and stores: no allocation, no call). */",
     "export class LoadRecord {",
-    ...LOAD_HEADER.fields.filter((f) => f.name !== "pad").flatMap((f) => acc("", f, "b")),
+    ...accessors(LOAD_HEADER.fields, "b"),
     "",
     "  /** Address of slot `i` of the record at `b`. */",
     "  @inline static slot(b: usize, i: i32): usize {",
@@ -773,7 +784,51 @@ export function genLoadRecord(): string {
     "",
     "/** Field accessors of one slot at `p` (LoadRecord.slot). */",
     "export class LoadSlot {",
-    ...LOAD_SLOT.fields.flatMap((f) => acc("", f, "p")),
+    ...accessors(LOAD_SLOT.fields, "p"),
+    "}",
+    "",
+    `/** Bytes before the registry's first entry. */`,
+    `export const VM_REGISTRY_HEADER_BYTES: i32 = ${VM_HEADER.bytes};`,
+    `/** Bytes of one registry entry. */`,
+    `export const VM_ENTRY_BYTES: i32 = ${VM_ENTRY.bytes};`,
+    `/** VMs the registry holds at most. */`,
+    `export const VM_REGISTRY_MAX_ENTRIES: i32 = ${VM_REGISTRY_MAX_ENTRIES};`,
+    `/** Largest registry. */`,
+    `export const VM_REGISTRY_CAP: i32 = ${VM_HEADER.bytes + VM_REGISTRY_MAX_ENTRIES * VM_ENTRY.bytes};`,
+    "",
+    "/** Field accessors of the VM registry's header at `b`. */",
+    "export class VmRegistry {",
+    ...accessors(VM_HEADER.fields, "b"),
+    "",
+    "  /** Address of entry `i` of the registry at `b`. */",
+    "  @inline static entry(b: usize, i: i32): usize {",
+    "    return b + <usize>VM_REGISTRY_HEADER_BYTES + <usize>(i * VM_ENTRY_BYTES);",
+    "  }",
+    "}",
+    "",
+    "/** Field accessors of one registry entry at `p` (VmRegistry.entry). */",
+    "export class VmEntry {",
+    ...accessors(VM_ENTRY.fields, "p"),
+    "}",
+    "",
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// assembly/router/signals/engines.ts: the filter's preset ids, from the engine list (src/config/engines.ts).
+
+export function genEngines(): string {
+  const id = (n: string) => `ENGINE_${n.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+  return [
+    HEADER("the filter's metrics-preset ids.", "src/config/engines.ts (the one engine list)"),
+    "// The series each preset reads: presets.ts.",
+    "",
+    ...METRICS_ENGINES.flatMap((n, i) => [`export const ${id(n)}: i32 = ${i};`]),
+    "",
+    "/** Engine id for a configured engine name; -1 when unknown. Exact, lower-case names. */",
+    "export function engineFromName(name: string): i32 {",
+    ...METRICS_ENGINES.map((n) => `  if (name == ${lit(n)}) return ${id(n)};`),
+    "  return -1;",
     "}",
     "",
   ].join("\n");

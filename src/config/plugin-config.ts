@@ -3,6 +3,7 @@
 // the toolkit generates configs that pass it, the README documents it, and assembly/router/config.ts enforces the
 // same rules inside the filter (tests feed the same documents to both and expect the same verdicts).
 import { z } from "zod";
+import { METRICS_ENGINES } from "./engines.js";
 
 /** An RFC 7230 token, lower case: what Envoy accepts as a header name we write. */
 const headerName = z
@@ -121,7 +122,7 @@ export const MetricsSchema = z
     cluster: clusterName.describe("Envoy cluster the filter's metrics calls go to, e.g. `outbound|8000||vllm-a.llm.svc.cluster.local`."),
     path: z.string().regex(/^\/[\x21-\x7e]{0,254}$/, "must be an absolute path such as /metrics").default("/metrics").describe("Path polled."),
     engine: z
-      .enum(["vllm", "sglang", "trtllm", "triton-trtllm", "triton", "tgi", "custom"])
+      .enum(METRICS_ENGINES)
       .default("vllm")
       .describe("Metric-name preset of the model server; `custom` takes `series`."),
     authority: clusterName.optional().describe("`:authority` of the calls; default: the fqdn (and port) in the cluster name."),

@@ -2,6 +2,7 @@
 // the Envoy fragments, the filter's pluginConfig and a local docker-compose test bed.
 // Every field has a description: they become the JSON Schema editors use (`inference-router schema`).
 import { z } from "zod";
+import { ROUTER_ENGINES } from "./engines.js";
 import { isModelName, labelValue, PluginConfigSchema } from "./plugin-config.js";
 
 const dns1123Label = z
@@ -46,8 +47,6 @@ const labels = z.record(
 
 const version = z.string().regex(/^\d+\.\d+(\.\d+)?$/, "must be a version like 1.28 or 1.36.2");
 
-export const ENGINES = ["vllm", "vllm-v0", "sglang", "trtllm", "triton-trtllm", "triton"] as const;
-
 export const MetricsSourceSchema = z
   .object({
     cluster: z
@@ -60,7 +59,7 @@ export const MetricsSourceSchema = z
       .describe("Host serving the metrics. A short name is qualified with the router namespace. Defaults to the pool's service."),
     port: port.optional().describe("Port of the metrics endpoint. Defaults to the pool's service port."),
     path: z.string().regex(/^\/[\x21-\x7e]*$/, "must be an absolute path such as /metrics").default("/metrics"),
-    engine: z.enum(ENGINES).default("vllm").describe("Metric-name preset of the model server (vLLM, SGLang, TensorRT-LLM, Triton)."),
+    engine: z.enum(ROUTER_ENGINES).default("vllm").describe("Metric-name preset of the model server (src/config/engines.ts: vLLM, SGLang, TensorRT-LLM, Triton, TGI)."),
     external: z
       .boolean()
       .default(false)
@@ -242,11 +241,22 @@ export const RouterConfigSchema = z
     routing: z
       .object({
         poolLabel: z.string().regex(/^([a-z0-9.-]{1,253}\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/).default("inference.pool"),
-        destinationHeader: z.string().regex(/^[a-z0-9-]{1,64}$/).default("x-gateway-destination-endpoint"),
+        endpointHeader: z
+          .string()
+          .regex(/^[a-z0-9-]{1,64}$/)
+          .optional()
+          .describe("Header the filter writes in endpoint steering (the filter's `headers.endpoint`); default x-gateway-destination-endpoint."),
+        destinationHeader: z.string().regex(/^[a-z0-9-]{1,64}$/).optional().describe("Deprecated name of endpointHeader."),
         poolHeader: z.string().regex(/^[a-z0-9-]{1,64}$/).default("x-inference-pool"),
       })
       .strict()
-      .default({ poolLabel: "inference.pool", destinationHeader: "x-gateway-destination-endpoint", poolHeader: "x-inference-pool" }),
+      .refine((r) => r.endpointHeader === undefined || r.destinationHeader === undefined, { message: "set endpointHeader only (destinationHeader is its deprecated name)" })
+      .transform(({ poolLabel, endpointHeader, destinationHeader, poolHeader }) => ({
+        poolLabel,
+        endpointHeader: endpointHeader ?? destinationHeader ?? "x-gateway-destination-endpoint",
+        poolHeader,
+      }))
+      .default({ poolLabel: "inference.pool", endpointHeader: "x-gateway-destination-endpoint", poolHeader: "x-inference-pool" }),
     scoring: PluginConfigSchema.shape.scoring.optional().describe("Score weights, power-of-two sampling, staleness of reports (the filter's `scoring`)."),
     saturation: PluginConfigSchema.shape.saturation.optional().describe("When an upstream counts as full (the filter's `saturation`)."),
     capacity: PluginConfigSchema.shape.capacity.optional().describe("Learned capacity of pools without `weight` (the filter's `capacity`)."),

@@ -150,7 +150,7 @@ export class Gateway {
     const cfg = this.options.router;
     if (cfg.steering === "endpoint") {
       const members = this.clusters.get("gpu")!;
-      const wanted = (h.get(cfg.routing.destinationHeader) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+      const wanted = (h.get(cfg.routing.endpointHeader) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
       const hit = wanted.find((a) => members.includes(a));
       const address = hit ?? this.leastRequest(members);
       return address ? { pool: this.poolOf.get(address)!, address } : undefined;
@@ -178,7 +178,7 @@ export class Gateway {
   callout(r: Pick<CalloutRequest, "cluster" | "authority" | "headers" | "method" | "path" | "body" | "timeoutMs">): Promise<CalloutResponse> {
     const members = this.clusters.get(r.cluster) ?? [];
     // Like an override_host cluster: the filter pins a poll to one member with the endpoint steering header.
-    const pinHeader = this.options.router.routing.destinationHeader;
+    const pinHeader = this.options.router.routing.endpointHeader;
     const pinned = r.headers.find(([k]) => k === pinHeader)?.[1]?.split(",")[0]?.trim();
     const target = pinned !== undefined && members.includes(pinned)
       ? pinned

@@ -12,7 +12,7 @@
 //         gpu: a100         # GPU preset of those simulators (a100, l4, h100, l40s, a10g, t4)
 //         speed: 1.0        # optional, overrides the preset's relative speed
 //         engine: vllm      # server engine (src/sim/server.ts): vllm | sglang | tgi | triton | kserve | torchserve |
-//                           #   tfserving; default from the pool's metrics.engine (triton* / trtllm → triton), else vllm
+//                           #   tfserving; default: the simulator of the pool's metrics.engine (src/config/engines.ts), else vllm
 //         orca: true        # answer endpoint-load-metrics-format with ORCA reports, as vLLM does (false: never)
 //         ports: [8001, 8002]          # optional fixed simulator ports (default: ephemeral)
 //         addresses: ["127.0.0.1:8001"] # use already running servers instead of starting simulators
@@ -21,7 +21,8 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { RouterConfig } from "../config/router-config.js";
-import { ENGINES, type Engine } from "../sim/server.js";
+import type { Engine } from "../sim/server.js";
+import { SIMULATOR_ENGINES, simulatorOf } from "../config/engines.js";
 import { checkRouterConfig, ConfigError, parseConfigText, zodProblems } from "../toolkit/load.js";
 
 const address = z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$|^localhost:\d{1,5}$/, "must be 127.x.x.x:port or localhost:port (loopback only)");
@@ -31,7 +32,7 @@ export const LocalPoolSchema = z
     replicas: z.number().int().min(1).max(16).default(2),
     gpu: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).optional(),
     speed: z.number().min(0.01).max(100).optional(),
-    engine: z.enum(ENGINES).optional(),
+    engine: z.enum(SIMULATOR_ENGINES).optional(),
     orca: z.boolean().default(true),
     ports: z.array(z.number().int().min(1).max(65535)).optional(),
     addresses: z.array(address).min(1).optional(),
@@ -100,7 +101,7 @@ export function planPools(cfg: LocalConfig): PoolPlan[] {
     if (!l && p.endpoints.length > 0) return { pool: p.name, addresses: p.endpoints };
     const replicas = l?.replicas ?? 2;
     const me = p.metrics?.engine;
-    const engine: Engine = l?.engine ?? (me === "triton" || me === "triton-trtllm" || me === "trtllm" ? "triton" : me === "sglang" ? "sglang" : "vllm");
+    const engine: Engine = l?.engine ?? (me !== undefined ? simulatorOf(me) : undefined) ?? "vllm";
     const models = [...p.models, ...p.modelPrefixes.map((x) => `${x}sim`)];
     return {
       pool: p.name,

@@ -1,4 +1,4 @@
-// Envoy header-map semantics (facts §6.F): cpp-host passes key bytes through; Envoy lower-cases keys on every
+// Envoy header-map semantics (host-behaviour §6.F): cpp-host passes key bytes through; Envoy lower-cases keys on every
 // operation (LowerCaseString), get returns the first value, remove removes all, replace = setCopy (replace all
 // or append), add = addCopy (append a duplicate), size = byteSize(), and pseudo-headers stay in front.
 import type { Pairs } from "./types.js";

@@ -1,6 +1,7 @@
 // A Proxy is one Envoy process running one Wasm plugin: a base VM (initialised only), a canary VM (start +
 // configure, then discarded without done/delete) and one VM per worker thread, plus the process-wide pieces
 // the VMs share (shared data, stats, callouts, clock, logs).
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Callouts, type CalloutTransport } from "./callouts.js";
 import { RealClock, VirtualClock, type Clock } from "./clock.js";
@@ -119,6 +120,28 @@ export interface RequestResult {
 
 const utf8 = new TextEncoder();
 
+/**
+ * Compiled modules by content (SHA-256 of the bytes), as Envoy keeps one compiled base module per VM
+ * configuration and clones it for every worker: a proxy created again with the same bytes (tests create
+ * hundreds) instantiates the already compiled (and tiered-up) module instead of compiling it anew. Only
+ * successful loads are kept; a few entries suffice (tests use a handful of modules).
+ */
+const compiled = new Map<string, LoadedModule>();
+const COMPILED_CAP = 16;
+
+async function loadModule(bytes: Uint8Array): Promise<LoadedModule> {
+  const key = createHash("sha256").update(bytes).digest("hex");
+  const hit = compiled.get(key);
+  if (hit) return hit;
+  const { info, abi } = inspectModule(bytes);
+  let module: WebAssembly.Module;
+  try { module = await WebAssembly.compile(new Uint8Array(bytes)); } catch (e) { throw new HostError("LoadFailed", String(e)); }
+  const loaded = { module, info, abi };
+  if (compiled.size >= COMPILED_CAP) compiled.delete(compiled.keys().next().value!);
+  compiled.set(key, loaded);
+  return loaded;
+}
+
 export class Proxy {
   readonly options: ProxyOptions;
   readonly clock: Clock;
@@ -171,10 +194,7 @@ export class Proxy {
   static async create(opts: ProxyOptions): Promise<Proxy> {
     const p = new Proxy(opts);
     const bytes = typeof opts.wasm === "string" ? new Uint8Array(await readFile(opts.wasm)) : opts.wasm;
-    const { info, abi } = inspectModule(bytes);
-    let module: WebAssembly.Module;
-    try { module = await WebAssembly.compile(new Uint8Array(bytes)); } catch (e) { throw new HostError("LoadFailed", String(e)); }
-    p.loaded = { module, info, abi };
+    p.loaded = await loadModule(bytes);
     p.base = p.startVm("base", -1);
     p.canary = p.startVm("canary", -2);
     p.discard(p.canary);

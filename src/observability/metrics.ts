@@ -34,7 +34,7 @@ export const METRICS: readonly MetricDef[] = [
   { name: "fallback_pool_picks", type: "counter", labels: [], meaning: "picks that went to a `fallback` pool" },
   { name: "saturated_picks", type: "counter", labels: [], meaning: "picks among saturated upstreams (priority at or above `shedding.belowPriority`)" },
   { name: "body_timeouts", type: "counter", labels: [], meaning: "requests released after `body.timeoutMs` without their body" },
-  { name: "inflight_update_lost", type: "counter", labels: [], meaning: "in-flight updates dropped after repeated shared-data CAS conflicts (counts stay best effort)" },
+  { name: "in_flight_update_lost", type: "counter", labels: [], meaning: "in-flight updates dropped after repeated shared-data CAS conflicts (counts stay best effort)" },
   // Request intake.
   { name: "model_after_scan_limit", type: "counter", labels: [], meaning: "body mode released a request at the scan limit (`min(body.maxBytes, body.bufferLimitBytes)`) without finding its model: routed untouched" },
   { name: "untrusted_headers", type: "counter", labels: [], meaning: "`headers.modelOverride` / `headers.priorityIn` sent by a peer not in `headers.trustedPeers`: ignored" },

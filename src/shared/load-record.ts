@@ -5,6 +5,10 @@
 //
 // After the header come `slotCount` in-flight slots (vmId u32, inFlight i32): in-flight counts are kept per worker
 // VM, so a VM that traps (taking its streams' on_done with it) can be told apart and its slots dropped.
+//
+// The VM registry (key `<name>/vms`) is the other shared record: every worker VM heartbeats in it on each tick, and
+// a VM silent for longer than the dead-after period is marked dead there (a tombstone), so readers of the load
+// records skip its slots. Its layout is defined below too, with the same generated codec and test codec.
 
 export type FieldType = "i32" | "u32" | "i64" | "f32";
 
@@ -40,6 +44,22 @@ export const LOAD_RECORD_SLOT: readonly RecordField[] = [
 /** Slots a record holds at most. */
 export const LOAD_RECORD_MAX_SLOTS = 32;
 
+/** The VM registry's header. */
+export const VM_REGISTRY_HEADER: readonly RecordField[] = [
+  { name: "count", type: "i32", doc: "entries that follow the header" },
+  { name: "pad", type: "i32", doc: "(keeps the entries 8-byte aligned)" },
+];
+
+/** One VM of the registry. */
+export const VM_REGISTRY_ENTRY: readonly RecordField[] = [
+  { name: "vmId", type: "u32", doc: "worker VM (the id its in-flight slots carry)" },
+  { name: "dead", type: "u32", doc: "1 once silent for the dead-after period (a tombstone), else 0" },
+  { name: "lastSeenMs", type: "i64", doc: "time of its last heartbeat" },
+];
+
+/** VMs the registry holds at most. */
+export const VM_REGISTRY_MAX_ENTRIES = 64;
+
 const SIZE: Record<FieldType, number> = { i32: 4, u32: 4, i64: 8, f32: 4 };
 
 export interface Laid extends RecordField {
@@ -62,6 +82,8 @@ export function layout(fields: readonly RecordField[]): { fields: Laid[]; bytes:
 
 export const HEADER = layout(LOAD_RECORD_HEADER);
 export const SLOT = layout(LOAD_RECORD_SLOT);
+export const VM_HEADER = layout(VM_REGISTRY_HEADER);
+export const VM_ENTRY = layout(VM_REGISTRY_ENTRY);
 
 export interface LoadRecord extends Record<string, unknown> {
   ejectedUntilMs: number;
@@ -125,4 +147,23 @@ export function withHeaderFields(bytes: Uint8Array, values: Partial<Record<strin
     set(v, f, value!);
   }
   return buf;
+}
+
+export interface VmRegistry {
+  count: number;
+  vms: Array<{ vmId: number; dead: boolean; lastSeenMs: number }>;
+}
+
+/** Decodes the VM registry as stored in shared data (entries beyond the bytes present are left out). */
+export function decodeVmRegistry(bytes: Uint8Array): VmRegistry {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = (l: { fields: Laid[] }, name: string) => l.fields.find((f) => f.name === name)!;
+  const count = bytes.byteLength >= VM_HEADER.bytes ? get(v, at(VM_HEADER, "count")) : 0;
+  const n = Math.max(0, Math.min(count, Math.floor((bytes.byteLength - VM_HEADER.bytes) / VM_ENTRY.bytes)));
+  const vms = [];
+  for (let i = 0; i < n; i++) {
+    const base = VM_HEADER.bytes + i * VM_ENTRY.bytes;
+    vms.push({ vmId: get(v, at(VM_ENTRY, "vmId"), base), dead: get(v, at(VM_ENTRY, "dead"), base) !== 0, lastSeenMs: get(v, at(VM_ENTRY, "lastSeenMs"), base) });
+  }
+  return { count, vms };
 }

@@ -15,6 +15,7 @@
 //   KServe v1  https://kserve.github.io/website/docs/concepts/architecture/data-plane/v1-protocol
 //   TF Serving https://www.tensorflow.org/tfx/serving/api_rest
 //   TorchServe https://pytorch.org/serve/inference_api.html
+import { speaksOrca } from "../config/engines.js";
 import type http from "node:http";
 import type { H2Response } from "./h2c.js";
 import { estimateTokens, hashText, type Engine, type Job, type Simulator } from "./server.js";
@@ -180,7 +181,7 @@ function chat(c: Call, strict = true): void {
   const usage = (e: Complete) => ({ prompt_tokens: e.promptTokens, completion_tokens: e.outputTokens, total_tokens: e.promptTokens + e.outputTokens, prompt_tokens_details: { cached_tokens: e.cachedTokens } });
   const chunk = (delta: unknown, finish: string | null) => ({ id, object: "chat.completion.chunk", created, model: m, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
   run(c, job, {
-    stream: b.stream === true, err: openaiError, orca: true,
+    stream: b.stream === true, err: openaiError, orca: speaksOrca(c.sim.engine),
     final: (text, e) => ({ id, object: "chat.completion", created, model: m, choices: [{ index: 0, message: { role: "assistant", content: text }, logprobs: null, finish_reason: "length" }], usage: usage(e) }),
     token: (text, i) => sse(chunk(i === 0 ? { role: "assistant", content: text } : { content: text }, null)),
     end: (_t, e) => sse(chunk({}, "length")) + (obj(b.stream_options).include_usage === true ? sse({ id, object: "chat.completion.chunk", created, model: m, choices: [], usage: usage(e) }) : "") + "data: [DONE]\n\n",
@@ -199,7 +200,7 @@ function completions(c: Call, strict = true): void {
   const created = now();
   const choice = (text: string, finish: string | null) => ({ id, object: "text_completion", created, model: m, choices: [{ index: 0, text, logprobs: null, finish_reason: finish }] });
   run(c, { model: m, promptTokens: pt, maxTokens: tokens(b.max_tokens, c.sim.defaultMaxTokens), prefixId: `cmpl:${hashText(prompt)}`, prefixTokens: pt }, {
-    stream: b.stream === true, err: openaiError, orca: true,
+    stream: b.stream === true, err: openaiError, orca: speaksOrca(c.sim.engine),
     final: (text, e) => ({ ...choice(text, "length"), usage: { prompt_tokens: e.promptTokens, completion_tokens: e.outputTokens, total_tokens: e.promptTokens + e.outputTokens } }),
     token: (text) => sse(choice(text, null)),
     end: () => sse(choice("", "length")) + "data: [DONE]\n\n",
@@ -431,7 +432,7 @@ function v2Infer(c: Call, m: string): void {
   const maxTokens = textValue === undefined ? 0 : tokens(Array.isArray(maxIn?.data) ? maxIn.data[0] : obj(b.parameters).max_tokens, c.sim.defaultMaxTokens);
   const reqId = typeof b.id === "string" ? b.id : undefined;
   run(c, { model: m, promptTokens: textValue !== undefined ? estimateTokens(textValue) : Math.max(16, estimateTokens(c.raw)), maxTokens }, {
-    stream: false, err: plainError, orca: c.sim.engine === "triton",
+    stream: false, err: plainError, orca: speaksOrca(c.sim.engine),
     final: (out) => ({
       model_name: m, model_version: "1", ...(reqId ? { id: reqId } : {}),
       outputs: textValue !== undefined ? [{ name: "text_output", datatype: "BYTES", shape: [1], data: [out] }] : [{ name: "output-0", datatype: "FP32", shape: [1, 4], data: [0.1, 0.2, 0.3, 0.4] }],
@@ -447,7 +448,7 @@ function v2Generate(c: Call, m: string, stream: boolean): void {
   const params = obj(b.parameters);
   const pt = estimateTokens(input);
   run(c, { model: m, promptTokens: pt, maxTokens: tokens(b.max_tokens ?? params.max_tokens, c.sim.defaultMaxTokens), prefixId: `gen:${hashText(input)}`, prefixTokens: pt }, {
-    stream, err: plainError, orca: c.sim.engine === "triton",
+    stream, err: plainError, orca: speaksOrca(c.sim.engine),
     final: (text) => ({ model_name: m, model_version: "1", text_output: text }),
     token: (text) => sse({ model_name: m, model_version: "1", text_output: text }),
   });

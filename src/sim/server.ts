@@ -10,8 +10,9 @@
 //   torchserve  /predictions/{m}[/{v}], /explanations/{m}, /ping
 //   tfserving   /v1/models/{m}[/versions/{v}|/labels/{l}]:predict|:classify|:regress, model status and metadata
 // Every response carries `x-simulator: <name>` so a test or a user can see which server answered.
-// ORCA: like vLLM (and Triton), an `endpoint-load-metrics` response header is sent only when the request asks
-// for it with `endpoint-load-metrics-format: TEXT|JSON` (see orcaHeader below).
+// ORCA: where the real server does (vLLM, Triton: `orca` in src/config/engines.ts), an `endpoint-load-metrics`
+// response header is sent only when the request asks for it with `endpoint-load-metrics-format: TEXT|JSON` (see
+// orcaHeader below).
 // Fault switches: POST /admin/fault {slowdown, failureRate, dead, metricsGarbage, metricsDown, metricsStatus}; GET /admin/state.
 // metricsDown answers /metrics with metricsStatus (default 503; e.g. 404 for an endpoint that went away).
 //
@@ -27,15 +28,16 @@ import { genericMetrics, newModelCounters, sglangMetrics, tgiMetrics, tritonMetr
 import { createDualServer, h2Exchange, type DualServer, type H2Request } from "./h2c.js";
 import { GrpcService } from "./grpc.js";
 import { routeFor, type Call, type Res } from "./routes.js";
+import { SIMULATOR_ENGINES, type SimulatorKind } from "../config/engines.js";
 
-export const ENGINES = ["vllm", "sglang", "tgi", "triton", "kserve", "torchserve", "tfserving"] as const;
-export type Engine = (typeof ENGINES)[number];
+/** A simulated server kind: the engine list is src/config/engines.ts (SIMULATOR_ENGINES). */
+export type Engine = SimulatorKind;
 
 export interface SimulatorOptions extends GpuServerSpec {
   port?: number;
   host?: string;
   engine?: Engine;
-  /** Honour `endpoint-load-metrics-format` (ORCA) as vLLM and Triton do (default true). */
+  /** Honour `endpoint-load-metrics-format` (ORCA) where the engine does (vLLM, Triton; default true). */
   orca?: boolean;
   /** Name sent in `x-simulator` and shown in /admin/state. */
   name?: string;
@@ -130,7 +132,7 @@ export class Simulator {
   constructor(readonly options: SimulatorOptions = {}) {
     this.model = new GpuServerModel(options);
     this.engine = options.engine ?? "vllm";
-    if (!ENGINES.includes(this.engine)) throw new Error(`unknown engine "${String(this.engine)}" (one of ${ENGINES.join(", ")})`);
+    if (!SIMULATOR_ENGINES.includes(this.engine)) throw new Error(`unknown engine "${String(this.engine)}" (one of ${SIMULATOR_ENGINES.join(", ")})`);
     this.defaultMaxTokens = options.defaultMaxTokens ?? 64;
     this.streamIntervalMs = options.streamIntervalMs ?? 25;
     for (const m of this.model.spec.models) this.counters.set(m, newModelCounters());

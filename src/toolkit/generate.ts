@@ -1,5 +1,6 @@
 // One router config → the Istio resources and Envoy fragments that deploy the filter.
 import { bufferLimitFor, bufferLimitPatches } from "./buffer-limit.js";
+import { presetOf } from "../config/engines.js";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { stringify } from "yaml";
@@ -113,7 +114,7 @@ export function buildPluginConfig(
       class: "x-inference-class",
       priority: "x-inference-priority",
       pool: cfg.routing.poolHeader,
-      endpoint: cfg.routing.destinationHeader,
+      endpoint: cfg.routing.endpointHeader,
       ...(cfg.modelHeader ? { modelOverride: cfg.modelHeader } : {}),
     },
     body: { ...cfg.body, bufferLimitBytes: bufferLimitFor(cfg) },
@@ -134,7 +135,7 @@ export function buildPluginConfig(
               ...(metricsClusters?.[p.name]?.endpointClusters ? { endpointClusters: metricsClusters[p.name]!.endpointClusters } : {}),
               path: p.metrics.path,
               // vLLM's V0 KV-cache name is a fallback series of the filter's vllm preset.
-              engine: p.metrics.engine === "vllm-v0" ? "vllm" : p.metrics.engine,
+              engine: presetOf(p.metrics.engine)!,
               ...(p.metrics.timeoutMs !== undefined ? { timeoutMs: p.metrics.timeoutMs } : {}),
               ...(p.metrics.modelLabelFilter !== undefined ? { modelLabelFilter: p.metrics.modelLabelFilter } : {}),
             },
@@ -467,7 +468,7 @@ export function generate(cfg: RouterConfig, opts: GenerateOptions = {}): Generat
   const wasmPluginText = [
     "WasmPlugin: Istio's agent fetches the module (oci/https/file), checks sha256 and inserts the filter",
     `${ports.length > 0 ? `on the listeners of port(s) ${ports.join(", ")}` : "on every listener"}; the filter itself acts only on requests to the pools' services.`,
-    `The filter steers with the ${cfg.steering === "pool" ? `\`${cfg.routing.poolHeader}\` header (pool mode)` : `\`${cfg.routing.destinationHeader}\` header (endpoint mode)`}.`,
+    `The filter steers with the ${cfg.steering === "pool" ? `\`${cfg.routing.poolHeader}\` header (pool mode)` : `\`${cfg.routing.endpointHeader}\` header (endpoint mode)`}.`,
     digest.note,
     failText,
   ];
@@ -567,7 +568,7 @@ export function generate(cfg: RouterConfig, opts: GenerateOptions = {}): Generat
                 type: "ORIGINAL_DST",
                 lb_policy: "CLUSTER_PROVIDED",
                 connect_timeout: "5s",
-                original_dst_lb_config: { use_http_header: true, http_header_name: cfg.routing.destinationHeader },
+                original_dst_lb_config: { use_http_header: true, http_header_name: cfg.routing.endpointHeader },
               },
             },
           },
@@ -598,7 +599,7 @@ export function generate(cfg: RouterConfig, opts: GenerateOptions = {}): Generat
             match: { context, cluster: { service: frontend, portNumber: cfg.frontend.port } },
             patch: {
               operation: "MERGE",
-              value: { lb_policy: "CLUSTER_PROVIDED", load_balancing_policy: overrideHostPolicy(cfg.routing.destinationHeader) },
+              value: { lb_policy: "CLUSTER_PROVIDED", load_balancing_policy: overrideHostPolicy(cfg.routing.endpointHeader) },
             },
           },
         ],
@@ -609,7 +610,7 @@ export function generate(cfg: RouterConfig, opts: GenerateOptions = {}): Generat
       objects: [ef],
       header: header("override-host-envoyfilter.yaml", [
         `Endpoint steering: MERGE into Istio's own cluster ${istioClusterName(cfg.frontend.port, frontend)} an`,
-        `override_host load-balancing policy reading \`${cfg.routing.destinationHeader}: ip:port[,ip:port]\` (set by the filter),`,
+        `override_host load-balancing policy reading \`${cfg.routing.endpointHeader}: ip:port[,ip:port]\` (set by the filter),`,
         "with fallback policy least_request (requests without the header, or naming no endpoint of the service). The",
         "cluster keeps its EDS endpoints and Istio mTLS; a named host that is not one of the service's endpoints is",
         "skipped, so clients cannot steer outside the service. Headless services (ORIGINAL_DST clusters) are refused.",

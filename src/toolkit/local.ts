@@ -95,7 +95,7 @@ export function buildLocal(cfg: RouterConfig, opts: LocalOptions): LocalResult {
     ),
   );
   const gpuCluster = staticCluster("gpu", servers.map((s) => s.address), SIM_PORT, {
-    load_balancing_policy: overrideHostPolicy(cfg.routing.destinationHeader),
+    load_balancing_policy: overrideHostPolicy(cfg.routing.endpointHeader),
   });
   const metricsClusters = [
     ...cfg.pools.map((p) => staticCluster(`metrics-${p.name}`, servers.filter((s) => s.pool === p.name).map((s) => s.address), SIM_PORT)),
@@ -215,7 +215,7 @@ export function buildLocal(cfg: RouterConfig, opts: LocalOptions): LocalResult {
       path: "envoy.yaml",
       header: [
         ...head,
-        `# Envoy bootstrap: listener :${LISTENER_PORT} → wasm filter → ${cfg.steering === "pool" ? `route by cluster_header ${poolHeader} (one cluster per pool)` : `cluster "gpu" with override_host on ${cfg.routing.destinationHeader}`}.`,
+        `# Envoy bootstrap: listener :${LISTENER_PORT} → wasm filter → ${cfg.steering === "pool" ? `route by cluster_header ${poolHeader} (one cluster per pool)` : `cluster "gpu" with override_host on ${cfg.routing.endpointHeader}`}.`,
         "# metrics-<pool> clusters hold each pool's servers, metrics-<server> one server each, for the filter's metrics calls.",
       ],
       content: stringify(bootstrap, { lineWidth: 0 }),

@@ -76,7 +76,7 @@ describe("config pushes while requests flow", () => {
     expect(p.workers.every((x) => !x.failed)).toBe(true);
     expect(Math.max(...p.workers.map((x) => x.memoryPages()))).toBe(pagesAt200);
     expect(counter(p, "body_timeouts")).toBe(100);
-    expect(counter(p, "inflight_update_lost")).toBe(0);
+    expect(counter(p, "in_flight_update_lost")).toBe(0);
     // Only the long request is in flight, 20 s after its root was replaced: its slot still counts.
     expect(inFlightTotal(p)).toBe(1);
     // Worker 0 keeps two roots (the current one and the long request's), worker 1 one.

@@ -1,7 +1,7 @@
 // Helpers for the router filter's tests: a proxy running build/inference-router.wasm on a virtual clock, and
-// readers/writers of the filter's shared-data load records (layout documented in assembly/router/loadview.ts).
+// readers/writers of the filter's shared-data load records and VM registry (layouts: src/shared/load-record.ts).
 import { join } from "node:path";
-import { decodeLoadRecord, withHeaderFields, type LoadRecord } from "../../src/shared/load-record.js";
+import { decodeLoadRecord, decodeVmRegistry, withHeaderFields, type LoadRecord, type VmRegistry } from "../../src/shared/load-record.js";
 import { createProxy, VirtualClock, type Proxy, type ProxyOptions, type RequestSpec } from "../../src/host/index.js";
 import { mulberry32 } from "../../src/sim/prng.js";
 import { tagSpecifiers } from "../../src/observability/tags.js";
@@ -84,6 +84,12 @@ export function loadKey(pool: string, upstream: string, name = "inference-router
 export function readLoad(p: Proxy, key: string): LoadRecord | undefined {
   const e = p.sharedData.get(p.vmId, key);
   return e ? decodeLoadRecord(e.value) : undefined;
+}
+
+/** The VM registry (heartbeats, tombstones of dead VMs) as the .wasm stored it (same codec). */
+export function readVms(p: Proxy, name = "inference-router"): VmRegistry | undefined {
+  const e = p.sharedData.get(p.vmId, `${name}/vms`);
+  return e ? decodeVmRegistry(e.value) : undefined;
 }
 
 /** Writes a server report into a record, as the load-signal sources do (keeps the in-flight slots). */

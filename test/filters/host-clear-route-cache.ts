@@ -1,4 +1,4 @@
-// Calls proxy-runtime 0.1.8's clear_route_cache import, which only ABI 0.1.0 hosts register (facts §0.1).
+// Calls proxy-runtime 0.1.8's clear_route_cache import, which only ABI 0.1.0 hosts register (host-behaviour §0.1).
 import "../../assembly/runtime/abort";
 import { proxy_clear_route_cache } from "@solo-io/proxy-runtime/assembly/imports";
 

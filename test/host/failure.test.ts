@@ -1,8 +1,8 @@
-// Traps and failure policies (facts §2.9, §6.C.9).
+// Traps and failure policies (host-behaviour §2.9, §6.C.9).
 import { describe, expect, it } from "vitest";
 import { callbacks, scripted, workerResults } from "./helpers.js";
 
-describe("traps (facts §6.C.9, §2.9)", () => {
+describe("traps (host-behaviour §6.C.9, §2.9)", () => {
   it("§6.C.9 FAIL_CLOSED: the trapping stream gets 503 wasm_fail_stream (grpc Unavailable); later callbacks skipped silently", async () => {
     const p = await scripted(["request_headers@2 trap"], { failurePolicy: "FAIL_CLOSED" });
     const r = await p.request({});

@@ -1,10 +1,10 @@
 // Host calls and their exact status codes: headers, pairs, properties, shared data, queues, metrics, callouts,
-// misc (facts §1.2, §1.5, §2.2-2.6, §6.E, §6.F).
+// misc (host-behaviour §1.2, §1.5, §2.2-2.6, §6.E, §6.F).
 import { describe, expect, it } from "vitest";
 import { parsePairs, serializePairs, SharedDataStore, VirtualClock } from "../../src/host/index.js";
 import { arg, callbacks, hex, pairsHex, scripted, u64le, unesc, workerResults } from "./helpers.js";
 
-describe("header maps (facts §6.F, §1.5, §6.E.14)", () => {
+describe("header maps (host-behaviour §6.F, §1.5, §6.E.14)", () => {
   it("§6.F keys lower-cased; get = first value; replace = setCopy; add = addCopy; remove = all; size = byteSize", async () => {
     const p = await scripted([
       "request_headers add 0 X-Multi one", "request_headers add 0 x-multi two", "request_headers hdr 0 X-MULTI",
@@ -70,7 +70,7 @@ describe("header maps (facts §6.F, §1.5, §6.E.14)", () => {
   });
 });
 
-describe("memory hand-off (facts §1.6, §6.E.13, §6.E.16)", () => {
+describe("memory hand-off (host-behaviour §1.6, §6.E.13, §6.E.16)", () => {
   it("§6.E.13 results are malloc'ed with the exact length (no NUL)", async () => {
     const p = await scripted(["request_headers hdr 0 :path"], { traceHostCalls: true });
     await p.request({ path: "/hello" });
@@ -96,7 +96,7 @@ describe("memory hand-off (facts §1.6, §6.E.13, §6.E.16)", () => {
   });
 });
 
-describe("properties (facts §2.2)", () => {
+describe("properties (host-behaviour §2.2)", () => {
   it("§2.2 NUL-separated paths with Envoy encodings; dotted names ⇒ NotFound", async () => {
     const p = await scripted([
       "request_headers prop request%00path", "request_headers prop request%00url_path", "request_headers prop request%00query",
@@ -141,7 +141,7 @@ describe("properties (facts §2.2)", () => {
   });
 });
 
-describe("shared data (facts §2.4)", () => {
+describe("shared data (host-behaviour §2.4)", () => {
   it("§2.4 CAS: absent key accepts any cas; mismatch ⇒ CasMismatch; cas 0 unconditional; counter starts at 1", async () => {
     const p = await scripted(["configure@1 getsh k", "configure setsh k v1 77", "configure getsh k", "configure setsh k v2 999",
       "configure setsh k v3 0", "configure getsh k"]);
@@ -172,7 +172,7 @@ describe("shared data (facts §2.4)", () => {
     expect(a.sharedData.entries()).toEqual({ k: "a" });
   });
 
-  it("§1.4.8 queues: register/resolve/enqueue/dequeue; on_queue_ready posted to the registering VM's root; Empty when drained", async () => {
+  it("§1.4 queues: register/resolve/enqueue/dequeue; on_queue_ready posted to the registering VM's root; Empty when drained", async () => {
     const p = await scripted(["configure regq q1", "request_headers resq ~ q1", "request_headers resq ~ nope", "request_headers enq 1 hello",
       "queue_ready deq 1", "queue_ready deq 1", "request_headers enq 99 x"], { workers: 2 });
     await p.request({ worker: 1 });
@@ -185,7 +185,7 @@ describe("shared data (facts §2.4)", () => {
   });
 });
 
-describe("metrics (facts §2.6)", () => {
+describe("metrics (host-behaviour §2.6)", () => {
   it("§2.6 ids 4/8 counter, 5 gauge, 6 histogram per VM; counter delta must be > 0; histogram increment/get ⇒ BadArgument", async () => {
     const p = await scripted([
       "configure defm 0 reqs", "configure defm 0 other", "configure defm 1 inflight", "configure defm 2 lat",
@@ -215,7 +215,7 @@ describe("metrics (facts §2.6)", () => {
   });
 });
 
-describe("http callouts (facts §2.3, §1.4.7)", () => {
+describe("http callouts (host-behaviour §2.3, §1.4)", () => {
   const hdrs = pairsHex([[":method", "GET"], [":path", "/metrics"], [":authority", "epp"]]);
   it("§2.3 validation: unknown cluster, missing :path/:method/:authority, negative timeout ⇒ BadArgument; tokens 4, 8, …", async () => {
     const p = await scripted([
@@ -229,7 +229,7 @@ describe("http callouts (facts §2.3, §1.4.7)", () => {
     expect(c.bodyText).toBe("body");
   });
 
-  it("§1.4.7 the response goes to the root context; headers/body/trailers readable only inside the callback", async () => {
+  it("§1.4 the response goes to the root context; headers/body/trailers readable only inside the callback", async () => {
     const p = await scripted([
       `request_headers call c1 ${hdrs} ~ ~ 1000`, "request_headers return 1",
       "http_call_response hdr 6 :status", "http_call_response buf 4 0 100", "http_call_response hdr 7 t", "http_call_response status",
@@ -248,7 +248,7 @@ describe("http callouts (facts §2.3, §1.4.7)", () => {
     expect(r.routeCacheClears).toBe(1);
   });
 
-  it("§1.4.7 failure ⇒ n_headers 0 and get_status (11, 'reset'); timeout ⇒ router 504 response (documented choice)", async () => {
+  it("§1.4 failure ⇒ n_headers 0 and get_status (11, 'reset'); timeout ⇒ router 504 response (documented choice)", async () => {
     const p = await scripted([`configure call c1 ${hdrs} ~ ~ 500`, `configure call c1 ${hdrs} ~ ~ 500`, "http_call_response status", "http_call_response hdr 6 :status"], { clusters: ["c1"] });
     const mine = p.callouts.pending.filter((c) => c.request.worker === 0);
     mine[0]!.fail();
@@ -269,7 +269,7 @@ describe("http callouts (facts §2.3, §1.4.7)", () => {
   });
 });
 
-describe("misc host calls (facts §1.2)", () => {
+describe("misc host calls (host-behaviour §1.2)", () => {
   it("§1.2 foreign function unknown ⇒ NotFound; grpc calls registered but no services ⇒ BadArgument/NotFound; random_get limit", async () => {
     const p = await scripted(["request_headers ff nope ~", "request_headers grpc_call svc", "request_headers grpc_cancel 1",
       "request_headers rand 65536", "request_headers rand 65537"]);

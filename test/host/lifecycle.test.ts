@@ -1,9 +1,9 @@
-// VM and context lifecycle as Envoy + cpp-host run it (facts §1.4, §6.A, §2.5).
+// VM and context lifecycle as Envoy + cpp-host run it (host-behaviour §1.4, §6.A, §2.5).
 import { describe, expect, it } from "vitest";
 import { RealClock } from "../../src/host/index.js";
 import { callbacks, results, scripted, workerResults } from "./helpers.js";
 
-describe("VM lifecycle (facts §6.A.1-3)", () => {
+describe("VM lifecycle (host-behaviour §6.A.1-3)", () => {
   it("§6.A.1 base VM only initialises; canary gets create(1,0)/vm_start/configure and no done/delete; then each worker", async () => {
     const p = await scripted([], { workers: 2, vmConfig: "vmcfg" });
     const all = p.logs.filter((l) => l.message.startsWith("CB ")).map((l) => `${l.vm}:${l.worker} ${l.message.slice(3)}`);
@@ -39,7 +39,7 @@ describe("VM lifecycle (facts §6.A.1-3)", () => {
   });
 });
 
-describe("stream lifecycle (facts §1.4.4-5, §6.A.4-6)", () => {
+describe("stream lifecycle (host-behaviour §1.4, §6.A.4-6)", () => {
   it("§6.A.4/5 full order: create, request headers (N = header count), body, trailers, response…, then log → done → delete", async () => {
     const p = await scripted([]);
     await p.request({
@@ -64,7 +64,7 @@ describe("stream lifecycle (facts §1.4.4-5, §6.A.4-6)", () => {
     expect(callbacks(p).slice(3)).toEqual(["context_create 2 1", "log 2", "done 2", "delete 2"]);
   });
 
-  it("§1.4.4 headers-only request: eos=1 in on_request_headers and no body callback", async () => {
+  it("§1.4 headers-only request: eos=1 in on_request_headers and no body callback", async () => {
     const p = await scripted([]);
     await p.request({ response: { status: 204 } });
     expect(callbacks(p)).toContain("request_headers 2 4 1");
@@ -72,7 +72,7 @@ describe("stream lifecycle (facts §1.4.4-5, §6.A.4-6)", () => {
     expect(callbacks(p)).toContain("response_headers 2 1 1");
   });
 
-  it("§1.4.9 close(): root on_done then on_delete; on_done false waits for proxy_done()", async () => {
+  it("§1.4 close(): root on_done then on_delete; on_done false waits for proxy_done()", async () => {
     const p = await scripted([]);
     await p.close();
     expect(callbacks(p).slice(-2)).toEqual(["done 1", "delete 1"]);
@@ -91,7 +91,7 @@ describe("stream lifecycle (facts §1.4.4-5, §6.A.4-6)", () => {
   });
 });
 
-describe("effective context (facts §1.4, §6.E.18)", () => {
+describe("effective context (host-behaviour §1.4, §6.E.18)", () => {
   it("§6.E.18 set_effective_context redirects host calls of that callback; unknown id ⇒ BadArgument", async () => {
     const p = await scripted([
       "request_headers return 1",
@@ -115,7 +115,7 @@ describe("effective context (facts §1.4, §6.E.18)", () => {
   });
 });
 
-describe("ticks (facts §1.4.6, §2.5)", () => {
+describe("ticks (host-behaviour §1.4, §2.5)", () => {
   it("§2.5 tick period per root per worker, first tick after one period, fixed delay; N workers ⇒ N ticks per period", async () => {
     const p = await scripted(["configure tick 100"], { workers: 3 });
     p.advance(99);
@@ -151,7 +151,7 @@ describe("ticks (facts §1.4.6, §2.5)", () => {
   });
 });
 
-describe("logging (facts §1.2)", () => {
+describe("logging (host-behaviour §1.2)", () => {
   it("§1.2 proxy_log captured with level/worker/context; level > 5 ⇒ BadArgument; get_log_level reports the configured level", async () => {
     const p = await scripted(["request_headers log 3 hello%20warn", "request_headers log 9 x", "request_headers loglevel"], { logLevel: "debug" });
     await p.request({});

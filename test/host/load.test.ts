@@ -28,7 +28,7 @@ async function loadError(name: string, opts = {}): Promise<HostError> {
   return e as HostError;
 }
 
-describe("loading (facts §1.3, §6.E.18)", () => {
+describe("loading (host-behaviour §1.3, §6.E.18)", () => {
   it("§1.3 a module without proxy_abi_version_* fails: 'Missing or unknown Proxy-Wasm ABI version'", async () => {
     expect((await loadError("host-noabi")).message).toContain("Missing or unknown Proxy-Wasm ABI version");
   });
@@ -66,7 +66,7 @@ describe("loading (facts §1.3, §6.E.18)", () => {
   });
 });
 
-describe("initialisation (facts §1.4.1, §6.D)", () => {
+describe("initialisation (host-behaviour §1.4, §6.D)", () => {
   it("§6.D.11 a host call from the wasm start section has no context: load fails (Envoy+V8 null-context crash)", async () => {
     const e = await createProxy({ wasm: startSectionModule(), clock: new VirtualClock() }).then(() => undefined, (x) => x);
     expect(e).toBeInstanceOf(HostError);
@@ -98,7 +98,7 @@ describe("initialisation (facts §1.4.1, §6.D)", () => {
   });
 });
 
-describe("proxy-runtime 0.1.8 under the faithful host (facts §5.3.1, §6.E.16)", () => {
+describe("proxy-runtime 0.1.8 under the faithful host (host-behaviour §5.3.1, §6.E.16)", () => {
   it("§6.E.16 default onConfigure passes the length as size_ptr: the host writes the u32 size at guest address = len", async () => {
     const cfg = "17-bytes-config!!";
     const p = await createProxy({ wasm: wasmPath("sdk-hello"), rootId: "sdk-hello", pluginConfig: cfg, clock: new VirtualClock(), traceHostCalls: true });

@@ -1,9 +1,9 @@
-// Filter statuses, pausing/continuing, local replies, map availability and the route cache (facts §1.7, §2.1,
+// Filter statuses, pausing/continuing, local replies, map availability and the route cache (host-behaviour §1.7, §2.1,
 // §2.7, §2.8, §6.B).
 import { describe, expect, it } from "vitest";
 import { arg, callbacks, pairsHex, scripted, workerResults } from "./helpers.js";
 
-describe("header status conversion (facts §0.3, §6.B.7, §2.8)", () => {
+describe("header status conversion (host-behaviour §0.3, §6.B.7, §2.8)", () => {
   it("§6.B.7 StopIteration from on_request_headers is rewritten to StopAll: body callbacks withheld until continue", async () => {
     const p = await scripted(["request_headers return 1"]);
     const s = p.newStream();
@@ -127,7 +127,7 @@ describe("header status conversion (facts §0.3, §6.B.7, §2.8)", () => {
   });
 });
 
-describe("map and buffer availability (facts §1.7, §6.E.15)", () => {
+describe("map and buffer availability (host-behaviour §1.7, §6.E.15)", () => {
   it("§1.7 request headers: writable in on_request_headers; BadArgument in body after Continue and in response callbacks", async () => {
     const p = await scripted(["request_headers add 0 a 1", "request_body add 0 b 1", "request_body hdr 0 a", "response_headers add 0 c 1", "response_headers add 2 x-resp 1"]);
     await p.request({ method: "POST", body: "x" });
@@ -178,7 +178,7 @@ describe("map and buffer availability (facts §1.7, §6.E.15)", () => {
   });
 });
 
-describe("route cache (facts §0.2, §2.1)", () => {
+describe("route cache (host-behaviour §0.2, §2.1)", () => {
   it("§2.1 every request-header write in 0.2.x clears the route cache; the router sees the final headers", async () => {
     const p = await scripted(["request_headers rep 0 x-gpu-pool a", "request_headers add 0 x-b 1", "request_headers rm 0 x-absent", "request_headers hdr 0 x-gpu-pool"]);
     const r = await p.request({});

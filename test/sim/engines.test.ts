@@ -1,7 +1,8 @@
 // Each simulated engine answers its own routes, with its real server's shapes and errors, and only those.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENGINE_ROUTES } from "../../src/sim/routes.js";
-import { ENGINES, Simulator, type Engine } from "../../src/sim/server.js";
+import { Simulator, type Engine } from "../../src/sim/server.js";
+import { SIMULATOR_ENGINES as ENGINES } from "../../src/config/engines.js";
 
 const M = "m1";
 const sims = new Map<Engine, Simulator>();
@@ -141,6 +142,15 @@ describe("ORCA load reports only when asked, as vLLM", () => {
     const j = (await call("vllm", "POST", "/v1/chat/completions", chat, { "endpoint-load-metrics-format": "JSON" })).headers.get("endpoint-load-metrics")!;
     expect(j.startsWith("JSON ")).toBe(true);
     expect(Object.keys((JSON.parse(j.slice(5)) as { named_metrics: Record<string, number> }).named_metrics)).toEqual(["num_requests_waiting", "kv_cache_usage_perc"]);
+  });
+
+  it("only engines whose real server speaks ORCA report (src/config/engines.ts): not SGLang, not TGI", async () => {
+    for (const e of ["sglang", "tgi"] as const) {
+      const r = await call(e, "POST", "/v1/chat/completions", chat, { "endpoint-load-metrics-format": "TEXT" });
+      expect(r.status).toBe(200);
+      expect(r.headers.get("endpoint-load-metrics")).toBeNull();
+      await r.text();
+    }
   });
 
   it("a server started with orca: false never reports", async () => {

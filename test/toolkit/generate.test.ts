@@ -4,7 +4,8 @@ import type { RouterConfig } from "../../src/config/router-config.js";
 import { generate, validateGenerated, type GenerateOptions, type K8sObject } from "../../src/toolkit/generate.js";
 import { buildLocal, validateLocal } from "../../src/toolkit/local.js";
 import { checkVersions } from "../../src/toolkit/versions.js";
-import { variant } from "./helpers.js";
+import { exampleInput, variant } from "./helpers.js";
+import { RouterConfigSchema } from "../../src/config/router-config.js";
 
 const noBody = (c: { body?: unknown }) => {
   c.body = { enabled: false };
@@ -80,6 +81,18 @@ describe.each(MODES)("%s", (_name, cfg, opts) => {
     const local = buildLocal(cfg, { outDir: "/tmp/x/local", projectRoot: "/tmp/x", wasmPath: "/tmp/x/build/inference-router.wasm" });
     expect(validateLocal(local)).toEqual([]);
     expect(parsePluginConfig(local.pluginConfig).pools.every((p) => p.endpoints.length === 2)).toBe(true);
+  });
+});
+
+describe("router config names", () => {
+  test("routing.endpointHeader (the filter's headers.endpoint); the old name destinationHeader still works, not both", () => {
+    const withRouting = (routing: Record<string, string>) => RouterConfigSchema.safeParse({ ...exampleInput(), routing });
+    expect(withRouting({ endpointHeader: "x-ep" }).data?.routing.endpointHeader).toBe("x-ep");
+    expect(withRouting({ destinationHeader: "x-old" }).data?.routing.endpointHeader).toBe("x-old");
+    expect(withRouting({}).data?.routing.endpointHeader).toBe("x-gateway-destination-endpoint");
+    expect(withRouting({ endpointHeader: "x-ep", destinationHeader: "x-old" }).success).toBe(false);
+    const old = variant((c) => { c.routing = { destinationHeader: "x-old" }; });
+    expect(generate(old, {}).pluginConfig.headers.endpoint).toBe("x-old");
   });
 });
 

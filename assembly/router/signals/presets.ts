@@ -30,25 +30,9 @@
 // - `modelLabel` is the label naming the model on servers that can serve several (vLLM/SGLang `model_name`,
 //   Triton `model`); with `model` set only samples of that model count (see prometheus.ts for the rule).
 
-export const ENGINE_VLLM: i32 = 0;
-export const ENGINE_SGLANG: i32 = 1;
-export const ENGINE_TRTLLM: i32 = 2;
-export const ENGINE_TRITON_TRTLLM: i32 = 3;
-export const ENGINE_TRITON: i32 = 4;
-export const ENGINE_TGI: i32 = 5;
-export const ENGINE_CUSTOM: i32 = 6;
-
-/** Engine id for a configured engine name; -1 when unknown. Exact, lower-case names. */
-export function engineFromName(name: string): i32 {
-  if (name == "vllm") return ENGINE_VLLM;
-  if (name == "sglang") return ENGINE_SGLANG;
-  if (name == "trtllm") return ENGINE_TRTLLM;
-  if (name == "triton-trtllm") return ENGINE_TRITON_TRTLLM;
-  if (name == "triton") return ENGINE_TRITON;
-  if (name == "tgi") return ENGINE_TGI;
-  if (name == "custom") return ENGINE_CUSTOM;
-  return -1;
-}
+// The engine ids and names are generated from the one engine list (src/config/engines.ts → ./engines.ts).
+import { ENGINE_VLLM, ENGINE_SGLANG, ENGINE_TRTLLM, ENGINE_TRITON_TRTLLM, ENGINE_TRITON, ENGINE_TGI, ENGINE_CUSTOM, engineFromName } from "./engines";
+export { ENGINE_VLLM, ENGINE_SGLANG, ENGINE_TRTLLM, ENGINE_TRITON_TRTLLM, ENGINE_TRITON, ENGINE_TGI, ENGINE_CUSTOM, engineFromName };
 
 /** One series to extract: exact metric name plus required label matchers (name = value, exact, after
  *  unescaping). `labels` is flat: [k0, v0, k1, v1, ...]; a trailing odd key is ignored. Each matched sample is
