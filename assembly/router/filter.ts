@@ -278,8 +278,11 @@ export class RouterRoot extends RootContext {
 export class RouterStream extends HttpContext {
   c: Classification = new Classification();
   held: bool = false;
-  /** Body chunks seen while held (Envoy shows each callback only its new chunk under watermark holding). */
-  hold: BodyHold = new BodyHold();
+  /**
+   * Body chunks seen while held (Envoy shows each callback only its new chunk under watermark holding). Made by
+   * the first body callback of a held request: a request routed on its headers allocates none.
+   */
+  hold: BodyHold | null = null;
   deadlineMs: i64 = 0;
   priority: i32 = 0;
   /** Upstream holding our in-flight slot, -1 when none. */
@@ -334,7 +337,8 @@ export class RouterStream extends HttpContext {
     // Never hold more than Envoy's buffer limit, and hold with watermark semantics, so Envoy never answers 413
     // for us; the filter keeps its own copy of the chunks it has seen (intake.ts).
     const cap = scanLimit(r.cfg.body);
-    const hold = this.hold;
+    let hold = this.hold;
+    if (hold === null) this.hold = hold = new BodyHold();
     // Under Envoy's own buffering the callback sees the whole buffer; under watermark holding only the new chunk.
     const total = hold.mode == HOLD_ENVOY ? <u64>bodySize : hold.seen + <u64>bodySize;
     if (!endOfStream && total < <u64>cap) {
@@ -564,7 +568,8 @@ export class RouterStream extends HttpContext {
   onDone(): void {
     const root = this.rootCtx;
     if (this.held) root.unhold(this);
-    this.hold.release(this.r.holds);
+    const hold = this.hold;
+    if (hold !== null) hold.release(this.r.holds);
     if (this.upstream >= 0) {
       const r = this.r;
       const u = r.catalog.upstreams[this.upstream];
