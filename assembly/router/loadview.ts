@@ -241,6 +241,10 @@ export class LoadView {
   /**
    * A request on `u` is over: releases this VM's in-flight slot and, where capacity is learned, brings its sums up
    * to date, counting a completion when `completed` (a 2xx answer) — one compare-and-swap write for both.
+   * It reads the record first unless a later pick left a copy: the take's own write cannot be reused, because a
+   * store answers only Ok or CasMismatch and gives the value a version from one counter shared by every key and
+   * thread (proxy-wasm/proxy-wasm-cpp-host src/shared_data.cc@52a02917b301c679ff43565064cffd2c3c750f6d
+   * SharedData::set, nextCas in src/shared_data.h), so the version after our write is unknown until a get.
    */
   release(u: Upstream, completed: bool, nowMs: i64): bool {
     return this.addInFlight(u, -1, nowMs, completed);
