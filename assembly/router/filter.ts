@@ -69,10 +69,11 @@ class Router {
     const view = new LoadView(cfg.name, vmId, <i64>max(3000, 5 * HEARTBEAT_MS));
     view.capacityHalfLifeMs = cfg.capacity.halfLifeMs;
     this.catalog = catalog;
-    this.scope = new Scope(cfg);
+    const scope = new Scope(cfg);
+    this.scope = scope;
     const keys = new HeaderKeys(cfg.headers);
     this.keys = keys;
-    this.inbound = new InboundReader(keys);
+    this.inbound = new InboundReader(keys, scope.limited);
     const stats = new S.Stats(cfg.name, catalog, PROTOCOL_COUNT, (p: i32): string => protocolName(<Protocol>p));
     const poller = new Poller(cfg, catalog, view, stats, vmId);
     const affinity = new Affinity(cfg, catalog, poller.loraPossible);

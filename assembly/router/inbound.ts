@@ -56,14 +56,15 @@ export class InboundReader {
   private reads: StaticArray<ArrayBuffer | null> = new StaticArray<ArrayBuffer | null>(READ_COUNT);
   private seen: StaticArray<bool> = new StaticArray<bool>(0);
 
-  constructor(k: HeaderKeys) {
+  /** `readAuthority`: the scope names hosts (scope.ts); without it :authority is never looked at, so not decoded. */
+  constructor(k: HeaderKeys, readAuthority: bool) {
     const s = this.strip;
     s.push(k.pool); s.push(k.endpoint); s.push(k.protocol); s.push(k.model);
     s.push(k.klass); s.push(k.priority); s.push(k.version); s.push(k.label);
     for (let i = 0; i < k.foreign.length; i++) s.push(k.foreign[i]);
     this.seen = new StaticArray<bool>(s.length);
     const r = this.reads;
-    r[H_AUTHORITY] = K_AUTHORITY;
+    r[H_AUTHORITY] = readAuthority ? K_AUTHORITY : null;
     r[H_METHOD] = K_METHOD;
     r[H_PATH] = K_PATH;
     r[H_CONTENT_TYPE] = K_CONTENT_TYPE;
