@@ -11,7 +11,7 @@ import { isAuthority, isEndpoint, isGpu, isHeaderName, isIdent, isLabelName, isL
 const ROUTER_CONFIG_KEYS: Array<string> = ["name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity"];
 const HEADER_NAMES_KEYS: Array<string> = ["protocol", "model", "class", "priority", "pool", "endpoint", "version", "label", "modelOverride", "priorityIn", "stripInbound", "trustedPeers"];
 const BODY_CONFIG_KEYS: Array<string> = ["enabled", "maxBytes", "timeoutMs", "bufferLimitBytes"];
-const POOL_CONFIG_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "hosts", "fallback", "maxInFlight", "metrics", "discovery"];
+const POOL_CONFIG_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "hosts", "fallback", "maxInFlight", "metrics", "orca", "discovery"];
 const METRICS_CONFIG_KEYS: Array<string> = ["cluster", "path", "engine", "authority", "timeoutMs", "modelLabelFilter", "series", "endpointClusters"];
 const SERIES_SET_KEYS: Array<string> = ["queue", "running", "kvCache"];
 const SERIES_CONFIG_KEYS: Array<string> = ["name", "labels", "scale"];
@@ -177,6 +177,10 @@ function parsePoolConfig(i: i32, path: string, o: PoolConfig): void {
     const item = new MetricsConfig();
     parseMetricsConfig(m.at("metrics"), m.path("metrics"), item);
     o.metrics = item;
+  }
+  if (m.at("orca") >= 0) {
+    o.hasOrca = true;
+    o.orca = bool_(m.at("orca"), m.path("orca"), false);
   }
   if (m.at("discovery") >= 0) {
     const item = new DiscoveryConfig();

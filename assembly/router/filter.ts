@@ -19,10 +19,11 @@ import { AFFINITY_HIT, AFFINITY_OVERRIDE, NO_HEALTHY, PickRequest, PickResult, P
 import { Affinity } from "./affinity";
 import { Poller } from "./poller";
 import { OrcaReport, parseOrca } from "./signals/orca";
+import { poolAsksOrca } from "./signals/presets";
 import { nextU32, seedRandom } from "./rng";
 import * as S from "./stats";
 import { Gauges } from "./gauges";
-import { HeaderKeys, sanitize, stripOwned, writeClassification, writeEndpoints, writePool } from "./steer";
+import { askLoadReport, HeaderKeys, sanitize, stripOwned, writeClassification, writeEndpoints, writePool } from "./steer";
 
 const MAX_CONFIG_BYTES: u32 = 1 << 20;
 const HEARTBEAT_MS: u32 = 1000;
@@ -56,6 +57,8 @@ class Router {
   /** Response headers read for load reports ("" when not configured). */
   queueHeader: ArrayBuffer | null;
   kvCacheHeader: ArrayBuffer | null;
+  /** Per pool: whether steered requests ask for an ORCA report (poolAsksOrca). */
+  asksOrca: StaticArray<bool>;
   constructor(public cfg: RouterConfig, vmId: u32) {
     const catalog = new Catalog(cfg);
     // A VM missing heartbeats for 5 periods (or 3 s) is presumed dead: its in-flight slots stop counting.
@@ -75,6 +78,9 @@ class Router {
     const lr = cfg.loadReports;
     this.queueHeader = lr.queueHeader.length > 0 ? utf8(lr.queueHeader) : null;
     this.kvCacheHeader = lr.kvCacheHeader.length > 0 ? utf8(lr.kvCacheHeader) : null;
+    const asks = new StaticArray<bool>(cfg.pools.length);
+    for (let p = 0; p < cfg.pools.length; p++) asks[p] = lr.orca && poolAsksOrca(cfg.pools[p]);
+    this.asksOrca = asks;
     this.scratch = cfg.body.enabled ? heap.alloc(<usize>cfg.body.maxBytes) : 0;
     this.holds = new HoldPool(scanLimit(cfg.body), cfg.body.enabled);
   }
@@ -394,6 +400,7 @@ export class RouterStream extends HttpContext {
     } else {
       writePool(r.keys, u.name);
     }
+    if (r.asksOrca[u.pool]) askLoadReport();
     if (r.view.addInFlight(u, 1)) this.upstream = res.upstream;
     else r.stats.inFlightUpdateLost();
     r.stats.request(<i32>c.protocol, S.OUTCOME_ROUTED);

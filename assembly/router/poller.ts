@@ -22,6 +22,14 @@
 // starves (a Prequal-style probe pool). One sidecar's cost per interval is then O(probesPerTick) whatever the
 // mesh size; scores of targets not probed recently age into staleness (the picker's fail-open covers that).
 //
+// Piggybacked reports first. An upstream whose load record got a report (an ORCA report read from a response,
+// or another poll) less than REPORT_FRESH_FRACTION of a poll interval ago is not polled on this tick: a poll
+// would only repeat what the record already says. So polls cover the upstreams this proxy sent no traffic to
+// recently, and an upstream that answers every request with a report costs no polls at all. Applies to targets
+// that are an upstream of their own (endpoint mode, a pool without listed members); the members of a pool polled
+// member by member are all polled (a response's report describes one member, the pool's record aggregates all).
+// A skipped target counts as attempted at the report's time, so the oldest-first probe pool moves on to others.
+//
 // What is written: queue = waiting requests, running = running requests (both reported separately: the picker
 // uses running as a floor under its own in-flight count and queue for saturation), kvCache = KV use 0..1.
 // A failed, timed-out, non-200 or unparsable poll writes nothing: the target's last report simply ages.
@@ -35,7 +43,7 @@ import { BufferType, LogLevel, MapType, WasmResult } from "../runtime/abi";
 import { getHeader, getSharedInto, httpCall, log, logEnabled, readBufferInto, setSharedRaw, sharedCas, utf8 } from "../runtime/host";
 import { Catalog, Upstream } from "./catalog";
 import { MetricsConfig, RouterConfig, SeriesConfig, STEER_ENDPOINT } from "./config";
-import { LoadView } from "./loadview";
+import { Load, LoadView } from "./loadview";
 import { nextU32, randomBelow } from "./rng";
 import * as S from "./stats";
 import { LORA_RECORD_CAP, loraKey, writeLora } from "./affinity";
@@ -48,6 +56,9 @@ export const POLL_BODY_CAP: i32 = 256 * 1024;
 const DISCOVERY_CAP: i32 = 8192;
 const MAX_DISCOVERED: i32 = 64;
 const K_STATUS = utf8(":status");
+
+/** A report younger than this fraction of polling.intervalMs makes a poll of its upstream redundant. */
+export const REPORT_FRESH_FRACTION: f64 = 0.5;
 
 /** Consecutive unanswered polls that eject a target's upstream. */
 export const POLL_FAILURES_TO_EJECT: i32 = 2;
@@ -119,6 +130,9 @@ export class Poller {
   private signals: Signals = new Signals();
   private nextPollMs: i64 = 0;
   private leaseMs: i64;
+  /** Reports younger than this make a poll redundant (REPORT_FRESH_FRACTION × intervalMs). */
+  private freshMs: i64;
+  private load: Load = new Load();
   holding: bool = false;
   /** Whether any target can report LoRA state (a vLLM preset). */
   loraPossible: bool = false;
@@ -127,6 +141,7 @@ export class Poller {
     this.leaseKey = utf8(cfg.name + "/poller");
     const pl = cfg.polling;
     this.leaseMs = pl.leaseMs > 0 ? <i64>pl.leaseMs : <i64>max(1000, 3 * pl.intervalMs);
+    this.freshMs = <i64>(REPORT_FRESH_FRACTION * <f64>pl.intervalMs);
     const endpointMode = cfg.steering == STEER_ENDPOINT;
     for (let p = 0; p < catalog.pools.length; p++) {
       const pool = catalog.pools[p];
@@ -239,7 +254,7 @@ export class Poller {
     }
     const n = ts.length;
     if (n <= this.cfg.polling.subsetAbove) {
-      for (let i = 0; i < n; i++) if (!ts[i].pending) this.dispatch(i, now);
+      for (let i = 0; i < n; i++) if (!ts[i].pending && !this.reportedRecently(ts[i], now)) this.dispatch(i, now);
     } else {
       const k = min(this.cfg.polling.probesPerTick, n);
       for (let j = 0; j < k; j++) {
@@ -255,7 +270,7 @@ export class Poller {
           else if (tb.pending) pick = a;
           else pick = ta.lastAttemptMs <= tb.lastAttemptMs ? a : b;
         }
-        if (pick >= 0) this.dispatch(pick, now);
+        if (pick >= 0 && !this.reportedRecently(ts[pick], now)) this.dispatch(pick, now);
       }
     }
     for (let i = 0; i < this.discovery.length; i++) {
@@ -271,6 +286,20 @@ export class Poller {
       d.pending = true;
       this.tokens.set(tok, -1 - i);
     }
+  }
+
+  /** The target's upstream got a report (response or poll) within freshMs: skip its poll, and count the report
+   *  as the target's last attempt (the probe pool then prefers targets with older news). */
+  private reportedRecently(t: Target, now: i64): bool {
+    if (t.member) return false;
+    const l = this.load;
+    this.view.read(this.catalog.upstreams[t.upstream], l);
+    const at = l.reportedAtMs;
+    if (!l.present || at <= 0 || now - at >= this.freshMs) return false;
+    if (at > t.lastAttemptMs) t.lastAttemptMs = at;
+    if (at > t.lastOkMs) t.lastOkMs = at;
+    t.stale = false;
+    return true;
   }
 
   private dispatch(i: i32, now: i64): void {

@@ -192,6 +192,12 @@ export const PoolSchema = z
       .default(64)
       .describe("In-flight requests per member (scaled by weight) at which a member counts as saturated."),
     metrics: MetricsSchema.optional().describe("Poll this pool's model servers for load (Prometheus text)."),
+    orca: z
+      .boolean()
+      .optional()
+      .describe(
+        "Ask this pool's servers for an ORCA load report on every request steered to them (`endpoint-load-metrics-format: JSON`, replacing any client value; read when `loadReports.orca`). Default: whether the pool's engine (`metrics.engine`, vllm without metrics) answers it: vllm and triton-trtllm yes, others no.",
+      ),
     discovery: DiscoverySchema.optional().describe("Learn extra models per pool from /v1/models or /v2/repository/index."),
   })
   .strict();

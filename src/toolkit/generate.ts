@@ -127,6 +127,7 @@ export function buildPluginConfig(
       hosts: hosts?.[p.name] ?? [],
       ...(p.fallback !== undefined ? { fallback: p.fallback } : {}),
       ...(p.maxInFlight !== undefined ? { maxInFlight: p.maxInFlight } : {}),
+      ...(p.orca !== undefined ? { orca: p.orca } : {}),
       ...(p.metrics
         ? {
             metrics: {

@@ -6,7 +6,7 @@ export const CONFIG_KEYS: Record<string, readonly string[]> = {
   "": ["name", "steering", "headers", "body", "pools", "models", "scoring", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity"],
   "headers": ["protocol", "model", "class", "priority", "pool", "endpoint", "version", "label", "modelOverride", "priorityIn", "stripInbound", "trustedPeers"],
   "body": ["enabled", "maxBytes", "timeoutMs", "bufferLimitBytes"],
-  "pools[]": ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "hosts", "fallback", "maxInFlight", "metrics", "discovery"],
+  "pools[]": ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "hosts", "fallback", "maxInFlight", "metrics", "orca", "discovery"],
   "pools[].metrics": ["cluster", "path", "engine", "authority", "timeoutMs", "modelLabelFilter", "series", "endpointClusters"],
   "pools[].metrics.series": ["queue", "running", "kvCache"],
   "pools[].metrics.series.queue[]": ["name", "labels", "scale"],

@@ -432,6 +432,19 @@ describe("ORCA endpoint-load-metrics", () => {
     expect(w).toMatchObject({ present: true, queue: 5, kvCache: 0.9, rps: 3 });
   });
 
+  it("TEXT form with Envoy's `name:value` pairs (source/common/orca/orca_parser.cc)", () => {
+    const r = orca("TEXT cpu_utilization:0.3, mem_utilization:0.8, rps_fractional:10, named_metrics.queue:3, named_metrics.kv_cache_utilization:0.4");
+    expect(r).toMatchObject({ ok: true, present: true, cpu: 0.3, mem: 0.8, rps: 10, queue: 3, kvCache: 0.4, errors: 0 });
+    // Blanks around name and value are skipped, as Envoy's SkipWhitespace split does; `:` and `=` pairs may mix.
+    const v = orca("TEXT  application_utilization : 0.5 ,eps:2,named_metrics.num_requests_waiting= 7, named_metrics.kv_cache_usage_perc :0.25");
+    expect(v).toMatchObject({ present: true, app: 0.5, eps: 2, queue: 7, kvCache: 0.25, errors: 0 });
+    // With `=` in the pair, an engine prefix's `:` stays in the name; without, the first `:` splits (Envoy), so
+    // `named_metrics.vllm:num_requests_waiting:5` has the value "num_requests_waiting:5": malformed, counted.
+    expect(orca("TEXT named_metrics.vllm:num_requests_waiting=5")).toMatchObject({ present: true, queue: 5 });
+    expect(orca("TEXT named_metrics.vllm:num_requests_waiting:5, eps:1")).toMatchObject({ present: true, queue: -1, eps: 1, errors: 1 });
+    expect(orca("TEXT cpu_utilization:, :3, mem_utilization: x")).toMatchObject({ present: false, errors: 3 });
+  });
+
   it("TEXT form: malformed pairs are skipped and counted", () => {
     const r = orca("TEXT cpu_utilization=abc, mem_utilization, =3, named_metrics.queue=-1, rps_fractional=NaN, , eps = 4 ");
     expect(r).toMatchObject({ present: true, cpu: -1, mem: -1, queue: -1, rps: -1, eps: 4, errors: 5 });

@@ -2,9 +2,16 @@
 // OrcaLoadReport, as Envoy and vLLM write it).
 //
 // Forms (the prefix is case-sensitive and followed by one space, as in Envoy's parser):
-//   TEXT cpu_utilization=0.3, mem_utilization=0.8, rps_fractional=10, named_metrics.queue=3
+//   TEXT cpu_utilization:0.3, mem_utilization:0.8, named_metrics.queue:3   (Envoy's form)
+//   TEXT cpu_utilization=0.3, mem_utilization=0.8, named_metrics.queue=3   (vLLM's and Triton's form)
 //   JSON {"cpu_utilization": 0.3, "named_metrics": {"queue": 3, "kv_cache_utilization": 0.4}}
 //   BIN <base64 serialized proto>   — not decoded here: present = false (use TEXT or JSON from the server).
+// TEXT pairs are separated by commas with optional blanks around each pair. Envoy splits a pair at its first
+// `:` (blanks around name and value skipped: source/common/orca/orca_parser.cc tryParseNativeHttpEncoded, header
+// prefixes in orca_parser.h, envoyproxy/envoy@977c287b70c9c51f34597ea13b289d28fb114a41); vLLM writes `=`
+// (vllm/entrypoints/openai/orca_metrics.py create_orca_header, vllm-project/vllm@08408b80ee411889401fb304deeac22cf2cdafc6).
+// Both are read: a pair holding `=` splits at its first `=` (so an engine-prefixed key such as
+// `named_metrics.vllm:num_requests_waiting=3` stays whole), any other at its first `:`.
 // Leading/trailing blanks around the whole value are ignored; a value without one of these prefixes is not a
 // report.
 //
@@ -137,7 +144,12 @@ function parseText(i: i32, end: i32, out: OrcaReport): void {
     if (a == b) continue; // empty item (", ,")
     let eq = a;
     while (eq < b && ch(eq) != 0x3D) eq++;
-    if (eq == b) { out.errors++; continue; }
+    if (eq == b) {
+      // Envoy's form: name and value split at the first `:`.
+      eq = a;
+      while (eq < b && ch(eq) != 0x3A) eq++;
+      if (eq == b) { out.errors++; continue; }
+    }
     let ke = eq;
     while (ke > a && isWs(ch(ke - 1))) ke--;
     let va = eq + 1;

@@ -30,6 +30,8 @@
 // - `modelLabel` is the label naming the model on servers that can serve several (vLLM/SGLang `model_name`,
 //   Triton `model`); with `model` set only samples of that model count (see prometheus.ts for the rule).
 
+import { PoolConfig } from "../config";
+
 export const ENGINE_VLLM: i32 = 0;
 export const ENGINE_SGLANG: i32 = 1;
 export const ENGINE_TRTLLM: i32 = 2;
@@ -134,4 +136,26 @@ export function presetSpec(engine: i32, model: string): MetricsSpec {
     s.running = one("tgi_batch_current_size");
   }
   return s;
+}
+
+/**
+ * Whether a server of this engine answers a request carrying `endpoint-load-metrics-format` with an ORCA
+ * `endpoint-load-metrics` response header (the default of `pools[].orca`). Sources:
+ * - vLLM: reads the request header and, for TEXT or JSON (any case), attaches the report to non-streaming chat
+ *   and completion responses — vllm-project/vllm vllm/entrypoints/openai/chat_completion/api_router.py
+ *   (ENDPOINT_LOAD_METRICS_FORMAT_HEADER_LABEL, metrics_header) @ c0bc59655a4068c08621bcac8ab67b39cd2ec173,
+ *   vllm/entrypoints/openai/orca_metrics.py (create_orca_header) @ 08408b80ee411889401fb304deeac22cf2cdafc6.
+ * - Triton with the TensorRT-LLM backend: the same request header, `text` or `json` — triton-inference-server/server
+ *   docs/user_guide/metrics.md (ORCA section) @ dcc9123c8d7ebfc3061bb50309aa8dc3f8e78754.
+ * - SGLang, TGI, trtllm-serve, plain Triton: no per-response load header; `custom` is unknown: no.
+ */
+export function engineAnswersOrca(engine: i32): bool {
+  return engine == ENGINE_VLLM || engine == ENGINE_TRITON_TRTLLM;
+}
+
+/** `pools[].orca`, defaulting from the pool's engine (vllm when the pool has no metrics: the schema's engine default). */
+export function poolAsksOrca(p: PoolConfig): bool {
+  if (p.hasOrca) return p.orca;
+  const m = p.metrics;
+  return engineAnswersOrca(m === null ? ENGINE_VLLM : engineFromName(m.engine));
 }

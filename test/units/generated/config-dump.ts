@@ -197,6 +197,7 @@ function dumpPoolConfig(v: PoolConfig): string {
     const o = v.metrics;
     if (o !== null) s += ",\"metrics\":" + dumpMetricsConfig(o);
   }
+  if (v.hasOrca) s += ",\"orca\":" + (v.orca ? "true" : "false");
   {
     const o = v.discovery;
     if (o !== null) s += ",\"discovery\":" + dumpDiscoveryConfig(o);

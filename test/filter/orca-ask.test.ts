@@ -1,0 +1,137 @@
+// Piggybacked load through the compiled .wasm: the filter asks the servers of ORCA pools for a load report on
+// every request it steers (`endpoint-load-metrics-format`, a client's value replaced), leaves every other request
+// alone, reads the report from the response, and its poller skips upstreams whose record got a report recently.
+// Also the TEXT forms Envoy's own ORCA parser accepts (`name:value`).
+import { describe, expect, it } from "vitest";
+import type { Proxy } from "../../src/host/index.js";
+import { chat, loadKey, oip, readLoad, routerProxy } from "./helpers.js";
+
+const CLUSTER = "outbound|8000||vllm-a.llm.svc.cluster.local";
+const EP1 = "10.0.0.1:8000";
+const EP2 = "10.0.0.2:8000";
+const T0 = 1_700_000_000_000;
+const ASK = "endpoint-load-metrics-format";
+
+function pool(extra: Record<string, unknown> = {}, metrics: Record<string, unknown> | null = {}): Record<string, unknown> {
+  return {
+    name: "a", models: ["llama-3-8b"], endpoints: [EP1, EP2],
+    ...(metrics ? { metrics: { cluster: CLUSTER, ...metrics } } : {}), ...extra,
+  };
+}
+
+function endpointConfig(p: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { steering: "endpoint", pools: [p], ...extra };
+}
+
+/** The `endpoint-load-metrics-format` the upstream receives for one request (undefined when absent). */
+async function askSent(p: Proxy, spec = oip("llama-3-8b")): Promise<string | undefined> {
+  const r = await p.request(spec);
+  return r.routerHeaders?.[ASK];
+}
+
+describe("asking for ORCA reports on steered requests", () => {
+  it("a vLLM pool (the default engine) gets `JSON` on every steered request, a client's value replaced", async () => {
+    const p = await routerProxy(endpointConfig(pool()));
+    expect(await askSent(p)).toBe("JSON");
+    expect(await askSent(p, oip("llama-3-8b", { headers: { [ASK]: "TEXT" } }))).toBe("JSON");
+    expect(await askSent(p, oip("llama-3-8b", { headers: { [ASK]: ["BIN", "garbage"] } }))).toBe("JSON");
+    // A chat request whose model is in the body, with body reading off: not steered, so left alone.
+    expect(await askSent(p, chat("llama-3-8b", { headers: { [ASK]: "TEXT" } }))).toBe("TEXT");
+    // A pool without metrics defaults to the schema's engine, vllm.
+    const q = await routerProxy(endpointConfig(pool({}, null)));
+    expect(await askSent(q)).toBe("JSON");
+  });
+
+  it("follows the engine default and the per-pool override, in pool mode too", async () => {
+    const sglang = await routerProxy(endpointConfig(pool({}, { engine: "sglang" })));
+    expect(await askSent(sglang)).toBeUndefined();
+    // Not an ORCA pool: a client's value is not the filter's business (the server ignores it).
+    expect(await askSent(sglang, oip("llama-3-8b", { headers: { [ASK]: "TEXT" } }))).toBe("TEXT");
+    const forced = await routerProxy(endpointConfig(pool({ orca: true }, { engine: "sglang" })));
+    expect(await askSent(forced)).toBe("JSON");
+    const off = await routerProxy(endpointConfig(pool({ orca: false })));
+    expect(await askSent(off)).toBeUndefined();
+    const triton = await routerProxy({ pools: [{ name: "t", models: ["llama-3-8b"], metrics: { cluster: CLUSTER, engine: "triton-trtllm" } }] });
+    expect(await askSent(triton)).toBe("JSON");
+    // Reading ORCA reports switched off: asking for them would be wasted.
+    const noRead = await routerProxy(endpointConfig(pool(), { loadReports: { orca: false } }));
+    expect(await askSent(noRead)).toBeUndefined();
+  });
+
+  it("leaves requests it does not steer alone", async () => {
+    const p = await routerProxy(endpointConfig(pool({ hosts: ["llm.example.com"] })));
+    // Out of scope (another authority): passes unsteered, the client's header untouched, none added.
+    const out = await p.request(oip("llama-3-8b", { authority: "other.example.com", headers: { [ASK]: "TEXT" } }));
+    expect(out.routerHeaders?.["x-gateway-destination-endpoint"]).toBeUndefined();
+    expect(out.routerHeaders?.[ASK]).toBe("TEXT");
+    expect((await p.request(oip("llama-3-8b", { authority: "other.example.com" }))).routerHeaders?.[ASK]).toBeUndefined();
+    // Not an inference request (passthrough).
+    const get = await p.request({ method: "GET", path: "/healthz", authority: "llm.example.com", headers: { [ASK]: "TEXT" } });
+    expect(get.routerHeaders?.[ASK]).toBe("TEXT");
+    // An unknown model (no pool serves it): a local reply, nothing steered.
+    const unknown = await p.request(oip("no-such-model", { authority: "llm.example.com" }));
+    expect(unknown.routerHeaders?.["x-gateway-destination-endpoint"]).toBeUndefined();
+    // In scope: steered and asked.
+    expect(await askSent(p, oip("llama-3-8b", { authority: "llm.example.com", headers: { [ASK]: "TEXT" } }))).toBe("JSON");
+  });
+
+  it("reads the report the server attaches (vLLM's JSON form) into the picked upstream's record", async () => {
+    const p = await routerProxy(endpointConfig(pool()));
+    const r = await p.request(oip("llama-3-8b", {
+      response: (h) => ({ status: 200, headers: h.get(ASK) === "JSON" ? { "endpoint-load-metrics": 'JSON {"named_metrics": {"num_requests_waiting": 4.0, "kv_cache_usage_perc": 0.25}}' } : {} }),
+    }));
+    const ep = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
+    const rec = readLoad(p, loadKey("a", ep))!;
+    expect(rec.queue).toBe(4);
+    expect(rec.kvCache).toBeCloseTo(0.25);
+    expect(rec.reportedAtMs).toBe(T0);
+  });
+
+  it("reads Envoy's TEXT form (`name:value`, blanks around the pairs) from a response", async () => {
+    const p = await routerProxy(endpointConfig(pool()));
+    const r = await p.request(oip("llama-3-8b", {
+      response: () => ({ status: 200, headers: { "endpoint-load-metrics": "TEXT cpu_utilization:0.3 , named_metrics.queue: 6,named_metrics.kv_cache_utilization :0.5" } }),
+    }));
+    const ep = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
+    const rec = readLoad(p, loadKey("a", ep))!;
+    expect(rec.queue).toBe(6);
+    expect(rec.kvCache).toBeCloseTo(0.5);
+  });
+});
+
+describe("polls skip upstreams with a recent report", () => {
+  it("skips an upstream that reported within half a poll interval and polls one that did not", async () => {
+    const p = await routerProxy(endpointConfig(pool()), { clusters: [CLUSTER] });
+    p.advance(700);
+    // One request at T0+700, answered with a report: its upstream's record is 300 ms old at the next tick.
+    const r = await p.request(oip("llama-3-8b", { response: () => ({ status: 200, headers: { "endpoint-load-metrics": "TEXT named_metrics.num_requests_waiting:1" } }) }));
+    const reported = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
+    const silent = reported === EP1 ? EP2 : EP1;
+    expect(readLoad(p, loadKey("a", reported))).toMatchObject({ reportedAtMs: T0 + 700, queue: 1 });
+    p.advance(300);
+    const calls = p.callouts.pending;
+    expect(calls.map((c) => c.headers["x-gateway-destination-endpoint"])).toEqual([silent]);
+    for (const c of calls) c.respond({ status: 200, body: "vllm:num_requests_waiting 0\n" });
+    // A second later the report is 1300 ms old: both are polled (the poll of `silent` is 1000 ms old too).
+    p.advance(1000);
+    expect(p.callouts.pending.map((c) => c.headers["x-gateway-destination-endpoint"]).sort()).toEqual([EP1, EP2]);
+  });
+
+  it("subset probing: skipped targets cost no probe", async () => {
+    const eps = Array.from({ length: 40 }, (_, i) => `10.0.2.${i + 1}:8000`);
+    const p = await routerProxy({ steering: "endpoint", polling: { subsetAbove: 16, probesPerTick: 8 }, pools: [{ name: "a", models: ["llama-3-8b"], endpoints: eps, metrics: { cluster: CLUSTER } }] }, { clusters: [CLUSTER] });
+    p.advance(900);
+    // Every upstream but one reports through a response at T0+900.
+    const withReport = new Set<string>();
+    for (let i = 0; i < 400 && withReport.size < eps.length - 1; i++) {
+      const r = await p.request(oip("llama-3-8b", { response: () => ({ status: 200, headers: { "endpoint-load-metrics": "TEXT named_metrics.num_requests_waiting=0" } }) }));
+      withReport.add(r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!);
+    }
+    expect(withReport.size).toBe(eps.length - 1);
+    p.advance(100);
+    const probed = p.callouts.pending.map((c) => c.headers["x-gateway-destination-endpoint"]);
+    // Only the silent upstream can be probed (it may be drawn zero or several times; at most once while pending).
+    expect(probed.length).toBeLessThanOrEqual(1);
+    for (const e of probed) expect(withReport.has(e!)).toBe(false);
+  });
+});
