@@ -78,7 +78,7 @@ describe("asking for ORCA reports on steered requests", () => {
   it("reads the report the server attaches (vLLM's JSON form) into the picked upstream's record", async () => {
     const p = await routerProxy(endpointConfig(pool()));
     const r = await p.request(oip("llama-3-8b", {
-      response: (h) => ({ status: 200, headers: h.get(ASK) === "JSON" ? { "endpoint-load-metrics": 'JSON {"named_metrics": {"num_requests_waiting": 4.0, "kv_cache_usage_perc": 0.25}}' } : {} }),
+      response: (h) => ({ status: 200, headers: h.get(ASK) === "JSON" ? { "endpoint-load-metrics": 'JSON {"named_metrics": {"num_requests_waiting": 4.0, "kv_cache_usage_perc": 0.25}}' } : ({} as Record<string, string>) }),
     }));
     const ep = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
     const rec = readLoad(p, loadKey("a", ep))!;
