@@ -21,7 +21,7 @@ const SCORING_CONFIG_KEYS: Array<string> = ["inFlight", "queue", "kvCache", "sam
 const SATURATION_CONFIG_KEYS: Array<string> = ["queue", "kvCache"];
 const SHEDDING_CONFIG_KEYS: Array<string> = ["belowPriority", "retryAfterSeconds"];
 const OUTLIER_CONFIG_KEYS: Array<string> = ["consecutiveErrors", "baseEjectionMs", "maxEjectionMs", "maxEjectionPercent"];
-const POLLING_CONFIG_KEYS: Array<string> = ["intervalMs", "probesPerTick", "subsetAbove", "leaseMs"];
+const POLLING_CONFIG_KEYS: Array<string> = ["intervalMs", "probesPerTick", "subsetAbove", "probesPerRequest", "leaseMs"];
 const LOAD_REPORTS_CONFIG_KEYS: Array<string> = ["orca", "queueHeader", "kvCacheHeader"];
 const AFFINITY_CONFIG_KEYS: Array<string> = ["prefix", "lora"];
 const PREFIX_AFFINITY_CONFIG_KEYS: Array<string> = ["enabled", "blockBytes", "blocks", "tableSize", "maxLoadFactor"];
@@ -291,6 +291,7 @@ function parsePollingConfig(i: i32, path: string, o: PollingConfig): void {
   o.intervalMs = int(m.at("intervalMs"), m.path("intervalMs"), 50, 600000, o.intervalMs);
   o.probesPerTick = int(m.at("probesPerTick"), m.path("probesPerTick"), 1, 1024, o.probesPerTick);
   o.subsetAbove = int(m.at("subsetAbove"), m.path("subsetAbove"), 1, 65536, o.subsetAbove);
+  o.probesPerRequest = dbl(m.at("probesPerRequest"), m.path("probesPerRequest"), 0, 64, o.probesPerRequest);
   o.leaseMs = int(m.at("leaseMs"), m.path("leaseMs"), 100, 600000, 0);
 }
 

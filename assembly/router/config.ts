@@ -206,6 +206,8 @@ export class PollingConfig {
   probesPerTick: i32 = 8;
   /** Above this many targets a poll probes a random, oldest-first subset. */
   subsetAbove: i32 = 16;
+  /** Above subsetAbove: probes each worker earns per request it steers (at most probesPerTick per poll), so probing follows traffic, not the number of proxies. */
+  probesPerRequest: f64 = 0.5;
   /** Poller lease; default 3 × intervalMs (at least 1000). 0 when not configured. */
   leaseMs: i32 = 0;
 }

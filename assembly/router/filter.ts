@@ -401,6 +401,7 @@ export class RouterStream extends HttpContext {
       writePool(r.keys, u.name);
     }
     if (r.asksOrca[u.pool]) askLoadReport();
+    r.poller.steered();
     if (r.view.addInFlight(u, 1)) this.upstream = res.upstream;
     else r.stats.inFlightUpdateLost();
     r.stats.request(<i32>c.protocol, S.OUTCOME_ROUTED);

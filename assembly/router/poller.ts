@@ -17,10 +17,14 @@
 // lists no endpoints.
 //
 // Probing. Every `polling.intervalMs` the holder polls every target that has no call outstanding, unless
-// there are more than `polling.subsetAbove` targets: then it probes `probesPerTick` targets, each chosen as the
-// older (by last attempt) of two random targets — random so sidecars do not synchronise, aged so no target
-// starves (a Prequal-style probe pool). One sidecar's cost per interval is then O(probesPerTick) whatever the
-// mesh size; scores of targets not probed recently age into staleness (the picker's fail-open covers that).
+// there are more than `polling.subsetAbove` targets: then probing follows traffic (Prequal's probes are triggered
+// by queries): every worker VM — not only the holder, since each sees only its own requests — earns
+// `probesPerRequest` probes per request it steers, and each interval spends what it earned, at most
+// `probesPerTick`, on targets each chosen as the older (by last attempt) of two random targets — random so
+// sidecars do not synchronise, aged so no target starves. The mesh-wide probe rate per server is then
+// probesPerRequest × the requests each server gets, whatever the number of sidecars (a fixed budget per sidecar
+// was 40 probes per server per second at 1000 sidecars × 200 servers); a sidecar without traffic does not probe
+// (its first requests fail open on local counts). Scores of targets not probed recently age into staleness.
 //
 // Piggybacked reports first. An upstream whose load record got a report (an ORCA report read from a response,
 // or another poll) less than REPORT_FRESH_FRACTION of a poll interval ago is not polled on this tick: a poll
@@ -133,6 +137,8 @@ export class Poller {
   /** Reports younger than this make a poll redundant (REPORT_FRESH_FRACTION × intervalMs). */
   private freshMs: i64;
   private load: Load = new Load();
+  /** Subset probing: probes earned by requests this VM steered, not spent yet (at most probesPerTick). */
+  private probeTokens: f64 = 0;
   holding: bool = false;
   /** Whether any target can report LoRA state (a vLLM preset). */
   loraPossible: bool = false;
@@ -237,14 +243,27 @@ export class Poller {
 
   // ------------------------------------------------------------------------------------------------ tick
 
+  /** A request this VM steered: in subset mode it earns probesPerRequest probes (see Probing above). */
+  steered(): void {
+    const pl = this.cfg.polling;
+    if (this.targets.length <= pl.subsetAbove) return;
+    const t = this.probeTokens + pl.probesPerRequest;
+    this.probeTokens = t < <f64>pl.probesPerTick ? t : <f64>pl.probesPerTick;
+  }
+
   tick(now: i64): void {
     if (!this.active) return;
     this.refreshDiscovered();
-    if (!this.lease(now)) return;
+    const holding = this.lease(now);
+    const ts = this.targets;
+    const n = ts.length;
+    const subset = n > this.cfg.polling.subsetAbove;
+    if (!holding && !subset) return;
     if (now < this.nextPollMs) return;
     this.nextPollMs = now + <i64>this.cfg.polling.intervalMs;
+    if (subset) this.probe(now);
+    if (!holding) return;
     const staleAfter = <i64>this.cfg.scoring.staleAfterMs;
-    const ts = this.targets;
     for (let i = 0; i < ts.length; i++) {
       const t = ts[i];
       if (!t.stale && t.lastOkMs > 0 && now - t.lastOkMs > staleAfter) {
@@ -252,27 +271,40 @@ export class Poller {
         this.stats.count(S.STALE_REPORTS);
       }
     }
-    const n = ts.length;
-    if (n <= this.cfg.polling.subsetAbove) {
+    if (!subset) {
       for (let i = 0; i < n; i++) if (!ts[i].pending && !this.reportedRecently(ts[i], now)) this.dispatch(i, now);
-    } else {
-      const k = min(this.cfg.polling.probesPerTick, n);
-      for (let j = 0; j < k; j++) {
-        // Older of two random targets (by last attempt), skipping ones with a call outstanding.
-        let pick = -1;
-        for (let tries = 0; tries < 4 && pick < 0; tries++) {
-          const a = <i32>randomBelow(<u32>n);
-          const b = <i32>randomBelow(<u32>n);
-          const ta = ts[a];
-          const tb = ts[b];
-          if (ta.pending && tb.pending) continue;
-          if (ta.pending) pick = b;
-          else if (tb.pending) pick = a;
-          else pick = ta.lastAttemptMs <= tb.lastAttemptMs ? a : b;
-        }
-        if (pick >= 0 && !this.reportedRecently(ts[pick], now)) this.dispatch(pick, now);
+    }
+    this.pollDiscovery(now);
+  }
+
+  /** Subset mode, every VM: spends the probes its requests earned (at most probesPerTick) on aged random targets. */
+  private probe(now: i64): void {
+    const ts = this.targets;
+    const n = ts.length;
+    const k = min(min(this.cfg.polling.probesPerTick, n), <i32>this.probeTokens);
+    let sent = 0;
+    for (let j = 0; j < k; j++) {
+      // Older of two random targets (by last attempt), skipping ones with a call outstanding.
+      let pick = -1;
+      for (let tries = 0; tries < 4 && pick < 0; tries++) {
+        const a = <i32>randomBelow(<u32>n);
+        const b = <i32>randomBelow(<u32>n);
+        const ta = ts[a];
+        const tb = ts[b];
+        if (ta.pending && tb.pending) continue;
+        if (ta.pending) pick = b;
+        else if (tb.pending) pick = a;
+        else pick = ta.lastAttemptMs <= tb.lastAttemptMs ? a : b;
+      }
+      if (pick >= 0 && !this.reportedRecently(ts[pick], now)) {
+        this.dispatch(pick, now);
+        sent++;
       }
     }
+    this.probeTokens -= <f64>sent;
+  }
+
+  private pollDiscovery(now: i64): void {
     for (let i = 0; i < this.discovery.length; i++) {
       const d = this.discovery[i];
       if (d.pending || now < d.nextMs) continue;

@@ -134,4 +134,25 @@ describe("polls skip upstreams with a recent report", () => {
     expect(probed.length).toBeLessThanOrEqual(1);
     for (const e of probed) expect(withReport.has(e!)).toBe(false);
   });
+
+  it("subset probing follows traffic: no requests, no probes; each worker spends what its own requests earned", async () => {
+    const eps = Array.from({ length: 40 }, (_, i) => `10.0.2.${i + 1}:8000`);
+    const cfg = { steering: "endpoint", polling: { subsetAbove: 16, probesPerTick: 8, probesPerRequest: 0.5 }, loadReports: { orca: false }, pools: [{ name: "a", models: ["llama-3-8b"], endpoints: eps, metrics: { cluster: CLUSTER } }] };
+    const p = await routerProxy(cfg, { clusters: [CLUSTER], workers: 2 });
+    for (let i = 0; i < 3; i++) p.advance(1000);
+    expect(p.callouts.all.length).toBe(0);
+    // 6 requests on worker 0 and 2 on worker 1 earn 3 and 1 probes, spent by each worker on its next poll.
+    for (let i = 0; i < 6; i++) await p.request(oip("llama-3-8b", { worker: 0 }));
+    for (let i = 0; i < 2; i++) await p.request(oip("llama-3-8b", { worker: 1 }));
+    p.advance(1000);
+    const byWorker = [0, 1].map((w) => p.callouts.all.filter((c) => c.request.worker === w).length);
+    expect(byWorker).toEqual([3, 1]);
+    for (const c of p.callouts.pending) c.respond({ status: 200, body: "vllm:num_requests_waiting 0\n" });
+    // Spent: nothing more until more traffic. The budget per poll is capped at probesPerTick.
+    p.advance(1000);
+    expect(p.callouts.all.length).toBe(4);
+    for (let i = 0; i < 40; i++) await p.request(oip("llama-3-8b", { worker: 0 }));
+    p.advance(1000);
+    expect(p.callouts.all.length).toBe(4 + 8);
+  });
 });

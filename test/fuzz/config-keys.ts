@@ -18,7 +18,7 @@ export const CONFIG_KEYS: Record<string, readonly string[]> = {
   "saturation": ["queue", "kvCache"],
   "shedding": ["belowPriority", "retryAfterSeconds"],
   "outlier": ["consecutiveErrors", "baseEjectionMs", "maxEjectionMs", "maxEjectionPercent"],
-  "polling": ["intervalMs", "probesPerTick", "subsetAbove", "leaseMs"],
+  "polling": ["intervalMs", "probesPerTick", "subsetAbove", "probesPerRequest", "leaseMs"],
   "loadReports": ["orca", "queueHeader", "kvCacheHeader"],
   "affinity": ["prefix", "lora"],
   "affinity.prefix": ["enabled", "blockBytes", "blocks", "tableSize", "maxLoadFactor"],

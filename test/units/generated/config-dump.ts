@@ -172,6 +172,7 @@ function dumpPollingConfig(v: PollingConfig): string {
   s += "\"intervalMs\":" + v.intervalMs.toString();
   s += ",\"probesPerTick\":" + v.probesPerTick.toString();
   s += ",\"subsetAbove\":" + v.subsetAbove.toString();
+  s += ",\"probesPerRequest\":" + n(v.probesPerRequest);
   if (v.leaseMs != 0) s += ",\"leaseMs\":" + v.leaseMs.toString();
   return s + "}";
 }
