@@ -99,6 +99,18 @@ describe("asking for ORCA reports on steered requests", () => {
   });
 });
 
+describe("Envoy's BIN form", () => {
+  it("reads a base64 protobuf report from a response", async () => {
+    const p = await routerProxy(endpointConfig(pool()));
+    // named_metrics {"queue": 3} and cpu_utilization 0.5, serialized (xds.data.orca.v3.OrcaLoadReport).
+    const entry = Buffer.concat([Buffer.from([0x0a, 5]), Buffer.from("queue"), Buffer.from([0x11]), Buffer.from(new Float64Array([3]).buffer)]);
+    const report = Buffer.concat([Buffer.from([0x09]), Buffer.from(new Float64Array([0.5]).buffer), Buffer.from([0x42, entry.length]), entry]);
+    const r = await p.request(oip("llama-3-8b", { response: () => ({ status: 200, headers: { "endpoint-load-metrics": `BIN ${report.toString("base64")}` } }) }));
+    const ep = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
+    expect(readLoad(p, loadKey("a", ep))!.queue).toBe(3);
+  });
+});
+
 describe("polls skip upstreams with a recent report", () => {
   it("skips an upstream that reported within half a poll interval and polls one that did not", async () => {
     const p = await routerProxy(endpointConfig(pool()), { clusters: [CLUSTER] });
