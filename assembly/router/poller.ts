@@ -33,6 +33,9 @@
 // that are an upstream of their own (endpoint mode, a pool without listed members); the members of a pool polled
 // member by member are all polled (a response's report describes one member, the pool's record aggregates all).
 // A skipped target counts as attempted at the report's time, so the oldest-first probe pool moves on to others.
+// Still, each target is polled at least every max(intervalMs, REPOLL_FRACTION × scoring.staleAfterMs) by this
+// poller: a response's report may not carry every signal a poll does (vLLM's has no running count, and signals a
+// report does not carry keep their last value in the record), so those stay at most that old.
 //
 // What is written: queue = waiting requests, running = running requests (both reported separately: the picker
 // uses running as a floor under its own in-flight count and queue for saturation), kvCache = KV use 0..1.
@@ -64,6 +67,9 @@ const K_STATUS = utf8(":status");
 /** A report younger than this fraction of polling.intervalMs makes a poll of its upstream redundant. */
 export const REPORT_FRESH_FRACTION: f64 = 0.5;
 
+/** Fraction of scoring.staleAfterMs after which a target is polled even while responses keep its record fresh. */
+export const REPOLL_FRACTION: f64 = 0.5;
+
 /** Consecutive unanswered polls that eject a target's upstream. */
 export const POLL_FAILURES_TO_EJECT: i32 = 2;
 
@@ -74,6 +80,8 @@ class Target {
   ejectedUntilMs: i64 = 0;
   lastAttemptMs: i64 = 0;
   lastOkMs: i64 = 0;
+  /** Last successful poll of this target by this poller (lastOkMs also counts reports from responses). */
+  polledOkMs: i64 = 0;
   pending: bool = false;
   stale: bool = false;
   queue: f64 = -1;
@@ -136,6 +144,8 @@ export class Poller {
   private leaseMs: i64;
   /** Reports younger than this make a poll redundant (REPORT_FRESH_FRACTION × intervalMs). */
   private freshMs: i64;
+  /** A target is polled at least this often even while responses report on it (REPOLL_FRACTION). */
+  private repollMs: i64;
   private load: Load = new Load();
   /** Subset probing: probes earned by requests this VM steered, not spent yet (at most probesPerTick). */
   private probeTokens: f64 = 0;
@@ -148,6 +158,7 @@ export class Poller {
     const pl = cfg.polling;
     this.leaseMs = pl.leaseMs > 0 ? <i64>pl.leaseMs : <i64>max(1000, 3 * pl.intervalMs);
     this.freshMs = <i64>(REPORT_FRESH_FRACTION * <f64>pl.intervalMs);
+    this.repollMs = max(<i64>pl.intervalMs, <i64>(REPOLL_FRACTION * <f64>cfg.scoring.staleAfterMs));
     const endpointMode = cfg.steering == STEER_ENDPOINT;
     for (let p = 0; p < catalog.pools.length; p++) {
       const pool = catalog.pools[p];
@@ -323,7 +334,7 @@ export class Poller {
   /** The target's upstream got a report (response or poll) within freshMs: skip its poll, and count the report
    *  as the target's last attempt (the probe pool then prefers targets with older news). */
   private reportedRecently(t: Target, now: i64): bool {
-    if (t.member) return false;
+    if (t.member || now - t.polledOkMs >= this.repollMs) return false;
     const l = this.load;
     this.view.read(this.catalog.upstreams[t.upstream], l);
     const at = l.reportedAtMs;
@@ -377,6 +388,7 @@ export class Poller {
       return true;
     }
     t.lastOkMs = now;
+    t.polledOkMs = now;
     t.stale = false;
     t.queue = sg.queue;
     t.running = sg.running;

@@ -4,7 +4,7 @@
 // Also the TEXT forms Envoy's own ORCA parser accepts (`name:value`).
 import { describe, expect, it } from "vitest";
 import type { Proxy } from "../../src/host/index.js";
-import { chat, loadKey, oip, readLoad, routerProxy } from "./helpers.js";
+import { chat, loadKey, oip, readLoad, routerProxy, writeReport } from "./helpers.js";
 
 const CLUSTER = "outbound|8000||vllm-a.llm.svc.cluster.local";
 const EP1 = "10.0.0.1:8000";
@@ -114,32 +114,67 @@ describe("Envoy's BIN form", () => {
 describe("polls skip upstreams with a recent report", () => {
   it("skips an upstream that reported within half a poll interval and polls one that did not", async () => {
     const p = await routerProxy(endpointConfig(pool()), { clusters: [CLUSTER] });
+    const page = "vllm:num_requests_waiting 0\nvllm:num_requests_running 2\n";
+    p.advance(1000);
+    expect(p.callouts.pending.length).toBe(2);
+    for (const c of p.callouts.pending) c.respond({ status: 200, body: page });
     p.advance(700);
-    // One request at T0+700, answered with a report: its upstream's record is 300 ms old at the next tick.
+    // One request at T0+1700, answered with a report: its upstream's record is 300 ms old at the next tick.
     const r = await p.request(oip("llama-3-8b", { response: () => ({ status: 200, headers: { "endpoint-load-metrics": "TEXT named_metrics.num_requests_waiting:1" } }) }));
     const reported = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
     const silent = reported === EP1 ? EP2 : EP1;
-    expect(readLoad(p, loadKey("a", reported))).toMatchObject({ reportedAtMs: T0 + 700, queue: 1 });
+    expect(readLoad(p, loadKey("a", reported))).toMatchObject({ reportedAtMs: T0 + 1700, queue: 1 });
     p.advance(300);
     const calls = p.callouts.pending;
     expect(calls.map((c) => c.headers["x-gateway-destination-endpoint"])).toEqual([silent]);
-    for (const c of calls) c.respond({ status: 200, body: "vllm:num_requests_waiting 0\n" });
-    // A second later the report is 1300 ms old: both are polled (the poll of `silent` is 1000 ms old too).
+    for (const c of calls) c.respond({ status: 200, body: page });
+    // A second later the report is 1300 ms old: both are polled.
     p.advance(1000);
     expect(p.callouts.pending.map((c) => c.headers["x-gateway-destination-endpoint"]).sort()).toEqual([EP1, EP2]);
+    for (const c of p.callouts.pending) c.respond({ status: 200, body: page });
+  });
+
+  it("still polls an upstream with reports in every response once its last poll is half the stale time old", async () => {
+    // staleAfterMs 5000 (default): a target is polled at least every 2500 ms, reports or not.
+    const p = await routerProxy(endpointConfig(pool({}, {}), { steering: "endpoint" }), { clusters: [CLUSTER] });
+    const report = { status: 200, headers: { "endpoint-load-metrics": "TEXT named_metrics.num_requests_waiting=0" } };
+    const polled: string[][] = [];
+    for (let tick = 1; tick <= 6; tick++) {
+      // Both upstreams report through responses 200 ms before each tick.
+      p.advance(800);
+      const seen = new Set<string>();
+      for (let i = 0; i < 20 && seen.size < 2; i++) {
+        const r = await p.request(oip("llama-3-8b", { response: () => report }));
+        seen.add(r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!);
+      }
+      expect(seen.size).toBe(2);
+      p.advance(200);
+      polled.push(p.callouts.pending.map((c) => c.headers["x-gateway-destination-endpoint"]!).sort());
+      for (const c of p.callouts.pending) c.respond({ status: 200, body: "vllm:num_requests_running 3\n" });
+    }
+    // Tick 1: never polled, so polled; ticks 2-3 skipped (last poll 1000 / 2000 ms old); tick 4 (3000 ms): polled.
+    expect(polled).toEqual([[EP1, EP2], [], [], [EP1, EP2], [], []]);
   });
 
   it("subset probing: skipped targets cost no probe", async () => {
     const eps = Array.from({ length: 40 }, (_, i) => `10.0.2.${i + 1}:8000`);
-    const p = await routerProxy({ steering: "endpoint", polling: { subsetAbove: 16, probesPerTick: 8 }, pools: [{ name: "a", models: ["llama-3-8b"], endpoints: eps, metrics: { cluster: CLUSTER } }] }, { clusters: [CLUSTER] });
-    p.advance(900);
-    // Every upstream but one reports through a response at T0+900.
-    const withReport = new Set<string>();
-    for (let i = 0; i < 400 && withReport.size < eps.length - 1; i++) {
-      const r = await p.request(oip("llama-3-8b", { response: () => ({ status: 200, headers: { "endpoint-load-metrics": "TEXT named_metrics.num_requests_waiting=0" } }) }));
-      withReport.add(r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!);
+    // staleAfterMs 600 s: every target stays within its re-poll time once polled.
+    const p = await routerProxy({ steering: "endpoint", polling: { subsetAbove: 16, probesPerTick: 8 }, scoring: { staleAfterMs: 600_000 }, loadReports: { orca: true },
+      pools: [{ name: "a", models: ["llama-3-8b"], endpoints: eps, metrics: { cluster: CLUSTER } }] }, { clusters: [CLUSTER] });
+    // Poll every target once (traffic earns the probes; no reports in these responses).
+    const polled = new Set<string>();
+    let now = T0;
+    for (let t = 0; t < 100 && polled.size < eps.length; t++, now += 1000) {
+      for (let i = 0; i < 16; i++) await p.request(oip("llama-3-8b"));
+      p.advance(1000);
+      for (const c of p.callouts.pending) { polled.add(c.headers["x-gateway-destination-endpoint"]!); c.respond({ status: 200, body: "vllm:num_requests_waiting 0\n" }); }
     }
-    expect(withReport.size).toBe(eps.length - 1);
+    expect(polled.size).toBe(eps.length);
+    p.advance(900);
+    // Every upstream but one got a report 100 ms before the next tick (as a response's report lands in the record).
+    const withReport = new Set(eps.slice(1));
+    for (const e of withReport) writeReport(p, loadKey("a", e), { queue: 0, kvCache: 0.1, atMs: now + 900 });
+    for (let i = 0; i < 16; i++) await p.request(oip("llama-3-8b"));
     p.advance(100);
     const probed = p.callouts.pending.map((c) => c.headers["x-gateway-destination-endpoint"]);
     // Only the silent upstream can be probed (it may be drawn zero or several times; at most once while pending).
