@@ -21,10 +21,11 @@ import { Decision, traceBuffer, writeHeader, writeLogLine } from "./decision";
 import { Affinity } from "./affinity";
 import { Poller } from "./poller";
 import { OrcaReport, parseOrca } from "./signals/orca";
+import { poolAsksOrca } from "./signals/presets";
 import { nextU32, seedRandom } from "./rng";
 import * as S from "./stats";
 import { Gauges } from "./gauges";
-import { HeaderKeys, sanitize, writeClassification, writeEndpoints, writePool } from "./steer";
+import { askLoadReport, HeaderKeys, sanitize, writeClassification, writeEndpoints, writePool } from "./steer";
 import { H_AUTHORITY, H_CONTENT_LENGTH, H_CONTENT_TYPE, H_METHOD, H_PATH, Inbound, InboundReader, ResponseReads } from "./inbound";
 
 const MAX_CONFIG_BYTES: u32 = 1 << 20;
@@ -63,6 +64,8 @@ class Router {
   /** decisionTrace.headerName when decisionTrace.header is on. */
   traceHeader: ArrayBuffer | null;
   responseReads: ResponseReads;
+  /** Per pool: whether steered requests ask for an ORCA report (poolAsksOrca). */
+  asksOrca: StaticArray<bool>;
   constructor(public cfg: RouterConfig, vmId: u32) {
     const catalog = new Catalog(cfg);
     // A VM missing heartbeats for 5 periods (or 3 s) is presumed dead: its in-flight slots stop counting.
@@ -88,6 +91,9 @@ class Router {
     this.queueHeader = qh;
     this.kvCacheHeader = kh;
     this.traceHeader = cfg.decisionTrace.header ? utf8(cfg.decisionTrace.headerName) : null;
+    const asks = new StaticArray<bool>(cfg.pools.length);
+    for (let p = 0; p < cfg.pools.length; p++) asks[p] = lr.orca && poolAsksOrca(cfg.pools[p]);
+    this.asksOrca = asks;
     this.scratch = cfg.body.enabled ? heap.alloc(<usize>cfg.body.maxBytes) : 0;
     this.holds = new HoldPool(scanLimit(cfg.body), cfg.body.enabled);
     // Indexed by R_STATUS, R_ORCA, R_QUEUE, R_KV_CACHE.
@@ -416,6 +422,8 @@ export class RouterStream extends HttpContext {
     } else {
       writePool(r.keys, u.name);
     }
+    if (r.asksOrca[u.pool]) askLoadReport();
+    r.poller.steered();
     if (r.view.addInFlight(u, 1, now)) this.upstream = res.upstream;
     else r.stats.inFlightUpdateLost();
     r.stats.request(<i32>c.protocol, S.OUTCOME_ROUTED);
