@@ -202,10 +202,10 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
 
   it("ModelStreamInfer streams both ways: token responses per request, errors in the stream", async () => {
     // The second request is written only after tokens of the first arrived, so the stream must be live in both
-    // directions through the gateway. The filter holds a request for its body until body.maxBytes or the end of
-    // the stream; a live stream is released after body.timeoutMs and routed without its model (fail open), so
-    // this runs where only Triton servers sit behind the gateway.
-    const { got, served, status } = await streamInfer(kserveTriton, async (call, got) => {
+    // directions through the gateway. The filter decides on the first complete gRPC frame, so the open stream is
+    // steered by its model at once: behind the mixed gateway (vLLM servers have no gRPC service) it must reach
+    // Triton, and the first tokens must come well before body.timeoutMs would have released it unrouted.
+    const { got, served, status } = await streamInfer(kserve, async (call, got) => {
       call.write({ ...textInput("first", 4, true), id: "a" });
       const t0 = performance.now();
       while (got.length === 0 && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 5));
@@ -219,6 +219,8 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
     expect(got.filter((g) => g.id === "b")).toHaveLength(2);
     expect(got.some((g) => g.error?.includes("not-a-model"))).toBe(true);
     expect(triton.map((s) => s.name)).toContain(served);
+    // Steered on its model, not released by the body timeout (which would route it blind, maybe to vLLM).
+    expect(gw.proxy.prometheus()).not.toMatch(/inference_router_body_timeouts\{\} [1-9]/);
   });
 
   it("the filter's local reply for an unknown model arrives as a trailers-only NOT_FOUND", async () => {
