@@ -145,6 +145,9 @@ async function streamInfer(client: KServeClient, drive: (call: grpc.ClientDuplex
   return { got, served, status };
 }
 
+/** The gateway filter's count of gRPC KServe requests steered on their model. */
+const grpcRouted = () => Number(/inference_router_requests\{protocol="kserve-v2-grpc",outcome="routed"\} (\d+)/.exec(gw.proxy.prometheus())?.[1] ?? 0);
+
 /** BYTES raw contents: 4-byte little-endian length, then the bytes. */
 const rawText = (b: Buffer) => b.subarray(4, 4 + b.readUInt32LE(0)).toString("utf8");
 
@@ -205,6 +208,7 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
     // directions through the gateway. The filter decides on the first complete gRPC frame, so the open stream is
     // steered by its model at once: behind the mixed gateway (vLLM servers have no gRPC service) it must reach
     // Triton, and the first tokens must come well before body.timeoutMs would have released it unrouted.
+    const routedBefore = grpcRouted();
     const { got, served, status } = await streamInfer(kserve, async (call, got) => {
       call.write({ ...textInput("first", 4, true), id: "a" });
       const t0 = performance.now();
@@ -219,7 +223,8 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
     expect(got.filter((g) => g.id === "b")).toHaveLength(2);
     expect(got.some((g) => g.error?.includes("not-a-model"))).toBe(true);
     expect(triton.map((s) => s.name)).toContain(served);
-    // Steered on its model, not released by the body timeout (which would route it blind, maybe to vLLM).
+    // Steered on its model (counted as routed), not released by the body timeout to go wherever Envoy sends it.
+    expect(grpcRouted()).toBe(routedBefore + 1);
     expect(gw.proxy.prometheus()).not.toMatch(/inference_router_body_timeouts\{\} [1-9]/);
   });
 
