@@ -19,8 +19,8 @@ const TRITON_MODEL = "ensemble";
 let vllm: Simulator[];
 let triton: Simulator[];
 let gw: Gateway;
-/** Triton only: calls without a model to route on (health, metadata, index) go to any member of the mesh's one
- *  endpoint cluster, so they are tried where only Triton servers sit behind the gateway. */
+/** Triton only: calls without a model to route on (health, metadata) go to any member of the mesh's one endpoint
+ *  cluster, so they are tried where only Triton servers sit behind the gateway (the index is merged by the gateway). */
 let tritonGw: Gateway;
 let openai: OpenAI;
 type KServeClient = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
@@ -164,6 +164,39 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
     expect(((await rest.json()) as Array<{ name: string }>).map((m) => m.name)).toEqual([TRITON_MODEL]);
     const list = (await (await fetch(`http://127.0.0.1:${gw.port}/v1/models`)).json()) as { data: Array<{ id: string }> };
     expect(list.data.map((m) => m.id)).toEqual([LLAMA]);
+  });
+
+  it("RepositoryIndex over gRPC is merged across pools, as the REST index is", async () => {
+    // A second Triton pool with another model, behind a gateway that also holds the vLLM pool: a call forwarded to
+    // one server would list one pool's models (or fail on a vLLM server, which has no gRPC service).
+    const bert = new Simulator({ name: "triton-bert", engine: "triton", gpu: "a100", models: ["bert"] });
+    await bert.listen(0);
+    const doc = {
+      namespace: "test", workload: { selector: { matchLabels: { app: "t" } } }, frontend: { host: "llm", port: 8000 },
+      wasm: { url: "file://build/inference-router.wasm" }, steering: "pool", body: { enabled: true },
+      pools: [
+        { name: "vllm", gpu: "a100", models: [LLAMA], endpoints: vllm.map((s) => s.address), metrics: { engine: "vllm" } },
+        { name: "triton", gpu: "a100", models: [TRITON_MODEL], endpoints: triton.map((s) => s.address), metrics: { engine: "triton-trtllm" } },
+        { name: "bert", gpu: "a100", models: ["bert"], endpoints: [bert.address], metrics: { engine: "triton-trtllm" } },
+      ],
+    };
+    const cfg = parseLocalConfig(doc, "index.yaml");
+    const g = new Gateway({ router: cfg.router, upstreams: { vllm: vllm.map((s) => s.address), triton: triton.map((s) => s.address), bert: [bert.address] }, wasm: WASM, workers: 1, port: 0, adminPort: -1 });
+    await g.start();
+    const def = loader.loadSync(PROTO_PATH, { keepCase: true, longs: Number, defaults: true });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: new (a: string, c: grpc.ChannelCredentials) => KServeClient } };
+    const client = new pkg.inference.GRPCInferenceService(`127.0.0.1:${g.port}`, grpc.credentials.createInsecure());
+    try {
+      const idx = await unary<{ models: Array<{ name: string; version: string; state: string }> }>("RepositoryIndex", {}, client);
+      expect(idx.value.models.map((m) => `${m.name}@${m.version}:${m.state}`).sort()).toEqual(["bert@1:READY", `${TRITON_MODEL}@1:READY`]);
+      // The same union as the REST index of the same gateway.
+      const rest = (await (await fetch(`http://127.0.0.1:${g.port}/v2/repository/index`, { method: "POST", body: "{}" })).json()) as Array<{ name: string }>;
+      expect(rest.map((m) => m.name).sort()).toEqual(idx.value.models.map((m) => m.name).sort());
+    } finally {
+      client.close();
+      await g.close();
+      await bert.close();
+    }
   });
 
   it("ModelInfer goes to the least-loaded server", async () => {
