@@ -11,6 +11,7 @@ import {
 import { Catalog } from "./catalog";
 import { Classification, classifyBody, classifyHeaders, estimatedCost, PROTOCOL_COUNT, Protocol, protocolName, requestClass } from "./classify";
 import { BodyHold, HOLD_ENVOY, HOLD_NONE, HoldPool, readTrustedHeaders, scanLimit } from "./intake";
+import { grpcFrameNeed } from "./scan";
 import { RouterConfig, STEER_ENDPOINT } from "./config";
 import { Scope } from "./scope";
 import { parseConfig } from "./config-parse";
@@ -345,17 +346,39 @@ export class RouterStream extends HttpContext {
     const total = hold.mode == HOLD_ENVOY ? <u64>bodySize : hold.seen + <u64>bodySize;
     if (!endOfStream && total < <u64>cap) {
       if (hold.mode == HOLD_NONE) hold.begin(r.holds);
-      if (hold.mode == HOLD_ENVOY) return DataStatus.StopIterationAndBuffer;
+      // gRPC decides on its first complete frame: a ModelStreamInfer client keeps the request open and waits for
+      // answers, so the end of the body or the scan limit may never come (scan.ts grpcFrameNeed).
+      if (hold.mode == HOLD_ENVOY) {
+        if (!this.c.grpc || !this.envoyFrameWhole(bodySize, cap)) return DataStatus.StopIterationAndBuffer;
+        return this.settle(r.scratch, readBufferInto(BufferType.HttpRequestBody, 0, bodySize, r.scratch, cap), true, false);
+      }
       hold.append(bodySize, cap);
-      return DataStatus.StopIterationAndWatermark;
+      if (!this.c.grpc || grpcFrameNeed(hold.ptr, <usize>hold.len) > <u64>hold.len) return DataStatus.StopIterationAndWatermark;
+      return this.settle(hold.ptr, <i32>hold.len, true, false);
     }
     let ptr = r.scratch;
     let n = 0;
     if (hold.len == 0) n = readBufferInto(BufferType.HttpRequestBody, 0, bodySize < cap ? bodySize : cap, ptr, cap);
     else { hold.append(bodySize, cap); ptr = hold.ptr; n = <i32>hold.len; }
     const whole = endOfStream && <u64>n == total;
-    if (n > 0) classifyBody(ptr, <usize>n, whole, this.c);
-    if (!whole && this.c.needsBody && this.c.model.length == 0) r.stats.count(S.MODEL_AFTER_SCAN_LIMIT);
+    return this.settle(ptr, n, whole, !whole);
+  }
+
+  /** Under Envoy's own buffering (all copy buffers busy): true once the whole buffer holds the first gRPC frame. */
+  private envoyFrameWhole(bodySize: u32, cap: u32): bool {
+    const head = readBufferInto(BufferType.HttpRequestBody, 0, bodySize < 5 ? bodySize : 5, this.r.scratch, cap);
+    return head > 0 && grpcFrameNeed(this.r.scratch, <usize>head) <= <u64>bodySize;
+  }
+
+  /**
+   * Classifies the held body bytes [ptr, ptr+n), decides and releases the hold. `complete`: the scan may treat the
+   * bytes as whole (end of body, or a whole first gRPC frame); `atLimit`: the scan limit cut the body.
+   */
+  private settle(ptr: usize, n: i32, complete: bool, atLimit: bool): i32 {
+    const r = this.r;
+    const hold = this.hold;
+    if (n > 0) classifyBody(ptr, <usize>n, complete, this.c);
+    if (atLimit && this.c.needsBody && this.c.model.length == 0) r.stats.count(S.MODEL_AFTER_SCAN_LIMIT);
     this.rootCtx.unhold(this);
     // Prefix affinity hashes the prompt while the body bytes are at hand.
     if (n > 0 && r.affinity.prefixEnabled) r.affinity.hashPrompt(ptr, <usize>n, this.c.model);
