@@ -11,7 +11,7 @@ import { isAuthority, isEndpoint, isGpu, isHeaderName, isIdent, isLabelName, isL
 const ROUTER_CONFIG_KEYS: Array<string> = ["name", "steering", "headers", "body", "pools", "models", "scoring", "capacity", "saturation", "shedding", "unknownModel", "outlier", "polling", "loadReports", "affinity", "decisionTrace"];
 const HEADER_NAMES_KEYS: Array<string> = ["protocol", "model", "class", "priority", "pool", "endpoint", "version", "label", "modelOverride", "priorityIn", "stripInbound", "trustedPeers"];
 const BODY_CONFIG_KEYS: Array<string> = ["enabled", "maxBytes", "timeoutMs", "bufferLimitBytes"];
-const POOL_CONFIG_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "hosts", "fallback", "maxInFlight", "metrics", "discovery"];
+const POOL_CONFIG_KEYS: Array<string> = ["name", "models", "modelPrefixes", "weight", "gpu", "endpoints", "hosts", "fallback", "maxInFlight", "metrics", "orca", "discovery"];
 const METRICS_CONFIG_KEYS: Array<string> = ["cluster", "path", "engine", "authority", "timeoutMs", "modelLabelFilter", "series", "endpointClusters"];
 const SERIES_SET_KEYS: Array<string> = ["queue", "running", "kvCache"];
 const SERIES_CONFIG_KEYS: Array<string> = ["name", "labels", "scale"];
@@ -22,7 +22,7 @@ const CAPACITY_CONFIG_KEYS: Array<string> = ["learn", "halfLifeMs"];
 const SATURATION_CONFIG_KEYS: Array<string> = ["queue", "kvCache"];
 const SHEDDING_CONFIG_KEYS: Array<string> = ["belowPriority", "retryAfterSeconds"];
 const OUTLIER_CONFIG_KEYS: Array<string> = ["consecutiveErrors", "baseEjectionMs", "maxEjectionMs", "maxEjectionPercent"];
-const POLLING_CONFIG_KEYS: Array<string> = ["intervalMs", "probesPerTick", "subsetAbove", "leaseMs"];
+const POLLING_CONFIG_KEYS: Array<string> = ["intervalMs", "probesPerTick", "subsetAbove", "probesPerRequest", "leaseMs"];
 const LOAD_REPORTS_CONFIG_KEYS: Array<string> = ["orca", "queueHeader", "kvCacheHeader"];
 const AFFINITY_CONFIG_KEYS: Array<string> = ["prefix", "lora"];
 const PREFIX_AFFINITY_CONFIG_KEYS: Array<string> = ["enabled", "blockBytes", "blocks", "tableSize", "maxLoadFactor"];
@@ -182,6 +182,10 @@ function parsePoolConfig(i: i32, path: string, o: PoolConfig): void {
     parseMetricsConfig(m.at("metrics"), m.path("metrics"), item);
     o.metrics = item;
   }
+  if (m.at("orca") >= 0) {
+    o.hasOrca = true;
+    o.orca = bool_(m.at("orca"), m.path("orca"), false);
+  }
   if (m.at("discovery") >= 0) {
     const item = new DiscoveryConfig();
     parseDiscoveryConfig(m.at("discovery"), m.path("discovery"), item);
@@ -299,6 +303,7 @@ function parsePollingConfig(i: i32, path: string, o: PollingConfig): void {
   o.intervalMs = int(m.at("intervalMs"), m.path("intervalMs"), 50, 600000, o.intervalMs);
   o.probesPerTick = int(m.at("probesPerTick"), m.path("probesPerTick"), 1, 1024, o.probesPerTick);
   o.subsetAbove = int(m.at("subsetAbove"), m.path("subsetAbove"), 1, 65536, o.subsetAbove);
+  o.probesPerRequest = dbl(m.at("probesPerRequest"), m.path("probesPerRequest"), 0, 64, o.probesPerRequest);
   o.leaseMs = int(m.at("leaseMs"), m.path("leaseMs"), 100, 600000, 0);
 }
 

@@ -95,6 +95,9 @@ export class PoolConfig {
   maxInFlight: i32 = 64;
   /** Poll this pool's model servers for load (Prometheus text). null when not configured. */
   metrics: MetricsConfig | null = null;
+  /** Ask this pool's servers for an ORCA load report on every request steered to them (`endpoint-load-metrics-format: JSON`, replacing any client value; read when `loadReports.orca`). Default: whether the pool's engine (`metrics.engine`, vllm without metrics) answers it: vllm and triton-trtllm yes, others no. */
+  orca: bool = false;
+  hasOrca: bool = false;
   /** Learn extra models per pool from /v1/models or /v2/repository/index. null when not configured. */
   discovery: DiscoveryConfig | null = null;
 }
@@ -213,6 +216,8 @@ export class PollingConfig {
   probesPerTick: i32 = 8;
   /** Above this many targets a poll probes a random, oldest-first subset. */
   subsetAbove: i32 = 16;
+  /** Above subsetAbove: probes each worker earns per request it steers (at most probesPerTick per poll), so probing follows traffic, not the number of proxies. */
+  probesPerRequest: f64 = 0.5;
   /** Poller lease; default 3 × intervalMs (at least 1000). 0 when not configured. */
   leaseMs: i32 = 0;
 }

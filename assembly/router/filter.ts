@@ -11,6 +11,7 @@ import {
 import { Catalog } from "./catalog";
 import { Classification, classifyBody, classifyHeaders, estimatedCost, PROTOCOL_COUNT, Protocol, protocolName, requestClass } from "./classify";
 import { BodyHold, HOLD_ENVOY, HOLD_NONE, HoldPool, readTrustedHeaders, scanLimit } from "./intake";
+import { grpcFrameNeed } from "./scan";
 import { RouterConfig, STEER_ENDPOINT } from "./config";
 import { Scope } from "./scope";
 import { parseConfig } from "./config-parse";
@@ -21,10 +22,11 @@ import { Decision, traceBuffer, writeHeader, writeLogLine } from "./decision";
 import { Affinity } from "./affinity";
 import { Poller } from "./poller";
 import { OrcaReport, parseOrca } from "./signals/orca";
+import { poolAsksOrca } from "./signals/presets";
 import { nextU32, seedRandom } from "./rng";
 import * as S from "./stats";
 import { Gauges } from "./gauges";
-import { HeaderKeys, sanitize, writeClassification, writeEndpoints, writePool } from "./steer";
+import { askLoadReport, HeaderKeys, sanitize, writeClassification, writeEndpoints, writePool } from "./steer";
 import { H_AUTHORITY, H_CONTENT_LENGTH, H_CONTENT_TYPE, H_METHOD, H_PATH, Inbound, InboundReader, ResponseReads } from "./inbound";
 
 const MAX_CONFIG_BYTES: u32 = 1 << 20;
@@ -63,6 +65,8 @@ class Router {
   /** decisionTrace.headerName when decisionTrace.header is on. */
   traceHeader: ArrayBuffer | null;
   responseReads: ResponseReads;
+  /** Per pool: whether steered requests ask for an ORCA report (poolAsksOrca). */
+  asksOrca: StaticArray<bool>;
   constructor(public cfg: RouterConfig, vmId: u32) {
     const catalog = new Catalog(cfg);
     // A VM missing heartbeats for 5 periods (or 3 s) is presumed dead: its in-flight slots stop counting.
@@ -89,6 +93,9 @@ class Router {
     this.queueHeader = qh;
     this.kvCacheHeader = kh;
     this.traceHeader = cfg.decisionTrace.header ? utf8(cfg.decisionTrace.headerName) : null;
+    const asks = new StaticArray<bool>(cfg.pools.length);
+    for (let p = 0; p < cfg.pools.length; p++) asks[p] = lr.orca && poolAsksOrca(cfg.pools[p]);
+    this.asksOrca = asks;
     this.scratch = cfg.body.enabled ? heap.alloc(<usize>cfg.body.maxBytes) : 0;
     this.holds = new HoldPool(scanLimit(cfg.body), cfg.body.enabled);
     // Indexed by R_STATUS, R_ORCA, R_QUEUE, R_KV_CACHE.
@@ -344,23 +351,45 @@ export class RouterStream extends HttpContext {
     const total = hold.mode == HOLD_ENVOY ? <u64>bodySize : hold.seen + <u64>bodySize;
     if (!endOfStream && total < <u64>cap) {
       if (hold.mode == HOLD_NONE) hold.begin(r.holds);
-      if (hold.mode == HOLD_ENVOY) return DataStatus.StopIterationAndBuffer;
+      // gRPC decides on its first complete frame: a ModelStreamInfer client keeps the request open and waits for
+      // answers, so the end of the body or the scan limit may never come (scan.ts grpcFrameNeed).
+      if (hold.mode == HOLD_ENVOY) {
+        if (!this.c.grpc || !this.envoyFrameWhole(bodySize, cap)) return DataStatus.StopIterationAndBuffer;
+        return this.settle(r.scratch, readBufferInto(BufferType.HttpRequestBody, 0, bodySize, r.scratch, cap), true, false);
+      }
       hold.append(bodySize, cap);
-      return DataStatus.StopIterationAndWatermark;
+      if (!this.c.grpc || grpcFrameNeed(hold.ptr, <usize>hold.len) > <u64>hold.len) return DataStatus.StopIterationAndWatermark;
+      return this.settle(hold.ptr, <i32>hold.len, true, false);
     }
     let ptr = r.scratch;
     let n = 0;
     if (hold.len == 0) n = readBufferInto(BufferType.HttpRequestBody, 0, bodySize < cap ? bodySize : cap, ptr, cap);
     else { hold.append(bodySize, cap); ptr = hold.ptr; n = <i32>hold.len; }
     const whole = endOfStream && <u64>n == total;
-    if (n > 0) classifyBody(ptr, <usize>n, whole, this.c);
-    if (!whole && this.c.needsBody && this.c.model.length == 0) r.stats.count(S.MODEL_AFTER_SCAN_LIMIT);
+    return this.settle(ptr, n, whole, !whole);
+  }
+
+  /** Under Envoy's own buffering (all copy buffers busy): true once the whole buffer holds the first gRPC frame. */
+  private envoyFrameWhole(bodySize: u32, cap: u32): bool {
+    const head = readBufferInto(BufferType.HttpRequestBody, 0, bodySize < 5 ? bodySize : 5, this.r.scratch, cap);
+    return head > 0 && grpcFrameNeed(this.r.scratch, <usize>head) <= <u64>bodySize;
+  }
+
+  /**
+   * Classifies the held body bytes [ptr, ptr+n), decides and releases the hold. `complete`: the scan may treat the
+   * bytes as whole (end of body, or a whole first gRPC frame); `atLimit`: the scan limit cut the body.
+   */
+  private settle(ptr: usize, n: i32, complete: bool, atLimit: bool): i32 {
+    const r = this.r;
+    const hold = this.hold;
+    if (n > 0) classifyBody(ptr, <usize>n, complete, this.c);
+    if (atLimit && this.c.needsBody && this.c.model.length == 0) r.stats.count(S.MODEL_AFTER_SCAN_LIMIT);
     this.rootCtx.unhold(this);
     // Prefix affinity hashes the prompt while the body bytes are at hand.
     if (n > 0 && r.affinity.prefixEnabled) r.affinity.hashPrompt(ptr, <usize>n, this.c.model);
     const ok = this.decide();
     r.affinity.count = 0;
-    hold.release(r.holds);
+    if (hold !== null) hold.release(r.holds);
     return ok ? DataStatus.Continue : DataStatus.StopIterationNoBuffer;
   }
 
@@ -421,6 +450,8 @@ export class RouterStream extends HttpContext {
     } else {
       writePool(r.keys, u.name);
     }
+    if (r.asksOrca[u.pool]) askLoadReport();
+    r.poller.steered();
     if (r.view.addInFlight(u, 1, now)) this.upstream = res.upstream;
     else r.stats.inFlightUpdateLost();
     r.stats.request(<i32>c.protocol, S.OUTCOME_ROUTED);

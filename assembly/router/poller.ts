@@ -17,10 +17,25 @@
 // lists no endpoints.
 //
 // Probing. Every `polling.intervalMs` the holder polls every target that has no call outstanding, unless
-// there are more than `polling.subsetAbove` targets: then it probes `probesPerTick` targets, each chosen as the
-// older (by last attempt) of two random targets — random so sidecars do not synchronise, aged so no target
-// starves (a Prequal-style probe pool). One sidecar's cost per interval is then O(probesPerTick) whatever the
-// mesh size; scores of targets not probed recently age into staleness (the picker's fail-open covers that).
+// there are more than `polling.subsetAbove` targets: then probing follows traffic (Prequal's probes are triggered
+// by queries): every worker VM — not only the holder, since each sees only its own requests — earns
+// `probesPerRequest` probes per request it steers, and each interval spends what it earned, at most
+// `probesPerTick`, on targets each chosen as the older (by last attempt) of two random targets — random so
+// sidecars do not synchronise, aged so no target starves. The mesh-wide probe rate per server is then
+// probesPerRequest × the requests each server gets, whatever the number of sidecars (a fixed budget per sidecar
+// was 40 probes per server per second at 1000 sidecars × 200 servers); a sidecar without traffic does not probe
+// (its first requests fail open on local counts). Scores of targets not probed recently age into staleness.
+//
+// Piggybacked reports first. An upstream whose load record got a report (an ORCA report read from a response,
+// or another poll) less than REPORT_FRESH_FRACTION of a poll interval ago is not polled on this tick: a poll
+// would only repeat what the record already says. So polls cover the upstreams this proxy sent no traffic to
+// recently, and an upstream that answers every request with a report costs no polls at all. Applies to targets
+// that are an upstream of their own (endpoint mode, a pool without listed members); the members of a pool polled
+// member by member are all polled (a response's report describes one member, the pool's record aggregates all).
+// A skipped target counts as attempted at the report's time, so the oldest-first probe pool moves on to others.
+// Still, each target is polled at least every max(intervalMs, REPOLL_FRACTION × scoring.staleAfterMs) by this
+// poller: a response's report may not carry every signal a poll does (vLLM's has no running count, and signals a
+// report does not carry keep their last value in the record), so those stay at most that old.
 //
 // What is written: queue = waiting requests, running = running requests (both reported separately: the picker
 // uses running as a floor under its own in-flight count and queue for saturation), kvCache = KV use 0..1.
@@ -35,7 +50,7 @@ import { BufferType, LogLevel, MapType, WasmResult } from "../runtime/abi";
 import { getHeader, getSharedInto, httpCall, log, logEnabled, readBufferInto, setSharedRaw, sharedCas, utf8 } from "../runtime/host";
 import { Catalog, Upstream } from "./catalog";
 import { MetricsConfig, RouterConfig, SeriesConfig, STEER_ENDPOINT } from "./config";
-import { LoadView } from "./loadview";
+import { Load, LoadView } from "./loadview";
 import { nextU32, randomBelow } from "./rng";
 import * as S from "./stats";
 import { LORA_RECORD_CAP, loraKey, writeLora } from "./affinity";
@@ -49,6 +64,12 @@ const DISCOVERY_CAP: i32 = 8192;
 const MAX_DISCOVERED: i32 = 64;
 const K_STATUS = utf8(":status");
 
+/** A report younger than this fraction of polling.intervalMs makes a poll of its upstream redundant. */
+export const REPORT_FRESH_FRACTION: f64 = 0.5;
+
+/** Fraction of scoring.staleAfterMs after which a target is polled even while responses keep its record fresh. */
+export const REPOLL_FRACTION: f64 = 0.5;
+
 /** Consecutive unanswered polls that eject a target's upstream. */
 export const POLL_FAILURES_TO_EJECT: i32 = 2;
 
@@ -59,6 +80,8 @@ class Target {
   ejectedUntilMs: i64 = 0;
   lastAttemptMs: i64 = 0;
   lastOkMs: i64 = 0;
+  /** Last successful poll of this target by this poller (lastOkMs also counts reports from responses). */
+  polledOkMs: i64 = 0;
   pending: bool = false;
   stale: bool = false;
   queue: f64 = -1;
@@ -119,6 +142,13 @@ export class Poller {
   private signals: Signals = new Signals();
   private nextPollMs: i64 = 0;
   private leaseMs: i64;
+  /** Reports younger than this make a poll redundant (REPORT_FRESH_FRACTION × intervalMs). */
+  private freshMs: i64;
+  /** A target is polled at least this often even while responses report on it (REPOLL_FRACTION). */
+  private repollMs: i64;
+  private load: Load = new Load();
+  /** Subset probing: probes earned by requests this VM steered, not spent yet (at most probesPerTick). */
+  private probeTokens: f64 = 0;
   holding: bool = false;
   /** Whether any target can report LoRA state (a vLLM preset). */
   loraPossible: bool = false;
@@ -127,6 +157,8 @@ export class Poller {
     this.leaseKey = utf8(cfg.name + "/poller");
     const pl = cfg.polling;
     this.leaseMs = pl.leaseMs > 0 ? <i64>pl.leaseMs : <i64>max(1000, 3 * pl.intervalMs);
+    this.freshMs = <i64>(REPORT_FRESH_FRACTION * <f64>pl.intervalMs);
+    this.repollMs = max(<i64>pl.intervalMs, <i64>(REPOLL_FRACTION * <f64>cfg.scoring.staleAfterMs));
     const endpointMode = cfg.steering == STEER_ENDPOINT;
     for (let p = 0; p < catalog.pools.length; p++) {
       const pool = catalog.pools[p];
@@ -222,14 +254,27 @@ export class Poller {
 
   // ------------------------------------------------------------------------------------------------ tick
 
+  /** A request this VM steered: in subset mode it earns probesPerRequest probes (see Probing above). */
+  steered(): void {
+    const pl = this.cfg.polling;
+    if (this.targets.length <= pl.subsetAbove) return;
+    const t = this.probeTokens + pl.probesPerRequest;
+    this.probeTokens = t < <f64>pl.probesPerTick ? t : <f64>pl.probesPerTick;
+  }
+
   tick(now: i64): void {
     if (!this.active) return;
     this.refreshDiscovered();
-    if (!this.lease(now)) return;
+    const holding = this.lease(now);
+    const ts = this.targets;
+    const n = ts.length;
+    const subset = n > this.cfg.polling.subsetAbove;
+    if (!holding && !subset) return;
     if (now < this.nextPollMs) return;
     this.nextPollMs = now + <i64>this.cfg.polling.intervalMs;
+    if (subset) this.probe(now);
+    if (!holding) return;
     const staleAfter = <i64>this.cfg.scoring.staleAfterMs;
-    const ts = this.targets;
     for (let i = 0; i < ts.length; i++) {
       const t = ts[i];
       if (!t.stale && t.lastOkMs > 0 && now - t.lastOkMs > staleAfter) {
@@ -237,27 +282,40 @@ export class Poller {
         this.stats.count(S.STALE_REPORTS);
       }
     }
+    if (!subset) {
+      for (let i = 0; i < n; i++) if (!ts[i].pending && !this.reportedRecently(ts[i], now)) this.dispatch(i, now);
+    }
+    this.pollDiscovery(now);
+  }
+
+  /** Subset mode, every VM: spends the probes its requests earned (at most probesPerTick) on aged random targets. */
+  private probe(now: i64): void {
+    const ts = this.targets;
     const n = ts.length;
-    if (n <= this.cfg.polling.subsetAbove) {
-      for (let i = 0; i < n; i++) if (!ts[i].pending) this.dispatch(i, now);
-    } else {
-      const k = min(this.cfg.polling.probesPerTick, n);
-      for (let j = 0; j < k; j++) {
-        // Older of two random targets (by last attempt), skipping ones with a call outstanding.
-        let pick = -1;
-        for (let tries = 0; tries < 4 && pick < 0; tries++) {
-          const a = <i32>randomBelow(<u32>n);
-          const b = <i32>randomBelow(<u32>n);
-          const ta = ts[a];
-          const tb = ts[b];
-          if (ta.pending && tb.pending) continue;
-          if (ta.pending) pick = b;
-          else if (tb.pending) pick = a;
-          else pick = ta.lastAttemptMs <= tb.lastAttemptMs ? a : b;
-        }
-        if (pick >= 0) this.dispatch(pick, now);
+    const k = min(min(this.cfg.polling.probesPerTick, n), <i32>this.probeTokens);
+    let sent = 0;
+    for (let j = 0; j < k; j++) {
+      // Older of two random targets (by last attempt), skipping ones with a call outstanding.
+      let pick = -1;
+      for (let tries = 0; tries < 4 && pick < 0; tries++) {
+        const a = <i32>randomBelow(<u32>n);
+        const b = <i32>randomBelow(<u32>n);
+        const ta = ts[a];
+        const tb = ts[b];
+        if (ta.pending && tb.pending) continue;
+        if (ta.pending) pick = b;
+        else if (tb.pending) pick = a;
+        else pick = ta.lastAttemptMs <= tb.lastAttemptMs ? a : b;
+      }
+      if (pick >= 0 && !this.reportedRecently(ts[pick], now)) {
+        this.dispatch(pick, now);
+        sent++;
       }
     }
+    this.probeTokens -= <f64>sent;
+  }
+
+  private pollDiscovery(now: i64): void {
     for (let i = 0; i < this.discovery.length; i++) {
       const d = this.discovery[i];
       if (d.pending || now < d.nextMs) continue;
@@ -271,6 +329,20 @@ export class Poller {
       d.pending = true;
       this.tokens.set(tok, -1 - i);
     }
+  }
+
+  /** The target's upstream got a report (response or poll) within freshMs: skip its poll, and count the report
+   *  as the target's last attempt (the probe pool then prefers targets with older news). */
+  private reportedRecently(t: Target, now: i64): bool {
+    if (t.member || now - t.polledOkMs >= this.repollMs) return false;
+    const l = this.load;
+    this.view.read(this.catalog.upstreams[t.upstream], l);
+    const at = l.reportedAtMs;
+    if (!l.present || at <= 0 || now - at >= this.freshMs) return false;
+    if (at > t.lastAttemptMs) t.lastAttemptMs = at;
+    if (at > t.lastOkMs) t.lastOkMs = at;
+    t.stale = false;
+    return true;
   }
 
   private dispatch(i: i32, now: i64): void {
@@ -316,6 +388,7 @@ export class Poller {
       return true;
     }
     t.lastOkMs = now;
+    t.polledOkMs = now;
     t.stale = false;
     t.queue = sg.queue;
     t.running = sg.running;

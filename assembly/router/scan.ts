@@ -574,6 +574,21 @@ function openFrame(ptr: usize, len: usize, complete: bool, f: PbFacts): bool {
   return true;
 }
 
+/**
+ * How many body bytes the first gRPC frame needs before a scan of it is final: the flag byte alone when it is not 0
+ * (compressed, or not a gRPC flag at all: nothing after it can be read), else the 5-byte header plus the declared
+ * message length (u64, so a length near 4 GiB cannot wrap). u64.MAX_VALUE while the header is still incomplete.
+ * A bidirectional stream (ModelStreamInfer) keeps the request open, so the filter decides on this many bytes instead
+ * of waiting for the end of the body; protobuf's "last model_name wins" is settled once the whole message is in.
+ */
+export function grpcFrameNeed(ptr: usize, len: usize): u64 {
+  if (ptr == 0 || len < 1) return u64.MAX_VALUE;
+  if (load<u8>(ptr) != 0) return 1;
+  if (len < 5) return u64.MAX_VALUE;
+  const mlen: u64 = (<u64>load<u8>(ptr + 1) << 24) | (<u64>load<u8>(ptr + 2) << 16) | (<u64>load<u8>(ptr + 3) << 8) | <u64>load<u8>(ptr + 4);
+  return 5 + mlen;
+}
+
 // Copies [s, e) into dst when it is a valid name of at most cap bytes; returns its length or -1.
 function takeName(s: usize, e: usize, dst: usize, cap: i32): i32 {
   const n = e - s;

@@ -101,6 +101,20 @@ export function writeEndpoints(k: HeaderKeys, value: string): void {
   replaceHeader(MapType.RequestHeaders, k.endpoint, value);
 }
 
+// ORCA per-response load reports. A server that supports them (vLLM, Triton TRT-LLM) attaches
+// `endpoint-load-metrics` only when the request carries `endpoint-load-metrics-format` (see
+// signals/presets.ts engineAnswersOrca). JSON, not TEXT: vLLM writes its TEXT form with `=` between name and value
+// (vllm/entrypoints/openai/orca_metrics.py create_orca_header @ 08408b80ee411889401fb304deeac22cf2cdafc6), which
+// Envoy's own ORCA parser rejects (it splits on `:`, source/common/orca/orca_parser.cc tryParseNativeHttpEncoded @
+// envoyproxy/envoy 977c287b70c9c51f34597ea13b289d28fb114a41), while the JSON form is read by both this filter and
+// Envoy (protobuf JSON), so an Envoy ORCA consumer on the same proxy can use the report too.
+const K_ORCA_FORMAT = utf8("endpoint-load-metrics-format");
+
+/** Asks the picked server for an ORCA load report in its response, replacing any value the client sent. */
+export function askLoadReport(): void {
+  replaceHeader(MapType.RequestHeaders, K_ORCA_FORMAT, "JSON");
+}
+
 /** Strict integer in [-100, 100] (optional sign, digits only); null otherwise. */
 export function parsePriority(s: string | null): i32 {
   if (s === null) return i32.MIN_VALUE;

@@ -313,7 +313,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchSummary> {
     // The scale scenario is 20× the work per seed: 3 seeds (quick 1).
     scaleFull = await runScenario(s, factory, wasm, seeds.slice(0, quick ? 1 : 3), log, ro);
     const me = scaleFull.loads[0]!.results["inference-router"]!;
-    sum.scale = { ...stripSamples(scaleFull), metricsRequestsPerServerPerSec: me.filter!.metricsRequestsPerServerPerSec, pollingDefaults: "filter defaults (polling.intervalMs 1000, probesPerTick 8, subsetAbove 16)" };
+    sum.scale = { ...stripSamples(scaleFull), metricsRequestsPerServerPerSec: me.filter!.metricsRequestsPerServerPerSec, pollingDefaults: "filter defaults (polling.intervalMs 1000, probesPerTick 8, subsetAbove 16, probesPerRequest 0.5; ORCA reports asked on every steered request)" };
   }
   sum.scenarios = full.map(stripSamples);
   if (parts.includes("cost")) {

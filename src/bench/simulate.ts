@@ -34,7 +34,7 @@ export interface RunResult {
   /** Per pool (scenarios with several pools): share of completed requests and their TTFT p99. */
   byPool?: Record<string, { share: number; ttftP99: number }>;
   /** Only for inference-router. */
-  filter?: { unsteered: number; localReplies: Record<string, number>; pollingConfigured: boolean; polled: boolean; affinity: boolean; metricsRequestsPerServerPerSec: { mean: number; max: number }; metricsPageBytes: number };
+  filter?: { unsteered: number; localReplies: Record<string, number>; pollingConfigured: boolean; polled: boolean; affinity: boolean; metricsRequestsPerServerPerSec: { mean: number; max: number }; metricsPageBytes: number; loadReportsPerServerPerSec: number };
   /** Sorted TTFT / E2E samples (kept in memory for charts, not written to JSON). */
   samples?: { ttft: number[]; e2e: number[]; failed: number };
 }
@@ -268,6 +268,7 @@ export async function runOne(
       unsteered: st.unsteered, localReplies: st.localReplies, pollingConfigured: st.features.polling, polled: st.metricsRequests.some((n) => n > 0), affinity: st.features.affinity,
       metricsRequestsPerServerPerSec: { mean: round(perSec.reduce((a, b) => a + b, 0) / perSec.length, 3), max: round(Math.max(...perSec), 3) },
       metricsPageBytes: st.pageBytes,
+      loadReportsPerServerPerSec: round(st.loadReports / M / (endT / 1000), 3),
     };
     await wasmRouter.close();
   }

@@ -9,6 +9,7 @@ import { rng } from "./rng.js";
 import type { Arrival, Scenario } from "./scenarios.js";
 import { START_MS, type SimClock } from "./sim-clock.js";
 import { minimalVllmPage, vllmMetricsPage } from "./vllm-page.js";
+import { orcaReport } from "../sim/server.js";
 
 export const POLL_LATENCY_MS = 2;
 export const PRIORITY_HEADER = "x-request-priority";
@@ -57,6 +58,8 @@ export interface WasmRouterStats {
   features: { polling: boolean; affinity: boolean };
   /** Size of the last metrics page served (bytes). */
   pageBytes: number;
+  /** ORCA load reports attached to responses (requests that asked). */
+  loadReports: number;
 }
 
 export class WasmRouter implements Policy {
@@ -76,7 +79,7 @@ export class WasmRouter implements Policy {
   ) {
     this.fallbackR = rng(seed ^ 0x5eed);
     s.servers.forEach((_, i) => this.byEndpoint.set(endpointOf(i), i));
-    this.stats = { metricsRequests: new Array(s.servers.length).fill(0), unsteered: 0, localReplies: {}, features, pageBytes: 0 };
+    this.stats = { metricsRequests: new Array(s.servers.length).fill(0), unsteered: 0, localReplies: {}, features, pageBytes: 0, loadReports: 0 };
   }
 
   /** Starts the sidecars. Tries the full configuration first and drops optional features the filter rejects. */
@@ -151,11 +154,19 @@ export class WasmRouter implements Policy {
   /** Envoy retries inside the router; the filter sees only the final response. */
   attemptDone(): void {}
 
-  done(a: Arrival, _server: number, ok: boolean, nowMs: number): void {
+  done(a: Arrival, server: number, ok: boolean, nowMs: number): void {
     const s = this.streams.get(a.id);
     if (!s) return;
     this.streams.delete(a.id);
-    s.sendResponseHeaders({ ":status": ok ? "200" : "503", "content-type": "application/json" }, true);
+    const headers: Record<string, string> = { ":status": ok ? "200" : "503", "content-type": "application/json" };
+    // Like vLLM: a load report only when the request asked for one, only on a successful non-streaming response
+    // (the prefix scenarios stream), with the server's gauges at the time the response leaves it.
+    if (ok && !this.s.prefix && server >= 0) {
+      const st = this.servers[server]!.stats(nowMs - START_MS);
+      const v = orcaReport(s.routerRequestHeaders?.get("endpoint-load-metrics-format"), [["num_requests_waiting", st.waiting], ["kv_cache_usage_perc", st.kvCacheUsage]]);
+      if (v !== undefined) { headers["endpoint-load-metrics"] = v; this.stats.loadReports++; }
+    }
+    s.sendResponseHeaders(headers, true);
     s.complete();
     this.collect(this.proxies[a.sidecar]!, nowMs);
   }

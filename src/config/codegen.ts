@@ -25,7 +25,7 @@
 // config-read.ts. Names and representations that differ from this default are listed in HINTS.
 import { z } from "zod";
 import { PluginConfigSchema } from "./plugin-config.js";
-import { METRICS_ENGINES } from "./engines.js";
+import { ENGINE_TABLE, METRICS_ENGINES } from "./engines.js";
 import { HEADER as LOAD_HEADER, LOAD_RECORD_MAX_SLOTS, SLOT as LOAD_SLOT, VM_ENTRY, VM_HEADER, VM_REGISTRY_MAX_ENTRIES, type Laid } from "../shared/load-record.js";
 
 type Zod = z.core.$ZodType;
@@ -829,6 +829,11 @@ export function genEngines(): string {
     "export function engineFromName(name: string): i32 {",
     ...METRICS_ENGINES.map((n) => `  if (name == ${lit(n)}) return ${id(n)};`),
     "  return -1;",
+    "}",
+    "",
+    "/** Whether the engine's real server answers `endpoint-load-metrics-format` with an ORCA report (sources: src/config/engines.ts). */",
+    "export function engineAnswersOrca(engine: i32): bool {",
+    `  return ${METRICS_ENGINES.filter((n) => ENGINE_TABLE[n as keyof typeof ENGINE_TABLE]?.orca).map((n) => `engine == ${id(n)}`).join(" || ") || "false"};`,
     "}",
     "",
   ].join("\n");

@@ -198,6 +198,12 @@ export const PoolSchema = z
       .default(64)
       .describe("In-flight requests per member (scaled by weight) at which a member counts as saturated."),
     metrics: MetricsSchema.optional().describe("Poll this pool's model servers for load (Prometheus text)."),
+    orca: z
+      .boolean()
+      .optional()
+      .describe(
+        "Ask this pool's servers for an ORCA load report on every request steered to them (`endpoint-load-metrics-format: JSON`, replacing any client value; read when `loadReports.orca`). Default: whether the pool's engine (`metrics.engine`, vllm without metrics) answers it: vllm and triton-trtllm yes, others no.",
+      ),
     discovery: DiscoverySchema.optional().describe("Learn extra models per pool from /v1/models or /v2/repository/index."),
   })
   .strict();
@@ -331,10 +337,18 @@ export const PluginConfigSchema = z
         intervalMs: z.number().int().min(50).max(600_000).default(1000).describe("Period of metrics polls."),
         probesPerTick: z.number().int().min(1).max(1024).default(8).describe("Targets probed per poll above subsetAbove."),
         subsetAbove: z.number().int().min(1).max(65_536).default(16).describe("Above this many targets a poll probes a random, oldest-first subset."),
+        probesPerRequest: z
+          .number()
+          .min(0)
+          .max(64)
+          .default(0.5)
+          .describe(
+            "Above subsetAbove: probes each worker earns per request it steers (at most probesPerTick per poll), so probing follows traffic, not the number of proxies.",
+          ),
         leaseMs: z.number().int().min(100).max(600_000).optional().describe("Poller lease; default 3 × intervalMs (at least 1000)."),
       })
       .strict()
-      .default({ intervalMs: 1000, probesPerTick: 8, subsetAbove: 16 }),
+      .default({ intervalMs: 1000, probesPerTick: 8, subsetAbove: 16, probesPerRequest: 0.5 }),
     loadReports: z
       .object({
         orca: z.boolean().default(true).describe("Read ORCA `endpoint-load-metrics` response headers."),

@@ -88,6 +88,10 @@ export const RouterPoolSchema = z
     fallback: dns1123Label.optional().describe("Pool used when every member of this pool is ejected or saturated."),
     maxInFlight: z.number().int().min(1).max(1_000_000).optional().describe("In-flight requests per member at which it is saturated."),
     metrics: MetricsSourceSchema.optional().describe("Where the filter reads this pool's load signals."),
+    orca: z
+      .boolean()
+      .optional()
+      .describe("Ask this pool's servers for ORCA load reports in responses (the filter's `pools[].orca`; default from the engine)."),
   })
   .strict();
 

@@ -29,7 +29,8 @@ import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { createDualServer, type DualServer } from "../sim/h2c.js";
-import { grpcMessage } from "../sim/grpc.js";
+import protobuf from "protobufjs";
+import { frame, grpcMessage, PROTO_PATH } from "../sim/grpc.js";
 import { HOP_BY_HOP, Http2Pool, http1Downstream, http1Upstream, http2Downstream, type Downstream, type OutHeaders, type UpstreamCall, type UpstreamHandlers } from "./downstream.js";
 import type { RouterConfig } from "../config/router-config.js";
 import { tagSpecifiers } from "../observability/tags.js";
@@ -326,7 +327,13 @@ export class Gateway {
       return;
     }
     const rh = s.routerRequestHeaders!;
-    if (this.isModelList(rh)) { await s.waitFor(() => s.requestCompleteAtRouter || s.completed); await this.modelList(s, rh); writeOut(); finish(); return; }
+    if (this.isModelList(rh)) {
+      await s.waitFor(() => s.requestCompleteAtRouter || s.completed);
+      await (grpc ? this.grpcIndex(s, rh) : this.modelList(s, rh));
+      writeOut();
+      finish();
+      return;
+    }
     routed = this.route(rh);
     if (!routed) {
       // Envoy: cluster_header names no cluster → 503 (NC); the reply is encoded through the filter.
@@ -413,7 +420,62 @@ export class Gateway {
   private isModelList(h: HeaderMap): boolean {
     const path = (h.get(":path") ?? "").split("?")[0];
     const m = h.get(":method");
+    if (m === "POST" && path === GRPC_INDEX_PATH) return (h.get("content-type") ?? "").toLowerCase().startsWith("application/grpc");
     return (m === "GET" && path === "/v1/models") || (m === "POST" && path === "/v2/repository/index");
+  }
+
+  /**
+   * gRPC RepositoryIndex, merged like the REST index: the client's request message goes unchanged to one member of
+   * each pool (the first that answers grpc-status 0), and the `models` lists are joined, an entry per model name and
+   * version (Triton lists each version of a model on its own). Servers without the gRPC service (vLLM) add nothing.
+   */
+  private async grpcIndex(s: HttpStream, h: HeaderMap): Promise<void> {
+    const request = Buffer.concat(s.request.outBody);
+    const type = repositoryIndexResponse();
+    const seen = new Set<string>();
+    const merged: Array<{ name?: string; version?: string }> = [];
+    for (const p of this.options.router.pools) {
+      for (const address of this.clusters.get(p.name) ?? []) {
+        const message = await this.grpcUnary(address, h.get(":authority") ?? address, GRPC_INDEX_PATH, request).catch(() => undefined);
+        if (!message) continue;
+        let models: Array<{ name?: string; version?: string }>;
+        try { models = (type.toObject(type.decode(message), { arrays: true }) as { models: typeof models }).models; } catch { continue; }
+        for (const m of models) {
+          const key = `${m.name ?? ""}\u0000${m.version ?? ""}`;
+          if (!seen.has(key)) { seen.add(key); merged.push(m); }
+        }
+        break;
+      }
+    }
+    s.sendResponseHeaders({ ":status": "200", "content-type": "application/grpc" }, false);
+    s.sendResponseBody(new Uint8Array(frame(type.encode(type.fromObject({ models: merged })).finish())), false);
+    s.sendResponseTrailers({ "grpc-status": "0" });
+  }
+
+  /** One unary gRPC call over h2c: the response message when the server answers grpc-status 0, else a rejection. */
+  private grpcUnary(address: string, authority: string, path: string, request: Buffer): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let status: string | undefined;
+      let httpStatus = 0;
+      const call = this.h2pool.request({ address, method: "POST", path, authority, headers: [["content-type", "application/grpc"], ["te", "trailers"]], timeoutMs: 2000 }, {
+        response: (st, headers, endStream) => {
+          httpStatus = st;
+          status = headers.find(([k]) => k === "grpc-status")?.[1];
+          if (endStream) reject(new Error(`grpc trailers-only ${st} ${status}`)); // no message: an error status
+        },
+        data: (c) => chunks.push(c),
+        end: (trailers) => {
+          status = trailers?.find(([k]) => k === "grpc-status")?.[1] ?? status;
+          const body = Buffer.concat(chunks);
+          // One length-prefixed, uncompressed message.
+          if (httpStatus !== 200 || status !== "0" || body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) reject(new Error(`grpc ${httpStatus} ${status}`));
+          else resolve(body.subarray(5));
+        },
+        error: (kind) => reject(new Error(kind)),
+      }, false);
+      call.end(request);
+    });
   }
 
   /**
@@ -528,4 +590,12 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 
 function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+const GRPC_INDEX_PATH = "/inference.GRPCInferenceService/RepositoryIndex";
+let indexType: protobuf.Type | undefined;
+/** inference.RepositoryIndexResponse from the KServe v2 proto (loaded once, on the first gRPC index call). */
+function repositoryIndexResponse(): protobuf.Type {
+  indexType ??= protobuf.loadSync(PROTO_PATH).lookupType("inference.RepositoryIndexResponse");
+  return indexType;
 }

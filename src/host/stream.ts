@@ -100,6 +100,8 @@ export class HttpStream {
   /** Headers as Envoy's router sees them (snapshot when the filter let them through). */
   get routerRequestHeaders(): HeaderMap | undefined { return this.request.outHeaders; }
   get routerRequestBody(): string { return new TextDecoder().decode(concat(...this.request.outBody)); }
+  /** The request body bytes the router received (binary bodies such as gRPC frames). */
+  get routerRequestBytes(): Uint8Array { return concat(...this.request.outBody); }
   get routerRequestTrailers(): HeaderMap | undefined { return this.request.outTrailers; }
   get reachedRouter(): boolean { return this.request.outHeaders !== undefined; }
   get requestCompleteAtRouter(): boolean { return this.request.outEnded; }

@@ -50,6 +50,9 @@ export function inspectModule(bytes: Uint8Array): { info: ModuleInfo; abi: AbiVe
   return { info, abi };
 }
 
+/** Decodes guest strings (non-fatal: invalid UTF-8 becomes U+FFFD, as a fresh TextDecoder did). */
+const UTF8_DECODER = new TextDecoder();
+
 export class WasmVm {
   instance!: WebAssembly.Instance;
   memory!: WebAssembly.Memory;
@@ -181,9 +184,26 @@ export class WasmVm {
   }
 
   // ---- memory ------------------------------------------------------------------------------------------------
-  /** A fresh view every time: malloc or memory.grow may have replaced memory.buffer. */
-  bytes(): Uint8Array { return new Uint8Array(this.memory.buffer); }
+  // Views of linear memory, rebuilt only when memory.buffer changed (malloc or memory.grow replace it): every
+  // host call goes through them, and a fresh view per call was a large share of the benchmark's time.
+  private viewBuffer: ArrayBufferLike | undefined;
+  private u8 = new Uint8Array(0);
+  private dv = new DataView(new ArrayBuffer(0));
 
+  /** A view of the current memory.buffer. */
+  bytes(): Uint8Array {
+    const b = this.memory.buffer;
+    if (b !== this.viewBuffer) {
+      this.viewBuffer = b;
+      this.u8 = new Uint8Array(b);
+      this.dv = new DataView(b);
+    }
+    return this.u8;
+  }
+
+  private data(): DataView { this.bytes(); return this.dv; }
+
+  /** A copy of [ptr, ptr + len) (callers may keep it across guest calls). */
   read(ptr: number, len: number): Uint8Array | undefined {
     const m = this.bytes();
     ptr >>>= 0; len >>>= 0;
@@ -192,23 +212,25 @@ export class WasmVm {
   }
 
   readString(ptr: number, len: number): string | undefined {
-    const b = this.read(ptr, len);
-    return b && new TextDecoder().decode(b);
+    const m = this.bytes();
+    ptr >>>= 0; len >>>= 0;
+    if (ptr + len > m.length) return undefined;
+    return UTF8_DECODER.decode(m.subarray(ptr, ptr + len));
   }
 
   writeU32(ptr: number, v: number): boolean {
-    const m = this.bytes();
+    const d = this.data();
     ptr >>>= 0;
-    if (ptr + 4 > m.length) return false; // cpp-host only checks against the memory size
-    new DataView(m.buffer).setUint32(ptr, v >>> 0, true);
+    if (ptr + 4 > d.byteLength) return false; // cpp-host only checks against the memory size
+    d.setUint32(ptr, v >>> 0, true);
     return true;
   }
 
   writeU64(ptr: number, v: bigint): boolean {
-    const m = this.bytes();
+    const d = this.data();
     ptr >>>= 0;
-    if (ptr + 8 > m.length) return false;
-    new DataView(m.buffer).setBigUint64(ptr, BigInt.asUintN(64, v), true);
+    if (ptr + 8 > d.byteLength) return false;
+    d.setBigUint64(ptr, BigInt.asUintN(64, v), true);
     return true;
   }
 

@@ -109,6 +109,22 @@ function pyFloat(v: number): string {
   return Number.isInteger(v) ? v.toFixed(1) : String(v);
 }
 
+/** The ORCA format a request asks for with `endpoint-load-metrics-format` (TEXT or JSON, any case), as vLLM reads it. */
+function orcaFormat(requested: string | string[] | undefined): "text" | "json" | undefined {
+  const fmt = (Array.isArray(requested) ? requested[0] : requested)?.toLowerCase();
+  return fmt === "text" || fmt === "json" ? fmt : undefined;
+}
+
+/** The `endpoint-load-metrics` value vLLM writes for these named metrics in the requested format (see
+ *  Simulator.orcaHeader); undefined when the request did not ask for a report. Also used by the benchmark. */
+export function orcaReport(requested: string | string[] | undefined, named: Array<[string, number]>): string | undefined {
+  const fmt = orcaFormat(requested);
+  if (fmt === undefined) return undefined;
+  return fmt === "text"
+    ? `TEXT ${named.map(([k, v]) => `named_metrics.${k}=${pyFloat(v)}`).join(", ")}`
+    : `JSON {"named_metrics": {${named.map(([k, v]) => `${JSON.stringify(k)}: ${pyFloat(v)}`).join(", ")}}}`;
+}
+
 export class Simulator {
   readonly model: GpuServerModel;
   readonly engine: Engine;
@@ -265,16 +281,12 @@ export class Simulator {
    * `named_metrics.kv_cache_utilization` (triton-inference-server/server docs/user_guide/metrics.md, ORCA section).
    */
   orcaHeader(requested: string | string[] | undefined): Record<string, string> {
-    const fmt = (Array.isArray(requested) ? requested[0] : requested)?.toLowerCase();
-    if (this.options.orca === false || (fmt !== "text" && fmt !== "json")) return {};
+    if (this.options.orca === false || orcaFormat(requested) === undefined) return {};
     const s = this.model.stats(this.now());
     const named: Array<[string, number]> = this.engine === "triton"
       ? [["kv_cache_utilization", s.kvCacheUsage], ["max_token_capacity", s.kvCapacityTokens]]
       : [["num_requests_waiting", s.waiting], ["kv_cache_usage_perc", s.kvCacheUsage]];
-    const value = fmt === "text"
-      ? `TEXT ${named.map(([k, v]) => `named_metrics.${k}=${pyFloat(v)}`).join(", ")}`
-      : `JSON {"named_metrics": {${named.map(([k, v]) => `${JSON.stringify(k)}: ${pyFloat(v)}`).join(", ")}}}`;
-    return { "endpoint-load-metrics": value };
+    return { "endpoint-load-metrics": orcaReport(requested, named)! };
   }
 
   // ------------------------------------------------------------------ HTTP

@@ -1,6 +1,6 @@
 // One router config → the Istio resources and Envoy fragments that deploy the filter.
 import { bufferLimitFor, bufferLimitPatches } from "./buffer-limit.js";
-import { presetOf } from "../config/engines.js";
+import { presetOf, speaksOrca } from "../config/engines.js";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { stringify } from "yaml";
@@ -128,6 +128,13 @@ export function buildPluginConfig(
       hosts: hosts?.[p.name] ?? [],
       ...(p.fallback !== undefined ? { fallback: p.fallback } : {}),
       ...(p.maxInFlight !== undefined ? { maxInFlight: p.maxInFlight } : {}),
+      // An engine whose ORCA answer differs from its preset's (vllm-v0 answers none; the vllm preset's default asks)
+      // is written explicitly, so the filter's per-pool default never asks a server that cannot answer.
+      ...(p.orca !== undefined
+        ? { orca: p.orca }
+        : p.metrics && speaksOrca(p.metrics.engine) !== speaksOrca(presetOf(p.metrics.engine) ?? p.metrics.engine)
+          ? { orca: speaksOrca(p.metrics.engine) }
+          : {}),
       ...(p.metrics
         ? {
             metrics: {

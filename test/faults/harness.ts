@@ -35,6 +35,8 @@ export interface BedOptions {
   upstreamTimeoutMs?: number;
   /** Router `outlier` section (passive ejection on 5xx / resets). */
   outlier?: { consecutiveErrors?: number; baseEjectionMs?: number; maxEjectionMs?: number; maxEjectionPercent?: number };
+  /** pools[].orca (default: the engine's, on for vLLM). */
+  orca?: boolean;
 }
 
 export interface Bed {
@@ -71,18 +73,19 @@ export async function startBed(o: BedOptions): Promise<Bed> {
   }
   const addresses = sims.map((s) => s.address);
   const metrics = { engine: "vllm", ...(o.metricsTimeoutMs !== undefined ? { timeoutMs: o.metricsTimeoutMs } : {}) };
+  const orca = o.orca !== undefined ? { orca: o.orca } : {};
   let pools: Array<Record<string, unknown>>;
   let upstreams: Record<string, string[]>;
   let upstreamOf: string[];
   if (o.steering === "pool") {
-    pools = sims.map((s, i) => ({ name: `p${i}`, gpu: s.model.spec.gpu, weight: s.model.spec.gpu === "a100" ? 3 : 1, models: [MODEL], metrics }));
+    pools = sims.map((s, i) => ({ name: `p${i}`, gpu: s.model.spec.gpu, weight: s.model.spec.gpu === "a100" ? 3 : 1, models: [MODEL], metrics, ...orca }));
     upstreams = Object.fromEntries(sims.map((s, i) => [`p${i}`, [s.address]]));
     upstreamOf = sims.map((_, i) => `p${i}`);
   } else {
     const a = addresses.slice(0, Math.ceil(n / 2)), l = addresses.slice(Math.ceil(n / 2));
     pools = [
-      { name: "a100", gpu: "a100", weight: 3, models: [MODEL], endpoints: a, metrics },
-      { name: "l4", gpu: "l4", weight: 1, models: [MODEL], endpoints: l, metrics },
+      { name: "a100", gpu: "a100", weight: 3, models: [MODEL], endpoints: a, metrics, ...orca },
+      { name: "l4", gpu: "l4", weight: 1, models: [MODEL], endpoints: l, metrics, ...orca },
     ];
     upstreams = { a100: a, l4: l };
     upstreamOf = addresses;

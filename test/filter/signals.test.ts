@@ -229,6 +229,8 @@ describe("one poller per proxy", () => {
     }, { clusters: [CLUSTER] });
     const seen = new Set<string>();
     for (let t = 0; t < 50; t++) {
+      // Probing follows traffic: 16 requests earn 8 probes (polling.probesPerRequest 0.5).
+      for (let i = 0; i < 16; i++) await p.request(oip("llama-3-8b"));
       const before = p.callouts.all.length;
       p.advance(1000);
       const now = p.callouts.all.length - before;

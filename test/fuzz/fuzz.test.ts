@@ -20,7 +20,10 @@ describe("fuzz: hostile requests and responses through the .wasm", () => {
   it("never traps, never lets a client steer, sanitises what it writes, never stalls (3000 cases)", { timeout: 120_000 }, () => {
     fc.assert(fc.property(requestCaseArb(targets.length), (spec) => runRequestCase(targets, spec, counters)), { seed: SEED, numRuns: 3000 });
     // The generators reach the interesting places (a silent generator bug would make the invariants vacuous).
-    expect(counters["check.steered_pool"]).toBeGreaterThan(40);
+    // How many requests a target steers depends on the 8 sampled configurations, which shift whenever the schema
+    // gains keys (pools[].orca and polling.probesPerRequest: 23 pool-steered at the default seed, 37 and 39 at seeds
+    // 1 and 2); 20 still catches a generator that stopped reaching pool steering.
+    expect(counters["check.steered_pool"]).toBeGreaterThan(20);
     expect(counters["check.steered_endpoint"]).toBeGreaterThan(40);
     expect(counters["check.foreign_stripped"]).toBeGreaterThan(500);
     expect(counters["check.model_as_server"]).toBeGreaterThan(0);

@@ -19,8 +19,8 @@ const TRITON_MODEL = "ensemble";
 let vllm: Simulator[];
 let triton: Simulator[];
 let gw: Gateway;
-/** Triton only: calls without a model to route on (health, metadata, index) go to any member of the mesh's one
- *  endpoint cluster, so they are tried where only Triton servers sit behind the gateway. */
+/** Triton only: calls without a model to route on (health, metadata) go to any member of the mesh's one endpoint
+ *  cluster, so they are tried where only Triton servers sit behind the gateway (the index is merged by the gateway). */
 let tritonGw: Gateway;
 let openai: OpenAI;
 type KServeClient = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
@@ -145,6 +145,9 @@ async function streamInfer(client: KServeClient, drive: (call: grpc.ClientDuplex
   return { got, served, status };
 }
 
+/** The gateway filter's count of gRPC KServe requests steered on their model. */
+const grpcRouted = () => Number(/inference_router_requests\{protocol="kserve-v2-grpc",outcome="routed"\} (\d+)/.exec(gw.proxy.prometheus())?.[1] ?? 0);
+
 /** BYTES raw contents: 4-byte little-endian length, then the bytes. */
 const rawText = (b: Buffer) => b.subarray(4, 4 + b.readUInt32LE(0)).toString("utf8");
 
@@ -161,6 +164,39 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
     expect(((await rest.json()) as Array<{ name: string }>).map((m) => m.name)).toEqual([TRITON_MODEL]);
     const list = (await (await fetch(`http://127.0.0.1:${gw.port}/v1/models`)).json()) as { data: Array<{ id: string }> };
     expect(list.data.map((m) => m.id)).toEqual([LLAMA]);
+  });
+
+  it("RepositoryIndex over gRPC is merged across pools, as the REST index is", async () => {
+    // A second Triton pool with another model, behind a gateway that also holds the vLLM pool: a call forwarded to
+    // one server would list one pool's models (or fail on a vLLM server, which has no gRPC service).
+    const bert = new Simulator({ name: "triton-bert", engine: "triton", gpu: "a100", models: ["bert"] });
+    await bert.listen(0);
+    const doc = {
+      namespace: "test", workload: { selector: { matchLabels: { app: "t" } } }, frontend: { host: "llm", port: 8000 },
+      wasm: { url: "file://build/inference-router.wasm" }, steering: "pool", body: { enabled: true },
+      pools: [
+        { name: "vllm", gpu: "a100", models: [LLAMA], endpoints: vllm.map((s) => s.address), metrics: { engine: "vllm" } },
+        { name: "triton", gpu: "a100", models: [TRITON_MODEL], endpoints: triton.map((s) => s.address), metrics: { engine: "triton-trtllm" } },
+        { name: "bert", gpu: "a100", models: ["bert"], endpoints: [bert.address], metrics: { engine: "triton-trtllm" } },
+      ],
+    };
+    const cfg = parseLocalConfig(doc, "index.yaml");
+    const g = new Gateway({ router: cfg.router, upstreams: { vllm: vllm.map((s) => s.address), triton: triton.map((s) => s.address), bert: [bert.address] }, wasm: WASM, workers: 1, port: 0, adminPort: -1 });
+    await g.start();
+    const def = loader.loadSync(PROTO_PATH, { keepCase: true, longs: Number, defaults: true });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: new (a: string, c: grpc.ChannelCredentials) => KServeClient } };
+    const client = new pkg.inference.GRPCInferenceService(`127.0.0.1:${g.port}`, grpc.credentials.createInsecure());
+    try {
+      const idx = await unary<{ models: Array<{ name: string; version: string; state: string }> }>("RepositoryIndex", {}, client);
+      expect(idx.value.models.map((m) => `${m.name}@${m.version}:${m.state}`).sort()).toEqual(["bert@1:READY", `${TRITON_MODEL}@1:READY`]);
+      // The same union as the REST index of the same gateway.
+      const rest = (await (await fetch(`http://127.0.0.1:${g.port}/v2/repository/index`, { method: "POST", body: "{}" })).json()) as Array<{ name: string }>;
+      expect(rest.map((m) => m.name).sort()).toEqual(idx.value.models.map((m) => m.name).sort());
+    } finally {
+      client.close();
+      await g.close();
+      await bert.close();
+    }
   });
 
   it("ModelInfer goes to the least-loaded server", async () => {
@@ -202,10 +238,11 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
 
   it("ModelStreamInfer streams both ways: token responses per request, errors in the stream", async () => {
     // The second request is written only after tokens of the first arrived, so the stream must be live in both
-    // directions through the gateway. The filter holds a request for its body until body.maxBytes or the end of
-    // the stream; a live stream is released after body.timeoutMs and routed without its model (fail open), so
-    // this runs where only Triton servers sit behind the gateway.
-    const { got, served, status } = await streamInfer(kserveTriton, async (call, got) => {
+    // directions through the gateway. The filter decides on the first complete gRPC frame, so the open stream is
+    // steered by its model at once: behind the mixed gateway (vLLM servers have no gRPC service) it must reach
+    // Triton, and the first tokens must come well before body.timeoutMs would have released it unrouted.
+    const routedBefore = grpcRouted();
+    const { got, served, status } = await streamInfer(kserve, async (call, got) => {
       call.write({ ...textInput("first", 4, true), id: "a" });
       const t0 = performance.now();
       while (got.length === 0 && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 5));
@@ -219,6 +256,9 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
     expect(got.filter((g) => g.id === "b")).toHaveLength(2);
     expect(got.some((g) => g.error?.includes("not-a-model"))).toBe(true);
     expect(triton.map((s) => s.name)).toContain(served);
+    // Steered on its model (counted as routed), not released by the body timeout to go wherever Envoy sends it.
+    expect(grpcRouted()).toBe(routedBefore + 1);
+    expect(gw.proxy.prometheus()).not.toMatch(/inference_router_body_timeouts\{\} [1-9]/);
   });
 
   it("the filter's local reply for an unknown model arrives as a trailers-only NOT_FOUND", async () => {

@@ -229,6 +229,20 @@ describe("what each output contains", () => {
     expect(() => variant((c) => { noBody(c); c.steering = "endpoint"; endpoints(c); c.frontend.headless = true; })).toThrow(/headless Service: Istio builds its cluster as ORIGINAL_DST/);
   });
 
+  test("pools[].orca reaches the plugin configuration only when set (the filter defaults it from the engine)", () => {
+    const unset = generate(variant(noBody)).pluginConfig.pools;
+    expect(unset.every((p) => p.orca === undefined)).toBe(true);
+    const set = generate(variant((c) => { noBody(c); c.pools[0]!.orca = false; c.pools[1]!.orca = true; })).pluginConfig.pools;
+    expect([set[0]!.orca, set[1]!.orca]).toEqual([false, true]);
+  });
+
+  test("an engine alias that answers no ORCA report (vllm-v0) gets orca: false written, since its preset (vllm) would ask", () => {
+    const pools = generate(variant((c) => { noBody(c); c.pools[0]!.metrics!.engine = "vllm-v0"; })).pluginConfig.pools;
+    expect(pools[0]!.metrics!.engine).toBe("vllm");
+    expect(pools[0]!.orca).toBe(false);
+    expect(pools[1]!.orca).toBeUndefined();
+  });
+
   test("the filter is scoped to the services' :authority forms, as Istio names them", () => {
     const r = generate(variant(noBody));
     const hosts = r.pluginConfig.pools[0]!.hosts;

@@ -422,6 +422,29 @@ describe("robustness", () => {
   });
 });
 
+/** Base64 of a serialized xds.data.orca.v3.OrcaLoadReport (field numbers from orca_load_report.proto). */
+function orcaBin(o: { cpu?: number; mem?: number; rps?: number; rpsFractional?: number; eps?: number; app?: number; named?: Record<string, number>; requestCost?: Record<string, number> }): string {
+  const parts: Buffer[] = [];
+  const varint = (v: number) => { const b: number[] = []; do { let c = v & 0x7f; v = Math.floor(v / 128); if (v) c |= 0x80; b.push(c); } while (v); return Buffer.from(b); };
+  const dbl = (f: number, v: number) => { const b = Buffer.alloc(9); b[0] = (f << 3) | 1; b.writeDoubleLE(v, 1); return b; };
+  const map = (f: number, m: Record<string, number>) => {
+    for (const [k, v] of Object.entries(m)) {
+      const key = Buffer.from(k, "utf8");
+      const entry = Buffer.concat([Buffer.from([0x0a]), varint(key.length), key, dbl(2, v)]);
+      parts.push(Buffer.from([(f << 3) | 2]), varint(entry.length), entry);
+    }
+  };
+  if (o.cpu !== undefined) parts.push(dbl(1, o.cpu));
+  if (o.mem !== undefined) parts.push(dbl(2, o.mem));
+  if (o.rps !== undefined) parts.push(Buffer.from([3 << 3]), varint(o.rps));
+  if (o.requestCost) map(4, o.requestCost);
+  if (o.rpsFractional !== undefined) parts.push(dbl(6, o.rpsFractional));
+  if (o.eps !== undefined) parts.push(dbl(7, o.eps));
+  if (o.named) map(8, o.named);
+  if (o.app !== undefined) parts.push(dbl(9, o.app));
+  return Buffer.concat(parts).toString("base64");
+}
+
 describe("ORCA endpoint-load-metrics", () => {
   it("TEXT form", () => {
     const r = orca("TEXT cpu_utilization=0.3, mem_utilization=0.8, rps_fractional=10, named_metrics.queue=3, named_metrics.kv_cache_utilization=0.4");
@@ -430,6 +453,19 @@ describe("ORCA endpoint-load-metrics", () => {
     expect(v).toMatchObject({ present: true, app: 0.5, eps: 2, queue: 7, kvCache: 0.25, running: 4 });
     const w = orca("TEXT request_cost.queue_depth=2, utilization.kv_cache_usage=0.9, named_metrics.vllm:num_requests_waiting=5, qps=3, named_metrics.other=1");
     expect(w).toMatchObject({ present: true, queue: 5, kvCache: 0.9, rps: 3 });
+  });
+
+  it("TEXT form with Envoy's `name:value` pairs (source/common/orca/orca_parser.cc)", () => {
+    const r = orca("TEXT cpu_utilization:0.3, mem_utilization:0.8, rps_fractional:10, named_metrics.queue:3, named_metrics.kv_cache_utilization:0.4");
+    expect(r).toMatchObject({ ok: true, present: true, cpu: 0.3, mem: 0.8, rps: 10, queue: 3, kvCache: 0.4, errors: 0 });
+    // Blanks around name and value are skipped, as Envoy's SkipWhitespace split does; `:` and `=` pairs may mix.
+    const v = orca("TEXT  application_utilization : 0.5 ,eps:2,named_metrics.num_requests_waiting= 7, named_metrics.kv_cache_usage_perc :0.25");
+    expect(v).toMatchObject({ present: true, app: 0.5, eps: 2, queue: 7, kvCache: 0.25, errors: 0 });
+    // With `=` in the pair, an engine prefix's `:` stays in the name; without, the first `:` splits (Envoy), so
+    // `named_metrics.vllm:num_requests_waiting:5` has the value "num_requests_waiting:5": malformed, counted.
+    expect(orca("TEXT named_metrics.vllm:num_requests_waiting=5")).toMatchObject({ present: true, queue: 5 });
+    expect(orca("TEXT named_metrics.vllm:num_requests_waiting:5, eps:1")).toMatchObject({ present: true, queue: -1, eps: 1, errors: 1 });
+    expect(orca("TEXT cpu_utilization:, :3, mem_utilization: x")).toMatchObject({ present: false, errors: 3 });
   });
 
   it("TEXT form: malformed pairs are skipped and counted", () => {
@@ -475,16 +511,36 @@ describe("ORCA endpoint-load-metrics", () => {
     }
   });
 
-  it("BIN form is not decoded", () => {
-    expect(orca("BIN CQAAAAAAAOA/EQAAAAAAAOA/").present).toBe(false);
+  it("BIN form: base64 of the serialized OrcaLoadReport, as Envoy decodes it", () => {
+    // cpu_utilization (1) = 0.5, mem_utilization (2) = 0.5
+    expect(orca("BIN CQAAAAAAAOA/EQAAAAAAAOA/")).toMatchObject({ present: true, cpu: 0.5, mem: 0.5, errors: 0 });
+    const r = orca(`BIN ${orcaBin({ cpu: 0.3, rpsFractional: 12.5, eps: 1, app: 0.6, rps: 9, named: { num_requests_waiting: 4, kv_cache_usage_perc: 0.25, other: 7 }, requestCost: { running: 2 } })}`);
+    expect(r).toMatchObject({ present: true, cpu: 0.3, rps: 12.5, eps: 1, app: 0.6, queue: 4, kvCache: 0.25, running: 2, errors: 0 });
+    // Unpadded base64, deprecated integer rps alone, an unknown field of every wire type skipped.
+    const unknown = "YAE" /* field 12 varint 1 */;
+    expect(orca(`BIN ${orcaBin({ rps: 9 }).replace(/=+$/, "")}`)).toMatchObject({ present: true, rps: 9 });
+    expect(orca(`BIN ${Buffer.concat([Buffer.from(unknown, "base64"), Buffer.from(orcaBin({ eps: 3 }), "base64")]).toString("base64")}`)).toMatchObject({ present: true, eps: 3 });
+  });
+
+  it("BIN form: malformed input keeps what was read and never traps", () => {
+    for (const bad of ["BIN ", "BIN !!!!", "BIN A", "BIN CQAAAA", "BIN Cw==", "BIN " + "A".repeat(5000), "BIN QgP/////",
+      `BIN ${orcaBin({ cpu: -1 })}`, `BIN ${orcaBin({ named: { queue: NaN } })}`]) {
+      const r = orca(bad);
+      expect([bad, r.present, r.cpu, r.queue]).toEqual([bad, false, -1, -1]);
+    }
+    // Truncated after a good field: the good field counts, the error is counted.
+    const good = Buffer.from(orcaBin({ eps: 2, named: { queue: 5 } }), "base64");
+    const cut = orca(`BIN ${good.subarray(0, good.length - 3).toString("base64")}`);
+    expect(cut).toMatchObject({ present: true, eps: 2, queue: -1 });
+    expect(cut.errors).toBeGreaterThan(0);
   });
 
   it("random header values never trap", () => {
     let seed = 12345;
     const rnd = () => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return seed / 0x80000000; };
-    const alphabet = 'TEXT JSON {}[]":,=.-+eE0123456789 named_metrics.queue cpu_utilization \\u';
+    const alphabet = 'TEXT JSON {}[]":,=.-+eE0123456789 named_metrics.queue cpu_utilization \\u CQAAAAAAAOA/EQ+/==';
     for (let i = 0; i < 1500; i++) {
-      const pre = i % 2 ? "TEXT " : "JSON ";
+      const pre = ["TEXT ", "JSON ", "BIN "][i % 3]!;
       let s = pre;
       const n = Math.floor(rnd() * 80);
       for (let k = 0; k < n; k++) s += rnd() < 0.9 ? alphabet[Math.floor(rnd() * alphabet.length)] : String.fromCharCode(Math.floor(rnd() * 0x10000));

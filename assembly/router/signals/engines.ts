@@ -22,3 +22,8 @@ export function engineFromName(name: string): i32 {
   if (name == "custom") return ENGINE_CUSTOM;
   return -1;
 }
+
+/** Whether the engine's real server answers `endpoint-load-metrics-format` with an ORCA report (sources: src/config/engines.ts). */
+export function engineAnswersOrca(engine: i32): bool {
+  return engine == ENGINE_VLLM || engine == ENGINE_TRITON_TRTLLM || engine == ENGINE_TRITON;
+}

@@ -2,9 +2,16 @@
 // OrcaLoadReport, as Envoy and vLLM write it).
 //
 // Forms (the prefix is case-sensitive and followed by one space, as in Envoy's parser):
-//   TEXT cpu_utilization=0.3, mem_utilization=0.8, rps_fractional=10, named_metrics.queue=3
+//   TEXT cpu_utilization:0.3, mem_utilization:0.8, named_metrics.queue:3   (Envoy's form)
+//   TEXT cpu_utilization=0.3, mem_utilization=0.8, named_metrics.queue=3   (vLLM's and Triton's form)
 //   JSON {"cpu_utilization": 0.3, "named_metrics": {"queue": 3, "kv_cache_utilization": 0.4}}
-//   BIN <base64 serialized proto>   — not decoded here: present = false (use TEXT or JSON from the server).
+//   BIN <base64 of the serialized proto>                               (Envoy's binary form)
+// TEXT pairs are separated by commas with optional blanks around each pair. Envoy splits a pair at its first
+// `:` (blanks around name and value skipped: source/common/orca/orca_parser.cc tryParseNativeHttpEncoded, header
+// prefixes in orca_parser.h, envoyproxy/envoy@977c287b70c9c51f34597ea13b289d28fb114a41); vLLM writes `=`
+// (vllm/entrypoints/openai/orca_metrics.py create_orca_header, vllm-project/vllm@08408b80ee411889401fb304deeac22cf2cdafc6).
+// Both are read: a pair holding `=` splits at its first `=` (so an engine-prefixed key such as
+// `named_metrics.vllm:num_requests_waiting=3` stays whole), any other at its first `:`.
 // Leading/trailing blanks around the whole value are ignored; a value without one of these prefixes is not a
 // report.
 //
@@ -16,6 +23,12 @@
 // "kv_cache_usage_perc" give `kvCache`. Each of these map keys may carry an engine prefix "vllm:" / "sglang:".
 // Other keys are ignored.
 //
+// BIN: standard base64 (padding optional) of the protobuf encoding, at most BIN_CAP bytes decoded; fields by
+// number as in xds/data/orca/v3/orca_load_report.proto (cncf/xds@006306971edc85a646b0888eba1992e4f57f38c9):
+// 1 cpu_utilization, 2 mem_utilization, 6 rps_fractional, 7 eps, 9 application_utilization (doubles), 3 rps
+// (varint), 4 request_cost, 5 utilization, 8 named_metrics (map<string, double> entries: key 1, value 2). Unknown
+// fields are skipped by wire type; a truncated or malformed encoding ends the read (what was read counts). The
+// legacy `endpoint-load-metrics-bin` header (gRPC) is not read: one more header lookup on every response.
 // Values must be finite and >= 0 (proto validation of the report); JSON values may also be numbers written as
 // strings (proto3 JSON mapping). A malformed or out-of-range pair is counted in `errors` and skipped; the rest
 // of a TEXT report still counts. A JSON report is read up to the first syntax error. `present` is true when at
@@ -137,7 +150,12 @@ function parseText(i: i32, end: i32, out: OrcaReport): void {
     if (a == b) continue; // empty item (", ,")
     let eq = a;
     while (eq < b && ch(eq) != 0x3D) eq++;
-    if (eq == b) { out.errors++; continue; }
+    if (eq == b) {
+      // Envoy's form: name and value split at the first `:`.
+      eq = a;
+      while (eq < b && ch(eq) != 0x3A) eq++;
+      if (eq == b) { out.errors++; continue; }
+    }
     let ke = eq;
     while (ke > a && isWs(ch(ke - 1))) ke--;
     let va = eq + 1;
@@ -359,7 +377,149 @@ export function parseOrca(value: string, out: OrcaReport): bool {
       if (pos < n) jsonErr = true;
     }
     if (jsonErr) out.errors++;
+  } else if (startsLit(hp, hl, "BIN ")) {
+    parseBin(i + 4, end, out);
   }
-  // "BIN " (base64 proto) and anything else: not read.
+  // Anything else: not a report.
   return out.present;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// BIN
+// ---------------------------------------------------------------------------------------------------------
+
+const BIN_CAP: i32 = 3072;
+const BIN_BUF: usize = memory.data(BIN_CAP);
+
+// @ts-ignore: decorator
+@inline function b64(c: u32): i32 {
+  if (c - 0x41 < 26) return <i32>(c - 0x41);
+  if (c - 0x61 < 26) return <i32>(c - 0x61 + 26);
+  if (c - 0x30 < 10) return <i32>(c - 0x30 + 52);
+  if (c == 0x2B) return 62;
+  if (c == 0x2F) return 63;
+  return -1;
+}
+
+/** Decodes the base64 units [a, b) into BIN_BUF; the byte count, or -1 when malformed or too long. */
+function unbase64(a: i32, b: i32): i32 {
+  while (b > a && ch(b - 1) == 0x3D) b--; // padding
+  let acc: u32 = 0, bits = 0, k = 0;
+  for (let i = a; i < b; i++) {
+    const d = b64(ch(i));
+    if (d < 0) return -1;
+    acc = (acc << 6) | <u32>d;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (k >= BIN_CAP) return -1;
+      store<u8>(BIN_BUF + <usize>k, <u8>(acc >> <u32>bits));
+      k++;
+    }
+  }
+  return bits >= 6 ? -1 : k; // a lone trailing character is not base64
+}
+
+let bp: usize = 0;
+let bend: usize = 0;
+let binErr = false;
+
+function varint(): u64 {
+  let v: u64 = 0;
+  for (let shift: u64 = 0; shift < 64; shift += 7) {
+    if (bp >= bend) { binErr = true; return 0; }
+    const c = <u64>load<u8>(bp);
+    bp++;
+    v |= (c & 0x7F) << shift;
+    if ((c & 0x80) == 0) return v;
+  }
+  binErr = true;
+  return 0;
+}
+
+function fixed64(): f64 {
+  if (bp + 8 > bend) { binErr = true; return 0; }
+  const v = load<f64>(bp);
+  bp += 8;
+  return v;
+}
+
+// @ts-ignore: decorator
+@inline function okValue(v: f64): bool { return isFinite(v) && v >= 0; }
+
+/** One map entry (key string 1, value double 2) in [bp, stop); the key widened into KEY_BUF for mapKey. */
+function binMapEntry(stop: usize, out: OrcaReport): void {
+  let klen = -1;
+  let v: f64 = -1;
+  let haveV = false;
+  const saveEnd = bend;
+  bend = stop;
+  while (bp < bend && !binErr) {
+    const key = varint();
+    if (binErr) break;
+    const f = <i32>(key >> 3), wt = <i32>(key & 7);
+    if (f == 1 && wt == 2) {
+      const n = varint();
+      if (binErr || n > <u64>(bend - bp)) { binErr = true; break; }
+      klen = n <= <u64>KEY_CAP ? <i32>n : -1;
+      for (let i = 0; klen > 0 && i < klen; i++) store<u16>(KEY_BUF + (<usize>i << 1), <u16>load<u8>(bp + <usize>i));
+      bp += <usize>n;
+    } else if (f == 2 && wt == 1) {
+      v = fixed64();
+      haveV = true;
+    } else skipBin(wt);
+  }
+  bend = saveEnd;
+  bp = stop;
+  if (binErr) return;
+  if (!haveV) v = 0; // proto3: an absent value is 0
+  if (!okValue(v)) { out.errors++; return; }
+  out.present = true;
+  if (klen > 0) mapKey(KEY_BUF, klen, v, out);
+}
+
+function skipBin(wt: i32): void {
+  if (wt == 0) varint();
+  else if (wt == 1) { if (bp + 8 > bend) binErr = true; else bp += 8; }
+  else if (wt == 5) { if (bp + 4 > bend) binErr = true; else bp += 4; }
+  else if (wt == 2) {
+    const n = varint();
+    if (binErr || n > <u64>(bend - bp)) binErr = true;
+    else bp += <usize>n;
+  } else binErr = true; // groups (3, 4) and unknown wire types
+}
+
+function parseBin(a: i32, end: i32, out: OrcaReport): void {
+  while (a < end && isWs(ch(a))) a++;
+  const len = unbase64(a, end);
+  if (len < 0) { out.errors++; return; }
+  bp = BIN_BUF;
+  bend = BIN_BUF + <usize>len;
+  binErr = false;
+  while (bp < bend && !binErr) {
+    const key = varint();
+    if (binErr) break;
+    const f = <i32>(key >> 3), wt = <i32>(key & 7);
+    if (wt == 1 && (f == 1 || f == 2 || f == 6 || f == 7 || f == 9)) {
+      const v = fixed64();
+      if (binErr) break;
+      if (!okValue(v)) { out.errors++; continue; }
+      out.present = true;
+      if (f == 1) out.cpu = v;
+      else if (f == 2) out.mem = v;
+      else if (f == 6) out.rps = v;
+      else if (f == 7) out.eps = v;
+      else out.app = v;
+    } else if (wt == 0 && f == 3) {
+      const v = <f64>varint();
+      if (binErr) break;
+      out.present = true;
+      if (out.rps < 0) out.rps = v; // rps_fractional wins
+    } else if (wt == 2 && (f == 4 || f == 5 || f == 8)) {
+      const n = varint();
+      if (binErr || n > <u64>(bend - bp)) { binErr = true; break; }
+      binMapEntry(bp + <usize>n, out);
+    } else skipBin(wt);
+  }
+  if (binErr) out.errors++;
 }

@@ -31,8 +31,9 @@
 //   Triton `model`); with `model` set only samples of that model count (see prometheus.ts for the rule).
 
 // The engine ids and names are generated from the one engine list (src/config/engines.ts → ./engines.ts).
-import { ENGINE_VLLM, ENGINE_SGLANG, ENGINE_TRTLLM, ENGINE_TRITON_TRTLLM, ENGINE_TRITON, ENGINE_TGI, ENGINE_CUSTOM, engineFromName } from "./engines";
-export { ENGINE_VLLM, ENGINE_SGLANG, ENGINE_TRTLLM, ENGINE_TRITON_TRTLLM, ENGINE_TRITON, ENGINE_TGI, ENGINE_CUSTOM, engineFromName };
+import { ENGINE_VLLM, ENGINE_SGLANG, ENGINE_TRTLLM, ENGINE_TRITON_TRTLLM, ENGINE_TRITON, ENGINE_TGI, ENGINE_CUSTOM, engineFromName, engineAnswersOrca } from "./engines";
+export { ENGINE_VLLM, ENGINE_SGLANG, ENGINE_TRTLLM, ENGINE_TRITON_TRTLLM, ENGINE_TRITON, ENGINE_TGI, ENGINE_CUSTOM, engineFromName, engineAnswersOrca };
+import { PoolConfig } from "../config";
 
 /** One series to extract: exact metric name plus required label matchers (name = value, exact, after
  *  unescaping). `labels` is flat: [k0, v0, k1, v1, ...]; a trailing odd key is ignored. Each matched sample is
@@ -118,4 +119,12 @@ export function presetSpec(engine: i32, model: string): MetricsSpec {
     s.running = one("tgi_batch_current_size");
   }
   return s;
+}
+
+/** `pools[].orca`, defaulting from the pool's engine in the one engine list (`orca` column of src/config/engines.ts, with
+ *  its sources; vllm when the pool has no metrics: the schema's engine default). */
+export function poolAsksOrca(p: PoolConfig): bool {
+  if (p.hasOrca) return p.orca;
+  const m = p.metrics;
+  return engineAnswersOrca(m === null ? ENGINE_VLLM : engineFromName(m.engine));
 }

@@ -199,6 +199,7 @@ function dumpPollingConfig(v: PollingConfig): string {
   s += "\"intervalMs\":" + v.intervalMs.toString();
   s += ",\"probesPerTick\":" + v.probesPerTick.toString();
   s += ",\"subsetAbove\":" + v.subsetAbove.toString();
+  s += ",\"probesPerRequest\":" + n(v.probesPerRequest);
   if (v.leaseMs != 0) s += ",\"leaseMs\":" + v.leaseMs.toString();
   return s + "}";
 }
@@ -224,6 +225,7 @@ function dumpPoolConfig(v: PoolConfig): string {
     const o = v.metrics;
     if (o !== null) s += ",\"metrics\":" + dumpMetricsConfig(o);
   }
+  if (v.hasOrca) s += ",\"orca\":" + (v.orca ? "true" : "false");
   {
     const o = v.discovery;
     if (o !== null) s += ",\"discovery\":" + dumpDiscoveryConfig(o);
