@@ -20,7 +20,7 @@
 // Prints one line per module built (with its time); --quiet prints nothing when everything is fresh.
 import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import os from "node:os";
@@ -158,6 +158,9 @@ export async function build(selected, { force = false, log = (s) => process.stdo
       finished++;
       if (r.code !== 0) {
         failed++;
+        // The previous output must not pass for this build: remove it and its stamp.
+        rmSync(join(root, j.m.out), { force: true });
+        rmSync(stampPath(j.m), { force: true });
         log(`  [${finished}/${jobs.length}] ${j.m.label} FAILED:\n${r.out}\n`);
         continue;
       }

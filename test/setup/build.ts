@@ -9,10 +9,11 @@ const root = join(import.meta.dirname, "..", "..");
 
 export default function setup(): void {
   if (process.env.HOST_TEST_NO_BUILD) return;
-  // Progress goes to the terminal; a module that fails to build makes its tests fail with "file not found".
+  // Progress goes to the terminal. A module that fails to build stops the run: its previous build may still be in
+  // build/, and tests passing on that stale module would hide the failure.
   try {
     execFileSync(process.execPath, [join(root, "scripts", "build-wasm.mjs"), "--for", "test", "--quiet"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
   } catch {
-    process.stderr.write("some wasm modules failed to build (see above); their tests will fail\n");
+    throw new Error("some wasm modules failed to build (see above): not running the tests on their previous builds");
   }
 }
