@@ -143,7 +143,13 @@ describe("gateway (pool steering)", () => {
     for (let i = 0; i < 4; i++) await (await chat(endpoint, LLAMA, { headers: { "endpoint-load-metrics-format": "TEXT" } })).text();
     const scrape = async () => parsePromText(await (await fetch(`http://127.0.0.1:${endpoint.adminPort}/stats/prometheus`)).text());
     const ages = async () => (await scrape()).filter((s) => s.name === "inference_router_upstream_report_age_ms");
-    for (let t = 0; t < 30 && (await ages()).length === 0; t++) await new Promise((r) => setTimeout(r, 100));
+    // A publication may fall between the requests (a tick while one is in flight): wait for one after them, where
+    // the record holds a report and nothing is in flight.
+    const settled = async () => {
+      const s = await scrape();
+      return s.some((x) => x.name === "inference_router_upstream_report_age_ms") && s.filter((x) => x.name === "inference_router_upstream_in_flight").every((x) => x.value === 0);
+    };
+    for (let t = 0; t < 50 && !(await settled()); t++) await new Promise((r) => setTimeout(r, 100));
     const series = await scrape();
     const ep = (await ages())[0]!.labels;
     expect(Object.keys(ep).sort()).toEqual(["endpoint", "pool"]);
