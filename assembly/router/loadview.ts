@@ -380,7 +380,10 @@ export class LoadView {
 
   /**
    * Stores a server-reported load (queue depth, KV-cache use, running requests) with its time and resets the
-   * sends since the last report. A negative value keeps the stored one (a source that reports only some signals).
+   * sends since the last report. A negative queue or KV use keeps the stored one (a source that reports only some
+   * signals). A report without a running count (vLLM's ORCA report carries only waiting requests and KV use) leaves
+   * it unknown: kept, a poll's count would ride on every later report's time and read as fresh for as long as reports
+   * keep coming (polls skip reported upstreams), while the servers' batches have long changed.
    * A report older than the stored one is ignored: sources merge by freshness.
    */
   report(u: Upstream, queue: f64, kvCache: f64, running: f64, atMs: i64): bool {
@@ -392,7 +395,8 @@ export class LoadView {
       if (R.reportedAtMs(b) > atMs) return true; // a fresher report already landed
       if (queue >= 0) R.setQueue(b, <f32>queue);
       if (kvCache >= 0) R.setKvCache(b, <f32>kvCache);
-      if (running >= 0) R.setRunning(b, <f32>running);
+      // A running count the report does not carry is unknown from now on, not as fresh as the report.
+      R.setRunning(b, running >= 0 ? <f32>running : -1);
       R.setReportedAtMs(b, atMs);
       R.setSentSinceReport(b, 0);
       this.forget(u);

@@ -87,6 +87,24 @@ describe("asking for ORCA reports on steered requests", () => {
     expect(rec.reportedAtMs).toBe(T0);
   });
 
+  it("a report without a running count leaves it unknown, not as fresh as the report (a poll's count would freeze)", async () => {
+    const p = await routerProxy(endpointConfig(pool()));
+    // A poll a while ago saw 40 running on each member; since then the servers answer with ORCA (queue, KV only).
+    await p.request(oip("llama-3-8b")); // creates both records
+    for (const ep of [EP1, EP2]) writeReport(p, loadKey("a", ep), { queue: 0, kvCache: 0.1, atMs: T0 - 2000, running: 40 });
+    const r = await p.request(oip("llama-3-8b", {
+      response: () => ({ status: 200, headers: { "endpoint-load-metrics": 'JSON {"named_metrics": {"num_requests_waiting": 1.0, "kv_cache_usage_perc": 0.2}}' } }),
+    }));
+    const ep = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
+    const other = ep === EP1 ? EP2 : EP1;
+    const rec = readLoad(p, loadKey("a", ep))!;
+    expect(rec.reportedAtMs).toBe(T0);
+    expect(rec.queue).toBe(1);
+    expect(rec.running).toBe(-1);
+    // The member that sent no report keeps its poll's count, still dated by that poll.
+    expect(readLoad(p, loadKey("a", other))!.running).toBe(40);
+  });
+
   it("reads Envoy's TEXT form (`name:value`, blanks around the pairs) from a response", async () => {
     const p = await routerProxy(endpointConfig(pool()));
     const r = await p.request(oip("llama-3-8b", {
@@ -150,7 +168,9 @@ describe("polls skip upstreams with a recent report", () => {
       expect(seen.size).toBe(2);
       p.advance(200);
       polled.push(p.callouts.pending.map((c) => c.headers["x-gateway-destination-endpoint"]!).sort());
-      for (const c of p.callouts.pending) c.respond({ status: 200, body: "vllm:num_requests_running 3\n" });
+      // Waiting, not running: a poll's running count would make the other upstream, whose report dropped it, win
+      // every pick here (requests complete at once), and this test needs reports from both.
+      for (const c of p.callouts.pending) c.respond({ status: 200, body: "vllm:num_requests_waiting 0\n" });
     }
     // Tick 1: never polled, so polled; ticks 2-3 skipped (last poll 1000 / 2000 ms old); tick 4 (3000 ms): polled.
     expect(polled).toEqual([[EP1, EP2], [], [], [EP1, EP2], [], []]);
