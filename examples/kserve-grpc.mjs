@@ -5,7 +5,11 @@ import * as grpc from "@grpc/grpc-js";
 import * as loader from "@grpc/proto-loader";
 
 const target = process.argv[2] ?? "127.0.0.1:8080";
-const def = loader.loadSync(new URL("../proto/kserve/grpc_predict_v2.proto", import.meta.url).pathname, { keepCase: true, longs: Number, defaults: true });
+const def = loader.loadSync(new URL("../proto/kserve/grpc_predict_v2.proto", import.meta.url).pathname, {
+  keepCase: true,
+  longs: Number,
+  defaults: true,
+});
 const { inference } = grpc.loadPackageDefinition(def);
 const client = new inference.GRPCInferenceService(target, grpc.credentials.createInsecure());
 
@@ -21,12 +25,20 @@ const request = (text, maxTokens, stream) => ({
 const text = (raw) => raw.subarray(4, 4 + raw.readUInt32LE(0)).toString();
 
 const unary = client.ModelInfer(request("What is a GPU?", 8, false), (err, res) => {
-  if (err) { console.error("ModelInfer failed:", err.code, err.details); process.exit(1); }
+  if (err) {
+    console.error("ModelInfer failed:", err.code, err.details);
+    process.exit(1);
+  }
   console.log("ModelInfer:", JSON.stringify(text(res.raw_output_contents[0])));
   const call = client.ModelStreamInfer();
   call.on("metadata", (md) => console.log("ModelStreamInfer served by", md.get("x-simulator")[0]));
-  call.on("data", (r) => process.stdout.write(r.error_message ? `[error: ${r.error_message}]` : text(r.infer_response.raw_output_contents[0])));
-  call.on("status", (s) => { console.log(`\nstream status: ${grpc.status[s.code]}`); client.close(); });
+  call.on("data", (r) =>
+    process.stdout.write(r.error_message ? `[error: ${r.error_message}]` : text(r.infer_response.raw_output_contents[0])),
+  );
+  call.on("status", (s) => {
+    console.log(`\nstream status: ${grpc.status[s.code]}`);
+    client.close();
+  });
   call.write(request("Stream a short answer", 12, true));
   call.end();
 });

@@ -35,16 +35,31 @@ export function modules() {
     { label: "release", group: "release", entry: "assembly/index.ts", out: "build/inference-router.wasm", target: "release", args: [] },
     { label: "debug", group: "debug", entry: "assembly/index.ts", out: "build/inference-router.debug.wasm", target: "debug", args: [] },
   ];
-  const list = (dir) => (existsSync(join(root, dir)) ? readdirSync(join(root, dir)) : [])
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts")).sort();
+  const list = (dir) =>
+    (existsSync(join(root, dir)) ? readdirSync(join(root, dir)) : []).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts")).sort();
   for (const f of list("test/filters")) {
     const name = basename(f, ".ts");
-    out.push({ label: `test/${name}`, group: "test", name, entry: `test/filters/${f}`, out: `build/test/${name}.wasm`, target: "test", args: [] });
+    out.push({
+      label: `test/${name}`,
+      group: "test",
+      name,
+      entry: `test/filters/${f}`,
+      out: `build/test/${name}.wasm`,
+      target: "test",
+      args: [],
+    });
   }
   for (const f of list("test/units")) {
     const name = basename(f, ".ts");
-    out.push({ label: `units/${name}`, group: "units", name, entry: `test/units/${f}`, out: `build/units/${name}.wasm`, target: "test",
-      args: ["--exportRuntime", "--exportStart", "_start"] });
+    out.push({
+      label: `units/${name}`,
+      group: "units",
+      name,
+      entry: `test/units/${f}`,
+      out: `build/units/${name}.wasm`,
+      target: "test",
+      args: ["--exportRuntime", "--exportStart", "_start"],
+    });
   }
   return out;
 }
@@ -105,8 +120,14 @@ function plan(m) {
   const argv = [m.entry, "--config", "asconfig.json", "--target", m.target, "-o", m.out, ...m.args];
   const { files, packages } = sourceClosure(m.entry);
   const h = createHash("sha256");
-  h.update(JSON.stringify({ argv, options: asconfig.options, target: asconfig.targets[m.target],
-    tools: [packageVersion("assemblyscript"), ...packages.map(packageVersion)] }));
+  h.update(
+    JSON.stringify({
+      argv,
+      options: asconfig.options,
+      target: asconfig.targets[m.target],
+      tools: [packageVersion("assemblyscript"), ...packages.map(packageVersion)],
+    }),
+  );
   for (const f of [...files, ...libFiles]) h.update(`\0${relative(root, f)}\0`).update(readFileSync(f));
   return { argv, digest: h.digest("hex") };
 }
@@ -147,27 +168,30 @@ export async function build(selected, { force = false, log = (s) => process.stdo
   mkdirSync(stampDir, { recursive: true });
   const width = Math.max(1, Math.min(os.availableParallelism?.() ?? 2, 4));
   const queue = jobs.slice();
-  let failed = 0, finished = 0;
+  let failed = 0,
+    finished = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (queue.length) {
-      const j = queue.shift();
-      mkdirSync(dirname(join(root, j.m.out)), { recursive: true });
-      const t = performance.now();
-      const r = await compile(j.argv);
-      finished++;
-      if (r.code !== 0) {
-        failed++;
-        // The previous output must not pass for this build: remove it and its stamp.
-        rmSync(join(root, j.m.out), { force: true });
-        rmSync(stampPath(j.m), { force: true });
-        log(`  [${finished}/${jobs.length}] ${j.m.label} FAILED:\n${r.out}\n`);
-        continue;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (queue.length) {
+        const j = queue.shift();
+        mkdirSync(dirname(join(root, j.m.out)), { recursive: true });
+        const t = performance.now();
+        const r = await compile(j.argv);
+        finished++;
+        if (r.code !== 0) {
+          failed++;
+          // The previous output must not pass for this build: remove it and its stamp.
+          rmSync(join(root, j.m.out), { force: true });
+          rmSync(stampPath(j.m), { force: true });
+          log(`  [${finished}/${jobs.length}] ${j.m.label} FAILED:\n${r.out}\n`);
+          continue;
+        }
+        writeFileSync(stampPath(j.m), `${j.digest}\n`);
+        log(`  [${finished}/${jobs.length}] ${j.m.label} (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
       }
-      writeFileSync(stampPath(j.m), `${j.digest}\n`);
-      log(`  [${finished}/${jobs.length}] ${j.m.label} (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
-    }
-  }));
+    }),
+  );
   log(`built ${jobs.length - failed} of ${jobs.length} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   return { built: jobs.length - failed, failed };
 }

@@ -8,4 +8,7 @@ const readme = join(import.meta.dirname, "..", "README.md");
 const text = readFileSync(readme, "utf8");
 const re = /(<!-- metrics-table:start[^>]*-->\n)[\s\S]*?(\n<!-- metrics-table:end -->)/;
 if (!re.test(text)) throw new Error("README.md has no metrics-table markers");
-writeFileSync(readme, text.replace(re, (_, a, b) => a + metricsTableMarkdown() + b));
+writeFileSync(
+  readme,
+  text.replace(re, (_, a, b) => a + metricsTableMarkdown() + b),
+);

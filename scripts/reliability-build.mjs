@@ -12,9 +12,32 @@ export const outDir = join(root, "build", "reliability");
 
 export function compileEngines() {
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
-  const r = spawnSync(process.execPath, [tsc, "--outDir", outDir, "--rootDir", root, "--module", "NodeNext", "--moduleResolution", "NodeNext",
-    "--target", "ES2022", "--skipLibCheck", "--types", "node", "--declaration", "false", "--sourceMap", "false",
-    join(root, "test", "fuzz", "engine.ts"), join(root, "test", "soak", "soak.ts")], { cwd: root, encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [
+      tsc,
+      "--outDir",
+      outDir,
+      "--rootDir",
+      root,
+      "--module",
+      "NodeNext",
+      "--moduleResolution",
+      "NodeNext",
+      "--target",
+      "ES2022",
+      "--skipLibCheck",
+      "--types",
+      "node",
+      "--declaration",
+      "false",
+      "--sourceMap",
+      "false",
+      join(root, "test", "fuzz", "engine.ts"),
+      join(root, "test", "soak", "soak.ts"),
+    ],
+    { cwd: root, encoding: "utf8" },
+  );
   if (!existsSync(join(outDir, "test", "fuzz", "engine.js"))) {
     process.stderr.write(r.stdout + r.stderr);
     throw new Error("could not compile the fuzz/soak engines");

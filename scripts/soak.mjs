@@ -12,8 +12,11 @@ import { arg, compileEngines, loadWasm, outDir, root } from "./reliability-build
 if (!process.argv.includes("--no-tests")) {
   const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
   console.log("long memory and soak tests (vitest, INFERENCE_ROUTER_SOAK=1)");
-  const t = spawnSync(process.execPath, [vitest, "run", "test/filter/memory.test.ts", "test/soak/soak.test.ts"],
-    { cwd: root, stdio: "inherit", env: { ...process.env, INFERENCE_ROUTER_SOAK: "1" } });
+  const t = spawnSync(process.execPath, [vitest, "run", "test/filter/memory.test.ts", "test/soak/soak.test.ts"], {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, INFERENCE_ROUTER_SOAK: "1" },
+  });
   if (t.status !== 0) process.exit(1);
 }
 
@@ -25,21 +28,35 @@ const wasmPath = arg("wasm", join(root, "build", "inference-router.wasm"));
 compileEngines();
 const wasm = loadWasm(wasmPath);
 const { runSoak } = await import(join(outDir, "test", "soak", "soak.js"));
-console.log(`soak: ${requests} requests, ${workers} worker VMs, seed ${seed}; wasm ${wasmPath} sha256 ${wasm.sha256.slice(0, 16)} (${wasm.mtime})`);
+console.log(
+  `soak: ${requests} requests, ${workers} worker VMs, seed ${seed}; wasm ${wasmPath} sha256 ${wasm.sha256.slice(0, 16)} (${wasm.mtime})`,
+);
 console.log("  requests   virtual s  wall s   req/s   pages/worker   shared keys  shared bytes");
 let prev = { requests: 0, elapsedMs: 0 };
 const r = await runSoak({
-  wasm: wasm.bytes, requests, interval, workers, seed,
+  wasm: wasm.bytes,
+  requests,
+  interval,
+  workers,
+  seed,
   onSample: (s) => {
-    const rate = s.requests > prev.requests ? Math.round((s.requests - prev.requests) / ((s.elapsedMs - prev.elapsedMs) / 1000 || 1e-9)) : 0;
-    console.log(`  ${String(s.requests).padStart(8)}  ${String(s.virtualMs / 1000).padStart(9)}  ${(s.elapsedMs / 1000).toFixed(1).padStart(6)}  ${String(rate).padStart(6)}   ${s.pages.join(",").padEnd(13)}  ${String(s.sharedKeys).padStart(11)}  ${String(s.sharedBytes).padStart(12)}`);
+    const rate =
+      s.requests > prev.requests ? Math.round((s.requests - prev.requests) / ((s.elapsedMs - prev.elapsedMs) / 1000 || 1e-9)) : 0;
+    console.log(
+      `  ${String(s.requests).padStart(8)}  ${String(s.virtualMs / 1000).padStart(9)}  ${(s.elapsedMs / 1000).toFixed(1).padStart(6)}  ${String(rate).padStart(6)}   ${s.pages.join(",").padEnd(13)}  ${String(s.sharedKeys).padStart(11)}  ${String(s.sharedBytes).padStart(12)}`,
+    );
     prev = s;
   },
 });
 const warm = r.samples.find((s) => s.requests >= interval);
 const last = r.samples[r.samples.length - 1];
-const flat = warm && last && warm.pages.join() === last.pages.join() && warm.sharedKeys === last.sharedKeys && warm.sharedBytes === last.sharedBytes;
-console.log(`\nsoak ${flat ? "passed" : "FAILED"}: ${requests} requests in ${(r.elapsedMs / 1000).toFixed(1)} s = ${Math.round(requests / (r.elapsedMs / 1000))} req/s; metrics polling ${r.polling ? "configured" : "not available in this build"}`);
-console.log(`  after warm-up (${warm?.requests}): pages ${warm?.pages.join(",")}, shared ${warm?.sharedKeys} keys / ${warm?.sharedBytes} bytes; last: pages ${last?.pages.join(",")}, shared ${last?.sharedKeys} keys / ${last?.sharedBytes} bytes`);
+const flat =
+  warm && last && warm.pages.join() === last.pages.join() && warm.sharedKeys === last.sharedKeys && warm.sharedBytes === last.sharedBytes;
+console.log(
+  `\nsoak ${flat ? "passed" : "FAILED"}: ${requests} requests in ${(r.elapsedMs / 1000).toFixed(1)} s = ${Math.round(requests / (r.elapsedMs / 1000))} req/s; metrics polling ${r.polling ? "configured" : "not available in this build"}`,
+);
+console.log(
+  `  after warm-up (${warm?.requests}): pages ${warm?.pages.join(",")}, shared ${warm?.sharedKeys} keys / ${warm?.sharedBytes} bytes; last: pages ${last?.pages.join(",")}, shared ${last?.sharedKeys} keys / ${last?.sharedBytes} bytes`,
+);
 for (const k of Object.keys(r.counters).sort()) console.log(`  ${k.padEnd(28)} ${r.counters[k]}`);
 process.exit(flat ? 0 : 1);

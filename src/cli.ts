@@ -54,7 +54,8 @@ function inputFile(io: Io, file: string, what: string): void {
 
 /** An output directory: absent (it is created) or a directory. */
 function outputDir(io: Io, dir: string): void {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) usage(io, `${dir} is an existing file; expected a directory to write into (or - for stdout)`);
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    usage(io, `${dir} is an existing file; expected a directory to write into (or - for stdout)`);
 }
 
 /** An output file: absent or a file (overwritten), never a directory. */
@@ -69,7 +70,8 @@ const WASM_WHAT = "a WebAssembly module (.wasm, built with npm run build:wasm)";
 function readWasm(io: Io, file: string): Buffer {
   inputFile(io, file, WASM_WHAT);
   const b = readFileSync(file);
-  if (b.length < 8 || b.readUInt32BE(0) !== 0x0061736d) usage(io, `${file} is not a WebAssembly module (no \\0asm header); expected ${WASM_WHAT}`);
+  if (b.length < 8 || b.readUInt32BE(0) !== 0x0061736d)
+    usage(io, `${file} is not a WebAssembly module (no \\0asm header); expected ${WASM_WHAT}`);
   return b;
 }
 
@@ -131,7 +133,8 @@ export function buildProgram(io: Io): Command {
         try {
           config = parseLocalConfig(raw, file).router;
         } catch (e) {
-          if (e instanceof ConfigError) fail(io, e.problems, `fix ${file} (router config + local: section, see src/gateway/local-config.ts)`);
+          if (e instanceof ConfigError)
+            fail(io, e.problems, `fix ${file} (router config + local: section, see src/gateway/local-config.ts)`);
           throw e;
         }
       } else {
@@ -139,7 +142,9 @@ export function buildProgram(io: Io): Command {
         if (!checked.config) fail(io, checked.problems, `fix ${file}; \`inference-router schema\` documents every field`);
         config = checked.config;
       }
-      io.out(`${file}: ok (${config.pools.length} pool(s), steering ${config.steering}, body mode ${config.body.enabled ? "on" : "off"}${"local" in raw ? ", local section" : ""})\n`);
+      io.out(
+        `${file}: ok (${config.pools.length} pool(s), steering ${config.steering}, body mode ${config.body.enabled ? "on" : "off"}${"local" in raw ? ", local section" : ""})\n`,
+      );
     });
 
   program
@@ -161,52 +166,74 @@ export function buildProgram(io: Io): Command {
     .description("Generate the Istio resources (kustomize-ready) from a router config; validates everything before writing")
     .requiredOption("-c, --config <file>", "router config (YAML or JSON)")
     .requiredOption("-o, --out <dir>", "output directory, or - for one multi-document YAML stream on stdout (… -o - | kubectl apply -f -)")
-    .option("--wasm [file]", `built module: its sha256 (https/file urls) or the manifest digest of the image \`package\` builds from it (oci urls) goes into the output (default ${DEFAULT_WASM})`)
-    .option("--istio-version <version>", `Istio version to generate for (${ISTIO_MINORS[0]} … ${ISTIO_MINORS[ISTIO_MINORS.length - 1]}); refuses what it lacks. Default: the config's versions.istio`)
+    .option(
+      "--wasm [file]",
+      `built module: its sha256 (https/file urls) or the manifest digest of the image \`package\` builds from it (oci urls) goes into the output (default ${DEFAULT_WASM})`,
+    )
+    .option(
+      "--istio-version <version>",
+      `Istio version to generate for (${ISTIO_MINORS[0]} … ${ISTIO_MINORS[ISTIO_MINORS.length - 1]}); refuses what it lacks. Default: the config's versions.istio`,
+    )
     .option("--dry-run", "validate and list what would be written, write nothing")
     .option("--unsafe-original-dst", "endpoint mode through an ORIGINAL_DST cluster instead of override_host (no mTLS, spoofable)")
-    .action((o: { config: string; out: string; wasm?: string | boolean; istioVersion?: string; dryRun?: boolean; unsafeOriginalDst?: boolean }) => {
-      const toStdout = o.out === "-";
-      if (!toStdout) outputDir(io, o.out);
-      if (o.istioVersion !== undefined) {
-        const m = /^v?(1\.(\d+))(\.\d+)?(-[0-9A-Za-z.-]+)?$/.exec(o.istioVersion);
-        if (!m || !(ISTIO_MINORS as readonly string[]).includes(m[1]!))
-          usage(io, `--istio-version ${o.istioVersion} is not supported; expected one of ${ISTIO_MINORS.join(", ")} (optionally with a patch, e.g. 1.28.2)`);
-      }
-      const cfg = load(io, o.config);
-      const wasmFile = o.wasm === true ? DEFAULT_WASM : typeof o.wasm === "string" ? o.wasm : localWasmPath(cfg);
-      const wasm = wasmFile !== undefined ? readWasm(io, wasmFile) : undefined;
-      if (cfg.steering !== "endpoint" && o.unsafeOriginalDst) usage(io, "--unsafe-original-dst only applies to steering: endpoint");
-      const opts: GenerateOptions = {
-        source: path.basename(o.config),
-        ...(wasm ? { wasm } : {}),
-        ...(o.istioVersion !== undefined ? { istio: o.istioVersion.replace(/^v/, "") } : {}),
-        unsafeOriginalDst: o.unsafeOriginalDst === true,
-      };
-      const result = generate(cfg, opts);
-      const problems = validateGenerated(cfg, result, o.config, opts);
-      if (problems.length > 0) fail(io, problems, "nothing written");
-      for (const w of result.warnings) io.err(`warning: ${w}\n`);
-      const count = result.files.reduce((n, f) => n + (f.objects?.length ?? 0), 0);
-      const summary = `all ${count} objects valid (Istio ${opts.istio ?? cfg.versions.istio} CRD schemas and rules, Envoy v3 protos)`;
-      if (toStdout) {
-        // Only what `kubectl apply -k` would apply: the primary resources, one stream, documents separated by ---.
-        const docs = result.files.filter((f) => f.kustomize && f.objects).map((f) => renderFile({ ...f, header: [] }).replace(/\n$/, ""));
-        if (!o.dryRun) io.out(`${docs.join("\n---\n")}\n`);
-        io.err(`${summary}${o.dryRun ? " (dry run: nothing written)" : ""}\n`);
-        return;
-      }
-      if (o.dryRun) {
-        io.out(`${result.files.map((f) => `would write ${path.join(o.out, f.path)}`).join("\n")}\n${summary} (dry run: nothing written)\n`);
-        return;
-      }
-      const written = writeFiles(o.out, result.files);
-      io.out(`${written.map((w) => `wrote ${w}`).join("\n")}\n${summary}\n`);
-    });
+    .action(
+      (o: {
+        config: string;
+        out: string;
+        wasm?: string | boolean;
+        istioVersion?: string;
+        dryRun?: boolean;
+        unsafeOriginalDst?: boolean;
+      }) => {
+        const toStdout = o.out === "-";
+        if (!toStdout) outputDir(io, o.out);
+        if (o.istioVersion !== undefined) {
+          const m = /^v?(1\.(\d+))(\.\d+)?(-[0-9A-Za-z.-]+)?$/.exec(o.istioVersion);
+          if (!m || !(ISTIO_MINORS as readonly string[]).includes(m[1]!))
+            usage(
+              io,
+              `--istio-version ${o.istioVersion} is not supported; expected one of ${ISTIO_MINORS.join(", ")} (optionally with a patch, e.g. 1.28.2)`,
+            );
+        }
+        const cfg = load(io, o.config);
+        const wasmFile = o.wasm === true ? DEFAULT_WASM : typeof o.wasm === "string" ? o.wasm : localWasmPath(cfg);
+        const wasm = wasmFile !== undefined ? readWasm(io, wasmFile) : undefined;
+        if (cfg.steering !== "endpoint" && o.unsafeOriginalDst) usage(io, "--unsafe-original-dst only applies to steering: endpoint");
+        const opts: GenerateOptions = {
+          source: path.basename(o.config),
+          ...(wasm ? { wasm } : {}),
+          ...(o.istioVersion !== undefined ? { istio: o.istioVersion.replace(/^v/, "") } : {}),
+          unsafeOriginalDst: o.unsafeOriginalDst === true,
+        };
+        const result = generate(cfg, opts);
+        const problems = validateGenerated(cfg, result, o.config, opts);
+        if (problems.length > 0) fail(io, problems, "nothing written");
+        for (const w of result.warnings) io.err(`warning: ${w}\n`);
+        const count = result.files.reduce((n, f) => n + (f.objects?.length ?? 0), 0);
+        const summary = `all ${count} objects valid (Istio ${opts.istio ?? cfg.versions.istio} CRD schemas and rules, Envoy v3 protos)`;
+        if (toStdout) {
+          // Only what `kubectl apply -k` would apply: the primary resources, one stream, documents separated by ---.
+          const docs = result.files.filter((f) => f.kustomize && f.objects).map((f) => renderFile({ ...f, header: [] }).replace(/\n$/, ""));
+          if (!o.dryRun) io.out(`${docs.join("\n---\n")}\n`);
+          io.err(`${summary}${o.dryRun ? " (dry run: nothing written)" : ""}\n`);
+          return;
+        }
+        if (o.dryRun) {
+          io.out(
+            `${result.files.map((f) => `would write ${path.join(o.out, f.path)}`).join("\n")}\n${summary} (dry run: nothing written)\n`,
+          );
+          return;
+        }
+        const written = writeFiles(o.out, result.files);
+        io.out(`${written.map((w) => `wrote ${w}`).join("\n")}\n${summary}\n`);
+      },
+    );
 
   program
     .command("validate-output")
-    .description("Validate every YAML file in a directory: Istio objects against the CRD schemas, Envoy fragments and bootstraps against Envoy's protos, compose files against the compose spec")
+    .description(
+      "Validate every YAML file in a directory: Istio objects against the CRD schemas, Envoy fragments and bootstraps against Envoy's protos, compose files against the compose spec",
+    )
     .argument("<dir>", "directory written by generate or local")
     .option("--istio-version <version>", "Istio version to validate for (default: the newest supported)")
     .action((dir: string, o: { istioVersion?: string }) => {
@@ -223,43 +250,58 @@ export function buildProgram(io: Io): Command {
     .requiredOption("-o, --out <dir>", "output directory")
     .option("--wasm <file>", "built module mounted into Envoy", DEFAULT_WASM)
     .option("--replicas <n>", "simulated servers per pool", "2")
-    .option("--envoy-image <image>", `Envoy image, tag with its version (default ${DEFAULT_ENVOY_IMAGE}; body and endpoint mode need >= 1.35)`)
+    .option(
+      "--envoy-image <image>",
+      `Envoy image, tag with its version (default ${DEFAULT_ENVOY_IMAGE}; body and endpoint mode need >= 1.35)`,
+    )
     .option("--project-root <dir>", "build context of the simulator image", ".")
     .option("--dry-run", "validate and list what would be written, write nothing")
-    .action((o: { config: string; out: string; wasm: string; replicas: string; envoyImage?: string; projectRoot: string; dryRun?: boolean }) => {
-      outputDir(io, o.out);
-      const cfg = load(io, o.config);
-      const replicas = Number(o.replicas);
-      if (!Number.isInteger(replicas) || replicas < 1 || replicas > 50) usage(io, "--replicas must be an integer 1..50");
-      if (existsSync(o.wasm)) readWasm(io, o.wasm);
-      const image = o.envoyImage ?? DEFAULT_ENVOY_IMAGE;
-      const envoy = envoyVersionOfImage(image);
-      if (envoy === undefined)
-        usage(io, `--envoy-image ${image} has no version in its tag; expected an image tagged with its Envoy version, e.g. envoyproxy/envoy:v1.36.0`);
-      const lacks = checkEnvoy(cfg, envoy);
-      if (lacks.length > 0) fail(io, lacks.map((message) => ({ file: o.config, path: "--envoy-image", message })), `use a newer --envoy-image (default ${DEFAULT_ENVOY_IMAGE}) or change the config`);
-      const result = buildLocal(cfg, {
-        outDir: path.resolve(o.out),
-        projectRoot: path.resolve(o.projectRoot),
-        wasmPath: path.resolve(o.wasm),
-        replicas,
-        source: path.basename(o.config),
-        ...(o.envoyImage ? { envoyImage: o.envoyImage } : {}),
-      });
-      const problems = validateLocal(result);
-      if (problems.length > 0) fail(io, problems, "nothing written");
-      if (o.dryRun) {
-        io.out(`${result.files.map((f) => `would write ${path.join(o.out, f.path)}`).join("\n")}\nbootstrap valid, compose file valid (dry run: nothing written)\n`);
-        return;
-      }
-      const written = writeFiles(o.out, result.files);
-      if (!existsSync(o.wasm)) io.err(`warning: ${o.wasm} does not exist yet; build it (npm run build:wasm) before docker compose up\n`);
-      io.out(
-        `${written.map((w) => `wrote ${w}`).join("\n")}\n` +
-          `bootstrap valid (envoy.config.bootstrap.v3.Bootstrap), compose file valid (compose spec)\n` +
-          `run: cd ${o.out} && docker compose up --build   then: curl localhost:10000/v1/completions -d '{"model":"${cfg.pools[0]!.models[0] ?? "m"}","prompt":"hi"}'\n`,
-      );
-    });
+    .action(
+      (o: { config: string; out: string; wasm: string; replicas: string; envoyImage?: string; projectRoot: string; dryRun?: boolean }) => {
+        outputDir(io, o.out);
+        const cfg = load(io, o.config);
+        const replicas = Number(o.replicas);
+        if (!Number.isInteger(replicas) || replicas < 1 || replicas > 50) usage(io, "--replicas must be an integer 1..50");
+        if (existsSync(o.wasm)) readWasm(io, o.wasm);
+        const image = o.envoyImage ?? DEFAULT_ENVOY_IMAGE;
+        const envoy = envoyVersionOfImage(image);
+        if (envoy === undefined)
+          usage(
+            io,
+            `--envoy-image ${image} has no version in its tag; expected an image tagged with its Envoy version, e.g. envoyproxy/envoy:v1.36.0`,
+          );
+        const lacks = checkEnvoy(cfg, envoy);
+        if (lacks.length > 0)
+          fail(
+            io,
+            lacks.map((message) => ({ file: o.config, path: "--envoy-image", message })),
+            `use a newer --envoy-image (default ${DEFAULT_ENVOY_IMAGE}) or change the config`,
+          );
+        const result = buildLocal(cfg, {
+          outDir: path.resolve(o.out),
+          projectRoot: path.resolve(o.projectRoot),
+          wasmPath: path.resolve(o.wasm),
+          replicas,
+          source: path.basename(o.config),
+          ...(o.envoyImage ? { envoyImage: o.envoyImage } : {}),
+        });
+        const problems = validateLocal(result);
+        if (problems.length > 0) fail(io, problems, "nothing written");
+        if (o.dryRun) {
+          io.out(
+            `${result.files.map((f) => `would write ${path.join(o.out, f.path)}`).join("\n")}\nbootstrap valid, compose file valid (dry run: nothing written)\n`,
+          );
+          return;
+        }
+        const written = writeFiles(o.out, result.files);
+        if (!existsSync(o.wasm)) io.err(`warning: ${o.wasm} does not exist yet; build it (npm run build:wasm) before docker compose up\n`);
+        io.out(
+          `${written.map((w) => `wrote ${w}`).join("\n")}\n` +
+            `bootstrap valid (envoy.config.bootstrap.v3.Bootstrap), compose file valid (compose spec)\n` +
+            `run: cd ${o.out} && docker compose up --build   then: curl localhost:10000/v1/completions -d '{"model":"${cfg.pools[0]!.models[0] ?? "m"}","prompt":"hi"}'\n`,
+        );
+      },
+    );
 
   program
     .command("package")
@@ -270,7 +312,8 @@ export function buildProgram(io: Io): Command {
     .action((o: { wasm: string; out: string; tag: string }) => {
       const wasm = readWasm(io, o.wasm);
       outputFile(io, o.out);
-      if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(o.tag)) usage(io, `--tag ${o.tag} is not an image tag; expected 1-128 of letters, digits, '_', '.', '-'`);
+      if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(o.tag))
+        usage(io, `--tag ${o.tag} is not an image tag; expected 1-128 of letters, digits, '_', '.', '-'`);
       const pkg = packageWasm(wasm, { tag: o.tag });
       const manifestHex = pkg.manifest.digest.slice("sha256:".length);
       mkdirSync(path.dirname(o.out), { recursive: true });
@@ -303,35 +346,74 @@ export function buildProgram(io: Io): Command {
     .option("--cost-only", "only the filter-cost benchmark")
     .option("--no-scale", "skip the 1000-sidecar scale scenario")
     .option("--no-cost", "skip the filter-cost benchmark")
-    .option("--only <names>", "comma-separated scenario names (homogeneous, heterogeneous, single-gateway, multi-model, prefix-heavy, bursty, degrading, dying, scale)")
-    .option("--policies <names>", "comma-separated policies (inference-router, inference-router-no-weights, epp, least-request, least-request+outlier, round-robin, clairvoyant-greedy, random)")
-    .option("--plugin-config <json>", "merged into the filter's plugin configuration (experiments; recorded in summary.json as pluginConfig)")
+    .option(
+      "--only <names>",
+      "comma-separated scenario names (homogeneous, heterogeneous, single-gateway, multi-model, prefix-heavy, bursty, degrading, dying, scale)",
+    )
+    .option(
+      "--policies <names>",
+      "comma-separated policies (inference-router, inference-router-no-weights, epp, least-request, least-request+outlier, round-robin, clairvoyant-greedy, random)",
+    )
+    .option(
+      "--plugin-config <json>",
+      "merged into the filter's plugin configuration (experiments; recorded in summary.json as pluginConfig)",
+    )
     .addOption(new Option("--filter-config <json>", "deprecated name of --plugin-config").hideHelp())
     .option("--wasm <file>", "filter module", DEFAULT_WASM)
-    .action(async (opts: { quick?: boolean; out: string; seed: string; seeds?: string; eppDelayMs: string; cost: boolean; costOnly?: boolean; scale: boolean; only?: string; policies?: string; pluginConfig?: string; filterConfig?: string; wasm: string }) => {
-      if (!existsSync(opts.wasm)) usage(io, `${opts.wasm} not found: run \`npm run build\` first`);
-      const seed = Number(opts.seed);
-      if (!Number.isInteger(seed) || seed < 0) usage(io, "--seed must be a non-negative integer");
-      const seeds = opts.seeds === undefined ? undefined : Number(opts.seeds);
-      if (seeds !== undefined && (!Number.isInteger(seeds) || seeds < 1 || seeds > 20)) usage(io, "--seeds must be an integer from 1 to 20");
-      const eppDelayMs = Number(opts.eppDelayMs);
-      if (!Number.isFinite(eppDelayMs) || eppDelayMs < 0 || eppDelayMs > 1000) usage(io, "--epp-delay-ms must be a number from 0 to 1000");
-      let pluginConfig: Record<string, unknown> | undefined;
-      const pluginJson = opts.pluginConfig ?? opts.filterConfig;
-      if (pluginJson !== undefined) {
-        try { pluginConfig = JSON.parse(pluginJson) as Record<string, unknown>; } catch { usage(io, "--plugin-config must be a JSON object"); }
-      }
-      const parts: Array<"routing" | "scale" | "cost"> = opts.costOnly ? ["cost"] : ["routing", ...(opts.scale ? ["scale" as const] : []), ...(opts.cost ? ["cost" as const] : [])];
-      const sum = await runBench({
-        quick: !!opts.quick, out: opts.out, seed, wasm: opts.wasm, parts, eppDelayMs, ...(seeds !== undefined ? { seeds } : {}),
-        ...(opts.only ? { only: opts.only.split(",").map((x) => x.trim()) } : {}),
-        ...(opts.policies ? { policies: opts.policies.split(",").map((x) => x.trim()) } : {}),
-        ...(pluginConfig ? { pluginConfig } : {}),
-        log: (s) => io.out(`${s}\n`),
-      });
-      if (sum.scenarios.length || sum.scale) io.out(`\n${summaryTable(sum)}\n`);
-      io.out(`\n${targetsTable(sum.targets)}\n`);
-    });
+    .action(
+      async (opts: {
+        quick?: boolean;
+        out: string;
+        seed: string;
+        seeds?: string;
+        eppDelayMs: string;
+        cost: boolean;
+        costOnly?: boolean;
+        scale: boolean;
+        only?: string;
+        policies?: string;
+        pluginConfig?: string;
+        filterConfig?: string;
+        wasm: string;
+      }) => {
+        if (!existsSync(opts.wasm)) usage(io, `${opts.wasm} not found: run \`npm run build\` first`);
+        const seed = Number(opts.seed);
+        if (!Number.isInteger(seed) || seed < 0) usage(io, "--seed must be a non-negative integer");
+        const seeds = opts.seeds === undefined ? undefined : Number(opts.seeds);
+        if (seeds !== undefined && (!Number.isInteger(seeds) || seeds < 1 || seeds > 20))
+          usage(io, "--seeds must be an integer from 1 to 20");
+        const eppDelayMs = Number(opts.eppDelayMs);
+        if (!Number.isFinite(eppDelayMs) || eppDelayMs < 0 || eppDelayMs > 1000)
+          usage(io, "--epp-delay-ms must be a number from 0 to 1000");
+        let pluginConfig: Record<string, unknown> | undefined;
+        const pluginJson = opts.pluginConfig ?? opts.filterConfig;
+        if (pluginJson !== undefined) {
+          try {
+            pluginConfig = JSON.parse(pluginJson) as Record<string, unknown>;
+          } catch {
+            usage(io, "--plugin-config must be a JSON object");
+          }
+        }
+        const parts: Array<"routing" | "scale" | "cost"> = opts.costOnly
+          ? ["cost"]
+          : ["routing", ...(opts.scale ? ["scale" as const] : []), ...(opts.cost ? ["cost" as const] : [])];
+        const sum = await runBench({
+          quick: !!opts.quick,
+          out: opts.out,
+          seed,
+          wasm: opts.wasm,
+          parts,
+          eppDelayMs,
+          ...(seeds !== undefined ? { seeds } : {}),
+          ...(opts.only ? { only: opts.only.split(",").map((x) => x.trim()) } : {}),
+          ...(opts.policies ? { policies: opts.policies.split(",").map((x) => x.trim()) } : {}),
+          ...(pluginConfig ? { pluginConfig } : {}),
+          log: (s) => io.out(`${s}\n`),
+        });
+        if (sum.scenarios.length || sum.scale) io.out(`\n${summaryTable(sum)}\n`);
+        io.out(`\n${targetsTable(sum.targets)}\n`);
+      },
+    );
 
   // ---- local simulation: simulate / serve / start (src/sim, src/gateway) ----
   const intIn = (v: string, name: string, lo: number, hi: number): number => {
@@ -340,7 +422,8 @@ export function buildProgram(io: Io): Command {
     return n;
   };
   const loopback = (h: string): string => {
-    if (!/^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|::1|0\.0\.0\.0)$/.test(h)) usage(io, "--host must be a loopback address (or 0.0.0.0 inside a container)");
+    if (!/^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|::1|0\.0\.0\.0)$/.test(h))
+      usage(io, "--host must be a loopback address (or 0.0.0.0 inside a container)");
     return h;
   };
   const loadLocal = (file: string) => {
@@ -348,47 +431,95 @@ export function buildProgram(io: Io): Command {
     try {
       return loadLocalConfig(file);
     } catch (e) {
-      if (e instanceof ConfigError) fail(io, e.problems, `fix ${file} (router config + optional local: section, see src/gateway/local-config.ts)`);
+      if (e instanceof ConfigError)
+        fail(io, e.problems, `fix ${file} (router config + optional local: section, see src/gateway/local-config.ts)`);
       throw e;
     }
   };
   const untilSignal = () =>
     new Promise<void>((resolve) => {
-      const done = () => { process.off("SIGINT", done); process.off("SIGTERM", done); resolve(); };
+      const done = () => {
+        process.off("SIGINT", done);
+        process.off("SIGTERM", done);
+        resolve();
+      };
       process.once("SIGINT", done);
       process.once("SIGTERM", done);
     });
 
   program
     .command("simulate")
-    .description("Run a simulated GPU model server (the engine's own routes over HTTP/1.1 and h2c, KServe v2 gRPC for triton/kserve, its /metrics, fault injection at /admin/fault)")
+    .description(
+      "Run a simulated GPU model server (the engine's own routes over HTTP/1.1 and h2c, KServe v2 gRPC for triton/kserve, its /metrics, fault injection at /admin/fault)",
+    )
     .option("--port <port>", "listen port (0 = ephemeral)", "8000")
-    .option("--host <host>", "listen address (default 127.0.0.1; 0.0.0.0 inside a container, e.g. the `local` docker-compose)", existsSync("/.dockerenv") ? "0.0.0.0" : "127.0.0.1")
+    .option(
+      "--host <host>",
+      "listen address (default 127.0.0.1; 0.0.0.0 inside a container, e.g. the `local` docker-compose)",
+      existsSync("/.dockerenv") ? "0.0.0.0" : "127.0.0.1",
+    )
     .option("--models <list>", "comma-separated model names served", "llama-3.1-8b-instruct")
-    .option("--engine <engine>", `server engine: ${SIMULATOR_ENGINES.join(" | ")} (or any engine of src/config/engines.ts: ${Object.keys(ENGINE_TABLE).filter((n) => simulatorOf(n) && !(SIMULATOR_ENGINES as readonly string[]).includes(n)).join(", ")} map to the server that speaks them)`, "vllm")
+    .option(
+      "--engine <engine>",
+      `server engine: ${SIMULATOR_ENGINES.join(" | ")} (or any engine of src/config/engines.ts: ${Object.keys(ENGINE_TABLE)
+        .filter((n) => simulatorOf(n) && !(SIMULATOR_ENGINES as readonly string[]).includes(n))
+        .join(", ")} map to the server that speaks them)`,
+      "vllm",
+    )
     .option("--gpu <type>", "GPU preset: a100, l4, h100, l40s, a10g, t4", "a100")
     .option("--speed <f>", "relative speed (A100 = 1.0); overrides the preset")
     .option("--no-orca", "ignore endpoint-load-metrics-format (by default ORCA reports are sent when a request asks, as vLLM does)")
     .option("--seed <n>", "seed of the failure-injection PRNG", "1")
-    .action(async (o: { port: string; host: string; models: string; engine: string; gpu: string; speed?: string; orca?: boolean; seed: string }) => {
-      const port = intIn(o.port, "--port", 0, 65535);
-      // Accepts every engine that has a simulator (toolkit/local.ts passes pool.metrics.engine): engines.ts maps it.
-      const engine = simulatorOf(o.engine);
-      if (engine === undefined) usage(io, `--engine must be one of ${Object.keys(ENGINE_TABLE).filter((n) => simulatorOf(n)).join(", ")}`);
-      const models = o.models.split(",").map((m) => m.trim()).filter(Boolean);
-      if (models.length === 0) usage(io, "--models needs at least one model name");
-      const speed = o.speed === undefined ? undefined : Number(o.speed);
-      if (speed !== undefined && !(speed > 0 && speed <= 100)) usage(io, "--speed must be a number in (0, 100]");
-      const sim = new Simulator({ models, engine, gpu: o.gpu, ...(speed !== undefined ? { speed } : {}), orca: o.orca !== false, seed: intIn(o.seed, "--seed", 0, 2 ** 31) });
-      const bound = await sim.listen(port, loopback(o.host));
-      io.out(`simulated ${sim.model.spec.gpu} (speed ${sim.model.spec.speed}, KV ${sim.model.spec.kvCacheTokens} tokens, ${engine} metrics) serving ${models.join(", ")} on http://${o.host}:${bound}\n`);
-      await untilSignal();
-      await sim.close();
-    });
+    .action(
+      async (o: {
+        port: string;
+        host: string;
+        models: string;
+        engine: string;
+        gpu: string;
+        speed?: string;
+        orca?: boolean;
+        seed: string;
+      }) => {
+        const port = intIn(o.port, "--port", 0, 65535);
+        // Accepts every engine that has a simulator (toolkit/local.ts passes pool.metrics.engine): engines.ts maps it.
+        const engine = simulatorOf(o.engine);
+        if (engine === undefined)
+          usage(
+            io,
+            `--engine must be one of ${Object.keys(ENGINE_TABLE)
+              .filter((n) => simulatorOf(n))
+              .join(", ")}`,
+          );
+        const models = o.models
+          .split(",")
+          .map((m) => m.trim())
+          .filter(Boolean);
+        if (models.length === 0) usage(io, "--models needs at least one model name");
+        const speed = o.speed === undefined ? undefined : Number(o.speed);
+        if (speed !== undefined && !(speed > 0 && speed <= 100)) usage(io, "--speed must be a number in (0, 100]");
+        const sim = new Simulator({
+          models,
+          engine,
+          gpu: o.gpu,
+          ...(speed !== undefined ? { speed } : {}),
+          orca: o.orca !== false,
+          seed: intIn(o.seed, "--seed", 0, 2 ** 31),
+        });
+        const bound = await sim.listen(port, loopback(o.host));
+        io.out(
+          `simulated ${sim.model.spec.gpu} (speed ${sim.model.spec.speed}, KV ${sim.model.spec.kvCacheTokens} tokens, ${engine} metrics) serving ${models.join(", ")} on http://${o.host}:${bound}\n`,
+        );
+        await untilSignal();
+        await sim.close();
+      },
+    );
 
   program
     .command("serve")
-    .description("Run a local gateway: the built filter in the proxy-wasm host in front of model servers (simulated ones are started for pools that need them)")
+    .description(
+      "Run a local gateway: the built filter in the proxy-wasm host in front of model servers (simulated ones are started for pools that need them)",
+    )
     .requiredOption("-c, --config <file>", "router config with an optional local: section (e.g. examples/local.yaml)")
     .option("--port <port>", "gateway port (default: local.port or 8080)")
     .option("--admin-port <port>", "admin port for /stats/prometheus (default: local.adminPort or 9901)")
@@ -404,7 +535,9 @@ export function buildProgram(io: Io): Command {
         ...(o.workers !== undefined ? { workers: intIn(o.workers, "--workers", 1, 64) } : {}),
       });
       const gw = stack.gateway;
-      io.out(`gateway http://127.0.0.1:${gw.port} (filter in ${gw.proxy.workers.length} worker VMs, steering ${cfg.router.steering}); admin http://127.0.0.1:${gw.adminPort}/stats/prometheus\n`);
+      io.out(
+        `gateway http://127.0.0.1:${gw.port} (filter in ${gw.proxy.workers.length} worker VMs, steering ${cfg.router.steering}); admin http://127.0.0.1:${gw.adminPort}/stats/prometheus\n`,
+      );
       for (const [pool, members] of Object.entries(stack.upstreams)) io.out(`  pool ${pool}: ${members.join(", ")}\n`);
       await untilSignal();
       await stack.close();
@@ -412,7 +545,9 @@ export function buildProgram(io: Io): Command {
 
   program
     .command("start")
-    .description("Local demo: simulated A100 + L4 servers, the gateway with the built filter, a short live load and a summary; then keeps serving for curl")
+    .description(
+      "Local demo: simulated A100 + L4 servers, the gateway with the built filter, a short live load and a summary; then keeps serving for curl",
+    )
     .option("-c, --config <file>", "local router config", "examples/local.yaml")
     .option("--duration <s>", "seconds of load", "20")
     .option("--rate <n>", "requests per second offered", "12")
@@ -421,30 +556,53 @@ export function buildProgram(io: Io): Command {
     .option("--admin-port <port>", "admin port (default: local.adminPort or 9901)")
     .option("--workers <n>", "worker VMs (default: local.workers or 2)")
     .option("--wasm <file>", "filter module", DEFAULT_WASM)
-    .action(async (o: { config: string; duration: string; rate: string; exit?: boolean; port?: string; adminPort?: string; workers?: string; wasm: string }) => {
-      if (!existsSync(o.wasm)) usage(io, `${o.wasm} not found: run \`npm run build\` first`);
-      const durationS = Number(o.duration);
-      if (!(durationS > 0 && durationS <= 600)) usage(io, "--duration must be a number of seconds in (0, 600]");
-      const rate = Number(o.rate);
-      if (!(rate > 0 && rate <= 500)) usage(io, "--rate must be in (0, 500] requests per second");
-      loadLocal(o.config);
-      await runStart({
-        config: o.config, wasm: o.wasm, durationS, rate, exit: o.exit === true, out: io.out,
-        live: process.stdout.isTTY === true && !process.env.CI,
-        ...(o.port !== undefined ? { port: intIn(o.port, "--port", 0, 65535) } : {}),
-        ...(o.adminPort !== undefined ? { adminPort: intIn(o.adminPort, "--admin-port", 0, 65535) } : {}),
-        ...(o.workers !== undefined ? { workers: intIn(o.workers, "--workers", 1, 64) } : {}),
-      });
-    });
+    .action(
+      async (o: {
+        config: string;
+        duration: string;
+        rate: string;
+        exit?: boolean;
+        port?: string;
+        adminPort?: string;
+        workers?: string;
+        wasm: string;
+      }) => {
+        if (!existsSync(o.wasm)) usage(io, `${o.wasm} not found: run \`npm run build\` first`);
+        const durationS = Number(o.duration);
+        if (!(durationS > 0 && durationS <= 600)) usage(io, "--duration must be a number of seconds in (0, 600]");
+        const rate = Number(o.rate);
+        if (!(rate > 0 && rate <= 500)) usage(io, "--rate must be in (0, 500] requests per second");
+        loadLocal(o.config);
+        await runStart({
+          config: o.config,
+          wasm: o.wasm,
+          durationS,
+          rate,
+          exit: o.exit === true,
+          out: io.out,
+          live: process.stdout.isTTY === true && !process.env.CI,
+          ...(o.port !== undefined ? { port: intIn(o.port, "--port", 0, 65535) } : {}),
+          ...(o.adminPort !== undefined ? { adminPort: intIn(o.adminPort, "--admin-port", 0, 65535) } : {}),
+          ...(o.workers !== undefined ? { workers: intIn(o.workers, "--workers", 1, 64) } : {}),
+        });
+      },
+    );
 
   registerK8sCommands(program, {
-    out: io.out, err: io.err, load: (f) => load(io, f), fail: (p, w) => fail(io, p, w), usage: (m) => usage(io, m),
+    out: io.out,
+    err: io.err,
+    load: (f) => load(io, f),
+    fail: (p, w) => fail(io, p, w),
+    usage: (m) => usage(io, m),
   });
   return program;
 }
 
 /** Runs the CLI; returns the exit code instead of exiting (tests call this). */
-export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
+): Promise<number> {
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -17,9 +17,17 @@ export interface DemoOptions {
 export async function runDemo(o: DemoOptions): Promise<void> {
   const cfg = loadRouterConfig(o.config);
   const pluginConfig = buildPluginConfig(cfg);
-  const proxy = await createProxy({ wasm: readFileSync(o.wasm), pluginConfig, workers: 2, clock: new VirtualClock(), statsTags: tagSpecifiers() });
+  const proxy = await createProxy({
+    wasm: readFileSync(o.wasm),
+    pluginConfig,
+    workers: 2,
+    clock: new VirtualClock(),
+    statsTags: tagSpecifiers(),
+  });
   const models = [...new Set(pluginConfig.pools.flatMap((p) => p.models))];
-  o.out(`filter ${o.wasm} loaded in 2 worker VMs; pools: ${pluginConfig.pools.map((p) => `${p.name} (weight ${p.weight ?? "learned"})`).join(", ")}\n\n`);
+  o.out(
+    `filter ${o.wasm} loaded in 2 worker VMs; pools: ${pluginConfig.pools.map((p) => `${p.name} (weight ${p.weight ?? "learned"})`).join(", ")}\n\n`,
+  );
   const open = [];
   const picks = new Map<string, number>();
   for (let i = 0; i < o.requests; i++) {
@@ -37,12 +45,21 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const h = r.routerHeaders ?? {};
     const where = r.localReply ? `local reply ${r.localReply.status}` : `pool=${h["x-inference-pool"] ?? "-"}`;
     picks.set(where, (picks.get(where) ?? 0) + 1);
-    if (i < 8) o.out(`POST /v2/models/${model}/infer (worker ${i % 2}) → ${where} protocol=${h["x-inference-protocol"]} priority=${h["x-inference-priority"]}\n`);
+    if (i < 8)
+      o.out(
+        `POST /v2/models/${model}/infer (worker ${i % 2}) → ${where} protocol=${h["x-inference-protocol"]} priority=${h["x-inference-priority"]}\n`,
+      );
   }
   const health = await proxy.request({ method: "GET", path: "/v2/health/ready" });
   o.out(`GET /v2/health/ready → passed untouched (pool header ${health.routerHeaders?.["x-inference-pool"] ?? "absent"})\n\n`);
   o.out(`${o.requests} inference requests in flight, spread: ${[...picks].map(([k, v]) => `${k}: ${v}`).join(", ")}\n`);
   for (const r of open) r.stream.complete();
-  o.out(`\nfilter stats (Prometheus names, as Envoy exports wasmcustom.*):\n${proxy.prometheus().split("\n").filter((l) => l && !l.startsWith("#")).join("\n")}\n`);
+  o.out(
+    `\nfilter stats (Prometheus names, as Envoy exports wasmcustom.*):\n${proxy
+      .prometheus()
+      .split("\n")
+      .filter((l) => l && !l.startsWith("#"))
+      .join("\n")}\n`,
+  );
   await proxy.close();
 }

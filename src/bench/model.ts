@@ -54,4 +54,3 @@ export interface ModelFactory {
   name: string;
   create(spec: ServerSpec): ServerModel;
 }
-

@@ -55,16 +55,31 @@ export const RETRY = { numRetries: 2, hostSelectionRetryMaxAttempts: 5, baseInte
  *  eject anyone (1/8 > 10 %), which is what a user finds out and fixes. Connect failures count as 5xx
  *  (split_external_local_origin_errors false). An ejected host returns at the first interval sweep after its
  *  ejection time. Below 50 % healthy hosts Envoy's panic threshold routes to all hosts. */
-export const OUTLIER_DR = { consecutive5xx: 5, intervalMs: 10_000, baseEjectionMs: 30_000, maxEjectionPercent: 50, panicThresholdPercent: 50 };
+export const OUTLIER_DR = {
+  consecutive5xx: 5,
+  intervalMs: 10_000,
+  baseEjectionMs: 30_000,
+  maxEjectionPercent: 50,
+  panicThresholdPercent: 50,
+};
 
 /** Servers serving each model, in server order. */
 export function servingMap(serverModels: string[][]): Map<string, number[]> {
   const m = new Map<string, number[]>();
-  serverModels.forEach((ms, i) => { for (const x of ms) { if (!m.has(x)) m.set(x, []); m.get(x)!.push(i); } });
+  serverModels.forEach((ms, i) => {
+    for (const x of ms) {
+      if (!m.has(x)) m.set(x, []);
+      m.get(x)!.push(i);
+    }
+  });
   return m;
 }
 
-interface Edf { hosts: number[]; deadline: Float64Array; now: number }
+interface Edf {
+  hosts: number[];
+  deadline: Float64Array;
+  now: number;
+}
 
 /** One sidecar's view in Envoy: active requests per host (its own), outlier-detection state. */
 class SidecarLb {
@@ -74,8 +89,10 @@ class SidecarLb {
   ejections: Int32Array;
   edf = new Map<string, Edf>();
   constructor(n: number) {
-    this.active = new Int32Array(n); this.fails = new Int32Array(n);
-    this.ejectedUntil = new Float64Array(n); this.ejections = new Int32Array(n);
+    this.active = new Int32Array(n);
+    this.fails = new Int32Array(n);
+    this.ejectedUntil = new Float64Array(n);
+    this.ejections = new Int32Array(n);
   }
 }
 
@@ -91,8 +108,13 @@ export class EnvoyLb implements Policy {
   private sc: SidecarLb[];
   private equal: boolean;
   constructor(
-    readonly name: string, private kind: "round-robin" | "least-request", private serving: Map<string, number[]>,
-    sidecars: number, private weights: number[], seed: number, private outlier = false,
+    readonly name: string,
+    private kind: "round-robin" | "least-request",
+    private serving: Map<string, number[]>,
+    sidecars: number,
+    private weights: number[],
+    seed: number,
+    private outlier = false,
   ) {
     this.r = rng(seed);
     this.sc = Array.from({ length: sidecars }, () => new SidecarLb(weights.length));
@@ -112,7 +134,8 @@ export class EnvoyLb implements Policy {
     const s = this.sc[a.sidecar]!;
     const hosts = this.hosts(a, nowMs);
     if (this.kind === "least-request" && this.equal) {
-      const x = hosts[Math.floor(this.r() * hosts.length)]!, y = hosts[Math.floor(this.r() * hosts.length)]!;
+      const x = hosts[Math.floor(this.r() * hosts.length)]!,
+        y = hosts[Math.floor(this.r() * hosts.length)]!;
       return s.active[y]! < s.active[x]! ? y : x;
     }
     // EDF schedule per (sidecar, host set); rebuilt when the host set changes (ejection), like Envoy's refresh.
@@ -158,7 +181,10 @@ export class EnvoyLb implements Policy {
     const s = this.sc[a.sidecar]!;
     s.active[server]!--;
     if (!this.outlier) return;
-    if (ok) { s.fails[server] = 0; return; }
+    if (ok) {
+      s.fails[server] = 0;
+      return;
+    }
     if (++s.fails[server]! < OUTLIER_DR.consecutive5xx || s.ejectedUntil[server]! > nowMs) return;
     s.fails[server] = 0;
     const all = this.serving.get(a.model)!;
@@ -178,7 +204,12 @@ export class EnvoyLb implements Policy {
 export class RandomPolicy implements Policy {
   readonly name = "random";
   private r: () => number;
-  constructor(private serving: Map<string, number[]>, seed: number) { this.r = rng(seed); }
+  constructor(
+    private serving: Map<string, number[]>,
+    seed: number,
+  ) {
+    this.r = rng(seed);
+  }
   route(a: Arrival): Route {
     const c = this.serving.get(a.model)!;
     return { server: c[Math.floor(this.r() * c.length)]! };
@@ -214,7 +245,12 @@ export class EppPicker implements Policy {
   private snap: Array<{ waiting: number; kv: number }> = [];
   private nextScrape = -Infinity;
   private held = new Map<number, Set<number>>();
-  constructor(private serving: Map<string, number[]>, private servers: ServerModel[], seed: number, private o = EPP_DEFAULTS) {
+  constructor(
+    private serving: Map<string, number[]>,
+    private servers: ServerModel[],
+    seed: number,
+    private o = EPP_DEFAULTS,
+  ) {
     this.r = rng(seed);
   }
   private scrape(nowMs: number): void {
@@ -230,7 +266,8 @@ export class EppPicker implements Policy {
     this.scrape(nowMs);
     const c = this.serving.get(a.model)!;
     const qs = c.map((h) => this.snap[h]!.waiting).filter(Number.isFinite);
-    const qmin = Math.min(...qs), qmax = Math.max(...qs);
+    const qmin = Math.min(...qs),
+      qmax = Math.max(...qs);
     const held = a.prefixId >= 0 ? this.held.get(a.prefixId) : undefined;
     const scored = c.map((h) => {
       const s = this.snap[h]!;
@@ -244,7 +281,11 @@ export class EppPicker implements Policy {
   route(a: Arrival, nowMs: number): Route {
     const order = this.ranked(a, nowMs);
     const h = order[0]!;
-    if (a.prefixId >= 0) { let s = this.held.get(a.prefixId); if (!s) this.held.set(a.prefixId, (s = new Set())); s.add(h); }
+    if (a.prefixId >= 0) {
+      let s = this.held.get(a.prefixId);
+      if (!s) this.held.set(a.prefixId, (s = new Set()));
+      s.add(h);
+    }
     return { server: h, fallbacks: order.slice(1), delayMs: this.o.extProcDelayMs };
   }
   retryPick(a: Arrival, tried: number[], nowMs: number): number {
@@ -258,10 +299,16 @@ export class EppPicker implements Policy {
  *  remaining tokens, prefix-cache contents) and the request's true lengths. Not a bound. */
 export class ClairvoyantGreedy implements Policy {
   readonly name = "clairvoyant-greedy";
-  constructor(private serving: Map<string, number[]>, private servers: ServerModel[]) {}
+  constructor(
+    private serving: Map<string, number[]>,
+    private servers: ServerModel[],
+  ) {}
   private order(a: Arrival, nowMs: number): number[] {
-    return this.serving.get(a.model)!.map((s) => ({ s, t: this.servers[s]!.estimateCompletionMs(a, nowMs - START_MS) }))
-      .sort((x, y) => x.t - y.t).map((x) => x.s);
+    return this.serving
+      .get(a.model)!
+      .map((s) => ({ s, t: this.servers[s]!.estimateCompletionMs(a, nowMs - START_MS) }))
+      .sort((x, y) => x.t - y.t)
+      .map((x) => x.s);
   }
   route(a: Arrival, nowMs: number): Route {
     return { server: this.order(a, nowMs)[0]! };

@@ -10,7 +10,8 @@ export function expSample(r: () => number, mean: number): number {
 
 /** Log-normal with the given mean and sigma of the underlying normal. */
 export function lognormal(r: () => number, mean: number, sigma: number): number {
-  const u1 = Math.max(1e-12, r()), u2 = r();
+  const u1 = Math.max(1e-12, r()),
+    u2 = r();
   const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
   const mu = Math.log(mean) - (sigma * sigma) / 2;
   return Math.exp(mu + sigma * z);

@@ -6,7 +6,12 @@ import type { Clock, TimerHandle } from "../host/index.js";
 /** Virtual epoch of every simulation run (models count ms from here). */
 export const START_MS = 1_750_000_000_000;
 
-interface T { due: number; seq: number; fn: () => void; live: boolean }
+interface T {
+  due: number;
+  seq: number;
+  fn: () => void;
+  live: boolean;
+}
 
 export class SimClock implements Clock {
   private now: number;
@@ -14,16 +19,29 @@ export class SimClock implements Clock {
   private heap: T[] = [];
   private seq = 0;
 
-  constructor(startMs: number) { this.now = startMs; this.start = startMs; }
+  constructor(startMs: number) {
+    this.now = startMs;
+    this.start = startMs;
+  }
 
-  nowMs(): number { return this.now; }
-  monotonicNs(): bigint { return BigInt(Math.round((this.now - this.start) * 1e6)); }
-  set(ms: number): void { if (ms > this.now) this.now = ms; }
+  nowMs(): number {
+    return this.now;
+  }
+  monotonicNs(): bigint {
+    return BigInt(Math.round((this.now - this.start) * 1e6));
+  }
+  set(ms: number): void {
+    if (ms > this.now) this.now = ms;
+  }
 
   setTimer(delayMs: number, fn: () => void): TimerHandle {
     const t: T = { due: this.now + Math.max(0, delayMs), seq: this.seq++, fn, live: true };
     this.push(t);
-    return { cancel: () => { t.live = false; } };
+    return {
+      cancel: () => {
+        t.live = false;
+      },
+    };
   }
 
   /** Due time of the next live timer (Infinity when none). */
@@ -45,7 +63,9 @@ export class SimClock implements Clock {
     this.set(ms);
   }
 
-  private less(a: T, b: T): boolean { return a.due < b.due || (a.due === b.due && a.seq < b.seq); }
+  private less(a: T, b: T): boolean {
+    return a.due < b.due || (a.due === b.due && a.seq < b.seq);
+  }
   private push(t: T): void {
     const h = this.heap;
     h.push(t);
@@ -66,7 +86,8 @@ export class SimClock implements Clock {
       h[0] = last;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
         if (r < h.length && this.less(h[r]!, h[m]!)) m = r;

@@ -2,7 +2,11 @@
 // p99/p99.9 region is readable), load curves with 95 % confidence whiskers, and per-policy bars. One legend per
 // chart, below the panels — never on top of a curve.
 
-export interface Series { name: string; points: Array<[number, number]>; ci?: Array<[number, number]> }
+export interface Series {
+  name: string;
+  points: Array<[number, number]>;
+  ci?: Array<[number, number]>;
+}
 export interface Panel {
   title: string;
   xLabel: string;
@@ -16,8 +20,14 @@ export interface Panel {
 }
 
 const COLORS: Record<string, string> = {
-  "inference-router": "#d62728", "inference-router-no-weights": "#ff9896", epp: "#9467bd", "clairvoyant-greedy": "#2ca02c",
-  "round-robin": "#7f7f7f", random: "#bcbd22", "least-request": "#1f77b4", "least-request+outlier": "#17becf",
+  "inference-router": "#d62728",
+  "inference-router-no-weights": "#ff9896",
+  epp: "#9467bd",
+  "clairvoyant-greedy": "#2ca02c",
+  "round-robin": "#7f7f7f",
+  random: "#bcbd22",
+  "least-request": "#1f77b4",
+  "least-request+outlier": "#17becf",
 };
 const DASHED = new Set(["clairvoyant-greedy", "least-request+outlier", "inference-router-no-weights"]);
 const FALLBACK = ["#9467bd", "#8c564b", "#e377c2", "#17becf"];
@@ -39,10 +49,11 @@ function ticks(lo: number, hi: number, log: boolean): number[] {
     const out: number[] = [];
     const decades = Math.log10(hi) - Math.log10(lo);
     const step = Math.max(1, Math.ceil(decades / 6));
-    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e += step) for (const m of decades > 3 ? [1] : decades > 1.5 ? [1, 3] : [1, 2, 5]) {
-      const v = m * 10 ** e;
-      if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
-    }
+    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e += step)
+      for (const m of decades > 3 ? [1] : decades > 1.5 ? [1, 3] : [1, 2, 5]) {
+        const v = m * 10 ** e;
+        if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
+      }
     return out;
   }
   const span = hi - lo || 1;
@@ -55,17 +66,31 @@ function ticks(lo: number, hi: number, log: boolean): number[] {
 
 function panel(p: Panel, ox: number, oy: number, w: number, h: number): string {
   const pad = { l: 58, r: 12, t: 28, b: 44 };
-  const pw = w - pad.l - pad.r, ph = h - pad.t - pad.b;
-  const pts = [...p.series.flatMap((s) => s.points), ...(p.bars ? p.series.flatMap((s) => (s.ci ?? []).map(([, hi]) => [0, hi] as [number, number])) : [])].filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!p.logX || x > 0) && (!p.logY || y > 0));
+  const pw = w - pad.l - pad.r,
+    ph = h - pad.t - pad.b;
+  const pts = [
+    ...p.series.flatMap((s) => s.points),
+    ...(p.bars ? p.series.flatMap((s) => (s.ci ?? []).map(([, hi]) => [0, hi] as [number, number])) : []),
+  ].filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!p.logX || x > 0) && (!p.logY || y > 0));
   if (!pts.length) return "";
   let [x0, x1] = [Math.min(...pts.map((q) => q[0])), Math.max(...pts.map((q) => q[0]))];
   let [y0, y1] = [Math.min(...pts.map((q) => q[1])), Math.max(...pts.map((q) => q[1]))];
-  if (p.logX) { x0 = 10 ** Math.floor(Math.log10(x0)); x1 = 10 ** Math.ceil(Math.log10(x1)); }
-  if (p.logY) { y0 = 10 ** Math.floor(Math.log10(y0)); y1 = 10 ** Math.ceil(Math.log10(y1)); } else { y0 = Math.min(0, y0); }
+  if (p.logX) {
+    x0 = 10 ** Math.floor(Math.log10(x0));
+    x1 = 10 ** Math.ceil(Math.log10(x1));
+  }
+  if (p.logY) {
+    y0 = 10 ** Math.floor(Math.log10(y0));
+    y1 = 10 ** Math.ceil(Math.log10(y1));
+  } else {
+    y0 = Math.min(0, y0);
+  }
   if (x1 === x0) x1 = x0 + 1;
   if (y1 === y0) y1 = y0 + 1;
-  const sx = (x: number) => ox + pad.l + (p.logX ? (Math.log10(x) - Math.log10(x0)) / (Math.log10(x1) - Math.log10(x0)) : (x - x0) / (x1 - x0)) * pw;
-  const sy = (y: number) => oy + pad.t + ph - (p.logY ? (Math.log10(y) - Math.log10(y0)) / (Math.log10(y1) - Math.log10(y0)) : (y - y0) / (y1 - y0)) * ph;
+  const sx = (x: number) =>
+    ox + pad.l + (p.logX ? (Math.log10(x) - Math.log10(x0)) / (Math.log10(x1) - Math.log10(x0)) : (x - x0) / (x1 - x0)) * pw;
+  const sy = (y: number) =>
+    oy + pad.t + ph - (p.logY ? (Math.log10(y) - Math.log10(y0)) / (Math.log10(y1) - Math.log10(y0)) : (y - y0) / (y1 - y0)) * ph;
   const o: string[] = [];
   o.push(`<text x="${ox + pad.l + pw / 2}" y="${oy + 18}" text-anchor="middle" font-size="14" font-weight="bold">${esc(p.title)}</text>`);
   o.push(`<rect x="${ox + pad.l}" y="${oy + pad.t}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
@@ -80,19 +105,27 @@ function panel(p: Panel, ox: number, oy: number, w: number, h: number): string {
     o.push(`<text x="${ox + pad.l - 5}" y="${(+y + 4).toFixed(1)}" text-anchor="end" font-size="11">${fmt(t)}</text>`);
   }
   o.push(`<text x="${ox + pad.l + pw / 2}" y="${oy + h - 8}" text-anchor="middle" font-size="12">${esc(p.xLabel)}</text>`);
-  o.push(`<text transform="translate(${ox + 14},${oy + pad.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(p.yLabel)}</text>`);
+  o.push(
+    `<text transform="translate(${ox + 14},${oy + pad.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(p.yLabel)}</text>`,
+  );
   if (p.bars) {
-    const n = p.series.length, bw = pw / n;
+    const n = p.series.length,
+      bw = pw / n;
     p.series.forEach((s, i) => {
       const c = COLORS[s.name] ?? FALLBACK[i % FALLBACK.length]!;
       const y = s.points[0]?.[1] ?? NaN;
       const x = ox + pad.l + i * bw + bw * 0.15;
-      if (Number.isFinite(y)) o.push(`<rect x="${x.toFixed(1)}" y="${sy(y).toFixed(1)}" width="${(bw * 0.7).toFixed(1)}" height="${(oy + pad.t + ph - sy(y)).toFixed(1)}" fill="${c}"/>`);
+      if (Number.isFinite(y))
+        o.push(
+          `<rect x="${x.toFixed(1)}" y="${sy(y).toFixed(1)}" width="${(bw * 0.7).toFixed(1)}" height="${(oy + pad.t + ph - sy(y)).toFixed(1)}" fill="${c}"/>`,
+        );
       else o.push(`<text x="${(x + bw * 0.35).toFixed(1)}" y="${oy + pad.t + ph - 6}" text-anchor="middle" font-size="10">failed</text>`);
       const w = s.ci?.[0];
       if (w && Number.isFinite(w[0]) && Number.isFinite(w[1])) {
         const cx = (x + bw * 0.35).toFixed(1);
-        o.push(`<line x1="${cx}" y1="${sy(Math.max(w[0], y0)).toFixed(1)}" x2="${cx}" y2="${sy(Math.min(w[1], y1)).toFixed(1)}" stroke="#000" stroke-width="1.2"/>`);
+        o.push(
+          `<line x1="${cx}" y1="${sy(Math.max(w[0], y0)).toFixed(1)}" x2="${cx}" y2="${sy(Math.min(w[1], y1)).toFixed(1)}" stroke="#000" stroke-width="1.2"/>`,
+        );
       }
     });
     return o.join("\n");
@@ -109,7 +142,9 @@ function panel(p: Panel, ox: number, oy: number, w: number, h: number): string {
       const x = s.points[j]?.[0];
       if (x === undefined || !Number.isFinite(lo) || !Number.isFinite(hi) || (p.logY && lo <= 0)) return;
       const cx = sx(x).toFixed(1);
-      o.push(`<line x1="${cx}" y1="${sy(Math.max(lo, y0)).toFixed(1)}" x2="${cx}" y2="${sy(Math.min(hi, y1)).toFixed(1)}" stroke="${c}" stroke-width="1"/>`);
+      o.push(
+        `<line x1="${cx}" y1="${sy(Math.max(lo, y0)).toFixed(1)}" x2="${cx}" y2="${sy(Math.min(hi, y1)).toFixed(1)}" stroke="${c}" stroke-width="1"/>`,
+      );
     });
   });
   return o.join("\n");
@@ -117,16 +152,21 @@ function panel(p: Panel, ox: number, oy: number, w: number, h: number): string {
 
 /** Panels side by side (at most three per row) in one SVG document, one legend below them. */
 export function chart(title: string, panels: Panel[], legend: string[], w = 440, h = 320): string {
-  const cols = Math.min(3, panels.length), rows = Math.ceil(panels.length / cols);
+  const cols = Math.min(3, panels.length),
+    rows = Math.ceil(panels.length / cols);
   const legendH = 24 + Math.ceil(legend.length / 4) * 18;
-  const W = w * cols, H = 26 + h * rows + legendH;
+  const W = w * cols,
+    H = 26 + h * rows + legendH;
   const body = panels.map((p, i) => panel(p, (i % cols) * w, 26 + Math.floor(i / cols) * h, w, h)).join("\n");
-  const items = legend.map((name, i) => {
-    const c = COLORS[name] ?? FALLBACK[i % FALLBACK.length]!;
-    const x = 20 + (i % 4) * (W / 4), y = 26 + h * rows + 20 + Math.floor(i / 4) * 18;
-    const wdt = name === "inference-router" ? 2.5 : 1.5;
-    return `<line x1="${x}" y1="${y - 4}" x2="${x + 24}" y2="${y - 4}" stroke="${c}" stroke-width="${wdt}"${DASHED.has(name) ? ' stroke-dasharray="6,3"' : ""}/><text x="${x + 30}" y="${y}" font-size="12">${esc(name)}</text>`;
-  }).join("\n");
+  const items = legend
+    .map((name, i) => {
+      const c = COLORS[name] ?? FALLBACK[i % FALLBACK.length]!;
+      const x = 20 + (i % 4) * (W / 4),
+        y = 26 + h * rows + 20 + Math.floor(i / 4) * 18;
+      const wdt = name === "inference-router" ? 2.5 : 1.5;
+      return `<line x1="${x}" y1="${y - 4}" x2="${x + 24}" y2="${y - 4}" stroke="${c}" stroke-width="${wdt}"${DASHED.has(name) ? ' stroke-dasharray="6,3"' : ""}/><text x="${x + 30}" y="${y}" font-size="12">${esc(name)}</text>`;
+    })
+    .join("\n");
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${W / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>

@@ -22,9 +22,17 @@ export function metricsCluster(pool: string): string {
 }
 
 /** The filter's plugin configuration for a scenario; `features` says which optional parts to include. */
-export function pluginConfigFor(s: Scenario, features: { polling: boolean; affinity: boolean }, overrides: Record<string, unknown> = {}, noWeights = false): Record<string, unknown> {
+export function pluginConfigFor(
+  s: Scenario,
+  features: { polling: boolean; affinity: boolean },
+  overrides: Record<string, unknown> = {},
+  noWeights = false,
+): Record<string, unknown> {
   const pools = s.pools.map((p) => ({
-    name: p.name, models: p.models, ...(noWeights ? {} : { weight: p.weight }), ...(p.fallback ? { fallback: p.fallback } : {}),
+    name: p.name,
+    models: p.models,
+    ...(noWeights ? {} : { weight: p.weight }),
+    ...(p.fallback ? { fallback: p.fallback } : {}),
     endpoints: s.servers.map((sv, i) => (sv.pool === p.name ? endpointOf(i) : "")).filter((e) => e !== ""),
     ...(features.polling ? { metrics: { cluster: metricsCluster(p.name), path: "/metrics", engine: "vllm" } } : {}),
   }));
@@ -38,18 +46,25 @@ export function pluginConfigFor(s: Scenario, features: { polling: boolean; affin
   // Experiments (`bench --plugin-config '{"scoring":{"staleAfterMs":2000}}'`): top-level objects are merged.
   for (const [k, v] of Object.entries(overrides)) {
     const cur = cfg[k];
-    cfg[k] = v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" ? { ...(cur as object), ...(v as object) } : v;
+    cfg[k] =
+      v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" ? { ...(cur as object), ...(v as object) } : v;
   }
   return cfg;
 }
 
 function systemPrompt(id: number, tokens: number): string {
   // ~4 characters per token, capped: the filter reads only the first bytes anyway.
-  const unit = `You are assistant profile ${id}. Follow policy ${id * 7919 % 1000} carefully. `;
+  const unit = `You are assistant profile ${id}. Follow policy ${(id * 7919) % 1000} carefully. `;
   return unit.repeat(Math.max(1, Math.min(Math.ceil((tokens * 4) / unit.length), 2000 / unit.length)));
 }
 
-interface Pending { at: number; seq: number; proxy: Proxy; callout: PendingCallout; server: number }
+interface Pending {
+  at: number;
+  seq: number;
+  proxy: Proxy;
+  callout: PendingCallout;
+  server: number;
+}
 
 export interface WasmRouterStats {
   metricsRequests: number[];
@@ -74,17 +89,41 @@ export class WasmRouter implements Policy {
   private prompts = new Map<number, string>();
 
   private constructor(
-    private s: Scenario, private servers: ServerModel[], private clock: SimClock, private serving: Map<string, number[]>,
-    features: { polling: boolean; affinity: boolean }, seed: number, private noWeights = false,
+    private s: Scenario,
+    private servers: ServerModel[],
+    private clock: SimClock,
+    private serving: Map<string, number[]>,
+    features: { polling: boolean; affinity: boolean },
+    seed: number,
+    private noWeights = false,
   ) {
     this.fallbackR = rng(seed ^ 0x5eed);
     s.servers.forEach((_, i) => this.byEndpoint.set(endpointOf(i), i));
-    this.stats = { metricsRequests: new Array(s.servers.length).fill(0), unsteered: 0, localReplies: {}, features, pageBytes: 0, loadReports: 0 };
+    this.stats = {
+      metricsRequests: new Array(s.servers.length).fill(0),
+      unsteered: 0,
+      localReplies: {},
+      features,
+      pageBytes: 0,
+      loadReports: 0,
+    };
   }
 
   /** Starts the sidecars. Tries the full configuration first and drops optional features the filter rejects. */
-  static async create(wasm: Uint8Array, s: Scenario, servers: ServerModel[], clock: SimClock, serving: Map<string, number[]>, seed: number, o: { noWeights?: boolean } = {}): Promise<WasmRouter> {
-    const tries = [{ polling: true, affinity: !!s.prefix }, { polling: true, affinity: false }, { polling: false, affinity: false }];
+  static async create(
+    wasm: Uint8Array,
+    s: Scenario,
+    servers: ServerModel[],
+    clock: SimClock,
+    serving: Map<string, number[]>,
+    seed: number,
+    o: { noWeights?: boolean } = {},
+  ): Promise<WasmRouter> {
+    const tries = [
+      { polling: true, affinity: !!s.prefix },
+      { polling: true, affinity: false },
+      { polling: false, affinity: false },
+    ];
     let lastErr: unknown;
     for (const f of tries) {
       const w = new WasmRouter(s, servers, clock, serving, f, seed, !!o.noWeights);
@@ -101,21 +140,42 @@ export class WasmRouter implements Policy {
 
   private startSidecar(wasm: Uint8Array, k: number, seed: number): Promise<Proxy> {
     return createProxy({
-      wasm, workers: this.s.workers, clock: this.clock, pluginConfig: pluginConfigFor(this.s, this.stats.features, this.s.pluginConfig ?? {}, this.noWeights),
-      clusters: this.s.pools.map((p) => metricsCluster(p.name)), allowOnHeadersStopIteration: true,
-      random: rng(seed * 1000 + k + 1), logLevel: "warn",
+      wasm,
+      workers: this.s.workers,
+      clock: this.clock,
+      pluginConfig: pluginConfigFor(this.s, this.stats.features, this.s.pluginConfig ?? {}, this.noWeights),
+      clusters: this.s.pools.map((p) => metricsCluster(p.name)),
+      allowOnHeadersStopIteration: true,
+      random: rng(seed * 1000 + k + 1),
+      logLevel: "warn",
     });
   }
 
   route(a: Arrival, nowMs: number): Route {
     const p = this.proxies[a.sidecar]!;
     const s = p.newStream(p.nextWorker());
-    const headers: Record<string, string> = { ":method": "POST", ":scheme": "http", ":authority": "llm.example.com", "content-type": "application/json" };
+    const headers: Record<string, string> = {
+      ":method": "POST",
+      ":scheme": "http",
+      ":authority": "llm.example.com",
+      "content-type": "application/json",
+    };
     if (a.priority !== undefined) headers[PRIORITY_HEADER] = String(a.priority);
     if (this.s.prefix) {
       let sys = this.prompts.get(a.prefixId);
-      if (sys === undefined) { sys = systemPrompt(a.prefixId, a.prefixTokens); this.prompts.set(a.prefixId, sys); }
-      const body = JSON.stringify({ model: a.model, messages: [{ role: "system", content: sys }, { role: "user", content: `question ${a.id}` }], max_tokens: a.outputTokens, stream: true });
+      if (sys === undefined) {
+        sys = systemPrompt(a.prefixId, a.prefixTokens);
+        this.prompts.set(a.prefixId, sys);
+      }
+      const body = JSON.stringify({
+        model: a.model,
+        messages: [
+          { role: "system", content: sys },
+          { role: "user", content: `question ${a.id}` },
+        ],
+        max_tokens: a.outputTokens,
+        stream: true,
+      });
       headers[":path"] = "/v1/chat/completions";
       headers["content-length"] = String(Buffer.byteLength(body));
       s.sendRequestHeaders(headers, false);
@@ -133,7 +193,10 @@ export class WasmRouter implements Policy {
     }
     this.streams.set(a.id, s);
     const ep = s.routerRequestHeaders?.get("x-gateway-destination-endpoint");
-    const list = (ep ?? "").split(",").map((e) => this.byEndpoint.get(e.trim())).filter((i): i is number => i !== undefined);
+    const list = (ep ?? "")
+      .split(",")
+      .map((e) => this.byEndpoint.get(e.trim()))
+      .filter((i): i is number => i !== undefined);
     if (!list.length) {
       // Unsteered: Envoy's own load balancing (random here) routes it.
       this.stats.unsteered++;
@@ -163,8 +226,14 @@ export class WasmRouter implements Policy {
     // (the prefix scenarios stream), with the server's gauges at the time the response leaves it.
     if (ok && !this.s.prefix && server >= 0) {
       const st = this.servers[server]!.stats(nowMs - START_MS);
-      const v = orcaReport(s.routerRequestHeaders?.get("endpoint-load-metrics-format"), [["num_requests_waiting", st.waiting], ["kv_cache_usage_perc", st.kvCacheUsage]]);
-      if (v !== undefined) { headers["endpoint-load-metrics"] = v; this.stats.loadReports++; }
+      const v = orcaReport(s.routerRequestHeaders?.get("endpoint-load-metrics-format"), [
+        ["num_requests_waiting", st.waiting],
+        ["kv_cache_usage_perc", st.kvCacheUsage],
+      ]);
+      if (v !== undefined) {
+        headers["endpoint-load-metrics"] = v;
+        this.stats.loadReports++;
+      }
     }
     s.sendResponseHeaders(headers, true);
     s.complete();
@@ -172,7 +241,9 @@ export class WasmRouter implements Policy {
   }
 
   /** After timers fired: pick up polls from every sidecar. */
-  collectAll(nowMs: number): void { for (const p of this.proxies) this.collect(p, nowMs); }
+  collectAll(nowMs: number): void {
+    for (const p of this.proxies) this.collect(p, nowMs);
+  }
 
   private collect(p: Proxy, nowMs: number): void {
     const all = p.callouts.all;
@@ -213,9 +284,15 @@ export class WasmRouter implements Policy {
     if (!due.length) return;
     this.pending = this.pending.filter((p) => p.at > nowMs);
     for (const d of due) {
-      if (d.server < 0) { d.callout.respond({ status: 404, body: "no such endpoint" }); continue; }
+      if (d.server < 0) {
+        d.callout.respond({ status: 404, body: "no such endpoint" });
+        continue;
+      }
       const m = this.servers[d.server]!;
-      if (m.dead) { d.callout.fail(); continue; }
+      if (m.dead) {
+        d.callout.fail();
+        continue;
+      }
       advance(d.server);
       const model = this.s.servers[d.server]!.models[0]!;
       const st = m.stats(nowMs - START_MS);
@@ -227,7 +304,11 @@ export class WasmRouter implements Policy {
   }
 
   /** Wasm memory pages per sidecar worker (for reports). */
-  memoryPages(): number[] { return this.proxies.flatMap((p) => p.workers.map((w) => w.memoryPages())); }
+  memoryPages(): number[] {
+    return this.proxies.flatMap((p) => p.workers.map((w) => w.memoryPages()));
+  }
 
-  async close(): Promise<void> { for (const p of this.proxies) await p.close(); }
+  async close(): Promise<void> {
+    for (const p of this.proxies) await p.close();
+  }
 }

@@ -26,7 +26,15 @@
 import { z } from "zod";
 import { PluginConfigSchema } from "./plugin-config.js";
 import { ENGINE_TABLE, METRICS_ENGINES } from "./engines.js";
-import { HEADER as LOAD_HEADER, LOAD_RECORD_MAX_SLOTS, SLOT as LOAD_SLOT, VM_ENTRY, VM_HEADER, VM_REGISTRY_MAX_ENTRIES, type Laid } from "../shared/load-record.js";
+import {
+  HEADER as LOAD_HEADER,
+  LOAD_RECORD_MAX_SLOTS,
+  SLOT as LOAD_SLOT,
+  VM_ENTRY,
+  VM_HEADER,
+  VM_REGISTRY_MAX_ENTRIES,
+  type Laid,
+} from "../shared/load-record.js";
 
 type Zod = z.core.$ZodType;
 
@@ -42,11 +50,24 @@ interface Pattern {
 const PATTERNS: Record<string, Pattern> = {
   "^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$": { check: "isHeaderName", cap: 64, what: "header name" },
   "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$": { check: "isIdent", cap: 63, what: "name (1-63 of `A-Za-z0-9._-`)" },
-  "^[^\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff]{1,256}$": { check: "isModelName", cap: 256, what: "model name (1-256 bytes of UTF-8, no control characters)" },
-  "^(?:spiffe:\\/\\/[\\x21-\\x7e]{1,240}|ns:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)$": { check: "isTrustedPeer", cap: 249, what: "`spiffe://…` or `ns:<namespace>`" },
+  "^[^\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff]{1,256}$": {
+    check: "isModelName",
+    cap: 256,
+    what: "model name (1-256 bytes of UTF-8, no control characters)",
+  },
+  "^(?:spiffe:\\/\\/[\\x21-\\x7e]{1,240}|ns:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)$": {
+    check: "isTrustedPeer",
+    cap: 249,
+    what: "`spiffe://…` or `ns:<namespace>`",
+  },
   "^[\\x21-\\x7e]{1,255}$": { check: "isVisible255", cap: 255, what: "cluster / authority" },
   "^\\/[\\x21-\\x7e]{0,254}$": { check: "isPath", cap: 255, what: "path" },
-  "^[A-Za-z0-9._-]{0,32}$": { check: "isGpu", cap: 32, what: "label (0-32 of `A-Za-z0-9._-`)", msg: "must be 0-32 characters of letters, digits, '.', '_' or '-'" },
+  "^[A-Za-z0-9._-]{0,32}$": {
+    check: "isGpu",
+    cap: 32,
+    what: "label (0-32 of `A-Za-z0-9._-`)",
+    msg: "must be 0-32 characters of letters, digits, '.', '_' or '-'",
+  },
   "^[A-Za-z_:][A-Za-z0-9_:]{0,199}$": { check: "isMetricName", cap: 200, what: "metric name" },
   "^[A-Za-z_][A-Za-z0-9_]{0,63}$": { check: "isLabelName", cap: 64, what: "label name" },
   "^[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]{0,256}$": { check: "isLabelValue", cap: 256, what: "label value" },
@@ -83,7 +104,11 @@ const HINTS: Record<string, Hint> = {
   "pools[].metrics.series.running[]": { class: "SeriesConfig" },
   "pools[].metrics.series.kvCache[]": { class: "SeriesConfig" },
   "models[]": { class: "ModelConfig" },
-  unknownModel: { field: "unknownModelPassthrough", trueWhen: "passthrough", doc: "true: a model no pool serves is routed untouched; false: 404." },
+  unknownModel: {
+    field: "unknownModelPassthrough",
+    trueWhen: "passthrough",
+    doc: "true: a model no pool serves is routed untouched; false: 404.",
+  },
   "affinity.prefix": { class: "PrefixAffinityConfig" },
 };
 
@@ -125,7 +150,8 @@ function stringLeaf(s: Zod, path: string): Leaf & { kind: "string" } {
     : source.startsWith("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]")
       ? AUTHORITY_PATTERN
       : PATTERNS[source];
-  if (!known) throw new Error(`${path}: no AssemblyScript checker for /${source}/: add one to config-read.ts and PATTERNS in src/config/codegen.ts`);
+  if (!known)
+    throw new Error(`${path}: no AssemblyScript checker for /${source}/: add one to config-read.ts and PATTERNS in src/config/codegen.ts`);
   const msg = typeof rx.error === "function" ? (rx.error() as string) : known.msg;
   if (!msg) throw new Error(`${path}: pattern /${source}/ has no message`);
   return { kind: "string", pattern: { ...known, msg } };
@@ -255,7 +281,8 @@ function asType(f: Field): { type: string; init: string; doc: string[] } {
       const el = n.element;
       const t = el.kind === "object" ? el.cls : "string";
       // A non-empty default list of strings (e.g. headers.stripInbound) is the field's initial value.
-      const init = el.kind === "string" && Array.isArray(n.dflt) && n.dflt.length > 0 ? `[${(n.dflt as string[]).map(lit).join(", ")}]` : "[]";
+      const init =
+        el.kind === "string" && Array.isArray(n.dflt) && n.dflt.length > 0 ? `[${(n.dflt as string[]).map(lit).join(", ")}]` : "[]";
       return { type: `Array<${t}>`, init, doc };
     }
     case "record":
@@ -284,7 +311,11 @@ function classFields(o: Node & { kind: "object" }): string[] {
 }
 
 export function genConfigClasses(root = schemaTree()): string {
-  const out: string[] = [HEADER("the configuration as the filter holds it."), "// Parsed once per configure (config-parse.ts); nothing here runs per request.", ""];
+  const out: string[] = [
+    HEADER("the configuration as the filter holds it."),
+    "// Parsed once per configure (config-parse.ts); nothing here runs per request.",
+    "",
+  ];
   const visitConsts = (o: Node & { kind: "object" }) => {
     for (const f of o.fields) {
       if (f.hint.constants && f.node.kind === "enum") {
@@ -320,7 +351,10 @@ function keysConst(o: Node & { kind: "object" }): string {
 /** Pattern messages, one constant per checker (filled while generating, emitted at the top of the file). */
 let MESSAGES = new Map<string, string>();
 function msgConst(p: { check: string; msg: string }): string {
-  const base = `MSG_${p.check.replace(/^is/, "").replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()}`;
+  const base = `MSG_${p.check
+    .replace(/^is/, "")
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toUpperCase()}`;
   for (let k = 1; ; k++) {
     const name = k === 1 ? base : `${base}_${k}`;
     const prev = MESSAGES.get(name);
@@ -362,8 +396,10 @@ function parseField(f: Field, target: string, m: string, enums: Map<string, stri
         const name = `${f.path.replace(/\[\]/g, "").replace(/\./g, "_").toUpperCase()}_VALUES`;
         enums.set(name, n.values);
         const read = [`const v = oneOf(${at}, ${path}, ${name});`];
-        if (f.hint.constants) return [`if (${at} >= 0) {`, ...[...read, `if (v !== null) ${dst} = <u8>${name}.indexOf(v);`].map((l) => `  ${l}`), "}"];
-        if (f.hint.trueWhen) return [`if (${at} >= 0) {`, ...[...read, `if (v !== null) ${dst} = v == ${lit(f.hint.trueWhen)};`].map((l) => `  ${l}`), "}"];
+        if (f.hint.constants)
+          return [`if (${at} >= 0) {`, ...[...read, `if (v !== null) ${dst} = <u8>${name}.indexOf(v);`].map((l) => `  ${l}`), "}"];
+        if (f.hint.trueWhen)
+          return [`if (${at} >= 0) {`, ...[...read, `if (v !== null) ${dst} = v == ${lit(f.hint.trueWhen)};`].map((l) => `  ${l}`), "}"];
         return [`if (${at} >= 0) {`, ...[...read, `if (v !== null) ${dst} = v;`].map((l) => `  ${l}`), "}"];
       }
       case "array": {
@@ -395,7 +431,8 @@ function parseField(f: Field, target: string, m: string, enums: Map<string, stri
           `}`,
         ];
       case "object":
-        if (f.hint.flatten) return [`if (${at} >= 0 && parse${pascal(f.key)}IntoParent(${at}, ${path}, ${target})) ${target}.${hasName(f)} = true;`];
+        if (f.hint.flatten)
+          return [`if (${at} >= 0 && parse${pascal(f.key)}IntoParent(${at}, ${path}, ${target})) ${target}.${hasName(f)} = true;`];
         if (n.optional && n.dflt === undefined)
           return [`if (${at} >= 0) {`, `  const item = new ${n.cls}();`, `  parse${n.cls}(${at}, ${path}, item);`, `  ${dst} = item;`, `}`];
         return [`if (${at} >= 0) parse${n.cls}(${at}, ${path}, ${dst});`];
@@ -513,7 +550,8 @@ function dumpObject(o: Node & { kind: "object" }, v: string, fns: Map<string, st
         break;
       case "enum":
         if (f.hint.constants) lines.push(put(`q(${arrLit(n.values)}[<i32>${x}])`));
-        else if (f.hint.trueWhen) lines.push(put(`q(${x} ? ${lit(f.hint.trueWhen)} : ${lit(n.values.find((e) => e !== f.hint.trueWhen))})`));
+        else if (f.hint.trueWhen)
+          lines.push(put(`q(${x} ? ${lit(f.hint.trueWhen)} : ${lit(n.values.find((e) => e !== f.hint.trueWhen))})`));
         else lines.push(opt ? `if (${x}.length) ${put(`q(${x})`)}` : put(`q(${x})`));
         break;
       case "array": {
@@ -529,7 +567,13 @@ function dumpObject(o: Node & { kind: "object" }, v: string, fns: Map<string, st
         break;
       case "object":
         if (f.hint.flatten) {
-          lines.push(`if (${v}.${hasName(f)}) {`, `  s += ${lit(key + "{")};`, ...dumpObject(n, v, fns).map((l) => `  ${l}`), `  s += "}";`, `}`);
+          lines.push(
+            `if (${v}.${hasName(f)}) {`,
+            `  s += ${lit(key + "{")};`,
+            ...dumpObject(n, v, fns).map((l) => `  ${l}`),
+            `  s += "}";`,
+            `}`,
+          );
         } else {
           ensureDumpFn(n, fns);
           if (opt) lines.push(`{`, `  const o = ${x};`, `  if (o !== null) ${put(`dump${n.cls}(o)`)}`, `}`);
@@ -568,7 +612,8 @@ function ensureDumpFn(o: Node & { kind: "object" }, fns: Map<string, string[]>):
 export function genDump(root = schemaTree()): string {
   for (const o of classes(root)) {
     const first = o.fields[0]!;
-    if (first.node.optional && first.node.dflt === undefined) throw new Error(`${o.path}: the first field of an object must not be optional (dump)`);
+    if (first.node.optional && first.node.dflt === undefined)
+      throw new Error(`${o.path}: the first field of an object must not be optional (dump)`);
   }
   const fns = new Map<string, string[]>();
   ensureDumpFn(root, fns);
@@ -632,7 +677,7 @@ export function genKeys(root = schemaTree()): string {
   visit(root);
   return [
     HEADER("the keys of every object of the schema."),
-    "/** Object path (`[]` = array items, \"\" = root) → its keys in schema order. */",
+    '/** Object path (`[]` = array items, "" = root) → its keys in schema order. */',
     "export const CONFIG_KEYS: Record<string, readonly string[]> = {",
     ...rows,
     "};",
@@ -683,7 +728,8 @@ export function genReadmeTable(root = schemaTree()): string {
       const n = f.node;
       const name = f.path.replace(/\[\]\./g, "[].");
       if (n.kind === "object") {
-        if (f.description) rows.push(`| \`${name}\` | ${n.optional && n.dflt === undefined ? "unset" : ""} | object | ${cell(f.description)} |`);
+        if (f.description)
+          rows.push(`| \`${name}\` | ${n.optional && n.dflt === undefined ? "unset" : ""} | object | ${cell(f.description)} |`);
         visit(n);
         continue;
       }
@@ -748,7 +794,10 @@ export function genLoadRecord(): string {
     ];
   };
   const accessors = (fields: Laid[], base: string) => fields.filter((f) => f.name !== "pad").flatMap((f) => acc(f, base));
-  const table = (fields: Laid[]) => fields.map((f) => `//   ${String(f.offset).padStart(3)}  ${String(f.size).padStart(2)}  ${f.type.padEnd(4)} ${f.name.padEnd(18)} ${f.doc}`);
+  const table = (fields: Laid[]) =>
+    fields.map(
+      (f) => `//   ${String(f.offset).padStart(3)}  ${String(f.size).padStart(2)}  ${f.type.padEnd(4)} ${f.name.padEnd(18)} ${f.doc}`,
+    );
   return [
     HEADER("the codec of the shared records.", "src/shared/load-record.ts (the layouts' one definition, also read by the tests' codec)"),
     "//",
@@ -833,7 +882,11 @@ export function genEngines(): string {
     "",
     "/** Whether the engine's real server answers `endpoint-load-metrics-format` with an ORCA report (sources: src/config/engines.ts). */",
     "export function engineAnswersOrca(engine: i32): bool {",
-    `  return ${METRICS_ENGINES.filter((n) => ENGINE_TABLE[n as keyof typeof ENGINE_TABLE]?.orca).map((n) => `engine == ${id(n)}`).join(" || ") || "false"};`,
+    `  return ${
+      METRICS_ENGINES.filter((n) => ENGINE_TABLE[n as keyof typeof ENGINE_TABLE]?.orca)
+        .map((n) => `engine == ${id(n)}`)
+        .join(" || ") || "false"
+    };`,
     "}",
     "",
   ].join("\n");

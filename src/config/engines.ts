@@ -52,7 +52,8 @@ export const ENGINE_TABLE = {
 
 export type EngineName = keyof typeof ENGINE_TABLE;
 const NAMES = Object.keys(ENGINE_TABLE) as EngineName[];
-const info = (n: string): EngineInfo | undefined => (Object.prototype.hasOwnProperty.call(ENGINE_TABLE, n) ? (ENGINE_TABLE as Record<string, EngineInfo>)[n] : undefined);
+const info = (n: string): EngineInfo | undefined =>
+  Object.prototype.hasOwnProperty.call(ENGINE_TABLE, n) ? (ENGINE_TABLE as Record<string, EngineInfo>)[n] : undefined;
 
 /** Names for which `f` holds, as a non-empty tuple (what z.enum takes). */
 function names<T extends string>(f: (n: EngineName, e: EngineInfo) => boolean): [T, ...T[]] {

@@ -6,14 +6,15 @@ import { z } from "zod";
 import { METRICS_ENGINES } from "./engines.js";
 
 /** An RFC 7230 token, lower case: what Envoy accepts as a header name we write. */
-const headerName = z
-  .string()
-  .regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be a lower-case HTTP header name of 1-64 token characters");
+const headerName = z.string().regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be a lower-case HTTP header name of 1-64 token characters");
 
 /** Names that end up in stats, headers and shared-data keys: short and plain. */
 const ident = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit");
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+    "must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
+  );
 
 /**
  * Model names as clients send them (OpenAI ids, KServe names, LoRA adapter ids such as `base:adapter`, and any
@@ -39,7 +40,8 @@ export function isModelName(s: string): boolean {
     if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return false;
     if (c >= 0xd800 && c <= 0xdfff) {
       // a lone surrogate has no UTF-8 form
-      const hi = c <= 0xdbff, next = s.charCodeAt(i + 1);
+      const hi = c <= 0xdbff,
+        next = s.charCodeAt(i + 1);
       if (!hi || !(next >= 0xdc00 && next <= 0xdfff)) return false;
       i++;
     }
@@ -87,9 +89,7 @@ const trustedPeer = z
 
 /** A Prometheus label value as a server may emit it (spaces, quotes, backslashes, newlines, any script): the
  *  unescaped text; the filter compares it with the exposition's escaped form. Lone surrogates have no UTF-8 form. */
-export const labelValue = z
-  .string()
-  .regex(/^[^\ud800-\udfff]{1,256}$/u, "must be 1-256 characters of text (no lone surrogates)");
+export const labelValue = z.string().regex(/^[^\ud800-\udfff]{1,256}$/u, "must be 1-256 characters of text (no lone surrogates)");
 
 /** `ip:port` for IPv4, `[ip]:port` for IPv6: the form Envoy's override_host and ORIGINAL_DST accept. */
 const endpoint = z
@@ -105,7 +105,10 @@ const clusterName = z.string().regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visi
 /** Prometheus series selection for engine `custom`. */
 export const SeriesSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z_:][A-Za-z0-9_:]{0,199}$/, "must be a Prometheus metric name").describe("Metric name."),
+    name: z
+      .string()
+      .regex(/^[A-Za-z_:][A-Za-z0-9_:]{0,199}$/, "must be a Prometheus metric name")
+      .describe("Metric name."),
     labels: z
       .record(
         z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "must be a Prometheus label name"),
@@ -120,14 +123,17 @@ export const SeriesSchema = z
 export const MetricsSchema = z
   .object({
     cluster: clusterName.describe("Envoy cluster the filter's metrics calls go to, e.g. `outbound|8000||vllm-a.llm.svc.cluster.local`."),
-    path: z.string().regex(/^\/[\x21-\x7e]{0,254}$/, "must be an absolute path such as /metrics").default("/metrics").describe("Path polled."),
-    engine: z
-      .enum(METRICS_ENGINES)
-      .default("vllm")
-      .describe("Metric-name preset of the model server; `custom` takes `series`."),
+    path: z
+      .string()
+      .regex(/^\/[\x21-\x7e]{0,254}$/, "must be an absolute path such as /metrics")
+      .default("/metrics")
+      .describe("Path polled."),
+    engine: z.enum(METRICS_ENGINES).default("vllm").describe("Metric-name preset of the model server; `custom` takes `series`."),
     authority: clusterName.optional().describe("`:authority` of the calls; default: the fqdn (and port) in the cluster name."),
     timeoutMs: z.number().int().min(10).max(60_000).default(1000).describe("Timeout of one metrics call."),
-    modelLabelFilter: labelValue.optional().describe("Use only series whose model label has this value (multi-model servers); any label value, unescaped."),
+    modelLabelFilter: labelValue
+      .optional()
+      .describe("Use only series whose model label has this value (multi-model servers); any label value, unescaped."),
     series: z
       .object({
         queue: z.array(SeriesSchema).max(8).default([]).describe("Series holding the number of waiting requests."),
@@ -170,8 +176,14 @@ export const PoolSchema = z
       .min(0.01)
       .max(1000)
       .optional()
-      .describe("Capacity weight: relative throughput of one member of this pool. Unset: learned from the members' observed request durations (`capacity`)."),
-    gpu: z.string().regex(/^[A-Za-z0-9._-]{0,32}$/).default("").describe("GPU type label, for stats and logs only."),
+      .describe(
+        "Capacity weight: relative throughput of one member of this pool. Unset: learned from the members' observed request durations (`capacity`).",
+      ),
+    gpu: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{0,32}$/)
+      .default("")
+      .describe("GPU type label, for stats and logs only."),
     endpoints: z.array(endpoint).max(1024).default([]).describe("Members as ip:port; required in endpoint steering mode."),
     hosts: z
       .array(
@@ -217,9 +229,7 @@ export const ModelSchema = z
 
 export const PluginConfigSchema = z
   .object({
-    name: ident
-      .default("inference-router")
-      .describe("Prefix of this plugin's shared-data keys and stats; keep it unique per proxy."),
+    name: ident.default("inference-router").describe("Prefix of this plugin's shared-data keys and stats; keep it unique per proxy."),
     steering: z.enum(["pool", "endpoint"]).default("pool").describe("pool: set the pool header; endpoint: set ip:port[,fallback...]."),
     headers: z
       .object({
@@ -234,7 +244,9 @@ export const PluginConfigSchema = z
         version: headerName.default("x-inference-model-version").describe("Written: the model version (path segment or protobuf field)."),
         label: headerName.default("x-inference-model-label").describe("Written: the TF Serving version label (`/labels/{l}`)."),
         modelOverride: headerName.optional().describe("Read the model from this request header, only from `trustedPeers`."),
-        priorityIn: headerName.optional().describe("Read the client's priority from this header (integer -100..100), only from `trustedPeers`."),
+        priorityIn: headerName
+          .optional()
+          .describe("Read the client's priority from this header (integer -100..100), only from `trustedPeers`."),
         stripInbound: z
           .array(headerName)
           .max(32)
@@ -261,7 +273,10 @@ export const PluginConfigSchema = z
       }),
     body: z
       .object({
-        enabled: z.boolean().default(false).describe("Read the first bytes of the body to classify (Envoy >= 1.35 with allow_on_headers_stop_iteration)."),
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe("Read the first bytes of the body to classify (Envoy >= 1.35 with allow_on_headers_stop_iteration)."),
         maxBytes: z.number().int().min(256).max(1_048_576).default(65_536).describe("Bytes of body inspected at most."),
         timeoutMs: z.number().int().min(10).max(60_000).default(500).describe("Longest a request is held for its body."),
         bufferLimitBytes: z
@@ -291,14 +306,18 @@ export const PluginConfigSchema = z
         learn: z
           .boolean()
           .default(true)
-          .describe("Learn each upstream's capacity (completions per second per in-flight request) where its pool sets no `weight`; off: such pools count as weight 1."),
+          .describe(
+            "Learn each upstream's capacity (completions per second per in-flight request) where its pool sets no `weight`; off: such pools count as weight 1.",
+          ),
         halfLifeMs: z
           .number()
           .int()
           .min(1000)
           .max(3_600_000)
           .default(10_000)
-          .describe("Memory of learned capacity: evidence this old weighs half, so an idle upstream drifts back to the mean and is tried again."),
+          .describe(
+            "Memory of learned capacity: evidence this old weighs half, so an idle upstream drifts back to the mean and is tried again.",
+          ),
       })
       .strict()
       .default({ learn: true, halfLifeMs: 10_000 }),
@@ -311,12 +330,21 @@ export const PluginConfigSchema = z
       .default({ queue: 8, kvCache: 0.9 }),
     shedding: z
       .object({
-        belowPriority: z.number().int().min(-101).max(101).default(0).describe("When all are saturated, requests with priority below this get 429."),
+        belowPriority: z
+          .number()
+          .int()
+          .min(-101)
+          .max(101)
+          .default(0)
+          .describe("When all are saturated, requests with priority below this get 429."),
         retryAfterSeconds: z.number().int().min(1).max(3600).default(1).describe("`Retry-After` of a 429."),
       })
       .strict()
       .default({ belowPriority: 0, retryAfterSeconds: 1 }),
-    unknownModel: z.enum(["reject", "passthrough"]).default("reject").describe("No pool serves the model: 404 (reject) or route untouched."),
+    unknownModel: z
+      .enum(["reject", "passthrough"])
+      .default("reject")
+      .describe("No pool serves the model: 404 (reject) or route untouched."),
     outlier: z
       .object({
         consecutiveErrors: z.number().int().min(1).max(1000).default(3).describe("Error run (5xx, resets) that ejects an upstream."),
@@ -336,7 +364,13 @@ export const PluginConfigSchema = z
       .object({
         intervalMs: z.number().int().min(50).max(600_000).default(1000).describe("Period of metrics polls."),
         probesPerTick: z.number().int().min(1).max(1024).default(8).describe("Targets probed per poll above subsetAbove."),
-        subsetAbove: z.number().int().min(1).max(65_536).default(16).describe("Above this many targets a poll probes a random, oldest-first subset."),
+        subsetAbove: z
+          .number()
+          .int()
+          .min(1)
+          .max(65_536)
+          .default(16)
+          .describe("Above this many targets a poll probes a random, oldest-first subset."),
         probesPerRequest: z
           .number()
           .min(0)
@@ -364,7 +398,13 @@ export const PluginConfigSchema = z
             enabled: z.boolean().default(false).describe("Prefix-cache affinity (needs body.enabled)."),
             blockBytes: z.number().int().min(16).max(65_536).default(256).describe("Prompt bytes per hashed block."),
             blocks: z.number().int().min(1).max(64).default(4).describe("Blocks hashed at most."),
-            tableSize: z.number().int().min(64).max(1_048_576).default(4096).describe("Entries of the shared prefix table (fixed memory: 16 bytes each)."),
+            tableSize: z
+              .number()
+              .int()
+              .min(64)
+              .max(1_048_576)
+              .default(4096)
+              .describe("Entries of the shared prefix table (fixed memory: 16 bytes each)."),
             maxLoadFactor: z
               .number()
               .min(1)
@@ -398,19 +438,25 @@ export const PluginConfigSchema = z
       if (names.has(p.name)) ctx.addIssue({ code: "custom", path: ["pools", i, "name"], message: `duplicate pool name "${p.name}"` });
       names.add(p.name);
       if (cfg.steering === "endpoint" && p.endpoints.length === 0)
-        ctx.addIssue({ code: "custom", path: ["pools", i, "endpoints"], message: "endpoint steering needs at least one endpoint per pool" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["pools", i, "endpoints"],
+          message: "endpoint steering needs at least one endpoint per pool",
+        });
       if (p.models.length === 0 && p.modelPrefixes.length === 0)
         ctx.addIssue({ code: "custom", path: ["pools", i, "models"], message: "a pool must serve at least one model or model prefix" });
       // One load record per endpoint: an endpoint listed twice would split its in-flight count in two.
       p.endpoints.forEach((e, j) => {
-        if (endpoints.has(e)) ctx.addIssue({ code: "custom", path: ["pools", i, "endpoints", j], message: `endpoint "${e}" is listed more than once` });
+        if (endpoints.has(e))
+          ctx.addIssue({ code: "custom", path: ["pools", i, "endpoints", j], message: `endpoint "${e}" is listed more than once` });
         endpoints.add(e);
       });
     });
     cfg.pools.forEach((p, i) => {
       if (p.fallback !== undefined && !names.has(p.fallback))
         ctx.addIssue({ code: "custom", path: ["pools", i, "fallback"], message: `unknown pool "${p.fallback}"` });
-      if (p.fallback === p.name) ctx.addIssue({ code: "custom", path: ["pools", i, "fallback"], message: "a pool cannot fall back to itself" });
+      if (p.fallback === p.name)
+        ctx.addIssue({ code: "custom", path: ["pools", i, "fallback"], message: "a pool cannot fall back to itself" });
     });
     const h = cfg.headers;
     const written = [h.protocol, h.model, h.class, h.priority, h.pool, h.endpoint, h.version, h.label];
@@ -427,7 +473,11 @@ export const PluginConfigSchema = z
       if (m && m.endpointClusters)
         for (const ep of Object.keys(m.endpointClusters))
           if (!p.endpoints.includes(ep))
-            ctx.addIssue({ code: "custom", path: ["pools", i, "metrics", "endpointClusters"], message: `${ep} is not an endpoint of this pool` });
+            ctx.addIssue({
+              code: "custom",
+              path: ["pools", i, "metrics", "endpointClusters"],
+              message: `${ep} is not an endpoint of this pool`,
+            });
       if (p.discovery?.enabled && !m)
         ctx.addIssue({ code: "custom", path: ["pools", i, "discovery"], message: "discovery needs metrics (its cluster)" });
     });

@@ -11,7 +11,10 @@ const dns1123Label = z
 
 const ident = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit");
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+    "must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
+  );
 
 // Same rule as the plugin config (UTF-8, exact; see plugin-config.ts).
 const modelName = z.string().refine((s) => isModelName(s), "must be 1-256 bytes of UTF-8 without control characters");
@@ -36,9 +39,7 @@ const authority = z
 /** The API group istiod accepts for each targetRef kind (pkg/config/validation/validation.go allowedTargetRefs). */
 export const TARGET_REF_GROUPS = { Gateway: "gateway.networking.k8s.io", Service: "", ServiceEntry: "networking.istio.io" } as const;
 
-const endpoint = z
-  .string()
-  .regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, "must be ip:port (IPv4) or [ip]:port (IPv6)");
+const endpoint = z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, "must be ip:port (IPv4) or [ip]:port (IPv6)");
 
 const labels = z.record(
   z.string().regex(/^([a-z0-9.-]{1,253}\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a Kubernetes label key"),
@@ -53,13 +54,21 @@ export const MetricsSourceSchema = z
       .string()
       .min(1)
       .optional()
-      .describe("An Envoy cluster that already exists in the proxy (e.g. `outbound|9090||x.ns.svc.cluster.local`). Wins over service/port."),
+      .describe(
+        "An Envoy cluster that already exists in the proxy (e.g. `outbound|9090||x.ns.svc.cluster.local`). Wins over service/port.",
+      ),
     service: hostName
       .optional()
       .describe("Host serving the metrics. A short name is qualified with the router namespace. Defaults to the pool's service."),
     port: port.optional().describe("Port of the metrics endpoint. Defaults to the pool's service port."),
-    path: z.string().regex(/^\/[\x21-\x7e]*$/, "must be an absolute path such as /metrics").default("/metrics"),
-    engine: z.enum(ROUTER_ENGINES).default("vllm").describe("Metric-name preset of the model server (src/config/engines.ts: vLLM, SGLang, TensorRT-LLM, Triton, TGI)."),
+    path: z
+      .string()
+      .regex(/^\/[\x21-\x7e]*$/, "must be an absolute path such as /metrics")
+      .default("/metrics"),
+    engine: z
+      .enum(ROUTER_ENGINES)
+      .default("vllm")
+      .describe("Metric-name preset of the model server (src/config/engines.ts: vLLM, SGLang, TensorRT-LLM, Triton, TGI)."),
     external: z
       .boolean()
       .default(false)
@@ -81,10 +90,21 @@ export const RouterPoolSchema = z
     name: dns1123Label.describe("Pool name: value of the pool header, DestinationRule subset name and `pool` label value."),
     models: z.array(modelName).default([]).describe("Exact model names this pool serves."),
     modelPrefixes: z.array(modelName).default([]).describe("Model name prefixes served (families, LoRA adapters)."),
-    weight: z.number().min(0.01).max(1000).optional().describe("Relative throughput of one member of this pool; unset: the filter learns it (`capacity`)."),
-    gpu: z.string().regex(/^[A-Za-z0-9._-]{0,32}$/).default("").describe("GPU type label (a100, l4, ...), for stats and docs."),
+    weight: z
+      .number()
+      .min(0.01)
+      .max(1000)
+      .optional()
+      .describe("Relative throughput of one member of this pool; unset: the filter learns it (`capacity`)."),
+    gpu: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{0,32}$/)
+      .default("")
+      .describe("GPU type label (a100, l4, ...), for stats and docs."),
     endpoints: z.array(endpoint).default([]).describe("Members as ip:port. Required in endpoint steering mode."),
-    service: PoolServiceSchema.optional().describe("Per-pool Kubernetes service. Without it, pool mode uses DestinationRule subsets of `frontend`."),
+    service: PoolServiceSchema.optional().describe(
+      "Per-pool Kubernetes service. Without it, pool mode uses DestinationRule subsets of `frontend`.",
+    ),
     fallback: dns1123Label.optional().describe("Pool used when every member of this pool is ejected or saturated."),
     maxInFlight: z.number().int().min(1).max(1_000_000).optional().describe("In-flight requests per member at which it is saturated."),
     metrics: MetricsSourceSchema.optional().describe("Where the filter reads this pool's load signals."),
@@ -114,7 +134,7 @@ export const RouterConfigSchema = z
                 group: z
                   .string()
                   .optional()
-                  .describe("API group; defaults to the kind's own (gateway.networking.k8s.io, networking.istio.io, \"\" for Service)."),
+                  .describe('API group; defaults to the kind\'s own (gateway.networking.k8s.io, networking.istio.io, "" for Service).'),
                 kind: z.enum(["Gateway", "Service", "ServiceEntry"]),
                 name: dns1123Label,
               })
@@ -123,7 +143,9 @@ export const RouterConfigSchema = z
           .min(1)
           .max(16)
           .optional()
-          .describe("Proxies that run the filter, by reference: kind Gateway for a Gateway API gateway; Service/ServiceEntry attach to waypoints only."),
+          .describe(
+            "Proxies that run the filter, by reference: kind Gateway for a Gateway API gateway; Service/ServiceEntry attach to waypoints only.",
+          ),
         context: z
           .enum(["SIDECAR_OUTBOUND", "GATEWAY"])
           .default("SIDECAR_OUTBOUND")
@@ -136,7 +158,11 @@ export const RouterConfigSchema = z
         (w.targetRefs ?? []).forEach((r, i) => {
           const want = TARGET_REF_GROUPS[r.kind];
           if (r.group !== undefined && r.group !== want)
-            ctx.addIssue({ code: "custom", path: ["targetRefs", i, "group"], message: `kind ${r.kind} is in group "${want}" (istiod rejects any other); fix: use "${want}" or leave group out` });
+            ctx.addIssue({
+              code: "custom",
+              path: ["targetRefs", i, "group"],
+              message: `kind ${r.kind} is in group "${want}" (istiod rejects any other); fix: use "${want}" or leave group out`,
+            });
         });
       }),
     frontend: z
@@ -151,11 +177,15 @@ export const RouterConfigSchema = z
           .array(authority)
           .max(32)
           .default([])
-          .describe("Other host[:port] names clients send in :authority for this service (e.g. a gateway's public host); the filter acts only on requests to the service's names and these."),
+          .describe(
+            "Other host[:port] names clients send in :authority for this service (e.g. a gateway's public host); the filter acts only on requests to the service's names and these.",
+          ),
         headless: z
           .boolean()
           .default(false)
-          .describe("The Service is headless (clusterIP: None): Istio gives it an ORIGINAL_DST cluster, which endpoint steering cannot patch."),
+          .describe(
+            "The Service is headless (clusterIP: None): Istio gives it an ORIGINAL_DST cluster, which endpoint steering cannot patch.",
+          ),
       })
       .strict()
       .describe("The inference service clients address; its routes and cluster are what the router steers."),
@@ -180,15 +210,21 @@ export const RouterConfigSchema = z
     failStrategy: z
       .enum(["FAIL_CLOSE", "FAIL_OPEN", "FAIL_RELOAD"])
       .default("FAIL_OPEN")
-      .describe("What proxies do when the module fails, including when it cannot be fetched: FAIL_OPEN skips the filter (Istio's agent installs an allow-all RBAC filter in its place); FAIL_CLOSE/FAIL_RELOAD deny every request through it (a deny-all RBAC filter)."),
+      .describe(
+        "What proxies do when the module fails, including when it cannot be fetched: FAIL_OPEN skips the filter (Istio's agent installs an allow-all RBAC filter in its place); FAIL_CLOSE/FAIL_RELOAD deny every request through it (a deny-all RBAC filter).",
+      ),
     delivery: z
       .enum(["WasmPlugin", "TrafficExtension"])
       .default("WasmPlugin")
-      .describe("Istio resource delivering the module when body mode is off: WasmPlugin, or TrafficExtension (Istio >= 1.30, WasmPlugin's successor). Body mode always uses the ECDS EnvoyFilter."),
+      .describe(
+        "Istio resource delivering the module when body mode is off: WasmPlugin, or TrafficExtension (Istio >= 1.30, WasmPlugin's successor). Body mode always uses the ECDS EnvoyFilter.",
+      ),
     steering: z
       .enum(["pool", "endpoint"])
       .default("pool")
-      .describe("pool: the filter sets x-inference-pool and routes pick the pool; endpoint: the filter sets ip:port and override_host picks it."),
+      .describe(
+        "pool: the filter sets x-inference-pool and routes pick the pool; endpoint: the filter sets ip:port and override_host picks it.",
+      ),
     body: z
       .object({
         enabled: z.boolean().default(false).describe("Read the model from the request body (needs Envoy >= 1.35)."),
@@ -201,7 +237,9 @@ export const RouterConfigSchema = z
       .string()
       .regex(/^[a-z0-9-]{1,64}$/, "must be a lower-case HTTP header name")
       .optional()
-      .describe("Trusted request header naming the model (the header-only path for OpenAI-style requests where body mode is unavailable, Istio < 1.28). Only set it when clients you trust send it."),
+      .describe(
+        "Trusted request header naming the model (the header-only path for OpenAI-style requests where body mode is unavailable, Istio < 1.28). Only set it when clients you trust send it.",
+      ),
     pools: z.array(RouterPoolSchema).min(1).max(64),
     priorities: z
       .record(modelName, z.number().int().min(-100).max(100))
@@ -227,7 +265,11 @@ export const RouterConfigSchema = z
     hardening: z
       .object({
         allowedPrincipals: z
-          .array(z.string().regex(/^[^\s/]+\/ns\/[a-z0-9-]+\/sa\/[a-z0-9.-]+$/, "must be a SPIFFE-style principal <trust-domain>/ns/<ns>/sa/<sa>"))
+          .array(
+            z
+              .string()
+              .regex(/^[^\s/]+\/ns\/[a-z0-9-]+\/sa\/[a-z0-9.-]+$/, "must be a SPIFFE-style principal <trust-domain>/ns/<ns>/sa/<sa>"),
+          )
           .default([]),
         allowedServiceAccounts: z
           .array(z.object({ namespace: dns1123Label, name: z.string().regex(/^[a-z0-9.-]{1,253}$/) }).strict())
@@ -244,32 +286,52 @@ export const RouterConfigSchema = z
       .optional(),
     routing: z
       .object({
-        poolLabel: z.string().regex(/^([a-z0-9.-]{1,253}\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/).default("inference.pool"),
+        poolLabel: z
+          .string()
+          .regex(/^([a-z0-9.-]{1,253}\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/)
+          .default("inference.pool"),
         endpointHeader: z
           .string()
           .regex(/^[a-z0-9-]{1,64}$/)
           .optional()
-          .describe("Header the filter writes in endpoint steering (the filter's `headers.endpoint`); default x-gateway-destination-endpoint."),
-        destinationHeader: z.string().regex(/^[a-z0-9-]{1,64}$/).optional().describe("Deprecated name of endpointHeader."),
-        poolHeader: z.string().regex(/^[a-z0-9-]{1,64}$/).default("x-inference-pool"),
+          .describe(
+            "Header the filter writes in endpoint steering (the filter's `headers.endpoint`); default x-gateway-destination-endpoint.",
+          ),
+        destinationHeader: z
+          .string()
+          .regex(/^[a-z0-9-]{1,64}$/)
+          .optional()
+          .describe("Deprecated name of endpointHeader."),
+        poolHeader: z
+          .string()
+          .regex(/^[a-z0-9-]{1,64}$/)
+          .default("x-inference-pool"),
       })
       .strict()
-      .refine((r) => r.endpointHeader === undefined || r.destinationHeader === undefined, { message: "set endpointHeader only (destinationHeader is its deprecated name)" })
+      .refine((r) => r.endpointHeader === undefined || r.destinationHeader === undefined, {
+        message: "set endpointHeader only (destinationHeader is its deprecated name)",
+      })
       .transform(({ poolLabel, endpointHeader, destinationHeader, poolHeader }) => ({
         poolLabel,
         endpointHeader: endpointHeader ?? destinationHeader ?? "x-gateway-destination-endpoint",
         poolHeader,
       }))
       .default({ poolLabel: "inference.pool", endpointHeader: "x-gateway-destination-endpoint", poolHeader: "x-inference-pool" }),
-    scoring: PluginConfigSchema.shape.scoring.optional().describe("Score weights, power-of-two sampling, staleness of reports (the filter's `scoring`)."),
+    scoring: PluginConfigSchema.shape.scoring
+      .optional()
+      .describe("Score weights, power-of-two sampling, staleness of reports (the filter's `scoring`)."),
     saturation: PluginConfigSchema.shape.saturation.optional().describe("When an upstream counts as full (the filter's `saturation`)."),
-    capacity: PluginConfigSchema.shape.capacity.optional().describe("Learned capacity of pools without `weight` (the filter's `capacity`)."),
+    capacity: PluginConfigSchema.shape.capacity
+      .optional()
+      .describe("Learned capacity of pools without `weight` (the filter's `capacity`)."),
     polling: PluginConfigSchema.shape.polling.optional().describe("Metrics polling: interval, subset probing, poller lease."),
     loadReports: PluginConfigSchema.shape.loadReports.optional().describe("Load reports read from responses (ORCA, plain headers)."),
     affinity: PluginConfigSchema.shape.affinity.optional().describe("Prefix-cache (body mode) and LoRA affinity, bounded by load."),
     decisionTrace: PluginConfigSchema.shape.decisionTrace
       .optional()
-      .describe("Decision trace: a response header and/or an info log line saying which upstream was picked and why (docs/observability.md)."),
+      .describe(
+        "Decision trace: a response header and/or an info log line saying which upstream was picked and why (docs/observability.md).",
+      ),
     versions: z
       .object({
         istio: version.default("1.28").describe("Oldest Istio the output must work with."),
@@ -291,7 +353,11 @@ export const RouterConfigSchema = z
     });
     cfg.pools.forEach((p, i) => {
       if (p.fallback !== undefined && (!names.has(p.fallback) || p.fallback === p.name))
-        ctx.addIssue({ code: "custom", path: ["pools", i, "fallback"], message: `must name another pool (have: ${[...names].join(", ")})` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["pools", i, "fallback"],
+          message: `must name another pool (have: ${[...names].join(", ")})`,
+        });
     });
     for (const m of Object.keys(cfg.priorities)) {
       const served = cfg.pools.some((p) => p.models.includes(m) || p.modelPrefixes.some((x) => m.startsWith(x)));
@@ -301,7 +367,11 @@ export const RouterConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["outlier", "maxEjectionMs"], message: "must be >= baseEjectionMs" });
     const h = cfg.hardening;
     if (h && h.allowedPrincipals.length + h.allowedServiceAccounts.length === 0 && !h.peerAuthenticationStrict)
-      ctx.addIssue({ code: "custom", path: ["hardening"], message: "name allowed clients or enable peerAuthenticationStrict (or drop the section)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["hardening"],
+        message: "name allowed clients or enable peerAuthenticationStrict (or drop the section)",
+      });
     if (cfg.steering === "endpoint" && cfg.frontend.headless)
       ctx.addIssue({
         code: "custom",

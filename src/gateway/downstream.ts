@@ -4,7 +4,16 @@
 import http from "node:http";
 import http2 from "node:http2";
 
-export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host", "http2-settings"]);
+export const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "host",
+  "http2-settings",
+]);
 
 export type OutHeaders = Record<string, string | string[]>;
 
@@ -41,7 +50,8 @@ function pairs(raw: string[]): Array<[string, string]> {
 
 export function http1Downstream(req: http.IncomingMessage, res: http.ServerResponse): Downstream {
   // HTTP/1.1 framing (RFC 9112 §6.3): no Content-Length and no Transfer-Encoding means no body.
-  const endStream = req.headers["content-length"] === undefined ? req.headers["transfer-encoding"] === undefined : req.headers["content-length"] === "0";
+  const endStream =
+    req.headers["content-length"] === undefined ? req.headers["transfer-encoding"] === undefined : req.headers["content-length"] === "0";
   let ended = false;
   return {
     protocol: "HTTP/1.1",
@@ -50,19 +60,51 @@ export function http1Downstream(req: http.IncomingMessage, res: http.ServerRespo
     authority: req.headers.host ?? "localhost",
     headers: pairs(req.rawHeaders),
     endStream,
-    onData: (cb) => { req.on("data", cb); },
-    onEnd: (cb) => { req.on("end", () => cb(req.rawTrailers.length ? pairs(req.rawTrailers) : undefined)); },
-    onAbort: (cb) => { res.on("close", () => { if (!res.writableFinished) cb(); }); },
-    get headersSent() { return res.headersSent; },
-    get ended() { return ended || res.writableEnded; },
-    respond: (status, headers, eos) => { res.writeHead(status, headers); if (eos) { ended = true; res.end(); } },
-    write: (c) => { res.write(c); },
-    end: (trailers) => { if (ended) return; ended = true; if (trailers?.length) res.addTrailers(trailers); res.end(); },
-    destroy: () => { res.destroy(); },
+    onData: (cb) => {
+      req.on("data", cb);
+    },
+    onEnd: (cb) => {
+      req.on("end", () => cb(req.rawTrailers.length ? pairs(req.rawTrailers) : undefined));
+    },
+    onAbort: (cb) => {
+      res.on("close", () => {
+        if (!res.writableFinished) cb();
+      });
+    },
+    get headersSent() {
+      return res.headersSent;
+    },
+    get ended() {
+      return ended || res.writableEnded;
+    },
+    respond: (status, headers, eos) => {
+      res.writeHead(status, headers);
+      if (eos) {
+        ended = true;
+        res.end();
+      }
+    },
+    write: (c) => {
+      res.write(c);
+    },
+    end: (trailers) => {
+      if (ended) return;
+      ended = true;
+      if (trailers?.length) res.addTrailers(trailers);
+      res.end();
+    },
+    destroy: () => {
+      res.destroy();
+    },
   };
 }
 
-export function http2Downstream(stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]): Downstream {
+export function http2Downstream(
+  stream: http2.ServerHttp2Stream,
+  h: http2.IncomingHttpHeaders,
+  flags: number,
+  rawHeaders: string[],
+): Downstream {
   let ended = false;
   let headersSent = false;
   let trailersOut: Array<[string, string]> | undefined;
@@ -74,29 +116,58 @@ export function http2Downstream(stream: http2.ServerHttp2Stream, h: http2.Incomi
     authority: String(h[":authority"] ?? "localhost"),
     headers: pairs(rawHeaders),
     endStream: (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0,
-    onData: (cb) => { stream.on("data", cb); },
+    onData: (cb) => {
+      stream.on("data", cb);
+    },
     onEnd: (cb) => {
       let trailers: Array<[string, string]> | undefined;
-      stream.on("trailers", (_t: http2.IncomingHttpHeaders, _f: number, raw: string[]) => { trailers = pairs(raw); });
+      stream.on("trailers", (_t: http2.IncomingHttpHeaders, _f: number, raw: string[]) => {
+        trailers = pairs(raw);
+      });
       stream.on("end", () => cb(trailers));
     },
-    onAbort: (cb) => { stream.on("close", () => { if (!ended) cb(); }); },
-    get headersSent() { return headersSent; },
-    get ended() { return ended; },
+    onAbort: (cb) => {
+      stream.on("close", () => {
+        if (!ended) cb();
+      });
+    },
+    get headersSent() {
+      return headersSent;
+    },
+    get ended() {
+      return ended;
+    },
     respond: (status, headers, eos) => {
       if (stream.destroyed) return;
       headersSent = true;
       const out: http2.OutgoingHttpHeaders = { ":status": status };
       for (const [k, v] of Object.entries(headers)) if (!HOP_BY_HOP.has(k)) out[k] = v;
-      if (eos) { ended = true; stream.respond(out, { endStream: true }); return; }
+      if (eos) {
+        ended = true;
+        stream.respond(out, { endStream: true });
+        return;
+      }
       // gRPC carries its status in trailers after the body: keep the stream open for them.
       const grpc = String(out["content-type"] ?? "").startsWith("application/grpc");
       stream.respond(out, { waitForTrailers: grpc });
-      if (grpc) stream.on("wantTrailers", () => { stream.sendTrailers(Object.fromEntries(groupPairs(trailersOut ?? []))); });
+      if (grpc)
+        stream.on("wantTrailers", () => {
+          stream.sendTrailers(Object.fromEntries(groupPairs(trailersOut ?? [])));
+        });
     },
-    write: (c) => { if (!stream.destroyed) stream.write(c); },
-    end: (trailers) => { if (ended || stream.destroyed) return; ended = true; trailersOut = trailers; stream.end(); },
-    destroy: () => { ended = true; stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR); },
+    write: (c) => {
+      if (!stream.destroyed) stream.write(c);
+    },
+    end: (trailers) => {
+      if (ended || stream.destroyed) return;
+      ended = true;
+      trailersOut = trailers;
+      stream.end();
+    },
+    destroy: () => {
+      ended = true;
+      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    },
   };
 }
 
@@ -139,7 +210,12 @@ function splitAddress(a: string): [string, number] {
   return [a.slice(0, i).replace(/^\[|\]$/g, ""), Number(a.slice(i + 1))];
 }
 
-export function http1Upstream(agent: http.Agent, r: UpstreamRequest, on: UpstreamHandlers, contentLength: number | undefined): UpstreamCall {
+export function http1Upstream(
+  agent: http.Agent,
+  r: UpstreamRequest,
+  on: UpstreamHandlers,
+  contentLength: number | undefined,
+): UpstreamCall {
   const [hostname, port] = splitAddress(r.address);
   const headers: Record<string, string | string[]> = Object.fromEntries(groupPairs(r.headers.filter(([k]) => k !== "content-length")));
   headers.host = r.authority;
@@ -152,14 +228,38 @@ export function http1Upstream(agent: http.Agent, r: UpstreamRequest, on: Upstrea
     on.response(res.statusCode ?? 502, pairs(res.rawHeaders), empty);
     res.on("data", (c: Buffer) => on.data(c));
     res.on("end", () => on.end(res.rawTrailers.length ? pairs(res.rawTrailers) : undefined));
-    res.on("error", () => { if (!failed) { failed = true; on.error("reset", false); } });
+    res.on("error", () => {
+      if (!failed) {
+        failed = true;
+        on.error("reset", false);
+      }
+    });
   });
-  req.on("timeout", () => { req.destroy(new Error("timeout")); if (!failed) { failed = true; on.error("timeout", !started); } });
-  req.on("error", (e) => { if (!failed) { failed = true; on.error((e as NodeJS.ErrnoException).code === "ECONNREFUSED" ? "connect" : "reset", !started); } });
+  req.on("timeout", () => {
+    req.destroy(new Error("timeout"));
+    if (!failed) {
+      failed = true;
+      on.error("timeout", !started);
+    }
+  });
+  req.on("error", (e) => {
+    if (!failed) {
+      failed = true;
+      on.error((e as NodeJS.ErrnoException).code === "ECONNREFUSED" ? "connect" : "reset", !started);
+    }
+  });
   return {
-    write: (c) => { req.write(c); },
-    end: (last) => { if (last) req.end(last); else req.end(); },
-    destroy: () => { failed = true; req.destroy(); },
+    write: (c) => {
+      req.write(c);
+    },
+    end: (last) => {
+      if (last) req.end(last);
+      else req.end();
+    },
+    destroy: () => {
+      failed = true;
+      req.destroy();
+    },
   };
 }
 
@@ -173,8 +273,12 @@ export class Http2Pool {
     s = http2.connect(`http://${address}`);
     const created = s;
     created.on("error", () => undefined);
-    created.on("close", () => { if (this.sessions.get(address) === created) this.sessions.delete(address); });
-    created.on("goaway", () => { if (this.sessions.get(address) === created) this.sessions.delete(address); });
+    created.on("close", () => {
+      if (this.sessions.get(address) === created) this.sessions.delete(address);
+    });
+    created.on("goaway", () => {
+      if (this.sessions.get(address) === created) this.sessions.delete(address);
+    });
     this.sessions.set(address, created);
     return created;
   }
@@ -192,14 +296,22 @@ export class Http2Pool {
     let started = false;
     let failed = false;
     let stream: http2.ClientHttp2Stream;
-    const fail = (kind: "connect" | "reset" | "timeout") => { if (!failed) { failed = true; on.error(kind, !started); } };
+    const fail = (kind: "connect" | "reset" | "timeout") => {
+      if (!failed) {
+        failed = true;
+        on.error(kind, !started);
+      }
+    };
     try {
       stream = this.session(r.address).request(out, { endStream });
     } catch {
       queueMicrotask(() => fail("connect"));
       return { write: () => undefined, end: () => undefined, destroy: () => undefined };
     }
-    stream.setTimeout(r.timeoutMs, () => { stream.close(http2.constants.NGHTTP2_CANCEL); fail("timeout"); });
+    stream.setTimeout(r.timeoutMs, () => {
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      fail("timeout");
+    });
     let trailers: Array<[string, string]> | undefined;
     let headersEnded = false;
     stream.on("response", (h: http2.IncomingHttpHeaders, flags: number, raw: string[]) => {
@@ -208,16 +320,34 @@ export class Http2Pool {
       headersEnded = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
       on.response(Number(h[":status"] ?? 502), pairs(raw), headersEnded);
     });
-    stream.on("trailers", (_h: http2.IncomingHttpHeaders, _f: number, raw: string[]) => { trailers = pairs(raw); });
+    stream.on("trailers", (_h: http2.IncomingHttpHeaders, _f: number, raw: string[]) => {
+      trailers = pairs(raw);
+    });
     stream.on("data", (c: Buffer) => on.data(c));
-    stream.on("end", () => { if (!failed && !headersEnded) on.end(trailers); });
-    stream.on("error", (e: NodeJS.ErrnoException) => fail(e.code === "ECONNREFUSED" || !started && e.code === "ERR_HTTP2_STREAM_CANCEL" ? "connect" : "reset"));
-    stream.on("close", () => { if (!failed && !stream.readableEnded && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) fail("reset"); });
+    stream.on("end", () => {
+      if (!failed && !headersEnded) on.end(trailers);
+    });
+    stream.on("error", (e: NodeJS.ErrnoException) =>
+      fail(e.code === "ECONNREFUSED" || (!started && e.code === "ERR_HTTP2_STREAM_CANCEL") ? "connect" : "reset"),
+    );
+    stream.on("close", () => {
+      if (!failed && !stream.readableEnded && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) fail("reset");
+    });
     return {
-      write: (c) => { if (!stream.destroyed) stream.write(c); },
+      write: (c) => {
+        if (!stream.destroyed) stream.write(c);
+      },
       // Request trailers are not forwarded (no gRPC or HTTP client of the inference protocols sends them).
-      end: (last) => { if (!stream.destroyed && !stream.writableEnded) { if (last) stream.end(last); else stream.end(); } },
-      destroy: () => { failed = true; stream.close(http2.constants.NGHTTP2_CANCEL); },
+      end: (last) => {
+        if (!stream.destroyed && !stream.writableEnded) {
+          if (last) stream.end(last);
+          else stream.end();
+        }
+      },
+      destroy: () => {
+        failed = true;
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+      },
     };
   }
 }

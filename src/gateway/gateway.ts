@@ -31,10 +31,28 @@ import type { AddressInfo } from "node:net";
 import { createDualServer, type DualServer } from "../sim/h2c.js";
 import protobuf from "protobufjs";
 import { frame, grpcMessage, PROTO_PATH } from "../sim/grpc.js";
-import { HOP_BY_HOP, Http2Pool, http1Downstream, http1Upstream, http2Downstream, type Downstream, type OutHeaders, type UpstreamCall, type UpstreamHandlers } from "./downstream.js";
+import {
+  HOP_BY_HOP,
+  Http2Pool,
+  http1Downstream,
+  http1Upstream,
+  http2Downstream,
+  type Downstream,
+  type OutHeaders,
+  type UpstreamCall,
+  type UpstreamHandlers,
+} from "./downstream.js";
 import type { RouterConfig } from "../config/router-config.js";
 import { tagSpecifiers } from "../observability/tags.js";
-import { createProxy, HeaderMap, RealClock, type CalloutRequest, type CalloutResponse, type HttpStream, type Proxy } from "../host/index.js";
+import {
+  createProxy,
+  HeaderMap,
+  RealClock,
+  type CalloutRequest,
+  type CalloutResponse,
+  type HttpStream,
+  type Proxy,
+} from "../host/index.js";
 import { buildPluginConfig, metricsTargets } from "../toolkit/generate.js";
 import { UpstreamStats } from "./stats.js";
 
@@ -99,16 +117,24 @@ export class Gateway {
       this.clusters.set(t.cluster, [...new Set([...prev, ...(options.upstreams[t.pool] ?? [])])]);
     }
     this.clusters.set("gpu", [...this.poolOf.keys()]);
-    this.server = http.createServer((req, res) => { void this.handle(http1Downstream(req, res)); });
+    this.server = http.createServer((req, res) => {
+      void this.handle(http1Downstream(req, res));
+    });
     this.server.keepAliveTimeout = 30_000;
     this.h2 = http2.createServer();
-    this.h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) => { void this.handle(http2Downstream(stream, headers, flags, raw)); });
+    this.h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) => {
+      void this.handle(http2Downstream(stream, headers, flags, raw));
+    });
     this.listener = createDualServer(this.server, this.h2);
     this.admin = options.adminPort === -1 ? undefined : http.createServer((req, res) => this.handleAdmin(req, res));
   }
 
-  get port(): number { return this.listener.port; }
-  get adminPort(): number | undefined { return this.admin ? (this.admin.address() as AddressInfo).port : undefined; }
+  get port(): number {
+    return this.listener.port;
+  }
+  get adminPort(): number | undefined {
+    return this.admin ? (this.admin.address() as AddressInfo).port : undefined;
+  }
 
   async start(): Promise<void> {
     const cfg = this.options.router;
@@ -151,7 +177,10 @@ export class Gateway {
     const cfg = this.options.router;
     if (cfg.steering === "endpoint") {
       const members = this.clusters.get("gpu")!;
-      const wanted = (h.get(cfg.routing.endpointHeader) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+      const wanted = (h.get(cfg.routing.endpointHeader) ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
       const hit = wanted.find((a) => members.includes(a));
       const address = hit ?? this.leastRequest(members);
       return address ? { pool: this.poolOf.get(address)!, address } : undefined;
@@ -169,33 +198,48 @@ export class Gateway {
     const a = Math.floor(Math.random() * members.length);
     let b = Math.floor(Math.random() * (members.length - 1));
     if (b >= a) b++;
-    const x = members[a]!, y = members[b]!;
-    const ax = this.upstreamStats.get(x)?.active ?? 0, ay = this.upstreamStats.get(y)?.active ?? 0;
+    const x = members[a]!,
+      y = members[b]!;
+    const ax = this.upstreamStats.get(x)?.active ?? 0,
+      ay = this.upstreamStats.get(y)?.active ?? 0;
     return ax <= ay ? x : y;
   }
 
   // ------------------------------------------------------------------ callouts
   /** The host's callout transport: real HTTP to a member of the named cluster. */
-  callout(r: Pick<CalloutRequest, "cluster" | "authority" | "headers" | "method" | "path" | "body" | "timeoutMs">): Promise<CalloutResponse> {
+  callout(
+    r: Pick<CalloutRequest, "cluster" | "authority" | "headers" | "method" | "path" | "body" | "timeoutMs">,
+  ): Promise<CalloutResponse> {
     const members = this.clusters.get(r.cluster) ?? [];
     // Like an override_host cluster: the filter pins a poll to one member with the endpoint steering header.
     const pinHeader = this.options.router.routing.endpointHeader;
-    const pinned = r.headers.find(([k]) => k === pinHeader)?.[1]?.split(",")[0]?.trim();
-    const target = pinned !== undefined && members.includes(pinned)
-      ? pinned
-      : members.includes(r.authority) ? r.authority : members[this.rrCallout++ % Math.max(1, members.length)];
+    const pinned = r.headers
+      .find(([k]) => k === pinHeader)?.[1]
+      ?.split(",")[0]
+      ?.trim();
+    const target =
+      pinned !== undefined && members.includes(pinned)
+        ? pinned
+        : members.includes(r.authority)
+          ? r.authority
+          : members[this.rrCallout++ % Math.max(1, members.length)];
     if (!target) return Promise.reject(new Error(`cluster ${r.cluster} has no members`));
     const [hostname, port] = splitAddress(target);
     const headers: Record<string, string> = {};
     for (const [k, v] of r.headers) if (!k.startsWith(":") && !HOP_BY_HOP.has(k)) headers[k] = v;
     headers.host = r.authority;
     return new Promise((resolve, reject) => {
-      const req = http.request({ hostname, port, method: r.method, path: r.path, headers, agent: this.agent, timeout: r.timeoutMs || 5000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 502, headers: responsePairs(res), body: new Uint8Array(Buffer.concat(chunks)) }));
-        res.on("error", reject);
-      });
+      const req = http.request(
+        { hostname, port, method: r.method, path: r.path, headers, agent: this.agent, timeout: r.timeoutMs || 5000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 502, headers: responsePairs(res), body: new Uint8Array(Buffer.concat(chunks)) }),
+          );
+          res.on("error", reject);
+        },
+      );
       req.on("timeout", () => req.destroy(new Error("timeout")));
       req.on("error", reject);
       req.end(Buffer.from(r.body));
@@ -231,7 +275,12 @@ export class Gateway {
     /** The gateway itself answered (no cluster, connect failure, timeout): an Envoy router local reply. */
     let gatewayReply = false;
     let sent = 0;
-    const finish = () => { if (!finished) { finished = true; if (!s.completed) s.complete(); } };
+    const finish = () => {
+      if (!finished) {
+        finished = true;
+        if (!s.completed) s.complete();
+      }
+    };
     const writeOut = () => {
       if (!d.headersSent && s.downstreamHeaders) {
         const dh = s.downstreamHeaders;
@@ -275,10 +324,16 @@ export class Gateway {
       const fresh: Uint8Array[] = [];
       for (; upSent < chunks.length; upSent++) if (chunks[upSent]!.length) fresh.push(chunks[upSent]!);
       // A request that is whole goes out in one write with its end (one segment, as before streaming).
-      if (s.requestCompleteAtRouter) { upEnded = true; up.end(fresh.length ? Buffer.concat(fresh) : undefined); }
-      else for (const c of fresh) up.write(c);
+      if (s.requestCompleteAtRouter) {
+        upEnded = true;
+        up.end(fresh.length ? Buffer.concat(fresh) : undefined);
+      } else for (const c of fresh) up.write(c);
     };
-    d.onAbort(() => { up?.destroy(); if (!s.completed) s.reset(); finished = true; });
+    d.onAbort(() => {
+      up?.destroy();
+      if (!s.completed) s.reset();
+      finished = true;
+    });
 
     // ---- request: headers, then body chunks as they arrive
     let size = 0;
@@ -288,7 +343,16 @@ export class Gateway {
       const parts: Buffer[] = [];
       d.onData((c) => {
         size += c.length;
-        if (size > MAX_BODY) { if (!s.completed) s.reset("request_payload_too_large"); if (!d.headersSent) { d.respond(413, { "content-type": "text/plain" }, false); d.write(Buffer.from("payload too large\n")); d.end(); this.count(this.responses, 413); } return; }
+        if (size > MAX_BODY) {
+          if (!s.completed) s.reset("request_payload_too_large");
+          if (!d.headersSent) {
+            d.respond(413, { "content-type": "text/plain" }, false);
+            d.write(Buffer.from("payload too large\n"));
+            d.end();
+            this.count(this.responses, 413);
+          }
+          return;
+        }
         parts.push(c);
       });
       d.onEnd((trailers) => {
@@ -301,7 +365,17 @@ export class Gateway {
       d.onData((c) => {
         if (s.completed) return;
         size += c.length;
-        if (size > MAX_BODY) { s.reset("request_payload_too_large"); if (!d.headersSent) { d.respond(413, { "content-type": "text/plain" }, false); d.write(Buffer.from("payload too large\n")); d.end(); this.count(this.responses, 413); } else d.destroy(); up?.destroy(); return; }
+        if (size > MAX_BODY) {
+          s.reset("request_payload_too_large");
+          if (!d.headersSent) {
+            d.respond(413, { "content-type": "text/plain" }, false);
+            d.write(Buffer.from("payload too large\n"));
+            d.end();
+            this.count(this.responses, 413);
+          } else d.destroy();
+          up?.destroy();
+          return;
+        }
         s.sendRequestBody(new Uint8Array(c), false);
         forward();
       });
@@ -313,7 +387,14 @@ export class Gateway {
       });
     }
     // Held streams (body mode) are released by the filter; bound the wait like Envoy's stream idle timeout.
-    const timer = setTimeout(() => { if (!s.reachedRouter && !s.localReply && !s.completed) { s.reset("stream_idle_timeout"); if (!d.headersSent) { d.respond(504, {}, true); } } }, 30_000);
+    const timer = setTimeout(() => {
+      if (!s.reachedRouter && !s.localReply && !s.completed) {
+        s.reset("stream_idle_timeout");
+        if (!d.headersSent) {
+          d.respond(504, {}, true);
+        }
+      }
+    }, 30_000);
     await s.waitFor(() => s.reachedRouter || s.localReply !== undefined || s.completed || s.responseComplete);
     clearTimeout(timer);
     if (s.completed && !s.responseComplete) return;
@@ -371,7 +452,14 @@ export class Gateway {
       finish();
     };
     const headers: Array<[string, string]> = rh.entries().filter(([k]) => !k.startsWith(":") && !HOP_BY_HOP.has(k));
-    const req = { address: routed.address, method: rh.get(":method") ?? "GET", path: rh.get(":path") ?? "/", authority: rh.get(":authority") ?? routed.address, headers, timeoutMs: this.options.upstreamTimeoutMs ?? 300_000 };
+    const req = {
+      address: routed.address,
+      method: rh.get(":method") ?? "GET",
+      path: rh.get(":path") ?? "/",
+      authority: rh.get(":authority") ?? routed.address,
+      headers,
+      timeoutMs: this.options.upstreamTimeoutMs ?? 300_000,
+    };
     let streaming = false;
     const handlers: UpstreamHandlers = {
       response: (status, pairs, eos) => {
@@ -402,10 +490,15 @@ export class Gateway {
         if (done) return;
         settle(false);
         if (kind === "timeout") localError(504, "upstream request timeout");
-        else localError(503, `upstream connect error or disconnect/reset before headers. reset reason: ${kind === "connect" ? "connection failure" : "connection termination"}`);
+        else
+          localError(
+            503,
+            `upstream connect error or disconnect/reset before headers. reset reason: ${kind === "connect" ? "connection failure" : "connection termination"}`,
+          );
       },
     };
-    if (d.protocol === "HTTP/2") up = this.h2pool.request(req, handlers, s.requestCompleteAtRouter && s.request.outBody.every((c) => c.length === 0));
+    if (d.protocol === "HTTP/2")
+      up = this.h2pool.request(req, handlers, s.requestCompleteAtRouter && s.request.outBody.every((c) => c.length === 0));
     else {
       // HTTP/1.1 upstream: the body is whole by now unless the filter streams it; send its length when known.
       const known = s.requestCompleteAtRouter ? s.request.outBody.reduce((n, c) => n + c.length, 0) : undefined;
@@ -439,10 +532,17 @@ export class Gateway {
         const message = await this.grpcUnary(address, h.get(":authority") ?? address, GRPC_INDEX_PATH, request).catch(() => undefined);
         if (!message) continue;
         let models: Array<{ name?: string; version?: string }>;
-        try { models = (type.toObject(type.decode(message), { arrays: true }) as { models: typeof models }).models; } catch { continue; }
+        try {
+          models = (type.toObject(type.decode(message), { arrays: true }) as { models: typeof models }).models;
+        } catch {
+          continue;
+        }
         for (const m of models) {
           const key = `${m.name ?? ""}\u0000${m.version ?? ""}`;
-          if (!seen.has(key)) { seen.add(key); merged.push(m); }
+          if (!seen.has(key)) {
+            seen.add(key);
+            merged.push(m);
+          }
         }
         break;
       }
@@ -458,22 +558,37 @@ export class Gateway {
       const chunks: Buffer[] = [];
       let status: string | undefined;
       let httpStatus = 0;
-      const call = this.h2pool.request({ address, method: "POST", path, authority, headers: [["content-type", "application/grpc"], ["te", "trailers"]], timeoutMs: 2000 }, {
-        response: (st, headers, endStream) => {
-          httpStatus = st;
-          status = headers.find(([k]) => k === "grpc-status")?.[1];
-          if (endStream) reject(new Error(`grpc trailers-only ${st} ${status}`)); // no message: an error status
+      const call = this.h2pool.request(
+        {
+          address,
+          method: "POST",
+          path,
+          authority,
+          headers: [
+            ["content-type", "application/grpc"],
+            ["te", "trailers"],
+          ],
+          timeoutMs: 2000,
         },
-        data: (c) => chunks.push(c),
-        end: (trailers) => {
-          status = trailers?.find(([k]) => k === "grpc-status")?.[1] ?? status;
-          const body = Buffer.concat(chunks);
-          // One length-prefixed, uncompressed message.
-          if (httpStatus !== 200 || status !== "0" || body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) reject(new Error(`grpc ${httpStatus} ${status}`));
-          else resolve(body.subarray(5));
+        {
+          response: (st, headers, endStream) => {
+            httpStatus = st;
+            status = headers.find(([k]) => k === "grpc-status")?.[1];
+            if (endStream) reject(new Error(`grpc trailers-only ${st} ${status}`)); // no message: an error status
+          },
+          data: (c) => chunks.push(c),
+          end: (trailers) => {
+            status = trailers?.find(([k]) => k === "grpc-status")?.[1] ?? status;
+            const body = Buffer.concat(chunks);
+            // One length-prefixed, uncompressed message.
+            if (httpStatus !== 200 || status !== "0" || body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5)
+              reject(new Error(`grpc ${httpStatus} ${status}`));
+            else resolve(body.subarray(5));
+          },
+          error: (kind) => reject(new Error(kind)),
         },
-        error: (kind) => reject(new Error(kind)),
-      }, false);
+        false,
+      );
       call.end(request);
     });
   }
@@ -490,21 +605,39 @@ export class Gateway {
     const merged: unknown[] = [];
     for (const p of this.options.router.pools) {
       for (const address of this.clusters.get(p.name) ?? []) {
-        const r = await this.callout({ cluster: p.name, authority: address, headers: [["accept", "application/json"], ...(openai ? [] : [["content-type", "application/json"] as [string, string]])], method: openai ? "GET" : "POST", path, body: new TextEncoder().encode(openai ? "" : "{}"), timeoutMs: 2000 }).catch(() => undefined);
+        const r = await this.callout({
+          cluster: p.name,
+          authority: address,
+          headers: [["accept", "application/json"], ...(openai ? [] : [["content-type", "application/json"] as [string, string]])],
+          method: openai ? "GET" : "POST",
+          path,
+          body: new TextEncoder().encode(openai ? "" : "{}"),
+          timeoutMs: 2000,
+        }).catch(() => undefined);
         if (!r || r.status !== 200) continue;
         let j: unknown;
-        try { j = JSON.parse(typeof r.body === "string" ? r.body : new TextDecoder().decode(r.body ?? new Uint8Array(0))); } catch { continue; }
+        try {
+          j = JSON.parse(typeof r.body === "string" ? r.body : new TextDecoder().decode(r.body ?? new Uint8Array(0)));
+        } catch {
+          continue;
+        }
         const list = openai ? (j as { data?: unknown }).data : j;
         if (!Array.isArray(list)) continue;
         for (const e of list) {
           const id = (e as { id?: unknown; name?: unknown })?.[openai ? "id" : "name"];
-          if (typeof id === "string" && !seen.has(id)) { seen.add(id); merged.push(e); }
+          if (typeof id === "string" && !seen.has(id)) {
+            seen.add(id);
+            merged.push(e);
+          }
         }
         break;
       }
     }
     const text = JSON.stringify(openai ? { object: "list", data: merged } : merged);
-    s.sendResponseHeaders({ ":status": "200", "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) }, false);
+    s.sendResponseHeaders(
+      { ":status": "200", "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) },
+      false,
+    );
     s.sendResponseBody(text, true);
   }
 
@@ -521,9 +654,13 @@ export class Gateway {
     fam("inference_gateway_upstream_rq_error_total", "counter", "Upstream 5xx, resets and timeouts.");
     for (const u of all) lines.push(`inference_gateway_upstream_rq_error_total{${lbl(u)}} ${u.errors}`);
     fam("inference_gateway_upstream_rq_time_ms", "summary", "Upstream request time (ms), recent requests.");
-    for (const u of all) for (const q of [50, 90, 99]) lines.push(`inference_gateway_upstream_rq_time_ms{${lbl(u)},quantile="${q / 100}"} ${Math.round(u.latencyMs.percentile(q) ?? 0)}`);
+    for (const u of all)
+      for (const q of [50, 90, 99])
+        lines.push(`inference_gateway_upstream_rq_time_ms{${lbl(u)},quantile="${q / 100}"} ${Math.round(u.latencyMs.percentile(q) ?? 0)}`);
     fam("inference_gateway_upstream_ttft_ms", "summary", "Streaming (text/event-stream) responses: time to the first body byte (ms).");
-    for (const u of all) for (const q of [50, 90, 99]) lines.push(`inference_gateway_upstream_ttft_ms{${lbl(u)},quantile="${q / 100}"} ${Math.round(u.ttftMs.percentile(q) ?? 0)}`);
+    for (const u of all)
+      for (const q of [50, 90, 99])
+        lines.push(`inference_gateway_upstream_ttft_ms{${lbl(u)},quantile="${q / 100}"} ${Math.round(u.ttftMs.percentile(q) ?? 0)}`);
     fam("inference_gateway_downstream_rq_total", "counter", "Responses sent to clients by status.");
     for (const [code, n] of this.responses) lines.push(`inference_gateway_downstream_rq_total{response_code="${code}"} ${n}`);
     fam("inference_gateway_local_reply_total", "counter", "Local replies of the filter by status.");
@@ -537,8 +674,16 @@ export class Gateway {
       responses: Object.fromEntries(this.responses),
       localReplies: Object.fromEntries(this.localReplies),
       upstreams: [...this.upstreamStats.values()].map((u) => ({
-        pool: u.pool, address: u.address, gpu: u.gpu, active: u.active, requests: u.requests, errors: u.errors,
-        p50ms: u.latencyMs.percentile(50), p99ms: u.latencyMs.percentile(99), ttftP50ms: u.ttftMs.percentile(50), ttftP99ms: u.ttftMs.percentile(99),
+        pool: u.pool,
+        address: u.address,
+        gpu: u.gpu,
+        active: u.active,
+        requests: u.requests,
+        errors: u.errors,
+        p50ms: u.latencyMs.percentile(50),
+        p99ms: u.latencyMs.percentile(99),
+        ttftP50ms: u.ttftMs.percentile(50),
+        ttftP99ms: u.ttftMs.percentile(99),
       })),
       filter: this.proxy.metrics(),
     };
@@ -546,9 +691,17 @@ export class Gateway {
 
   private handleAdmin(req: http.IncomingMessage, res: http.ServerResponse): void {
     const p = new URL(req.url ?? "/", "http://admin").pathname;
-    const send = (status: number, type: string, text: string) => { res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(text) }); res.end(text); };
+    const send = (status: number, type: string, text: string) => {
+      res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(text) });
+      res.end(text);
+    };
     if (p === "/stats/prometheus") send(200, "text/plain; version=0.0.4", `${this.proxy.prometheus()}${this.gatewayPrometheus()}`);
-    else if (p === "/stats") send(200, "application/json", `${JSON.stringify(this.statsJson(), (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v), 2)}\n`);
+    else if (p === "/stats")
+      send(
+        200,
+        "application/json",
+        `${JSON.stringify(this.statsJson(), (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v), 2)}\n`,
+      );
     else if (p === "/ready") send(200, "text/plain", "LIVE\n");
     else if (p === "/upstreams") send(200, "application/json", `${JSON.stringify(Object.fromEntries(this.clusters), null, 2)}\n`);
     else send(404, "text/plain", "admin: /stats/prometheus /stats /ready /upstreams\n");
@@ -558,12 +711,21 @@ export class Gateway {
 /** Envoy's Grpc::Utility::httpToGrpcStatus (source/common/grpc/status.cc, see writeOut). */
 export function httpToGrpcStatus(status: number): number {
   switch (status) {
-    case 400: return 13; // INTERNAL
-    case 401: return 16; // UNAUTHENTICATED
-    case 403: return 7; // PERMISSION_DENIED
-    case 404: return 12; // UNIMPLEMENTED
-    case 429: case 502: case 503: case 504: return 14; // UNAVAILABLE
-    default: return 2; // UNKNOWN
+    case 400:
+      return 13; // INTERNAL
+    case 401:
+      return 16; // UNAUTHENTICATED
+    case 403:
+      return 7; // PERMISSION_DENIED
+    case 404:
+      return 12; // UNIMPLEMENTED
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return 14; // UNAVAILABLE
+    default:
+      return 2; // UNKNOWN
   }
 }
 
@@ -584,7 +746,10 @@ function responsePairs(res: http.IncomingMessage): Array<[string, string]> {
 function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => { server.off("error", reject); resolve(); });
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
   });
 }
 

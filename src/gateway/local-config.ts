@@ -25,12 +25,17 @@ import type { Engine } from "../sim/server.js";
 import { SIMULATOR_ENGINES, simulatorOf } from "../config/engines.js";
 import { checkRouterConfig, ConfigError, parseConfigText, zodProblems } from "../toolkit/load.js";
 
-const address = z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$|^localhost:\d{1,5}$/, "must be 127.x.x.x:port or localhost:port (loopback only)");
+const address = z
+  .string()
+  .regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$|^localhost:\d{1,5}$/, "must be 127.x.x.x:port or localhost:port (loopback only)");
 
 export const LocalPoolSchema = z
   .object({
     replicas: z.number().int().min(1).max(16).default(2),
-    gpu: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).optional(),
+    gpu: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,32}$/)
+      .optional(),
     speed: z.number().min(0.01).max(100).optional(),
     engine: z.enum(SIMULATOR_ENGINES).optional(),
     orca: z.boolean().default(true),
@@ -68,7 +73,8 @@ export function parseLocalConfig(raw: unknown, file: string): LocalConfig {
   const all = [...problems, ...(l.success ? [] : zodProblems(file, l.error).map((p) => ({ ...p, path: `local.${p.path}` })))];
   if (config && l.success) {
     for (const name of Object.keys(l.data.pools)) {
-      if (!config.pools.some((p) => p.name === name)) all.push({ file, path: `local.pools.${name}`, message: `no pool named "${name}" in pools` });
+      if (!config.pools.some((p) => p.name === name))
+        all.push({ file, path: `local.pools.${name}`, message: `no pool named "${name}" in pools` });
     }
   }
   if (all.length > 0 || !config || !l.success) throw new ConfigError(all);

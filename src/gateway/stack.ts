@@ -29,10 +29,21 @@ export async function startStack(cfg: LocalConfig, o: StackOptions): Promise<Sta
   let seed = 1;
   try {
     for (const plan of planPools(cfg)) {
-      if (plan.addresses) { upstreams[plan.pool] = plan.addresses; continue; }
+      if (plan.addresses) {
+        upstreams[plan.pool] = plan.addresses;
+        continue;
+      }
       const list: string[] = [];
       for (const [i, sp] of (plan.simulators ?? []).entries()) {
-        const sim = new Simulator({ name: `${plan.pool}-${i}`, gpu: sp.gpu, ...(sp.speed !== undefined ? { speed: sp.speed } : {}), engine: sp.engine, orca: sp.orca, models: sp.models, seed: seed++ });
+        const sim = new Simulator({
+          name: `${plan.pool}-${i}`,
+          gpu: sp.gpu,
+          ...(sp.speed !== undefined ? { speed: sp.speed } : {}),
+          engine: sp.engine,
+          orca: sp.orca,
+          models: sp.models,
+          seed: seed++,
+        });
         await sim.listen(sp.port);
         simulators.push(sim);
         list.push(sim.address);
@@ -42,7 +53,10 @@ export async function startStack(cfg: LocalConfig, o: StackOptions): Promise<Sta
       upstreams[plan.pool] = list;
     }
     const gateway = new Gateway({
-      router: cfg.router, upstreams, gpus, wasm: o.wasm,
+      router: cfg.router,
+      upstreams,
+      gpus,
+      wasm: o.wasm,
       workers: o.workers ?? cfg.local.workers,
       port: o.port ?? cfg.local.port,
       adminPort: o.adminPort ?? cfg.local.adminPort,
@@ -50,8 +64,14 @@ export async function startStack(cfg: LocalConfig, o: StackOptions): Promise<Sta
     });
     await gateway.start();
     return {
-      gateway, simulators, upstreams, simulatorAt,
-      close: async () => { await gateway.close(); await Promise.all(simulators.map((s) => s.close())); },
+      gateway,
+      simulators,
+      upstreams,
+      simulatorAt,
+      close: async () => {
+        await gateway.close();
+        await Promise.all(simulators.map((s) => s.close()));
+      },
     };
   } catch (e) {
     await Promise.all(simulators.map((s) => s.close()));

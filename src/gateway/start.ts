@@ -80,7 +80,10 @@ function view(stack: Stack, elapsedS: number, o: StartOptions, sent: number, don
         `${pad(st ? `${Math.round(st.kvCacheUsage * 100)}%` : "-", 6)}${pad(String(u.requests), 7)}${pad(fmtMs(u.latencyMs.percentile(50)), 8)}${pad(fmtMs(u.latencyMs.percentile(99)), 8)}${fmtMs(u.ttftMs.percentile(50))}`,
     );
   }
-  lines.push("", ...beliefLines(readBeliefs(stack.gateway.proxy.prometheus(), stack.gateway.options.router.pluginName), (b) => truthOf(stack, b)));
+  lines.push(
+    "",
+    ...beliefLines(readBeliefs(stack.gateway.proxy.prometheus(), stack.gateway.options.router.pluginName), (b) => truthOf(stack, b)),
+  );
   return lines;
 }
 
@@ -99,7 +102,11 @@ function truthOf(stack: Stack, b: Belief): Truth | undefined {
 
 function waitForSignal(): Promise<void> {
   return new Promise((resolve) => {
-    const done = () => { process.off("SIGINT", done); process.off("SIGTERM", done); resolve(); };
+    const done = () => {
+      process.off("SIGINT", done);
+      process.off("SIGTERM", done);
+      resolve();
+    };
     process.once("SIGINT", done);
     process.once("SIGTERM", done);
   });
@@ -125,7 +132,9 @@ export async function runStart(o: StartOptions): Promise<StartResult> {
   const rand = prng(o.seed ?? 42);
   const recs: Rec[] = [];
   const ac = new AbortController();
-  let sent = 0, inFlight = 0, errors = 0;
+  let sent = 0,
+    inFlight = 0,
+    errors = 0;
   const t0 = performance.now();
   const total = Math.max(1, Math.ceil(o.durationS * o.rate));
   const pending: Array<Promise<void>> = [];
@@ -136,11 +145,24 @@ export async function runStart(o: StartOptions): Promise<StartResult> {
     const system = SYSTEM_PROMPTS[Math.floor(rand() * SYSTEM_PROMPTS.length)]!;
     const user = "Please explain how request routing works. ".repeat(1 + Math.floor(rand() * 30));
     const maxTokens = 16 + Math.floor(rand() * 112);
-    const body = JSON.stringify({ model, stream, max_tokens: maxTokens, messages: [{ role: "system", content: system }, { role: "user", content: user }] });
+    const body = JSON.stringify({
+      model,
+      stream,
+      max_tokens: maxTokens,
+      messages: [
+        { role: "system", content: system },
+        { role: "user", content: user },
+      ],
+    });
     const start = performance.now();
     inFlight++;
     try {
-      const r = await fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, signal: ac.signal });
+      const r = await fetch(`${base}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+        signal: ac.signal,
+      });
       let ttft: number | undefined;
       if (r.body) {
         const reader = r.body.getReader();
@@ -151,7 +173,14 @@ export async function runStart(o: StartOptions): Promise<StartResult> {
         }
       }
       if (r.status >= 400) errors++;
-      recs.push({ status: r.status, upstream: r.headers.get("x-inference-router-upstream") ?? "(none)", model, stream, latencyMs: performance.now() - start, ...(stream && ttft !== undefined ? { ttftMs: ttft } : {}) });
+      recs.push({
+        status: r.status,
+        upstream: r.headers.get("x-inference-router-upstream") ?? "(none)",
+        model,
+        stream,
+        latencyMs: performance.now() - start,
+        ...(stream && ttft !== undefined ? { ttftMs: ttft } : {}),
+      });
     } catch {
       errors++;
       recs.push({ status: 0, upstream: "(failed)", model, stream, latencyMs: performance.now() - start });
@@ -199,34 +228,61 @@ export async function runStart(o: StartOptions): Promise<StartResult> {
   const byUpstream: Record<string, number> = {};
   for (const r of ok) byUpstream[r.upstream] = (byUpstream[r.upstream] ?? 0) + 1;
   const gpuOf = (up: string) => stack.simulatorAt.get(up.split("/")[1] ?? "")?.model.spec;
-  let fast = 0, slow = 0;
+  let fast = 0,
+    slow = 0;
   for (const r of ok) {
     const spec = gpuOf(r.upstream);
     if (!spec) continue;
-    if (spec.speed >= 1) fast++; else slow++;
+    if (spec.speed >= 1) fast++;
+    else slow++;
   }
-  const lat = new Samples(), ttft = new Samples();
-  for (const r of ok) { lat.add(r.latencyMs); if (r.ttftMs !== undefined) ttft.add(r.ttftMs); }
+  const lat = new Samples(),
+    ttft = new Samples();
+  for (const r of ok) {
+    lat.add(r.latencyMs);
+    if (r.ttftMs !== undefined) ttft.add(r.ttftMs);
+  }
   const out: string[] = [
     "",
-    `summary: ${recs.length} requests in ${((performance.now() - t0) / 1000).toFixed(1)}s, ${ok.length} ok, status ${Object.entries(byStatus).map(([k, v]) => `${k}: ${v}`).join(", ")}`,
+    `summary: ${recs.length} requests in ${((performance.now() - t0) / 1000).toFixed(1)}s, ${ok.length} ok, status ${Object.entries(
+      byStatus,
+    )
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(", ")}`,
     `latency p50 ${fmtMs(lat.percentile(50))}  p99 ${fmtMs(lat.percentile(99))};  TTFT (streaming) p50 ${fmtMs(ttft.percentile(50))}  p99 ${fmtMs(ttft.percentile(99))}`,
     `fast GPUs (speed >= 1): ${fast} requests (${ok.length ? Math.round((fast / ok.length) * 100) : 0}%), slow GPUs: ${slow} (${ok.length ? Math.round((slow / ok.length) * 100) : 0}%)`,
     "per upstream:",
   ];
   for (const [up, n] of Object.entries(byUpstream).sort()) {
     const mine = ok.filter((r) => r.upstream === up);
-    const l = new Samples(), t = new Samples();
-    for (const r of mine) { l.add(r.latencyMs); if (r.ttftMs !== undefined) t.add(r.ttftMs); }
+    const l = new Samples(),
+      t = new Samples();
+    for (const r of mine) {
+      l.add(r.latencyMs);
+      if (r.ttftMs !== undefined) t.add(r.ttftMs);
+    }
     const perModel = models.map((m) => `${m}: ${mine.filter((r) => r.model === m).length}`).join(", ");
-    out.push(`  ${pad(up, 26)} ${pad(gpuOf(up)?.gpu ?? "?", 5)} ${pad(String(n), 5)} (${pad(`${Math.round((n / Math.max(1, ok.length)) * 100)}%)`, 5)} p50 ${pad(fmtMs(l.percentile(50)), 7)} p99 ${pad(fmtMs(l.percentile(99)), 7)} ttft p50 ${pad(fmtMs(t.percentile(50)), 7)} ${perModel}`);
+    out.push(
+      `  ${pad(up, 26)} ${pad(gpuOf(up)?.gpu ?? "?", 5)} ${pad(String(n), 5)} (${pad(`${Math.round((n / Math.max(1, ok.length)) * 100)}%)`, 5)} p50 ${pad(fmtMs(l.percentile(50)), 7)} p99 ${pad(fmtMs(l.percentile(99)), 7)} ttft p50 ${pad(fmtMs(t.percentile(50)), 7)} ${perModel}`,
+    );
   }
-  const picks = gw.proxy.prometheus().split("\n").filter((l) => /^inference_router_(requests|picks|ejections)\{/.test(l) && !l.endsWith(" 0"));
+  const picks = gw.proxy
+    .prometheus()
+    .split("\n")
+    .filter((l) => /^inference_router_(requests|picks|ejections)\{/.test(l) && !l.endsWith(" 0"));
   out.push("filter stats (non-zero):", ...picks.map((l) => `  ${l}`), "");
   o.out(`${out.join("\n")}\n`);
 
   const result: StartResult = {
-    sent, completed: recs.length, ok: ok.length, byStatus, byUpstream, fastGpu: fast, slowGpu: slow, gatewayPort: gw.port, adminPort: gw.adminPort,
+    sent,
+    completed: recs.length,
+    ok: ok.length,
+    byStatus,
+    byUpstream,
+    fastGpu: fast,
+    slowGpu: slow,
+    gatewayPort: gw.port,
+    adminPort: gw.adminPort,
   };
   if (o.exit) {
     await stack.close();

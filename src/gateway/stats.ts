@@ -9,7 +9,10 @@ export class Samples {
   add(v: number): void {
     this.count++;
     if (this.values.length < this.cap) this.values.push(v);
-    else { this.values[this.next] = v; this.next = (this.next + 1) % this.cap; }
+    else {
+      this.values[this.next] = v;
+      this.next = (this.next + 1) % this.cap;
+    }
   }
   percentile(p: number): number | undefined {
     if (this.values.length === 0) return undefined;
@@ -24,7 +27,11 @@ export class UpstreamStats {
   errors = 0;
   readonly latencyMs = new Samples();
   readonly ttftMs = new Samples();
-  constructor(readonly pool: string, readonly address: string, readonly gpu: string) {}
+  constructor(
+    readonly pool: string,
+    readonly address: string,
+    readonly gpu: string,
+  ) {}
 }
 
 export function fmtMs(v: number | undefined): string {

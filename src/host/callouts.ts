@@ -33,16 +33,33 @@ export type CalloutTransport = (req: CalloutRequest) => Promise<CalloutResponse>
 export class PendingCallout {
   settled = false;
   outcome: "response" | "failure" | "timeout" | undefined;
-  constructor(readonly request: CalloutRequest, private readonly owner: Callouts, private readonly vm: WasmVm, readonly rootId: number) {}
-  get token(): number { return this.request.token; }
-  get cluster(): string { return this.request.cluster; }
-  get headers(): Record<string, string> { return new HeaderMap(this.request.headers).toObject(); }
-  get bodyText(): string { return new TextDecoder().decode(this.request.body); }
+  constructor(
+    readonly request: CalloutRequest,
+    private readonly owner: Callouts,
+    private readonly vm: WasmVm,
+    readonly rootId: number,
+  ) {}
+  get token(): number {
+    return this.request.token;
+  }
+  get cluster(): string {
+    return this.request.cluster;
+  }
+  get headers(): Record<string, string> {
+    return new HeaderMap(this.request.headers).toObject();
+  }
+  get bodyText(): string {
+    return new TextDecoder().decode(this.request.body);
+  }
 
   /** Completes the callout with a response (delivered to the root context outside any other VM call). */
-  respond(r: CalloutResponse = {}): void { this.owner.settle(this, this.vm, "response", r); }
+  respond(r: CalloutResponse = {}): void {
+    this.owner.settle(this, this.vm, "response", r);
+  }
   /** Completes it as a reset/connection failure: n_headers 0 and get_status (11, "reset"). */
-  fail(): void { this.owner.settle(this, this.vm, "failure"); }
+  fail(): void {
+    this.owner.settle(this, this.vm, "failure");
+  }
 }
 
 export class Callouts {
@@ -50,31 +67,61 @@ export class Callouts {
   readonly all: PendingCallout[] = [];
   constructor(private readonly proxy: Proxy) {}
 
-  get pending(): PendingCallout[] { return this.all.filter((c) => !c.settled); }
+  get pending(): PendingCallout[] {
+    return this.all.filter((c) => !c.settled);
+  }
 
-  dispatch(vm: WasmVm, rootId: number, cluster: string, headers: Pairs, body: Uint8Array, trailers: Pairs, timeoutMs: number): { status: number; token?: number } {
+  dispatch(
+    vm: WasmVm,
+    rootId: number,
+    cluster: string,
+    headers: Pairs,
+    body: Uint8Array,
+    trailers: Pairs,
+    timeoutMs: number,
+  ): { status: number; token?: number } {
     if (timeoutMs < 0) return { status: WasmResult.BadArgument };
     if (!this.proxy.clusters.has(cluster)) return { status: WasmResult.BadArgument };
     const h = new HeaderMap(headers);
-    const method = h.get(":method"), path = h.get(":path"), authority = h.get(":authority");
+    const method = h.get(":method"),
+      path = h.get(":path"),
+      authority = h.get(":authority");
     if (method === undefined || path === undefined || authority === undefined) return { status: WasmResult.BadArgument };
     if (body.length > 0) h.replace("content-length", String(body.length));
     vm.nextHttpCallId += 4;
     const token = vm.nextHttpCallId;
-    const req: CalloutRequest = { token, worker: vm.worker, cluster, headers: h.entries(), method, path, authority, body: body.slice(), trailers, timeoutMs };
+    const req: CalloutRequest = {
+      token,
+      worker: vm.worker,
+      cluster,
+      headers: h.entries(),
+      method,
+      path,
+      authority,
+      body: body.slice(),
+      trailers,
+      timeoutMs,
+    };
     const c = new PendingCallout(req, this, vm, rootId);
     this.all.push(c);
     if (timeoutMs > 0) {
       // Envoy's async client times out through the router: a 504 response, not a failure (documented choice).
-      this.proxy.clock.setTimer(timeoutMs, () => this.settle(c, vm, "timeout", {
-        status: 504, headers: { "content-length": "24", "content-type": "text/plain" }, body: "upstream request timeout",
-      }));
+      this.proxy.clock.setTimer(timeoutMs, () =>
+        this.settle(c, vm, "timeout", {
+          status: 504,
+          headers: { "content-length": "24", "content-type": "text/plain" },
+          body: "upstream request timeout",
+        }),
+      );
     }
     const transport = this.proxy.options.transport;
     if (transport) {
       Promise.resolve()
         .then(() => transport(req))
-        .then((r) => this.settle(c, vm, "response", r), () => this.settle(c, vm, "failure"));
+        .then(
+          (r) => this.settle(c, vm, "response", r),
+          () => this.settle(c, vm, "failure"),
+        );
     }
     return { status: WasmResult.Ok, token };
   }
@@ -83,11 +130,14 @@ export class Callouts {
     if (c.settled) return;
     c.settled = true;
     c.outcome = outcome;
-    const data = outcome === "failure" ? undefined : {
-      headers: toHeaders(r?.headers, r?.status ?? 200),
-      body: typeof r?.body === "string" ? new TextEncoder().encode(r.body) : (r?.body ?? new Uint8Array(0)),
-      trailers: new HeaderMap(Array.isArray(r?.trailers) ? r!.trailers : (r?.trailers ?? {})),
-    };
+    const data =
+      outcome === "failure"
+        ? undefined
+        : {
+            headers: toHeaders(r?.headers, r?.status ?? 200),
+            body: typeof r?.body === "string" ? new TextEncoder().encode(r.body) : (r?.body ?? new Uint8Array(0)),
+            trailers: new HeaderMap(Array.isArray(r?.trailers) ? r!.trailers : (r?.trailers ?? {})),
+          };
     this.proxy.post(() => this.proxy.deliverHttpCallResponse(vm, c.rootId, c.token, data));
     this.proxy.drain();
   }

@@ -42,5 +42,7 @@ export class HostContext {
     return this.vm.currentRoot;
   }
 
-  get rootId(): number { return this.root?.id ?? 0; }
+  get rootId(): number {
+    return this.root?.id ?? 0;
+  }
 }

@@ -22,7 +22,9 @@ export class HeaderMap {
   }
 
   /** Number of entries (what Envoy passes as num_headers to on_request_headers). */
-  get size(): number { return this.list.length; }
+  get size(): number {
+    return this.list.length;
+  }
 
   /** Envoy byteSize(): sum of key and value byte lengths. */
   get byteSize(): number {
@@ -41,7 +43,9 @@ export class HeaderMap {
     return this.list.filter(([x]) => x === k).map(([, v]) => v);
   }
 
-  has(key: string): boolean { return this.get(key) !== undefined; }
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
 
   add(key: string, value: string): void {
     const k = lowerKey(key);
@@ -57,7 +61,10 @@ export class HeaderMap {
   replace(key: string, value: string): void {
     const k = lowerKey(key);
     const i = this.list.findIndex(([x]) => x === k);
-    if (i < 0) { this.add(k, value); return; }
+    if (i < 0) {
+      this.add(k, value);
+      return;
+    }
     this.list[i] = [k, value];
     this.list = this.list.filter(([x], j) => x !== k || j === i);
   }
@@ -72,7 +79,9 @@ export class HeaderMap {
     for (const [k, v] of pairs) this.add(k, v);
   }
 
-  entries(): Pairs { return this.list.map(([k, v]) => [k, v]); }
+  entries(): Pairs {
+    return this.list.map(([k, v]) => [k, v]);
+  }
 
   /** A plain object; repeated keys are comma-joined (what request.headers exposes too). */
   toObject(): Record<string, string> {
@@ -81,5 +90,7 @@ export class HeaderMap {
     return o;
   }
 
-  clone(): HeaderMap { return new HeaderMap(this); }
+  clone(): HeaderMap {
+    return new HeaderMap(this);
+  }
 }

@@ -6,10 +6,16 @@ import { extractTags, type TagSpecifier } from "../observability/tags.js";
 export const MetricType = { Counter: 0, Gauge: 1, Histogram: 2 } as const;
 
 /** Envoy's default histogram bucket bounds (stats_config default). */
-export const DEFAULT_BUCKETS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
-  300000, 600000, 1800000, 3600000];
+export const DEFAULT_BUCKETS = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
+];
 
-export interface Stat { name: string; type: 0 | 1 | 2; value: bigint; samples: number[] }
+export interface Stat {
+  name: string;
+  type: 0 | 1 | 2;
+  value: bigint;
+  samples: number[];
+}
 
 export class MetricStore {
   readonly stats = new Map<string, Stat>();
@@ -24,9 +30,10 @@ export class MetricStore {
   snapshot(): Record<string, number | { count: number; sum: number; samples: number[] }> {
     const o: Record<string, number | { count: number; sum: number; samples: number[] }> = {};
     for (const s of this.stats.values()) {
-      o[s.name] = s.type === MetricType.Histogram
-        ? { count: s.samples.length, sum: s.samples.reduce((a, b) => a + b, 0), samples: s.samples.slice() }
-        : Number(s.value);
+      o[s.name] =
+        s.type === MetricType.Histogram
+          ? { count: s.samples.length, sum: s.samples.reduce((a, b) => a + b, 0), samples: s.samples.slice() }
+          : Number(s.value);
     }
     return o;
   }
@@ -42,7 +49,9 @@ export class MetricStore {
       // Extraction runs on the full Envoy name (`wasmcustom.<name>`); the namespace is stripped afterwards.
       const x = tags.length ? extractTags(`wasmcustom.${s.name}`, tags) : { name: `wasmcustom.${s.name}`, tags: [] };
       const n = promName(x.name.replace(/^wasmcustom\./, ""));
-      const labels = x.tags.map(([k, v]) => `${promName(k)}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",");
+      const labels = x.tags
+        .map(([k, v]) => `${promName(k)}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
+        .join(",");
       let f = families.get(n);
       if (!f) families.set(n, (f = []));
       f.push({ s, labels });
@@ -97,7 +106,10 @@ export class VmMetrics {
       s.value = BigInt.asUintN(64, s.value + delta);
       return WasmResult.Ok;
     }
-    if (s.type === MetricType.Gauge) { s.value = BigInt.asUintN(64, s.value + delta); return WasmResult.Ok; }
+    if (s.type === MetricType.Gauge) {
+      s.value = BigInt.asUintN(64, s.value + delta);
+      return WasmResult.Ok;
+    }
     return WasmResult.BadArgument;
   }
 
@@ -105,7 +117,8 @@ export class VmMetrics {
     const s = this.ids.get(id);
     if (!s) return WasmResult.NotFound;
     const v = BigInt.asUintN(64, value);
-    if (s.type === MetricType.Counter) s.value = BigInt.asUintN(64, s.value + v); // Envoy: counter.add(value)
+    if (s.type === MetricType.Counter)
+      s.value = BigInt.asUintN(64, s.value + v); // Envoy: counter.add(value)
     else if (s.type === MetricType.Gauge) s.value = v;
     else s.samples.push(Number(v));
     return WasmResult.Ok;

@@ -25,8 +25,12 @@ export function serializePairs(pairs: Pairs): Uint8Array {
     off += 8;
   }
   for (const [k, v] of enc) {
-    out.set(k, off); off += k.length; out[off++] = 0;
-    out.set(v, off); off += v.length; out[off++] = 0;
+    out.set(k, off);
+    off += k.length;
+    out[off++] = 0;
+    out.set(v, off);
+    off += v.length;
+    out[off++] = 0;
   }
   return out;
 }
@@ -48,9 +52,11 @@ export function parsePairs(buf: Uint8Array): Pairs {
   const out: Pairs = [];
   for (const [kl, vl] of sizes) {
     if (off + kl + 1 + vl + 1 > buf.length) return [];
-    const k = buf.subarray(off, off + kl); off += kl;
+    const k = buf.subarray(off, off + kl);
+    off += kl;
     if (buf[off++] !== 0) return [];
-    const v = buf.subarray(off, off + vl); off += vl;
+    const v = buf.subarray(off, off + vl);
+    off += vl;
     if (buf[off++] !== 0) return [];
     out.push([utf8d.decode(k), utf8d.decode(v)]);
   }

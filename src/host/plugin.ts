@@ -13,8 +13,14 @@ export class PluginHandle {
   streams = 0;
   /** The worker's filter configuration still holds it (it is the current plugin). */
   current = true;
-  constructor(readonly key: string, readonly config: Uint8Array, readonly root: HostContext) {}
-  get idle(): boolean { return !this.current && this.streams === 0; }
+  constructor(
+    readonly key: string,
+    readonly config: Uint8Array,
+    readonly root: HostContext,
+  ) {}
+  get idle(): boolean {
+    return !this.current && this.streams === 0;
+  }
 }
 
 /** cpp-host's plugin key: the same root id and configuration bytes give the same plugin. */

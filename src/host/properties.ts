@@ -80,10 +80,14 @@ export class Properties {
 
   private lookup(top: string, segs: string[], dotted: string, s: HttpStream | undefined): PropertyValue | undefined {
     switch (top) {
-      case "plugin_name": return segs.length === 1 ? this.opts.pluginName : undefined;
-      case "plugin_root_id": return segs.length === 1 ? this.opts.rootId : undefined;
-      case "plugin_vm_id": return segs.length === 1 ? this.opts.vmId : undefined;
-      case "connection_id": return s ? s.connectionId : undefined;
+      case "plugin_name":
+        return segs.length === 1 ? this.opts.pluginName : undefined;
+      case "plugin_root_id":
+        return segs.length === 1 ? this.opts.rootId : undefined;
+      case "plugin_vm_id":
+        return segs.length === 1 ? this.opts.vmId : undefined;
+      case "connection_id":
+        return s ? s.connectionId : undefined;
     }
     if (!s) return undefined; // everything below needs stream info; root contexts have none
     if (top === "request") return this.request(segs, dotted, s);
@@ -113,25 +117,41 @@ export class Properties {
     const path = h.get(":path") ?? "";
     const q = path.indexOf("?");
     switch (segs[1]) {
-      case "path": return h.get(":path");
-      case "url_path": return q >= 0 ? path.slice(0, q) : path;
-      case "query": return q >= 0 ? path.slice(q + 1) : "";
-      case "host": return h.get(":authority");
-      case "scheme": return h.get(":scheme");
-      case "method": return h.get(":method");
-      case "referer": return h.get("referer");
-      case "useragent": return h.get("user-agent");
-      case "id": return h.get("x-request-id");
-      case "protocol": return s.protocol;
-      case "time": return BigInt(Math.round(s.startTimeMs)) * 1_000_000n;
+      case "path":
+        return h.get(":path");
+      case "url_path":
+        return q >= 0 ? path.slice(0, q) : path;
+      case "query":
+        return q >= 0 ? path.slice(q + 1) : "";
+      case "host":
+        return h.get(":authority");
+      case "scheme":
+        return h.get(":scheme");
+      case "method":
+        return h.get(":method");
+      case "referer":
+        return h.get("referer");
+      case "useragent":
+        return h.get("user-agent");
+      case "id":
+        return h.get("x-request-id");
+      case "protocol":
+        return s.protocol;
+      case "time":
+        return BigInt(Math.round(s.startTimeMs)) * 1_000_000n;
       case "headers":
         if (segs.length === 3) return h.getAll(segs[2]!).join(",") || undefined;
         return h.toObject();
-      case "headers_bytes": return h.byteSize;
-      case "size": return s.requestBodyBytes;
-      case "total_size": return s.requestBodyBytes + h.byteSize;
-      case "duration": return s.completed ? BigInt(Math.round((s.endTimeMs - s.startTimeMs) * 1e6)) : undefined;
-      default: return undefined;
+      case "headers_bytes":
+        return h.byteSize;
+      case "size":
+        return s.requestBodyBytes;
+      case "total_size":
+        return s.requestBodyBytes + h.byteSize;
+      case "duration":
+        return s.completed ? BigInt(Math.round((s.endTimeMs - s.startTimeMs) * 1e6)) : undefined;
+      default:
+        return undefined;
     }
   }
 
@@ -140,16 +160,26 @@ export class Properties {
     if (over !== undefined) return over;
     const h = s.responseHeadersForProperties;
     switch (segs[1]) {
-      case "code": { const c = h?.get(":status"); return c === undefined ? undefined : Number(c); }
-      case "code_details": return s.responseStarted || s.resetReason !== undefined ? s.resetReason ?? s.responseCodeDetails : undefined;
-      case "flags": return responseFlags(s);
-      case "grpc_status": { const g = h?.get("grpc-status"); return g === undefined ? undefined : Number(g); }
+      case "code": {
+        const c = h?.get(":status");
+        return c === undefined ? undefined : Number(c);
+      }
+      case "code_details":
+        return s.responseStarted || s.resetReason !== undefined ? (s.resetReason ?? s.responseCodeDetails) : undefined;
+      case "flags":
+        return responseFlags(s);
+      case "grpc_status": {
+        const g = h?.get("grpc-status");
+        return g === undefined ? undefined : Number(g);
+      }
       case "headers":
         if (!h) return undefined;
         if (segs.length === 3) return h.getAll(segs[2]!).join(",") || undefined;
         return h.toObject();
-      case "size": return s.responseStarted ? s.responseBodyBytes : undefined;
-      default: return undefined;
+      case "size":
+        return s.responseStarted ? s.responseBodyBytes : undefined;
+      default:
+        return undefined;
     }
   }
 }

@@ -58,24 +58,43 @@ export interface ProxyOptions {
 
 /** Captured log lines with a few filters for short assertions. */
 export class LogBook extends Array<LogEntry> {
-  static get [Symbol.species]() { return Array; }
-  atLevel(level: LogLevelName): LogEntry[] { return this.filter((l) => l.level === level); }
+  static get [Symbol.species]() {
+    return Array;
+  }
+  atLevel(level: LogLevelName): LogEntry[] {
+    return this.filter((l) => l.level === level);
+  }
   matching(pattern: string | RegExp): LogEntry[] {
     return this.filter((l) => (typeof pattern === "string" ? l.message.includes(pattern) : pattern.test(l.message)));
   }
   messages(filter?: { level?: LogLevelName; worker?: number; vm?: LogEntry["vm"] }): string[] {
-    return this.filter((l) => (!filter?.level || l.level === filter.level) && (filter?.worker === undefined || l.worker === filter.worker)
-      && (!filter?.vm || l.vm === filter.vm)).map((l) => l.message);
+    return this.filter(
+      (l) =>
+        (!filter?.level || l.level === filter.level) &&
+        (filter?.worker === undefined || l.worker === filter.worker) &&
+        (!filter?.vm || l.vm === filter.vm),
+    ).map((l) => l.message);
   }
-  clear(): void { this.length = 0; }
+  clear(): void {
+    this.length = 0;
+  }
 }
 
 export class Worker {
   reloads = 0;
-  constructor(readonly index: number, public vm: WasmVm) {}
-  memoryPages(): number { return this.vm.memoryPages(); }
-  get failed(): boolean { return this.vm.failed; }
-  get rootId(): number { return this.vm.rootId; }
+  constructor(
+    readonly index: number,
+    public vm: WasmVm,
+  ) {}
+  memoryPages(): number {
+    return this.vm.memoryPages();
+  }
+  get failed(): boolean {
+    return this.vm.failed;
+  }
+  get rootId(): number {
+    return this.vm.rootId;
+  }
 }
 
 export interface RequestSpec {
@@ -135,7 +154,11 @@ async function loadModule(bytes: Uint8Array): Promise<LoadedModule> {
   if (hit) return hit;
   const { info, abi } = inspectModule(bytes);
   let module: WebAssembly.Module;
-  try { module = await WebAssembly.compile(new Uint8Array(bytes)); } catch (e) { throw new HostError("LoadFailed", String(e)); }
+  try {
+    module = await WebAssembly.compile(new Uint8Array(bytes));
+  } catch (e) {
+    throw new HostError("LoadFailed", String(e));
+  }
   const loaded = { module, info, abi };
   if (compiled.size >= COMPILED_CAP) compiled.delete(compiled.keys().next().value!);
   compiled.set(key, loaded);
@@ -180,14 +203,22 @@ export class Proxy {
     this.clusters = new Set(opts.clusters ?? []);
     this.vmConfig = toBytes(opts.vmConfig ?? "");
     const pc = opts.pluginConfig;
-    this.pluginConfig = pc === undefined ? new Uint8Array(0) : typeof pc === "string" || pc instanceof Uint8Array ? toBytes(pc) : utf8.encode(JSON.stringify(pc));
+    this.pluginConfig =
+      pc === undefined
+        ? new Uint8Array(0)
+        : typeof pc === "string" || pc instanceof Uint8Array
+          ? toBytes(pc)
+          : utf8.encode(JSON.stringify(pc));
     this.vmId = opts.vmId ?? "";
     this.rootIdName = opts.rootId ?? "inference-router";
     this.failurePolicy = opts.failurePolicy ?? "FAIL_CLOSED";
     this.logLevelNum = LOG_LEVELS.indexOf(opts.logLevel ?? "info");
     this.random = opts.random ?? Math.random;
     this.properties = new Properties({
-      pluginName: opts.pluginName ?? this.rootIdName, rootId: this.rootIdName, vmId: this.vmId, extra: opts.properties ?? {},
+      pluginName: opts.pluginName ?? this.rootIdName,
+      rootId: this.rootIdName,
+      vmId: this.vmId,
+      extra: opts.properties ?? {},
     });
   }
 
@@ -203,9 +234,13 @@ export class Proxy {
     return p;
   }
 
-  get abi(): string { return this.loaded.abi; }
+  get abi(): string {
+    return this.loaded.abi;
+  }
 
-  private get currentKey(): string { return pluginKey(this.rootIdName, this.pluginConfig); }
+  private get currentKey(): string {
+    return pluginKey(this.rootIdName, this.pluginConfig);
+  }
 
   /** Instantiate + initialise; for canary/worker also start the current plugin (root create, vm_start, configure). */
   private startVm(kind: VmKind, index: number, config = this.pluginConfig): WasmVm {
@@ -262,11 +297,15 @@ export class Proxy {
    * stream ends — at once when it has none.
    */
   pushConfig(pluginConfig: string | Uint8Array | object): void {
-    const config = typeof pluginConfig === "string" || pluginConfig instanceof Uint8Array ? toBytes(pluginConfig) : utf8.encode(JSON.stringify(pluginConfig));
+    const config =
+      typeof pluginConfig === "string" || pluginConfig instanceof Uint8Array
+        ? toBytes(pluginConfig)
+        : utf8.encode(JSON.stringify(pluginConfig));
     const key = pluginKey(this.rootIdName, config);
     if (key === this.currentKey) return;
     const known = this.canaryCache.get(key);
-    if (known === false) throw new HostError("ConfigureFailed", "Failed to configure base Wasm plugin (cached canary result)", this.logs.slice());
+    if (known === false)
+      throw new HostError("ConfigureFailed", "Failed to configure base Wasm plugin (cached canary result)", this.logs.slice());
     if (known === undefined) {
       try {
         this.canary = this.startVm("canary", -2, config);
@@ -294,7 +333,10 @@ export class Proxy {
       const old = vm.currentPlugin;
       next.current = true;
       vm.currentPlugin = next;
-      if (old && old !== next) { old.current = false; this.releasePlugin(vm, old); }
+      if (old && old !== next) {
+        old.current = false;
+        this.releasePlugin(vm, old);
+      }
     }
     this.drain();
   }
@@ -312,11 +354,16 @@ export class Proxy {
     root.tickTimer?.cancel();
     root.tickTimer = undefined;
     root.tickPeriodMs = 0;
-    if (vm.failed) { vm.contexts.delete(root.id); return; }
+    if (vm.failed) {
+      vm.contexts.delete(root.id);
+      return;
+    }
     const r = vm.call("proxy_on_done", root, root.id);
     if (!r.ok) return;
-    if (r.missing || r.value !== 0) { vm.call("proxy_on_delete", root, root.id); vm.contexts.delete(root.id); }
-    else root.pendingDone = true;
+    if (r.missing || r.value !== 0) {
+      vm.call("proxy_on_delete", root, root.id);
+      vm.contexts.delete(root.id);
+    } else root.pendingDone = true;
   }
 
   // ---------------------------------------------------------------- streams
@@ -341,14 +388,18 @@ export class Proxy {
   }
 
   /** Round-robin worker index, for callers that want to spread streams like the kernel spreads connections. */
-  nextWorker(): number { return this.rr++ % this.workers.length; }
+  nextWorker(): number {
+    return this.rr++ % this.workers.length;
+  }
 
   /** Drives a whole stream: request, router response (if the request got there), then log/done/delete. */
   async request(spec: RequestSpec = {}): Promise<RequestResult> {
     const s = this.newStream(spec.worker ?? 0);
     s.peerUriSan = spec.peer;
     const h = new HeaderMap({
-      ":method": spec.method ?? "GET", ":path": spec.path ?? "/", ":authority": spec.authority ?? "example.com",
+      ":method": spec.method ?? "GET",
+      ":path": spec.path ?? "/",
+      ":authority": spec.authority ?? "example.com",
       ":scheme": spec.scheme ?? "http",
     });
     for (const [k, v] of Object.entries(spec.headers ?? {})) for (const one of Array.isArray(v) ? v : [v]) h.add(k, one);
@@ -421,7 +472,10 @@ export class Proxy {
     this.posted.push(fn);
     if (!this.drainScheduled) {
       this.drainScheduled = true;
-      queueMicrotask(() => { this.drainScheduled = false; this.drain(); });
+      queueMicrotask(() => {
+        this.drainScheduled = false;
+        this.drain();
+      });
     }
   }
 
@@ -432,7 +486,10 @@ export class Proxy {
 
   /** Waits until posted work (async transports, microtasks) has been delivered. */
   async settle(rounds = 5): Promise<void> {
-    for (let i = 0; i < rounds; i++) { await new Promise((r) => setImmediate(r)); this.drain(); }
+    for (let i = 0; i < rounds; i++) {
+      await new Promise((r) => setImmediate(r));
+      this.drain();
+    }
   }
 
   deliverQueueReady(vm: WasmVm, rootId: number, queueId: number): void {
@@ -441,15 +498,30 @@ export class Proxy {
     vm.call("proxy_on_queue_ready", root, rootId, queueId);
   }
 
-  deliverHttpCallResponse(vm: WasmVm, rootId: number, token: number, data: { headers: HeaderMap; body: Uint8Array; trailers: HeaderMap } | undefined): void {
+  deliverHttpCallResponse(
+    vm: WasmVm,
+    rootId: number,
+    token: number,
+    data: { headers: HeaderMap; body: Uint8Array; trailers: HeaderMap } | undefined,
+  ): void {
     // A callout outlives its root only as a cancelled request: a deleted root gets nothing (Envoy's Context
     // cancels its pending http calls when it is destroyed).
     const root = vm.contexts.get(rootId);
     if (vm.failed || !root || root.kind !== "root" || this.closed) return;
-    if (data) { root.status = { code: WasmResult.Ok, message: "" }; root.httpCallResponse = data; }
-    else root.status = { code: WasmResult.BrokenConnection, message: "reset" };
+    if (data) {
+      root.status = { code: WasmResult.Ok, message: "" };
+      root.httpCallResponse = data;
+    } else root.status = { code: WasmResult.BrokenConnection, message: "reset" };
     try {
-      vm.call("proxy_on_http_call_response", root, rootId, token, data ? data.headers.size : 0, data ? data.body.length : 0, data ? data.trailers.size : 0);
+      vm.call(
+        "proxy_on_http_call_response",
+        root,
+        rootId,
+        token,
+        data ? data.headers.size : 0,
+        data ? data.body.length : 0,
+        data ? data.trailers.size : 0,
+      );
     } finally {
       root.httpCallResponse = undefined;
     }
@@ -460,13 +532,20 @@ export class Proxy {
     const root = vm.contexts.get(ctx.rootId);
     if (!root || !root.pendingDone) return WasmResult.NotFound;
     root.pendingDone = false;
-    vm.defer(() => { vm.call("proxy_on_delete", root, root.id); vm.contexts.delete(root.id); });
+    vm.defer(() => {
+      vm.call("proxy_on_delete", root, root.id);
+      vm.contexts.delete(root.id);
+    });
     return WasmResult.Ok;
   }
 
   // ---------------------------------------------------------------- stats
-  metrics(): ReturnType<MetricStore["snapshot"]> { return this.metricStore.snapshot(); }
-  prometheus(): string { return this.metricStore.prometheus(this.options.statsTags); }
+  metrics(): ReturnType<MetricStore["snapshot"]> {
+    return this.metricStore.snapshot();
+  }
+  prometheus(): string {
+    return this.metricStore.prometheus(this.options.statsTags);
+  }
 
   // ---------------------------------------------------------------- logs
   guestLog(vm: WasmVm, level: number, message: string, contextId: number, source: LogEntry["source"]): void {
@@ -487,7 +566,10 @@ export class Proxy {
       const vm = w.vm;
       vm.stopTicks();
       if (vm.failed) continue;
-      for (const h of [...vm.plugins.values()]) { vm.plugins.delete(h.key); this.shutdownRoot(vm, h.root); }
+      for (const h of [...vm.plugins.values()]) {
+        vm.plugins.delete(h.key);
+        this.shutdownRoot(vm, h.root);
+      }
     }
     this.closed = true;
   }

@@ -3,14 +3,22 @@
 // Pass the same store to several proxies to model VMs that share a process.
 import { WasmResult } from "./types.js";
 
-interface Entry { value: Uint8Array; cas: number }
+interface Entry {
+  value: Uint8Array;
+  cas: number;
+}
 
 export interface QueueOwner {
   /** Delivers proxy_on_queue_ready to the registering VM's root (posted, never re-entrant). */
   notify(queueId: number): void;
 }
 
-interface Queue { vmId: string; name: string; items: Uint8Array[]; owner: QueueOwner | undefined }
+interface Queue {
+  vmId: string;
+  name: string;
+  items: Uint8Array[];
+  owner: QueueOwner | undefined;
+}
 
 export class SharedDataStore {
   private tables = new Map<string, Map<string, Entry>>();

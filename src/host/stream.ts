@@ -95,21 +95,45 @@ export class HttpStream {
   }
 
   // ---------------------------------------------------------------- public state
-  get requestHeaders(): HeaderMap | undefined { return this.request.headers; }
-  get responseHeaders(): HeaderMap | undefined { return this.response.headers; }
+  get requestHeaders(): HeaderMap | undefined {
+    return this.request.headers;
+  }
+  get responseHeaders(): HeaderMap | undefined {
+    return this.response.headers;
+  }
   /** Headers as Envoy's router sees them (snapshot when the filter let them through). */
-  get routerRequestHeaders(): HeaderMap | undefined { return this.request.outHeaders; }
-  get routerRequestBody(): string { return new TextDecoder().decode(concat(...this.request.outBody)); }
+  get routerRequestHeaders(): HeaderMap | undefined {
+    return this.request.outHeaders;
+  }
+  get routerRequestBody(): string {
+    return new TextDecoder().decode(concat(...this.request.outBody));
+  }
   /** The request body bytes the router received (binary bodies such as gRPC frames). */
-  get routerRequestBytes(): Uint8Array { return concat(...this.request.outBody); }
-  get routerRequestTrailers(): HeaderMap | undefined { return this.request.outTrailers; }
-  get reachedRouter(): boolean { return this.request.outHeaders !== undefined; }
-  get requestCompleteAtRouter(): boolean { return this.request.outEnded; }
+  get routerRequestBytes(): Uint8Array {
+    return concat(...this.request.outBody);
+  }
+  get routerRequestTrailers(): HeaderMap | undefined {
+    return this.request.outTrailers;
+  }
+  get reachedRouter(): boolean {
+    return this.request.outHeaders !== undefined;
+  }
+  get requestCompleteAtRouter(): boolean {
+    return this.request.outEnded;
+  }
   /** What the client receives. */
-  get downstreamHeaders(): HeaderMap | undefined { return this.response.outHeaders; }
-  get downstreamBody(): string { return new TextDecoder().decode(concat(...this.response.outBody)); }
-  get downstreamTrailers(): HeaderMap | undefined { return this.response.outTrailers; }
-  get responseComplete(): boolean { return this.response.outEnded; }
+  get downstreamHeaders(): HeaderMap | undefined {
+    return this.response.outHeaders;
+  }
+  get downstreamBody(): string {
+    return new TextDecoder().decode(concat(...this.response.outBody));
+  }
+  get downstreamTrailers(): HeaderMap | undefined {
+    return this.response.outTrailers;
+  }
+  get responseComplete(): boolean {
+    return this.response.outEnded;
+  }
   get paused(): { request: boolean; response: boolean } {
     return { request: isPaused(this.request), response: isPaused(this.response) };
   }
@@ -117,10 +141,18 @@ export class HttpStream {
   get statuses(): { request: Side["last"]; response: Side["last"] } {
     return { request: { ...this.request.last }, response: { ...this.response.last } };
   }
-  get requestBodyBytes(): number { return this.request.bodyBytes; }
-  get responseBodyBytes(): number { return this.response.bodyBytes; }
-  get responseStarted(): boolean { return this.response.headers !== undefined; }
-  get responseHeadersForProperties(): HeaderMap | undefined { return this.response.headers; }
+  get requestBodyBytes(): number {
+    return this.request.bodyBytes;
+  }
+  get responseBodyBytes(): number {
+    return this.response.bodyBytes;
+  }
+  get responseStarted(): boolean {
+    return this.response.headers !== undefined;
+  }
+  get responseHeadersForProperties(): HeaderMap | undefined {
+    return this.response.headers;
+  }
 
   // ---------------------------------------------------------------- driver steps
   sendRequestHeaders(headers: HeaderInit, endOfStream = false): this {
@@ -142,48 +174,76 @@ export class HttpStream {
     return this.step(() => this.onTrailers(this.response, new HeaderMap(trailers)));
   }
   /** Stream end (Envoy doDeferredStreamDestroy): proxy_on_log, proxy_on_done (result ignored), proxy_on_delete. */
-  complete(): this { return this.step(() => this.finish()); }
+  complete(): this {
+    return this.step(() => this.finish());
+  }
   /** Downstream reset: the stream is destroyed the same way (log, done, delete). */
   reset(reason = "downstream_remote_reset"): this {
-    return this.step(() => { this.resetReason ??= reason; this.finish(); });
+    return this.step(() => {
+      this.resetReason ??= reason;
+      this.finish();
+    });
   }
 
   /** Resolves once the request reached the router or was answered locally, or the response left the filter. */
   waitFor(pred: () => boolean): Promise<void> {
     if (pred()) return Promise.resolve();
     return new Promise((resolve) => {
-      const check = (): void => { if (pred()) resolve(); else this.waiters.push(check); };
+      const check = (): void => {
+        if (pred()) resolve();
+        else this.waiters.push(check);
+      };
       this.waiters.push(check);
     });
   }
 
   private step(fn: () => void): this {
     this.inStep++;
-    try { fn(); } finally { this.inStep--; }
+    try {
+      fn();
+    } finally {
+      this.inStep--;
+    }
     if (this.inStep === 0) this.pump();
     this.proxy.drain();
-    const w = this.waiters; this.waiters = [];
+    const w = this.waiters;
+    this.waiters = [];
     for (const f of w) f();
     return this;
   }
 
   // ---------------------------------------------------------------- host-call support (imports.ts)
-  noteRouteCacheClear(): void { this.routeCacheClears++; }
+  noteRouteCacheClear(): void {
+    this.routeCacheClears++;
+  }
 
   /** Envoy getMap/getConstMap for this stream; null ⇒ BadArgument, "notfound" in the access-log phase. */
   headerMapFor(type: number, write: boolean): HeaderMap | null | "notfound" {
     if (this.accessLogPhase) {
       if (write) return null;
-      const m = type === MapType.RequestHeaders ? this.request.headers : type === MapType.RequestTrailers ? this.request.trailers
-        : type === MapType.ResponseHeaders ? this.response.headers : type === MapType.ResponseTrailers ? this.response.trailers : null;
+      const m =
+        type === MapType.RequestHeaders
+          ? this.request.headers
+          : type === MapType.RequestTrailers
+            ? this.request.trailers
+            : type === MapType.ResponseHeaders
+              ? this.response.headers
+              : type === MapType.ResponseTrailers
+                ? this.response.trailers
+                : null;
       return m ?? "notfound";
     }
     switch (type) {
-      case MapType.RequestHeaders: return this.request.headersAvail ? this.request.headers! : null;
-      case MapType.ResponseHeaders: return this.response.headersAvail ? this.response.headers! : null;
-      case MapType.RequestTrailers: return this.trailersFor(this.request, write);
-      case MapType.ResponseTrailers: return this.trailersFor(this.response, write);
-      default: return null;
+      case MapType.RequestHeaders:
+        return this.request.headersAvail ? this.request.headers! : null;
+      case MapType.ResponseHeaders:
+        return this.response.headersAvail ? this.response.headers! : null;
+      case MapType.RequestTrailers:
+        return this.trailersFor(this.request, write);
+      case MapType.ResponseTrailers:
+        return this.trailersFor(this.response, write);
+      default:
+        return null;
     }
   }
 
@@ -201,8 +261,20 @@ export class HttpStream {
 
   bodyBufferFor(type: number): { data: Uint8Array; set: (d: Uint8Array) => void } | null {
     const side = type === BufferType.HttpRequestBody ? this.request : this.response;
-    if (side.curBody !== undefined) return { data: side.curBody, set: (d) => { side.curBody = d; } };
-    if (side.buffering && !this.accessLogPhase) return { data: side.buffered, set: (d) => { side.buffered = d; } };
+    if (side.curBody !== undefined)
+      return {
+        data: side.curBody,
+        set: (d) => {
+          side.curBody = d;
+        },
+      };
+    if (side.buffering && !this.accessLogPhase)
+      return {
+        data: side.buffered,
+        set: (d) => {
+          side.buffered = d;
+        },
+      };
     return null;
   }
 
@@ -229,9 +301,13 @@ export class HttpStream {
   }
 
   // ---------------------------------------------------------------- internals
-  private side(dir: Dir): Side { return dir === "request" ? this.request : this.response; }
+  private side(dir: Dir): Side {
+    return dir === "request" ? this.request : this.response;
+  }
 
-  private get filterLive(): boolean { return this.mode === "filter" && !this.failed && !this.completed; }
+  private get filterLive(): boolean {
+    return this.mode === "filter" && !this.failed && !this.completed;
+  }
 
   private call(name: string, ...args: number[]): CallResult {
     return this.vm.call(name, this.ctx, ...args);
@@ -259,7 +335,10 @@ export class HttpStream {
 
   /** Envoy failStream: 503, details wasm_fail_stream, grpc Unavailable; the VM is dead so no encode callbacks. */
   private failStream(): void {
-    if (this.localReply || this.response.outHeaders) { this.resetReason ??= "wasm_fail_stream"; return; }
+    if (this.localReply || this.response.outHeaders) {
+      this.resetReason ??= "wasm_fail_stream";
+      return;
+    }
     const reply: LocalReply = { status: 503, body: "", headers: [], details: "wasm_fail_stream", grpcStatus: 14 };
     this.localReply = reply;
     this.responseCodeDetails = reply.details;
@@ -290,10 +369,17 @@ export class HttpStream {
   private passThrough(side: Side): void {
     if (side.state === "done") return;
     if (side.headers && !side.outHeaders) this.forwardHeaders(side);
-    if (side.buffered.length) { side.outBody.push(side.buffered); side.buffered = new Uint8Array(0); }
+    if (side.buffered.length) {
+      side.outBody.push(side.buffered);
+      side.buffered = new Uint8Array(0);
+    }
     side.buffering = false;
     const t = side.pendingTrailers ?? (side.trailersHeld ? side.trailers : undefined);
-    if (t) { side.outTrailers = t.clone(); side.pendingTrailers = undefined; side.trailersHeld = false; }
+    if (t) {
+      side.outTrailers = t.clone();
+      side.pendingTrailers = undefined;
+      side.trailersHeld = false;
+    }
     if (side.eos) side.outEnded = true;
   }
 
@@ -309,24 +395,37 @@ export class HttpStream {
     side.headers = headers;
     side.headersEos = eos;
     side.eos = eos;
-    if (side.dir === "request" && this.mode === "fail") { this.failStream(); return; }
+    if (side.dir === "request" && this.mode === "fail") {
+      this.failStream();
+      return;
+    }
     if (side.dir === "response" && this.localReply && this.request.state === "done" && !this.response.outHeaders) {
       // a local reply is being encoded; nothing special
     }
     if (this.mode === "skip" || this.failed) {
-      if (this.failed && this.proxy.failurePolicy !== "FAIL_OPEN") { this.failStream(); return; }
+      if (this.failed && this.proxy.failurePolicy !== "FAIL_OPEN") {
+        this.failStream();
+        return;
+      }
       this.forwardHeaders(side);
       return;
     }
     if (side.dir === "request" ? !this.ensureCreated() : !this.created) {
-      if (side.dir === "response" && !this.created) { this.forwardHeaders(side); return; }
+      if (side.dir === "response" && !this.created) {
+        this.forwardHeaders(side);
+        return;
+      }
       this.failFilter(side);
       return;
     }
     side.headersAvail = true;
     const cb = side.dir === "request" ? "proxy_on_request_headers" : "proxy_on_response_headers";
     const r = this.vm.abi === "0.1.0" ? this.call(cb, this.id, headers.size) : this.call(cb, this.id, headers.size, eos ? 1 : 0);
-    if (!r.ok) { side.headersAvail = false; this.failFilter(side); return; }
+    if (!r.ok) {
+      side.headersAvail = false;
+      this.failFilter(side);
+      return;
+    }
     const st = this.convertHeaders(r);
     side.last.headers = st;
     if (st === HeadersStatus.Continue || st === HeadersStatus.ContinueAndEndStream) {
@@ -341,7 +440,8 @@ export class HttpStream {
     if (r.stopNext) return HeadersStatus.StopAllIterationAndWatermark;
     let v = r.missing ? 0 : r.value;
     if (v > 4) v = 4;
-    if (v === HeadersStatus.StopIteration && !this.proxy.options.allowOnHeadersStopIteration) v = HeadersStatus.StopAllIterationAndWatermark;
+    if (v === HeadersStatus.StopIteration && !this.proxy.options.allowOnHeadersStopIteration)
+      v = HeadersStatus.StopAllIterationAndWatermark;
     if (v === HeadersStatus.ContinueAndEndStream) v = HeadersStatus.Continue; // Envoy maps it to Continue
     return v;
   }
@@ -390,7 +490,11 @@ export class HttpStream {
     const r = this.call(cb, this.id, data.length, eos ? 1 : 0);
     const after = side.curBody ?? data;
     side.curBody = undefined;
-    if (!r.ok) { side.buffered = concat(held, after); this.failFilter(side); return; }
+    if (!r.ok) {
+      side.buffered = concat(held, after);
+      this.failFilter(side);
+      return;
+    }
     let st = r.stopNext ? 3 : r.missing ? 0 : Math.min(r.value, 3);
     side.last.body = st;
     if (st === 0) {
@@ -423,7 +527,10 @@ export class HttpStream {
       return;
     }
     if (this.failed || this.mode === "fail") return;
-    if (side.state === "stopAll") { side.pendingTrailers = trailers; return; }
+    if (side.state === "stopAll") {
+      side.pendingTrailers = trailers;
+      return;
+    }
     this.trailersCallback(side, trailers);
   }
 
@@ -432,7 +539,11 @@ export class HttpStream {
     side.trailersAvail = true;
     const cb = side.dir === "request" ? "proxy_on_request_trailers" : "proxy_on_response_trailers";
     const r = this.call(cb, this.id, trailers.size);
-    if (!r.ok) { side.trailersHeld = true; this.failFilter(side); return; }
+    if (!r.ok) {
+      side.trailersHeld = true;
+      this.failFilter(side);
+      return;
+    }
     const st = r.stopNext ? 1 : r.missing ? 0 : Math.min(r.value, 1);
     side.last.trailers = st;
     if (st === 0) this.releaseAll(side);
@@ -455,7 +566,11 @@ export class HttpStream {
   private pump(): void {
     // Actions requested while pumping (e.g. a continue from on_response_headers of a local reply) join this loop.
     this.inStep++;
-    try { this.pumpLoop(); } finally { this.inStep--; }
+    try {
+      this.pumpLoop();
+    } finally {
+      this.inStep--;
+    }
   }
 
   private pumpLoop(): void {
@@ -489,8 +604,9 @@ export class HttpStream {
       const data = side.buffered;
       side.buffered = new Uint8Array(0);
       side.buffering = false;
-      if (!this.filterLive) { side.outBody.push(data); }
-      else this.bodyCallback(side, data, side.eos && !side.pendingTrailers);
+      if (!this.filterLive) {
+        side.outBody.push(data);
+      } else this.bodyCallback(side, data, side.eos && !side.pendingTrailers);
     } else if (side.buffered.length > 0 && !side.trailersHeld) {
       side.outBody.push(side.buffered);
       side.buffered = new Uint8Array(0);
@@ -528,7 +644,11 @@ export class HttpStream {
   /** Envoy sendLocalReply: stops decoding and sends the reply through the encoder path (this filter included). */
   private doLocalReply(reply: LocalReply): void {
     if (this.completed) return;
-    if (this.response.outHeaders) { this.resetReason ??= "local_reply_after_response_started"; this.finish(); return; }
+    if (this.response.outHeaders) {
+      this.resetReason ??= "local_reply_after_response_started";
+      this.finish();
+      return;
+    }
     this.localReply = reply;
     this.responseCodeDetails = reply.details;
     this.request.state = "done";

@@ -35,7 +35,10 @@ export function inspectModule(bytes: Uint8Array): { info: ModuleInfo; abi: AbiVe
   let abi: AbiVersion | undefined;
   for (const name of info.exports.keys()) {
     const m = /^proxy_abi_version_(0_1_0|0_2_0|0_2_1)$/.exec(name);
-    if (m) { abi = m[1]!.replace(/_/g, ".") as AbiVersion; break; }
+    if (m) {
+      abi = m[1]!.replace(/_/g, ".") as AbiVersion;
+      break;
+    }
   }
   if (!abi) throw new HostError("LoadFailed", "Missing or unknown Proxy-Wasm ABI version");
   for (const [name, exp] of info.exports) {
@@ -89,16 +92,29 @@ export class WasmVm {
     this.metrics = new VmMetrics(proxy.metricStore);
   }
 
-  get abi(): AbiVersion { return this.loaded.abi; }
-  get currentRoot(): HostContext | undefined { return this.currentPlugin?.root; }
-  /** The current plugin's root context id (0 before the first root exists). */
-  get rootId(): number { return this.currentPlugin?.root.id ?? 0; }
-  /** Every root context still known to the VM (live plugins and roots waiting for proxy_done). */
-  roots(): HostContext[] { return [...this.contexts.values()].filter((c) => c.kind === "root"); }
-  stopTicks(): void {
-    for (const r of this.roots()) { r.tickTimer?.cancel(); r.tickTimer = undefined; }
+  get abi(): AbiVersion {
+    return this.loaded.abi;
   }
-  get label(): string { return this.kind === "worker" ? `worker ${this.worker}` : this.kind; }
+  get currentRoot(): HostContext | undefined {
+    return this.currentPlugin?.root;
+  }
+  /** The current plugin's root context id (0 before the first root exists). */
+  get rootId(): number {
+    return this.currentPlugin?.root.id ?? 0;
+  }
+  /** Every root context still known to the VM (live plugins and roots waiting for proxy_done). */
+  roots(): HostContext[] {
+    return [...this.contexts.values()].filter((c) => c.kind === "root");
+  }
+  stopTicks(): void {
+    for (const r of this.roots()) {
+      r.tickTimer?.cancel();
+      r.tickTimer = undefined;
+    }
+  }
+  get label(): string {
+    return this.kind === "worker" ? `worker ${this.worker}` : this.kind;
+  }
 
   /** Instantiates (start section runs here, with no context) and runs _initialize/_start restricted. */
   start(): void {
@@ -107,7 +123,11 @@ export class WasmVm {
       this.instance = new WebAssembly.Instance(this.loaded.module, imports);
     } catch (e) {
       if (this.startSectionViolation) {
-        throw new HostError("StartFunctionHostCall", `${this.startSectionViolation} called from the wasm start function with no context (Envoy+V8 crashes on the null context)`, this.proxy.logs.slice());
+        throw new HostError(
+          "StartFunctionHostCall",
+          `${this.startSectionViolation} called from the wasm start function with no context (Envoy+V8 crashes on the null context)`,
+          this.proxy.logs.slice(),
+        );
       }
       throw new HostError("InstantiateFailed", String((e as Error).message ?? e), this.proxy.logs.slice());
     }
@@ -128,7 +148,9 @@ export class WasmVm {
     this.mode = "normal";
   }
 
-  newContextId(): number { return this.nextContextId++; }
+  newContextId(): number {
+    return this.nextContextId++;
+  }
 
   /** Calls a guest export the way cpp-host does: skipped when failed, current/effective context set, traps fail the VM. */
   call(name: string, ctx: HostContext, ...args: number[]): CallResult {
@@ -159,7 +181,9 @@ export class WasmVm {
     return { ok: !trapped, trapped, value, stopNext, missing: false };
   }
 
-  get inCall(): boolean { return this.depth > 0; }
+  get inCall(): boolean {
+    return this.depth > 0;
+  }
 
   /** DeferAfterCallActions: continue/close/local reply run after the VM call returns. */
   defer(action: () => void): void {
@@ -167,7 +191,9 @@ export class WasmVm {
     else this.deferred.push(action);
   }
 
-  setStopNext(): void { this.stopNext = true; }
+  setStopNext(): void {
+    this.stopNext = true;
+  }
 
   private flushDeferred(): void {
     while (this.deferred.length) this.deferred.shift()!();
@@ -177,7 +203,12 @@ export class WasmVm {
     if (this.failed) return;
     this.failed = true;
     this.failedAtMs = this.proxy.clock.nowMs();
-    const msg = e instanceof HostTrap ? e.message : e instanceof WebAssembly.RuntimeError ? `Uncaught RuntimeError: ${e.message}` : `host error: ${(e as Error)?.stack ?? String(e)}`;
+    const msg =
+      e instanceof HostTrap
+        ? e.message
+        : e instanceof WebAssembly.RuntimeError
+          ? `Uncaught RuntimeError: ${e.message}`
+          : `host error: ${(e as Error)?.stack ?? String(e)}`;
     this.failure = msg;
     this.stopTicks();
     this.proxy.hostLog(this, "critical", `Function: ${where} failed: ${msg}`, this.current?.id ?? 0);
@@ -201,19 +232,24 @@ export class WasmVm {
     return this.u8;
   }
 
-  private data(): DataView { this.bytes(); return this.dv; }
+  private data(): DataView {
+    this.bytes();
+    return this.dv;
+  }
 
   /** A copy of [ptr, ptr + len) (callers may keep it across guest calls). */
   read(ptr: number, len: number): Uint8Array | undefined {
     const m = this.bytes();
-    ptr >>>= 0; len >>>= 0;
+    ptr >>>= 0;
+    len >>>= 0;
     if (ptr + len > m.length) return undefined;
     return m.slice(ptr, ptr + len);
   }
 
   readString(ptr: number, len: number): string | undefined {
     const m = this.bytes();
-    ptr >>>= 0; len >>>= 0;
+    ptr >>>= 0;
+    len >>>= 0;
     if (ptr + len > m.length) return undefined;
     return UTF8_DECODER.decode(m.subarray(ptr, ptr + len));
   }
@@ -271,5 +307,7 @@ export class WasmVm {
   }
 
   /** Linear memory size in 64 KiB pages. */
-  memoryPages(): number { return this.memory.buffer.byteLength / 65536; }
+  memoryPages(): number {
+    return this.memory.buffer.byteLength / 65536;
+  }
 }

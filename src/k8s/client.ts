@@ -22,7 +22,11 @@ export interface KubeConfig {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly reason: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -31,7 +35,8 @@ const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /** In-cluster config (service account token and CA), as every in-cluster client reads it. */
 export function inClusterConfig(): KubeConfig | undefined {
-  const host = process.env.KUBERNETES_SERVICE_HOST, port = process.env.KUBERNETES_SERVICE_PORT;
+  const host = process.env.KUBERNETES_SERVICE_HOST,
+    port = process.env.KUBERNETES_SERVICE_PORT;
   if (!host || !port || !existsSync(`${SA_DIR}/token`)) return undefined;
   return {
     server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
@@ -41,7 +46,9 @@ export function inClusterConfig(): KubeConfig | undefined {
 }
 
 /** The current context of a kubeconfig file (token, client certificate, CA; exec plugins are not supported). */
-export function kubeconfigFile(file = process.env.KUBECONFIG?.split(path.delimiter)[0] || path.join(os.homedir(), ".kube", "config")): KubeConfig | undefined {
+export function kubeconfigFile(
+  file = process.env.KUBECONFIG?.split(path.delimiter)[0] || path.join(os.homedir(), ".kube", "config"),
+): KubeConfig | undefined {
   if (!existsSync(file)) return undefined;
   const doc = parseYaml(readFileSync(file, "utf8")) as Record<string, any>;
   const ctxName = doc?.["current-context"];
@@ -55,7 +62,12 @@ export function kubeconfigFile(file = process.env.KUBECONFIG?.split(path.delimit
     server: cluster.server,
     ca: data(cluster["certificate-authority-data"], cluster["certificate-authority"]),
     insecureSkipTlsVerify: cluster["insecure-skip-tls-verify"] === true,
-    token: typeof user.token === "string" ? user.token : typeof user.tokenFile === "string" ? readFileSync(user.tokenFile, "utf8").trim() : undefined,
+    token:
+      typeof user.token === "string"
+        ? user.token
+        : typeof user.tokenFile === "string"
+          ? readFileSync(user.tokenFile, "utf8").trim()
+          : undefined,
     cert: data(user["client-certificate-data"], user["client-certificate"]),
     key: data(user["client-key-data"], user["client-key"]),
   };
@@ -78,20 +90,41 @@ const MAX_BODY = 64 * 1024 * 1024;
 export class KubeClient {
   private readonly agent: http.Agent;
   private readonly url: URL;
-  constructor(readonly config: KubeConfig, private readonly timeoutMs = 30_000) {
+  constructor(
+    readonly config: KubeConfig,
+    private readonly timeoutMs = 30_000,
+  ) {
     this.url = new URL(config.server);
-    this.agent = this.url.protocol === "https:"
-      ? new https.Agent({ keepAlive: true, ca: config.ca, cert: config.cert, key: config.key, rejectUnauthorized: !config.insecureSkipTlsVerify })
-      : new http.Agent({ keepAlive: true });
+    this.agent =
+      this.url.protocol === "https:"
+        ? new https.Agent({
+            keepAlive: true,
+            ca: config.ca,
+            cert: config.cert,
+            key: config.key,
+            rejectUnauthorized: !config.insecureSkipTlsVerify,
+          })
+        : new http.Agent({ keepAlive: true });
   }
 
-  private open(method: string, p: string, headers: Record<string, string>, onResponse: (res: http.IncomingMessage) => void, onError: (e: Error) => void): http.ClientRequest {
+  private open(
+    method: string,
+    p: string,
+    headers: Record<string, string>,
+    onResponse: (res: http.IncomingMessage) => void,
+    onError: (e: Error) => void,
+  ): http.ClientRequest {
     const u = new URL(p, this.url);
     const mod = u.protocol === "https:" ? https : http;
-    const req = mod.request(u, {
-      method, agent: this.agent,
-      headers: { accept: "application/json", ...(this.config.token ? { authorization: `Bearer ${this.config.token}` } : {}), ...headers },
-    }, onResponse);
+    const req = mod.request(
+      u,
+      {
+        method,
+        agent: this.agent,
+        headers: { accept: "application/json", ...(this.config.token ? { authorization: `Bearer ${this.config.token}` } : {}), ...headers },
+      },
+      onResponse,
+    );
     req.on("error", onError);
     return req;
   }
@@ -100,24 +133,37 @@ export class KubeClient {
   request<T = Record<string, any>>(method: string, p: string, body?: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = this.open(method, p, payload ? { "content-type": "application/json" } : {}, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_BODY) { req.destroy(new Error(`${method} ${p}: response larger than ${MAX_BODY} bytes`)); return; }
-          chunks.push(c);
-        });
-        res.on("error", reject);
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let doc: any;
-          try { doc = text ? JSON.parse(text) : {}; } catch { doc = undefined; }
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300 && doc && typeof doc === "object") resolve(doc as T);
-          else reject(new ApiError(status, doc?.reason ?? "", `${method} ${p}: ${status} ${doc?.message ?? text.slice(0, 200)}`));
-        });
-      }, reject);
+      const req = this.open(
+        method,
+        p,
+        payload ? { "content-type": "application/json" } : {},
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on("data", (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_BODY) {
+              req.destroy(new Error(`${method} ${p}: response larger than ${MAX_BODY} bytes`));
+              return;
+            }
+            chunks.push(c);
+          });
+          res.on("error", reject);
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            let doc: any;
+            try {
+              doc = text ? JSON.parse(text) : {};
+            } catch {
+              doc = undefined;
+            }
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300 && doc && typeof doc === "object") resolve(doc as T);
+            else reject(new ApiError(status, doc?.reason ?? "", `${method} ${p}: ${status} ${doc?.message ?? text.slice(0, 200)}`));
+          });
+        },
+        reject,
+      );
       req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`${method} ${p}: timed out after ${this.timeoutMs} ms`)));
       req.end(payload);
     });
@@ -129,45 +175,84 @@ export class KubeClient {
    */
   watch(p: string, onEvent: (e: WatchEvent) => void): WatchHandle {
     let finish!: (r: { error?: Error }) => void;
-    const done = new Promise<{ error?: Error }>((r) => { finish = r; });
+    const done = new Promise<{ error?: Error }>((r) => {
+      finish = r;
+    });
     let ended = false;
-    const end = (error?: Error) => { if (!ended) { ended = true; finish(error ? { error } : {}); } };
-    const req = this.open("GET", p, {}, (res) => {
-      if ((res.statusCode ?? 0) !== 200) {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => { if (chunks.length < 64) chunks.push(c); });
-        res.on("end", () => {
-          let doc: any;
-          try { doc = JSON.parse(Buffer.concat(chunks).toString("utf8")); } catch { doc = undefined; }
-          end(new ApiError(res.statusCode ?? 0, doc?.reason ?? "", `watch ${p}: ${res.statusCode} ${doc?.message ?? ""}`));
-        });
-        return;
+    const end = (error?: Error) => {
+      if (!ended) {
+        ended = true;
+        finish(error ? { error } : {});
       }
-      let buf = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => {
-        buf += c;
-        if (buf.length > MAX_BODY) { req.destroy(); end(new Error("watch event too large")); return; }
-        let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (!line) continue;
-          let e: WatchEvent;
-          try { e = JSON.parse(line); } catch { req.destroy(); end(new Error(`watch ${p}: malformed event`)); return; }
-          if (!e || typeof e !== "object" || typeof e.type !== "string" || !e.object || typeof e.object !== "object") {
-            req.destroy(); end(new Error(`watch ${p}: malformed event`)); return;
-          }
-          onEvent(e);
+    };
+    const req = this.open(
+      "GET",
+      p,
+      {},
+      (res) => {
+        if ((res.statusCode ?? 0) !== 200) {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => {
+            if (chunks.length < 64) chunks.push(c);
+          });
+          res.on("end", () => {
+            let doc: any;
+            try {
+              doc = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+            } catch {
+              doc = undefined;
+            }
+            end(new ApiError(res.statusCode ?? 0, doc?.reason ?? "", `watch ${p}: ${res.statusCode} ${doc?.message ?? ""}`));
+          });
+          return;
         }
-      });
-      res.on("end", () => end());
-      res.on("error", (e) => end(e));
-      res.on("close", () => end(new Error("connection closed")));
-    }, (e) => end(e));
+        let buf = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => {
+          buf += c;
+          if (buf.length > MAX_BODY) {
+            req.destroy();
+            end(new Error("watch event too large"));
+            return;
+          }
+          let nl: number;
+          while ((nl = buf.indexOf("\n")) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (!line) continue;
+            let e: WatchEvent;
+            try {
+              e = JSON.parse(line);
+            } catch {
+              req.destroy();
+              end(new Error(`watch ${p}: malformed event`));
+              return;
+            }
+            if (!e || typeof e !== "object" || typeof e.type !== "string" || !e.object || typeof e.object !== "object") {
+              req.destroy();
+              end(new Error(`watch ${p}: malformed event`));
+              return;
+            }
+            onEvent(e);
+          }
+        });
+        res.on("end", () => end());
+        res.on("error", (e) => end(e));
+        res.on("close", () => end(new Error("connection closed")));
+      },
+      (e) => end(e),
+    );
     req.end();
-    return { done, stop: () => { req.destroy(); end(); } };
+    return {
+      done,
+      stop: () => {
+        req.destroy();
+        end();
+      },
+    };
   }
 
-  close(): void { this.agent.destroy(); }
+  close(): void {
+    this.agent.destroy();
+  }
 }

@@ -61,11 +61,20 @@ export function selectorMatches(selector: Record<string, any> | undefined, label
     const vals: string[] = Array.isArray(e?.values) ? e.values : [];
     const has = Object.hasOwn(l, e?.key);
     switch (e?.operator) {
-      case "In": if (!has || !vals.includes(l[e.key]!)) return false; break;
-      case "NotIn": if (has && vals.includes(l[e.key]!)) return false; break;
-      case "Exists": if (!has) return false; break;
-      case "DoesNotExist": if (has) return false; break;
-      default: return false;
+      case "In":
+        if (!has || !vals.includes(l[e.key]!)) return false;
+        break;
+      case "NotIn":
+        if (has && vals.includes(l[e.key]!)) return false;
+        break;
+      case "Exists":
+        if (!has) return false;
+        break;
+      case "DoesNotExist":
+        if (has) return false;
+        break;
+      default:
+        return false;
     }
   }
   return Object.keys(ml).length > 0 || (Array.isArray(selector.matchExpressions) && selector.matchExpressions.length > 0);
@@ -92,7 +101,9 @@ export function readyFromPods(pods: Iterable<Record<string, any>>, selector: Rec
   for (const p of pods) {
     if (!selectorMatches(selector, p?.metadata?.labels)) continue;
     if (p?.metadata?.deletionTimestamp || p?.status?.phase !== "Running") continue;
-    const ready = (Array.isArray(p?.status?.conditions) ? p.status.conditions : []).some((c: any) => c?.type === "Ready" && c?.status === "True");
+    const ready = (Array.isArray(p?.status?.conditions) ? p.status.conditions : []).some(
+      (c: any) => c?.type === "Ready" && c?.status === "True",
+    );
     if (!ready) continue;
     const ip = p?.status?.podIP;
     if (typeof ip !== "string" || !isIP(ip)) continue;

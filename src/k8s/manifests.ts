@@ -24,32 +24,42 @@ function namespaces(cfg: RouterConfig, source: SyncSource): string[] {
 
 export function syncObjects(cfg: RouterConfig, o: SyncManifestOptions): K8sObject[] {
   const name = `${cfg.name}-sync`;
-  const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "inference-router", "app.kubernetes.io/managed-by": "inference-router" };
+  const labels = {
+    "app.kubernetes.io/name": name,
+    "app.kubernetes.io/part-of": "inference-router",
+    "app.kubernetes.io/managed-by": "inference-router",
+  };
   const meta = (n: string, ns = cfg.namespace) => ({ name: n, namespace: ns, labels });
   const objects: K8sObject[] = [{ apiVersion: "v1", kind: "ServiceAccount", metadata: meta(name), automountServiceAccountToken: true }];
   // Least privilege: read what the source needs, and get/update only the one WasmPlugin generate wrote.
   for (const ns of namespaces(cfg, o.source)) {
-    const rules: Array<Record<string, unknown>> = o.source === "endpointslices"
-      ? [
-          { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
-          { apiGroups: [""], resources: ["services"], verbs: ["list", "watch"] },
-        ]
-      : [
-          { apiGroups: ["inference.networking.k8s.io"], resources: ["inferencepools"], verbs: ["list", "watch"] },
-          { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] },
-        ];
+    const rules: Array<Record<string, unknown>> =
+      o.source === "endpointslices"
+        ? [
+            { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+            { apiGroups: [""], resources: ["services"], verbs: ["list", "watch"] },
+          ]
+        : [
+            { apiGroups: ["inference.networking.k8s.io"], resources: ["inferencepools"], verbs: ["list", "watch"] },
+            { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] },
+          ];
     const resource = o.target === "trafficextension" ? "trafficextensions" : "wasmplugins";
-    if (ns === cfg.namespace) rules.push({ apiGroups: ["extensions.istio.io"], resources: [resource], resourceNames: [cfg.name], verbs: ["get", "update"] });
+    if (ns === cfg.namespace)
+      rules.push({ apiGroups: ["extensions.istio.io"], resources: [resource], resourceNames: [cfg.name], verbs: ["get", "update"] });
     objects.push({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: meta(name, ns), rules });
     objects.push({
-      apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: meta(name, ns),
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta(name, ns),
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
       subjects: [{ kind: "ServiceAccount", name, namespace: cfg.namespace }],
     });
   }
   objects.push({ apiVersion: "v1", kind: "ConfigMap", metadata: meta(name), data: { "router.yaml": o.routerConfigText } });
   objects.push({
-    apiVersion: "apps/v1", kind: "Deployment", metadata: meta(name),
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: meta(name),
     spec: {
       replicas: 2,
       selector: { matchLabels: { "app.kubernetes.io/name": name } },
@@ -59,15 +69,25 @@ export function syncObjects(cfg: RouterConfig, o: SyncManifestOptions): K8sObjec
         spec: {
           serviceAccountName: name,
           securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } },
-          containers: [{
-            name: "sync",
-            image: o.image,
-            args: ["sync", "-c", "/etc/inference-router/router.yaml", "--source", o.source, "--debounce-ms", String(o.debounceMs ?? 1000),
-              ...(o.target === "trafficextension" ? ["--target", "trafficextension"] : [])],
-            resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-            volumeMounts: [{ name: "config", mountPath: "/etc/inference-router", readOnly: true }],
-          }],
+          containers: [
+            {
+              name: "sync",
+              image: o.image,
+              args: [
+                "sync",
+                "-c",
+                "/etc/inference-router/router.yaml",
+                "--source",
+                o.source,
+                "--debounce-ms",
+                String(o.debounceMs ?? 1000),
+                ...(o.target === "trafficextension" ? ["--target", "trafficextension"] : []),
+              ],
+              resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+              volumeMounts: [{ name: "config", mountPath: "/etc/inference-router", readOnly: true }],
+            },
+          ],
           volumes: [{ name: "config", configMap: { name } }],
         },
       },

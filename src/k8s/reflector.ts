@@ -30,7 +30,10 @@ export class Reflector {
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly client: KubeClient, private readonly o: ReflectorOptions) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly o: ReflectorOptions,
+  ) {
     this.backoff = o.backoffMs ?? 200;
   }
 
@@ -51,12 +54,20 @@ export class Reflector {
           needList = false;
         }
         const r = await this.watchOnce();
-        if (r === "gone") { needList = true; this.relists++; continue; }
+        if (r === "gone") {
+          needList = true;
+          this.relists++;
+          continue;
+        }
         this.backoff = this.o.backoffMs ?? 200; // a watch that ran resets the backoff
         if (r === "dropped") await this.sleep(this.backoff);
       } catch (e) {
         if (this.stopped) break;
-        if (e instanceof ApiError && e.status === 410) { needList = true; this.relists++; continue; }
+        if (e instanceof ApiError && e.status === 410) {
+          needList = true;
+          this.relists++;
+          continue;
+        }
         this.o.onError?.(e as Error);
         await this.sleep(this.backoff);
         this.backoff = Math.min(this.backoff * 2, this.o.maxBackoffMs ?? 10_000);
@@ -66,7 +77,9 @@ export class Reflector {
   }
 
   /** One list (for `--once`). */
-  listOnce(): Promise<void> { return this.list(); }
+  listOnce(): Promise<void> {
+    return this.list();
+  }
 
   private async list(): Promise<void> {
     const doc = await this.client.request("GET", this.query({}));
@@ -81,27 +94,32 @@ export class Reflector {
   /** One watch stream: "ended" (server timeout: rewatch), "dropped" (connection lost: rewatch after a pause), "gone" (relist). */
   private async watchOnce(): Promise<"ended" | "dropped" | "gone"> {
     let gone = false;
-    const h = this.client.watch(this.query({
-      watch: "1", resourceVersion: this.resourceVersion, allowWatchBookmarks: "true",
-      timeoutSeconds: String(this.o.watchTimeoutSeconds ?? 300),
-    }), (e: WatchEvent) => {
-      if (gone) return;
-      if (e.type === "ERROR") {
-        // A Status object; 410 Expired/Gone means our resourceVersion was compacted away: relist.
-        if (e.object?.code === 410) gone = true;
-        else this.o.onError?.(new Error(`watch ${this.o.path}: ${e.object?.message ?? "error event"}`));
-        h.stop();
-        return;
-      }
-      const rv = e.object?.metadata?.resourceVersion;
-      if (typeof rv === "string" && rv) this.resourceVersion = rv;
-      if (e.type === "BOOKMARK") return;
-      if (!e.object?.metadata?.name) return;
-      if (e.type === "DELETED") this.items.delete(keyOf(e.object));
-      else if (e.type === "ADDED" || e.type === "MODIFIED") this.items.set(keyOf(e.object), e.object);
-      else return;
-      this.o.onChange();
-    });
+    const h = this.client.watch(
+      this.query({
+        watch: "1",
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: "true",
+        timeoutSeconds: String(this.o.watchTimeoutSeconds ?? 300),
+      }),
+      (e: WatchEvent) => {
+        if (gone) return;
+        if (e.type === "ERROR") {
+          // A Status object; 410 Expired/Gone means our resourceVersion was compacted away: relist.
+          if (e.object?.code === 410) gone = true;
+          else this.o.onError?.(new Error(`watch ${this.o.path}: ${e.object?.message ?? "error event"}`));
+          h.stop();
+          return;
+        }
+        const rv = e.object?.metadata?.resourceVersion;
+        if (typeof rv === "string" && rv) this.resourceVersion = rv;
+        if (e.type === "BOOKMARK") return;
+        if (!e.object?.metadata?.name) return;
+        if (e.type === "DELETED") this.items.delete(keyOf(e.object));
+        else if (e.type === "ADDED" || e.type === "MODIFIED") this.items.set(keyOf(e.object), e.object);
+        else return;
+        this.o.onChange();
+      },
+    );
     this.current = h;
     const r = await h.done;
     this.current = undefined;

@@ -44,7 +44,10 @@ function splitHost(host: string, ns: string): { name: string; namespace: string 
 export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
   if (v && typeof v === "object") {
-    return `{${Object.keys(v as object).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(",")}}`;
+    return `{${Object.keys(v as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
   }
   return JSON.stringify(v);
 }
@@ -69,20 +72,38 @@ export class SyncController {
   /** The endpoints last written or found in the WasmPlugin, per pool (what "keep" keeps). */
   private last: Record<string, string[]> = {};
 
-  constructor(private readonly client: KubeClient, private readonly cfg: RouterConfig, private readonly o: SyncOptions) {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly cfg: RouterConfig,
+    private readonly o: SyncOptions,
+  ) {
     this.name = o.name ?? cfg.name;
     this.namespace = o.namespace ?? cfg.namespace;
     const onChange = () => this.schedule();
-    const common = { onChange, onError: (e: Error) => this.log(`watch error: ${e.message}`), backoffMs: o.backoffMs, watchTimeoutSeconds: o.watchTimeoutSeconds };
+    const common = {
+      onChange,
+      onError: (e: Error) => this.log(`watch error: ${e.message}`),
+      backoffMs: o.backoffMs,
+      watchTimeoutSeconds: o.watchTimeoutSeconds,
+    };
     if (o.source === "endpointslices") {
       for (const p of cfg.pools) {
         if (!p.service) continue;
         const svc = splitHost(p.service.host, cfg.namespace);
-        const slices = new Reflector(client, { ...common, path: `/apis/discovery.k8s.io/v1/namespaces/${svc.namespace}/endpointslices`, labelSelector: `kubernetes.io/service-name=${svc.name}` });
-        const services = new Reflector(client, { ...common, path: `/api/v1/namespaces/${svc.namespace}/services`, fieldSelector: `metadata.name=${svc.name}` });
+        const slices = new Reflector(client, {
+          ...common,
+          path: `/apis/discovery.k8s.io/v1/namespaces/${svc.namespace}/endpointslices`,
+          labelSelector: `kubernetes.io/service-name=${svc.name}`,
+        });
+        const services = new Reflector(client, {
+          ...common,
+          path: `/api/v1/namespaces/${svc.namespace}/services`,
+          fieldSelector: `metadata.name=${svc.name}`,
+        });
         const port = p.service.port;
         this.sources.push({
-          pool: p.name, reflectors: [slices, services],
+          pool: p.name,
+          reflectors: [slices, services],
           ready: () => {
             if (!slices.synced || !services.synced) return undefined;
             const service = [...services.items.values()][0];
@@ -98,7 +119,8 @@ export class SyncController {
       const pods = new Reflector(client, { ...common, path: `/api/v1/namespaces/${ns}/pods` });
       for (const p of cfg.pools) {
         this.sources.push({
-          pool: p.name, reflectors: [pools, pods],
+          pool: p.name,
+          reflectors: [pools, pods],
           ready: () => {
             if (!pools.synced || !pods.synced) return undefined;
             const ip = pools.items.get(`${ns}/${p.name}`);
@@ -114,9 +136,15 @@ export class SyncController {
     for (const s of this.sources) for (const r of s.reflectors) if (!this.reflectors.includes(r)) this.reflectors.push(r);
   }
 
-  private log(line: string): void { this.o.log?.(line); }
-  private get path(): string { return `${EXTENSIONS}/${this.namespace}/${this.o.target === "trafficextension" ? "trafficextensions" : "wasmplugins"}/${this.name}`; }
-  get kind(): string { return this.o.target === "trafficextension" ? "TrafficExtension" : "WasmPlugin"; }
+  private log(line: string): void {
+    this.o.log?.(line);
+  }
+  private get path(): string {
+    return `${EXTENSIONS}/${this.namespace}/${this.o.target === "trafficextension" ? "trafficextensions" : "wasmplugins"}/${this.name}`;
+  }
+  get kind(): string {
+    return this.o.target === "trafficextension" ? "TrafficExtension" : "WasmPlugin";
+  }
   /** Where the object keeps the pluginConfig: spec.pluginConfig (WasmPlugin) or spec.wasm.pluginConfig (TrafficExtension). */
   private readConfig(obj: Record<string, any>): PluginConfig | undefined {
     return this.o.target === "trafficextension" ? obj.spec?.wasm?.pluginConfig : obj.spec?.pluginConfig;
@@ -133,7 +161,10 @@ export class SyncController {
     for (const p of this.cfg.pools) {
       const had = current?.pools.find((x) => x.name === p.name)?.endpoints ?? this.last[p.name] ?? p.endpoints;
       const src = this.sources.find((s) => s.pool === p.name);
-      if (!src) { endpoints[p.name] = had; continue; }
+      if (!src) {
+        endpoints[p.name] = had;
+        continue;
+      }
       const now = src.ready();
       if (now === undefined || now.length === 0) {
         endpoints[p.name] = had;
@@ -149,7 +180,8 @@ export class SyncController {
       const obj = await this.client.request("GET", this.path);
       const current = this.readConfig(obj);
       const { config, kept } = this.desired(current);
-      for (const p of kept) this.log(`pool ${p}: no ready endpoints known (source not listed, missing or empty): keeping its current endpoints`);
+      for (const p of kept)
+        this.log(`pool ${p}: no ready endpoints known (source not listed, missing or empty): keeping its current endpoints`);
       if (current && canonical(current) === canonical(config)) return false;
       this.writeConfig(obj, config);
       try {
@@ -157,7 +189,9 @@ export class SyncController {
         await this.client.request("PUT", this.path, obj);
         this.writes++;
         for (const p of config.pools) this.last[p.name] = p.endpoints;
-        this.log(`updated ${this.kind} ${this.namespace}/${this.name}: ${config.pools.map((p) => `${p.name}=[${p.endpoints.join(",")}]`).join(" ")}`);
+        this.log(
+          `updated ${this.kind} ${this.namespace}/${this.name}: ${config.pools.map((p) => `${p.name}=[${p.endpoints.join(",")}]`).join(" ")}`,
+        );
         return true;
       } catch (e) {
         if (e instanceof ApiError && e.status === 409) continue;
@@ -177,11 +211,19 @@ export class SyncController {
   }
 
   private async kick(): Promise<void> {
-    if (this.running) { this.again = true; return; }
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     this.running = (async () => {
       do {
         this.again = false;
-        try { await this.reconcile(); } catch (e) { this.log(`reconcile failed (will retry on the next change or in 10 s): ${(e as Error).message}`); this.retryLater(); }
+        try {
+          await this.reconcile();
+        } catch (e) {
+          this.log(`reconcile failed (will retry on the next change or in 10 s): ${(e as Error).message}`);
+          this.retryLater();
+        }
       } while (this.again && !this.stopped);
     })();
     await this.running;

@@ -33,7 +33,13 @@ export function validateObject(obj: Record<string, unknown>, file: string): Prob
     new Model(obj).validate();
   } catch (e) {
     const errs = (e as { errors?: Array<{ instancePath?: string; message?: string }> }).errors;
-    if (errs) for (const x of errs) problems.push({ file, path: (x.instancePath ?? "").replace(/^\//, "").replace(/\//g, ".") || "$", message: x.message ?? "invalid" });
+    if (errs)
+      for (const x of errs)
+        problems.push({
+          file,
+          path: (x.instancePath ?? "").replace(/^\//, "").replace(/\//g, ".") || "$",
+          message: x.message ?? "invalid",
+        });
     else problems.push({ file, path: "$", message: String((e as Error).message) });
   }
   return problems;

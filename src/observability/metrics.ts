@@ -27,17 +27,54 @@ const UP: readonly Label[] = ["pool", "endpoint"];
 
 export const METRICS: readonly MetricDef[] = [
   // Decisions.
-  { name: "requests", type: "counter", labels: ["protocol", "outcome"], meaning: "requests by protocol and outcome: `routed`, `passthrough` (not inference), `undetermined` (model unreadable: routed untouched), `unknown_model` (404 or passthrough), `shed` (429), `no_healthy` (503)" },
+  {
+    name: "requests",
+    type: "counter",
+    labels: ["protocol", "outcome"],
+    meaning:
+      "requests by protocol and outcome: `routed`, `passthrough` (not inference), `undetermined` (model unreadable: routed untouched), `unknown_model` (404 or passthrough), `shed` (429), `no_healthy` (503)",
+  },
   { name: "picks", type: "counter", labels: UP, meaning: "requests steered to this upstream" },
-  { name: "ejections", type: "counter", labels: UP, meaning: "times this upstream was ejected (error run, or no answer to two polls in a row)" },
-  { name: "stale_fallbacks", type: "counter", labels: [], meaning: "picks made on local in-flight counts because every healthy candidate's report was stale" },
+  {
+    name: "ejections",
+    type: "counter",
+    labels: UP,
+    meaning: "times this upstream was ejected (error run, or no answer to two polls in a row)",
+  },
+  {
+    name: "stale_fallbacks",
+    type: "counter",
+    labels: [],
+    meaning: "picks made on local in-flight counts because every healthy candidate's report was stale",
+  },
   { name: "fallback_pool_picks", type: "counter", labels: [], meaning: "picks that went to a `fallback` pool" },
-  { name: "saturated_picks", type: "counter", labels: [], meaning: "picks among saturated upstreams (priority at or above `shedding.belowPriority`)" },
+  {
+    name: "saturated_picks",
+    type: "counter",
+    labels: [],
+    meaning: "picks among saturated upstreams (priority at or above `shedding.belowPriority`)",
+  },
   { name: "body_timeouts", type: "counter", labels: [], meaning: "requests released after `body.timeoutMs` without their body" },
-  { name: "in_flight_update_lost", type: "counter", labels: [], meaning: "in-flight updates dropped after repeated shared-data CAS conflicts (counts stay best effort)" },
+  {
+    name: "in_flight_update_lost",
+    type: "counter",
+    labels: [],
+    meaning: "in-flight updates dropped after repeated shared-data CAS conflicts (counts stay best effort)",
+  },
   // Request intake.
-  { name: "model_after_scan_limit", type: "counter", labels: [], meaning: "body mode released a request at the scan limit (`min(body.maxBytes, body.bufferLimitBytes)`) without finding its model: routed untouched" },
-  { name: "untrusted_headers", type: "counter", labels: [], meaning: "`headers.modelOverride` / `headers.priorityIn` sent by a peer not in `headers.trustedPeers`: ignored" },
+  {
+    name: "model_after_scan_limit",
+    type: "counter",
+    labels: [],
+    meaning:
+      "body mode released a request at the scan limit (`min(body.maxBytes, body.bufferLimitBytes)`) without finding its model: routed untouched",
+  },
+  {
+    name: "untrusted_headers",
+    type: "counter",
+    labels: [],
+    meaning: "`headers.modelOverride` / `headers.priorityIn` sent by a peer not in `headers.trustedPeers`: ignored",
+  },
   // Load signals.
   { name: "polls", type: "counter", labels: [], meaning: "metrics polls dispatched" },
   { name: "poll_failures", type: "counter", labels: [], meaning: "polls refused, reset, timed out or answered non-200" },
@@ -52,14 +89,40 @@ export const METRICS: readonly MetricDef[] = [
   { name: "affinity_overrides", type: "counter", labels: [], meaning: "the load bound sent a request away from the known prefix holder" },
   { name: "lora_affinity_hits", type: "counter", labels: [], meaning: "picks of an upstream running the requested LoRA adapter" },
   // What the filter believes about each upstream (assembly/router/gauges.ts; refreshed on the tick, about 1 s).
-  { name: "upstream_queue", type: "gauge", labels: UP, meaning: "waiting requests the server last reported (rounded; 0 before any report)" },
-  { name: "upstream_running", type: "gauge", labels: UP, meaning: "running requests the server last reported, all clients (rounded; 0 before any report)" },
+  {
+    name: "upstream_queue",
+    type: "gauge",
+    labels: UP,
+    meaning: "waiting requests the server last reported (rounded; 0 before any report)",
+  },
+  {
+    name: "upstream_running",
+    type: "gauge",
+    labels: UP,
+    meaning: "running requests the server last reported, all clients (rounded; 0 before any report)",
+  },
   { name: "upstream_kv_cache_permille", type: "gauge", labels: UP, meaning: "KV-cache use the server last reported, in ‰ (0…1000)" },
   { name: "upstream_in_flight", type: "gauge", labels: UP, meaning: "requests this proxy has in flight to it, all worker VMs" },
-  { name: "upstream_report_age_ms", type: "gauge", labels: UP, meaning: "age of the last load report (poll or response header), ms; absent until the first report" },
-  { name: "upstream_stale", type: "gauge", labels: UP, meaning: "1 when it has no report younger than `scoring.staleAfterMs` (the picker treats it as saturated), else 0" },
+  {
+    name: "upstream_report_age_ms",
+    type: "gauge",
+    labels: UP,
+    meaning: "age of the last load report (poll or response header), ms; absent until the first report",
+  },
+  {
+    name: "upstream_stale",
+    type: "gauge",
+    labels: UP,
+    meaning: "1 when it has no report younger than `scoring.staleAfterMs` (the picker treats it as saturated), else 0",
+  },
   { name: "upstream_ejected", type: "gauge", labels: UP, meaning: "1 while ejected, else 0" },
-  { name: "upstream_capacity_milli", type: "gauge", labels: UP, meaning: "capacity the score divides by, ×1000 (`weight` or the learned capacity, × members in pool mode); 0 = left the catalog (series frozen)" },
+  {
+    name: "upstream_capacity_milli",
+    type: "gauge",
+    labels: UP,
+    meaning:
+      "capacity the score divides by, ×1000 (`weight` or the learned capacity, × members in pool mode); 0 = left the catalog (series frozen)",
+  },
 ];
 
 export function metricDef(name: string): MetricDef {

@@ -16,14 +16,20 @@ import { METRICS, type Label } from "./metrics.js";
 /** Every label any filter metric carries, in first-use order. */
 export const STAT_TAGS: readonly Label[] = [...new Set(METRICS.flatMap((m) => m.labels))];
 
-export interface TagSpecifier { tag_name: string; regex: string }
+export interface TagSpecifier {
+  tag_name: string;
+  regex: string;
+}
 
 /** Envoy `stats_config.stats_tags` entries, byte-for-byte what Istio generates for `extraStatTags`. */
 export function tagSpecifiers(): TagSpecifier[] {
   return STAT_TAGS.map((t) => ({ tag_name: t, regex: `(${t}=\\.=(.*?);\\.;)` }));
 }
 
-export interface ExtractedStat { name: string; tags: Array<[string, string]> }
+export interface ExtractedStat {
+  name: string;
+  tags: Array<[string, string]>;
+}
 
 const regexes = new Map<string, RegExp>();
 function compiled(regex: string): RegExp {

@@ -105,19 +105,27 @@ export interface LoadRecord extends Record<string, unknown> {
 
 function get(v: DataView, f: Laid, base = 0): number {
   switch (f.type) {
-    case "i32": return v.getInt32(base + f.offset, true);
-    case "u32": return v.getUint32(base + f.offset, true);
-    case "i64": return Number(v.getBigInt64(base + f.offset, true));
-    case "f32": return v.getFloat32(base + f.offset, true);
+    case "i32":
+      return v.getInt32(base + f.offset, true);
+    case "u32":
+      return v.getUint32(base + f.offset, true);
+    case "i64":
+      return Number(v.getBigInt64(base + f.offset, true));
+    case "f32":
+      return v.getFloat32(base + f.offset, true);
   }
 }
 
 function set(v: DataView, f: Laid, value: number, base = 0): void {
   switch (f.type) {
-    case "i32": return v.setInt32(base + f.offset, value, true);
-    case "u32": return v.setUint32(base + f.offset, value, true);
-    case "i64": return v.setBigInt64(base + f.offset, BigInt(Math.trunc(value)), true);
-    case "f32": return v.setFloat32(base + f.offset, value, true);
+    case "i32":
+      return v.setInt32(base + f.offset, value, true);
+    case "u32":
+      return v.setUint32(base + f.offset, value, true);
+    case "i64":
+      return v.setBigInt64(base + f.offset, BigInt(Math.trunc(value)), true);
+    case "f32":
+      return v.setFloat32(base + f.offset, value, true);
   }
 }
 
@@ -163,7 +171,11 @@ export function decodeVmRegistry(bytes: Uint8Array): VmRegistry {
   const vms = [];
   for (let i = 0; i < n; i++) {
     const base = VM_HEADER.bytes + i * VM_ENTRY.bytes;
-    vms.push({ vmId: get(v, at(VM_ENTRY, "vmId"), base), dead: get(v, at(VM_ENTRY, "dead"), base) !== 0, lastSeenMs: get(v, at(VM_ENTRY, "lastSeenMs"), base) });
+    vms.push({
+      vmId: get(v, at(VM_ENTRY, "vmId"), base),
+      dead: get(v, at(VM_ENTRY, "dead"), base) !== 0,
+      lastSeenMs: get(v, at(VM_ENTRY, "lastSeenMs"), base),
+    });
   }
   return { count, vms };
 }

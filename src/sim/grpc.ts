@@ -20,7 +20,15 @@ const SERVICE = "/inference.GRPCInferenceService/";
 /** Same as grpc-js's default receive limit. */
 const MAX_MESSAGE = 4 * 1024 * 1024;
 
-export const Status = { OK: 0, INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14 } as const;
+export const Status = {
+  OK: 0,
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
 
 export const PROTO_PATH = fileURLToPath(new URL("../../proto/kserve/grpc_predict_v2.proto", import.meta.url));
 
@@ -34,7 +42,8 @@ const T = (name: string) => types().lookupType(`inference.${name}`);
 /** gRPC's percent-encoding of grpc-message: bytes outside printable ASCII, and '%', as %XX. */
 export function grpcMessage(text: string): string {
   let out = "";
-  for (const b of Buffer.from(text, "utf8")) out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  for (const b of Buffer.from(text, "utf8"))
+    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
   return out;
 }
 
@@ -54,22 +63,50 @@ export class Deframer {
     const out: Array<{ compressed: boolean; data: Buffer } | { error: string; status: number }> = [];
     while (this.buf.length >= 5) {
       const len = this.buf.readUInt32BE(1);
-      if (len > MAX_MESSAGE) { out.push({ status: Status.RESOURCE_EXHAUSTED, error: `message of ${len} bytes exceeds ${MAX_MESSAGE}` }); this.buf = Buffer.alloc(0); break; }
+      if (len > MAX_MESSAGE) {
+        out.push({ status: Status.RESOURCE_EXHAUSTED, error: `message of ${len} bytes exceeds ${MAX_MESSAGE}` });
+        this.buf = Buffer.alloc(0);
+        break;
+      }
       if (this.buf.length < 5 + len) break;
       out.push({ compressed: this.buf[0] !== 0, data: this.buf.subarray(5, 5 + len) });
       this.buf = this.buf.subarray(5 + len);
     }
     return out;
   }
-  get pending(): number { return this.buf.length; }
+  get pending(): number {
+    return this.buf.length;
+  }
 }
 
-interface Tensor { name?: string; datatype?: string; shape?: number[]; contents?: Record<string, unknown[]>; parameters?: Record<string, Param> }
-interface Param { boolParam?: boolean; int64Param?: number; stringParam?: string }
-interface InferRequest { modelName?: string; modelVersion?: string; id?: string; parameters?: Record<string, Param>; inputs?: Tensor[]; rawInputContents?: Uint8Array[] }
+interface Tensor {
+  name?: string;
+  datatype?: string;
+  shape?: number[];
+  contents?: Record<string, unknown[]>;
+  parameters?: Record<string, Param>;
+}
+interface Param {
+  boolParam?: boolean;
+  int64Param?: number;
+  stringParam?: string;
+}
+interface InferRequest {
+  modelName?: string;
+  modelVersion?: string;
+  id?: string;
+  parameters?: Record<string, Param>;
+  inputs?: Tensor[];
+  rawInputContents?: Uint8Array[];
+}
 
 class GrpcError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** BYTES tensor elements from raw contents: each a 4-byte little-endian length then the bytes. */
@@ -86,7 +123,14 @@ function rawBytesElements(raw: Uint8Array): Buffer[] {
 }
 
 function rawBytes(values: string[]): Buffer {
-  return Buffer.concat(values.flatMap((v) => { const s = Buffer.from(v, "utf8"); const l = Buffer.alloc(4); l.writeUInt32LE(s.length); return [l, s]; }));
+  return Buffer.concat(
+    values.flatMap((v) => {
+      const s = Buffer.from(v, "utf8");
+      const l = Buffer.alloc(4);
+      l.writeUInt32LE(s.length);
+      return [l, s];
+    }),
+  );
 }
 
 export class GrpcService {
@@ -96,7 +140,9 @@ export class GrpcService {
     return (h["content-type"] ?? "").toLowerCase().startsWith("application/grpc");
   }
 
-  private served(): boolean { return this.sim.engine === "triton" || this.sim.engine === "kserve"; }
+  private served(): boolean {
+    return this.sim.engine === "triton" || this.sim.engine === "kserve";
+  }
 
   handle(stream: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders): void {
     stream.on("error", () => undefined);
@@ -105,12 +151,21 @@ export class GrpcService {
     const meta = { "x-simulator": this.sim.name };
     let headed = false;
     let ended = false;
-    const head = () => { if (!headed && !stream.destroyed) { headed = true; stream.respond({ ":status": 200, "content-type": "application/grpc", ...meta }, { waitForTrailers: true }); } };
+    const head = () => {
+      if (!headed && !stream.destroyed) {
+        headed = true;
+        stream.respond({ ":status": 200, "content-type": "application/grpc", ...meta }, { waitForTrailers: true });
+      }
+    };
     const finish = (status: number, message = "") => {
       if (ended || stream.destroyed) return;
       ended = true;
       const trailers = { "grpc-status": String(status), ...(message ? { "grpc-message": grpcMessage(message) } : {}) };
-      if (!headed) { headed = true; stream.respond({ ":status": 200, "content-type": "application/grpc", ...meta, ...trailers }, { endStream: true }); return; } // trailers-only
+      if (!headed) {
+        headed = true;
+        stream.respond({ ":status": 200, "content-type": "application/grpc", ...meta, ...trailers }, { endStream: true });
+        return;
+      } // trailers-only
       stream.once("wantTrailers", () => stream.sendTrailers(trailers));
       stream.end();
     };
@@ -120,39 +175,89 @@ export class GrpcService {
       const t = T(type);
       stream.write(frame(t.encode(t.fromObject(value)).finish()));
     };
-    if (this.sim.dead) { stream.session?.destroy(); return; }
-    if (method === "" || h[":method"] !== "POST") { finish(Status.UNIMPLEMENTED, `unknown service or method ${path}`); return; }
-    if (!this.served()) { finish(Status.UNIMPLEMENTED, `${this.sim.engine} servers have no gRPC inference service`); return; }
+    if (this.sim.dead) {
+      stream.session?.destroy();
+      return;
+    }
+    if (method === "" || h[":method"] !== "POST") {
+      finish(Status.UNIMPLEMENTED, `unknown service or method ${path}`);
+      return;
+    }
+    if (!this.served()) {
+      finish(Status.UNIMPLEMENTED, `${this.sim.engine} servers have no gRPC inference service`);
+      return;
+    }
     const unary = ["ServerLive", "ServerReady", "ModelReady", "ServerMetadata", "ModelMetadata", "ModelInfer", "RepositoryIndex"];
-    if (method !== "ModelStreamInfer" && !unary.includes(method)) { finish(Status.UNIMPLEMENTED, `Method not implemented: ${method}`); return; }
+    if (method !== "ModelStreamInfer" && !unary.includes(method)) {
+      finish(Status.UNIMPLEMENTED, `Method not implemented: ${method}`);
+      return;
+    }
 
     const deframer = new Deframer();
     const messages: Buffer[] = [];
     let outstanding = 0;
     let halfClosed = false;
-    const maybeDone = () => { if (method === "ModelStreamInfer" && halfClosed && outstanding === 0) finish(Status.OK); };
+    const maybeDone = () => {
+      if (method === "ModelStreamInfer" && halfClosed && outstanding === 0) finish(Status.OK);
+    };
     const onMessage = (data: Buffer) => {
-      if (method !== "ModelStreamInfer") { messages.push(data); return; }
+      if (method !== "ModelStreamInfer") {
+        messages.push(data);
+        return;
+      }
       let req: InferRequest;
-      try { req = this.decodeInfer(data); } catch (e) { send("ModelStreamInferResponse", { errorMessage: (e as Error).message }); return; }
+      try {
+        req = this.decodeInfer(data);
+      } catch (e) {
+        send("ModelStreamInferResponse", { errorMessage: (e as Error).message });
+        return;
+      }
       outstanding++;
-      this.infer(req, true, (r) => send("ModelStreamInferResponse", { inferResponse: r }), (err) => send("ModelStreamInferResponse", { errorMessage: err.message }), () => { outstanding--; maybeDone(); }, () => !ended && !stream.destroyed);
+      this.infer(
+        req,
+        true,
+        (r) => send("ModelStreamInferResponse", { inferResponse: r }),
+        (err) => send("ModelStreamInferResponse", { errorMessage: err.message }),
+        () => {
+          outstanding--;
+          maybeDone();
+        },
+        () => !ended && !stream.destroyed,
+      );
     };
     stream.on("data", (chunk: Buffer) => {
       for (const m of deframer.push(chunk)) {
-        if ("error" in m) { finish(m.status, m.error); return; }
-        if (m.compressed) { finish(Status.UNIMPLEMENTED, "compressed messages are not supported (grpc-encoding identity only)"); return; }
+        if ("error" in m) {
+          finish(m.status, m.error);
+          return;
+        }
+        if (m.compressed) {
+          finish(Status.UNIMPLEMENTED, "compressed messages are not supported (grpc-encoding identity only)");
+          return;
+        }
         onMessage(m.data);
       }
     });
     stream.on("end", () => {
       halfClosed = true;
       if (ended) return;
-      if (deframer.pending) { finish(Status.INTERNAL, "incomplete message at end of stream"); return; }
-      if (method === "ModelStreamInfer") { maybeDone(); return; }
-      if (messages.length !== 1) { finish(Status.INTERNAL, `expected one request message, got ${messages.length}`); return; }
-      try { this.unary(method, messages[0]!, send, finish, () => !ended && !stream.destroyed); } catch (e) {
-        if (e instanceof GrpcError) finish(e.status, e.message); else finish(Status.INTERNAL, (e as Error).message);
+      if (deframer.pending) {
+        finish(Status.INTERNAL, "incomplete message at end of stream");
+        return;
+      }
+      if (method === "ModelStreamInfer") {
+        maybeDone();
+        return;
+      }
+      if (messages.length !== 1) {
+        finish(Status.INTERNAL, `expected one request message, got ${messages.length}`);
+        return;
+      }
+      try {
+        this.unary(method, messages[0]!, send, finish, () => !ended && !stream.destroyed);
+      } catch (e) {
+        if (e instanceof GrpcError) finish(e.status, e.message);
+        else finish(Status.INTERNAL, (e as Error).message);
       }
     });
   }
@@ -170,13 +275,29 @@ export class GrpcService {
     return this.decode<InferRequest>("ModelInferRequest", data);
   }
 
-  private unary(method: string, data: Buffer, send: (t: string, v: Record<string, unknown>) => void, finish: (s: number, m?: string) => void, alive: () => boolean): void {
+  private unary(
+    method: string,
+    data: Buffer,
+    send: (t: string, v: Record<string, unknown>) => void,
+    finish: (s: number, m?: string) => void,
+    alive: () => boolean,
+  ): void {
     const sim = this.sim;
-    const reply = (type: string, v: Record<string, unknown>) => { send(type, v); finish(Status.OK); };
+    const reply = (type: string, v: Record<string, unknown>) => {
+      send(type, v);
+      finish(Status.OK);
+    };
     switch (method) {
-      case "ServerLive": return reply("ServerLiveResponse", { live: true });
-      case "ServerReady": return reply("ServerReadyResponse", { ready: !sim.dead });
-      case "ServerMetadata": return reply("ServerMetadataResponse", { name: sim.engine === "triton" ? "triton" : "kserve", version: "2.50.0", extensions: ["model_repository", "generate"] });
+      case "ServerLive":
+        return reply("ServerLiveResponse", { live: true });
+      case "ServerReady":
+        return reply("ServerReadyResponse", { ready: !sim.dead });
+      case "ServerMetadata":
+        return reply("ServerMetadataResponse", {
+          name: sim.engine === "triton" ? "triton" : "kserve",
+          version: "2.50.0",
+          extensions: ["model_repository", "generate"],
+        });
       case "ModelReady": {
         const r = this.decode<{ name?: string; version?: string }>("ModelReadyRequest", data);
         return reply("ModelReadyResponse", { ready: sim.models.includes(r.name ?? "") && (!r.version || r.version === "1") });
@@ -186,9 +307,19 @@ export class GrpcService {
         const name = this.known(r.name, r.version);
         const llm = sim.engine === "triton";
         return reply("ModelMetadataResponse", {
-          name, versions: ["1"], platform: llm ? "ensemble" : "",
-          inputs: llm ? [{ name: "text_input", datatype: "BYTES", shape: [-1] }, { name: "max_tokens", datatype: "INT32", shape: [-1] }, { name: "stream", datatype: "BOOL", shape: [-1] }] : [{ name: "input-0", datatype: "FP32", shape: [-1, -1] }],
-          outputs: llm ? [{ name: "text_output", datatype: "BYTES", shape: [-1] }] : [{ name: "output-0", datatype: "FP32", shape: [-1, 4] }],
+          name,
+          versions: ["1"],
+          platform: llm ? "ensemble" : "",
+          inputs: llm
+            ? [
+                { name: "text_input", datatype: "BYTES", shape: [-1] },
+                { name: "max_tokens", datatype: "INT32", shape: [-1] },
+                { name: "stream", datatype: "BOOL", shape: [-1] },
+              ]
+            : [{ name: "input-0", datatype: "FP32", shape: [-1, -1] }],
+          outputs: llm
+            ? [{ name: "text_output", datatype: "BYTES", shape: [-1] }]
+            : [{ name: "output-0", datatype: "FP32", shape: [-1, 4] }],
         });
       }
       case "RepositoryIndex": {
@@ -197,25 +328,51 @@ export class GrpcService {
       }
       case "ModelInfer": {
         const req = this.decodeInfer(data);
-        this.infer(req, false, (r) => send("ModelInferResponse", r), (e) => finish(e.status, e.message), () => finish(Status.OK), alive);
+        this.infer(
+          req,
+          false,
+          (r) => send("ModelInferResponse", r),
+          (e) => finish(e.status, e.message),
+          () => finish(Status.OK),
+          alive,
+        );
         return;
       }
     }
   }
 
   private known(name: string | undefined, version: string | undefined): string {
-    if (!name || !this.sim.models.includes(name)) throw new GrpcError(Status.NOT_FOUND, `Request for unknown model: '${name ?? ""}' is not found`);
-    if (version && version !== "1") throw new GrpcError(Status.NOT_FOUND, `Request for unknown model: '${name}' version ${version} is not found`);
+    if (!name || !this.sim.models.includes(name))
+      throw new GrpcError(Status.NOT_FOUND, `Request for unknown model: '${name ?? ""}' is not found`);
+    if (version && version !== "1")
+      throw new GrpcError(Status.NOT_FOUND, `Request for unknown model: '${name}' version ${version} is not found`);
     return name;
   }
 
   /** One inference: `out` per response (one, or one per token when streaming), then `done`; `fail` instead on error. */
-  private infer(req: InferRequest, streamCall: boolean, out: (r: Record<string, unknown>) => void, fail: (e: GrpcError) => void, done: () => void, alive: () => boolean): void {
+  private infer(
+    req: InferRequest,
+    streamCall: boolean,
+    out: (r: Record<string, unknown>) => void,
+    fail: (e: GrpcError) => void,
+    done: () => void,
+    alive: () => boolean,
+  ): void {
     let name: string;
-    try { name = this.known(req.modelName, req.modelVersion); } catch (e) { fail(e as GrpcError); done(); return; }
+    try {
+      name = this.known(req.modelName, req.modelVersion);
+    } catch (e) {
+      fail(e as GrpcError);
+      done();
+      return;
+    }
     const inputs = req.inputs ?? [];
     const raw = req.rawInputContents ?? [];
-    if (raw.length > 0 && raw.length !== inputs.length) { fail(new GrpcError(Status.INVALID_ARGUMENT, `expected ${inputs.length} raw_input_contents, got ${raw.length}`)); done(); return; }
+    if (raw.length > 0 && raw.length !== inputs.length) {
+      fail(new GrpcError(Status.INVALID_ARGUMENT, `expected ${inputs.length} raw_input_contents, got ${raw.length}`));
+      done();
+      return;
+    }
     const at = (n: string) => inputs.findIndex((t) => t.name === n);
     let text: string | undefined;
     let maxTokens = this.sim.defaultMaxTokens;
@@ -228,17 +385,38 @@ export class GrpcService {
       }
       const mi = at("max_tokens");
       if (mi >= 0) {
-        const v = raw.length ? (raw[mi]!.byteLength >= 4 ? Buffer.from(raw[mi]!).readInt32LE(0) : undefined) : Number(inputs[mi]!.contents?.intContents?.[0]);
+        const v = raw.length
+          ? raw[mi]!.byteLength >= 4
+            ? Buffer.from(raw[mi]!).readInt32LE(0)
+            : undefined
+          : Number(inputs[mi]!.contents?.intContents?.[0]);
         if (v !== undefined && Number.isFinite(v) && v >= 0) maxTokens = Math.min(4096, v);
-      } else if (req.parameters?.max_tokens?.int64Param !== undefined) maxTokens = Math.min(4096, Math.max(0, Number(req.parameters.max_tokens.int64Param)));
+      } else if (req.parameters?.max_tokens?.int64Param !== undefined)
+        maxTokens = Math.min(4096, Math.max(0, Number(req.parameters.max_tokens.int64Param)));
       const si = at("stream");
-      if (si >= 0) wantStream = raw.length ? (raw[si]!.byteLength > 0 && raw[si]![0] !== 0) : inputs[si]!.contents?.boolContents?.[0] === true;
-    } catch (e) { fail(e instanceof GrpcError ? e : new GrpcError(Status.INVALID_ARGUMENT, (e as Error).message)); done(); return; }
+      if (si >= 0)
+        wantStream = raw.length ? raw[si]!.byteLength > 0 && raw[si]![0] !== 0 : inputs[si]!.contents?.boolContents?.[0] === true;
+    } catch (e) {
+      fail(e instanceof GrpcError ? e : new GrpcError(Status.INVALID_ARGUMENT, (e as Error).message));
+      done();
+      return;
+    }
     const base = { modelName: name, modelVersion: "1", ...(req.id ? { id: req.id } : {}) };
-    const textOut = (s: string) => ({ ...base, outputs: [{ name: "text_output", datatype: "BYTES", shape: [1] }], rawOutputContents: [rawBytes([s])] });
-    const job: Job = text !== undefined
-      ? { model: name, promptTokens: estimateTokens(text), maxTokens, prefixId: `grpc:${hashText(text)}`, prefixTokens: estimateTokens(text) }
-      : { model: name, promptTokens: Math.max(16, raw.reduce((n, r) => n + r.byteLength, 0) / 4), maxTokens: 0 };
+    const textOut = (s: string) => ({
+      ...base,
+      outputs: [{ name: "text_output", datatype: "BYTES", shape: [1] }],
+      rawOutputContents: [rawBytes([s])],
+    });
+    const job: Job =
+      text !== undefined
+        ? {
+            model: name,
+            promptTokens: estimateTokens(text),
+            maxTokens,
+            prefixId: `grpc:${hashText(text)}`,
+            prefixTokens: estimateTokens(text),
+          }
+        : { model: name, promptTokens: Math.max(16, raw.reduce((n, r) => n + r.byteLength, 0) / 4), maxTokens: 0 };
     const stream = streamCall && wantStream && text !== undefined;
     this.sim.execute(job, {
       stream,
@@ -246,11 +424,24 @@ export class GrpcService {
       done: (full) => {
         if (!stream) {
           if (text !== undefined) out(textOut(full));
-          else out({ ...base, outputs: [{ name: "output-0", datatype: "FP32", shape: [1, 4] }], rawOutputContents: [Buffer.from(new Float32Array([0.1, 0.2, 0.3, 0.4]).buffer)] });
+          else
+            out({
+              ...base,
+              outputs: [{ name: "output-0", datatype: "FP32", shape: [1, 4] }],
+              rawOutputContents: [Buffer.from(new Float32Array([0.1, 0.2, 0.3, 0.4]).buffer)],
+            });
         }
         done();
       },
-      fail: (e) => { fail(new GrpcError(e.reason === "prompt_too_long" ? Status.INVALID_ARGUMENT : e.reason === "server_dead" ? Status.UNAVAILABLE : Status.INTERNAL, e.reason === "prompt_too_long" ? "prompt exceeds the model's context length" : `inference failed: ${e.reason}`)); done(); },
+      fail: (e) => {
+        fail(
+          new GrpcError(
+            e.reason === "prompt_too_long" ? Status.INVALID_ARGUMENT : e.reason === "server_dead" ? Status.UNAVAILABLE : Status.INTERNAL,
+            e.reason === "prompt_too_long" ? "prompt exceeds the model's context length" : `inference failed: ${e.reason}`,
+          ),
+        );
+        done();
+      },
       alive,
     });
   }

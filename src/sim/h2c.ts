@@ -22,7 +22,11 @@ export interface DualServer {
 export function createDualServer(h1: http.Server, h2: http2.Http2Server): DualServer {
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
-  h2.on("session", (s: http2.Http2Session) => { sessions.add(s); s.on("close", () => sessions.delete(s)); s.on("error", () => undefined); });
+  h2.on("session", (s: http2.Http2Session) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+    s.on("error", () => undefined);
+  });
   // noDelay as http.createServer sets it (the listener is ours, so its sockets would otherwise keep Nagle's
   // algorithm and stall small responses against delayed ACKs).
   const tcp = net.createServer({ noDelay: true }, (socket) => {
@@ -47,22 +51,33 @@ export function createDualServer(h1: http.Server, h2: http2.Http2Server): DualSe
   let closed = false;
   let bound = 0;
   return {
-    tcp, h1, h2,
+    tcp,
+    h1,
+    h2,
     listen(port: number, host: string): Promise<number> {
       return new Promise((resolve, reject) => {
         tcp.once("error", reject);
-        tcp.listen(port, host, () => { tcp.off("error", reject); bound = (tcp.address() as AddressInfo).port; resolve(bound); });
+        tcp.listen(port, host, () => {
+          tcp.off("error", reject);
+          bound = (tcp.address() as AddressInfo).port;
+          resolve(bound);
+        });
       });
     },
     /** The bound port; still answered after close (the address a restarted server takes again). */
-    get port(): number { return bound; },
+    get port(): number {
+      return bound;
+    },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
       for (const s of sessions) s.destroy();
       for (const s of sockets) s.destroy();
       h1.closeAllConnections();
-      await new Promise<void>((r) => { if (tcp.listening) tcp.close(() => r()); else r(); });
+      await new Promise<void>((r) => {
+        if (tcp.listening) tcp.close(() => r());
+        else r();
+      });
     },
   };
 }
@@ -86,8 +101,13 @@ export class H2Response {
   writableEnded = false;
   private readonly pending: http2.OutgoingHttpHeaders = {};
   constructor(readonly stream: http2.ServerHttp2Stream) {}
-  get destroyed(): boolean { return this.stream.destroyed; }
-  setHeader(name: string, value: string | number | readonly string[]): this { this.pending[name.toLowerCase()] = value as string; return this; }
+  get destroyed(): boolean {
+    return this.stream.destroyed;
+  }
+  setHeader(name: string, value: string | number | readonly string[]): this {
+    this.pending[name.toLowerCase()] = value as string;
+    return this;
+  }
   writeHead(status: number, headers: Record<string, string | number | string[]> = {}): this {
     if (this.headersSent || this.stream.destroyed) return this;
     this.headersSent = true;
@@ -104,10 +124,16 @@ export class H2Response {
     if (this.writableEnded) return this;
     if (!this.headersSent) this.writeHead(200);
     this.writableEnded = true;
-    if (!this.stream.destroyed) { if (chunk !== undefined) this.stream.end(chunk); else this.stream.end(); }
+    if (!this.stream.destroyed) {
+      if (chunk !== undefined) this.stream.end(chunk);
+      else this.stream.end();
+    }
     return this;
   }
-  on(event: "close", cb: () => void): this { this.stream.on(event, cb); return this; }
+  on(event: "close", cb: () => void): this {
+    this.stream.on(event, cb);
+    return this;
+  }
 }
 
 export function h2Exchange(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): { req: H2Request; res: H2Response } {

@@ -63,7 +63,18 @@ export interface ModelCounters {
 }
 
 export function newModelCounters(): ModelCounters {
-  return { success: 0, failure: 0, promptTokens: 0, generationTokens: 0, e2e: new Histogram(), ttft: new Histogram(), queue: new Histogram(), computeUs: 0, queueUs: 0, requestUs: 0 };
+  return {
+    success: 0,
+    failure: 0,
+    promptTokens: 0,
+    generationTokens: 0,
+    e2e: new Histogram(),
+    ttft: new Histogram(),
+    queue: new Histogram(),
+    computeUs: 0,
+    queueUs: 0,
+    requestUs: 0,
+  };
 }
 
 export interface ExpositionInput {
@@ -93,9 +104,21 @@ export function vllmMetrics(i: ExpositionInput): string {
   e.family("vllm:kv_cache_usage_perc", "gauge", "KV-cache usage. 1 means 100 percent usage.");
   for (const m of models) e.sample("vllm:kv_cache_usage_perc", { engine: "0", model_name: m }, s.kvCacheUsage);
   e.family("vllm:lora_requests_info", "gauge", "Running stats on lora requests.");
-  e.sample("vllm:lora_requests_info", { max_lora: "4", running_lora_adapters: i.runningLora.join(","), waiting_lora_adapters: i.waitingLora.join(",") }, i.nowSeconds);
+  e.sample(
+    "vllm:lora_requests_info",
+    { max_lora: "4", running_lora_adapters: i.runningLora.join(","), waiting_lora_adapters: i.waitingLora.join(",") },
+    i.nowSeconds,
+  );
   e.family("vllm:cache_config_info", "gauge", "Information of the LLMEngine CacheConfig");
-  e.sample("vllm:cache_config_info", { block_size: String(i.blockSize), num_gpu_blocks: String(Math.floor(s.kvCapacityTokens / i.blockSize)), enable_prefix_caching: "True" }, 1);
+  e.sample(
+    "vllm:cache_config_info",
+    {
+      block_size: String(i.blockSize),
+      num_gpu_blocks: String(Math.floor(s.kvCapacityTokens / i.blockSize)),
+      enable_prefix_caching: "True",
+    },
+    1,
+  );
   e.family("vllm:prefix_cache_queries_total", "counter", "Prefix cache queries, in terms of number of queried tokens.");
   for (const m of models) e.sample("vllm:prefix_cache_queries_total", { engine: "0", model_name: m }, s.prefixQueries);
   e.family("vllm:prefix_cache_hits_total", "counter", "Prefix cache hits, in terms of number of cached tokens.");
@@ -134,11 +157,19 @@ export function tritonMetrics(i: ExpositionInput): string {
   for (const m of models) e.sample("nv_inference_exec_count", l(m), mc(m).success);
   e.family("nv_inference_pending_request_count", "gauge", "Instantaneous number of pending requests awaiting execution per-model.");
   for (const m of models) e.sample("nv_inference_pending_request_count", l(m), per(m).waiting);
-  e.family("nv_inference_request_duration_us", "counter", "Cumulative inference request duration in microseconds (includes cached requests)");
+  e.family(
+    "nv_inference_request_duration_us",
+    "counter",
+    "Cumulative inference request duration in microseconds (includes cached requests)",
+  );
   for (const m of models) e.sample("nv_inference_request_duration_us", l(m), Math.round(mc(m).requestUs));
   e.family("nv_inference_queue_duration_us", "counter", "Cumulative inference queuing duration in microseconds (includes cached requests)");
   for (const m of models) e.sample("nv_inference_queue_duration_us", l(m), Math.round(mc(m).queueUs));
-  e.family("nv_inference_compute_infer_duration_us", "counter", "Cumulative compute inference duration in microseconds (does not include cached requests)");
+  e.family(
+    "nv_inference_compute_infer_duration_us",
+    "counter",
+    "Cumulative compute inference duration in microseconds (does not include cached requests)",
+  );
   for (const m of models) e.sample("nv_inference_compute_infer_duration_us", l(m), Math.round(mc(m).computeUs));
   e.family("nv_trt_llm_request_metrics", "gauge", "TRT LLM request metrics");
   for (const m of models) {
@@ -189,8 +220,12 @@ export function sglangMetrics(i: ExpositionInput): string {
 export function tgiMetrics(i: ExpositionInput): string {
   const e = new Exposition();
   const s = i.stats;
-  let success = 0, failure = 0;
-  for (const c of i.perModel.values()) { success += c.success; failure += c.failure; }
+  let success = 0,
+    failure = 0;
+  for (const c of i.perModel.values()) {
+    success += c.success;
+    failure += c.failure;
+  }
   e.family("tgi_queue_size", "gauge", "Requests waiting in the queue.");
   e.sample("tgi_queue_size", {}, s.waiting);
   e.family("tgi_batch_current_size", "gauge", "Requests in the running batch.");

@@ -114,7 +114,8 @@ export function resolveSpec(spec: GpuServerSpec = {}): ResolvedSpec {
     seed: spec.seed ?? 1,
   };
   if (!(r.speed > 0)) throw new Error("speed must be > 0");
-  if (!(r.kvCacheTokens >= 1) || !(r.maxBatch >= 1) || !(r.blockSize >= 1)) throw new Error("kvCacheTokens, maxBatch and blockSize must be >= 1");
+  if (!(r.kvCacheTokens >= 1) || !(r.maxBatch >= 1) || !(r.blockSize >= 1))
+    throw new Error("kvCacheTokens, maxBatch and blockSize must be >= 1");
   return r;
 }
 
@@ -236,12 +237,29 @@ export class GpuServerModel {
   submit(req: SimRequest, nowMs: number): void {
     this.advanceInternal(nowMs);
     const model = req.model ?? this.spec.models[0] ?? "";
-    if (this.dead) { this.fail(req, model, nowMs, "server_dead"); return; }
-    if (this.failureRate > 0 && this.rand() < this.failureRate) { this.fail(req, model, nowMs, "injected_failure"); return; }
-    if (req.promptTokens + 1 > this.spec.kvCacheTokens) { this.fail(req, model, nowMs, "prompt_too_long"); return; }
+    if (this.dead) {
+      this.fail(req, model, nowMs, "server_dead");
+      return;
+    }
+    if (this.failureRate > 0 && this.rand() < this.failureRate) {
+      this.fail(req, model, nowMs, "injected_failure");
+      return;
+    }
+    if (req.promptTokens + 1 > this.spec.kvCacheTokens) {
+      this.fail(req, model, nowMs, "prompt_too_long");
+      return;
+    }
     const s: Seq = {
       req: { ...req, promptTokens: Math.max(1, Math.round(req.promptTokens)), maxTokens: Math.max(0, Math.round(req.maxTokens)) },
-      model, arrivedMs: nowMs, generated: 0, firstTokenMs: undefined, cachedTokens: 0, reportedCached: -1, kvTokens: 0, admitSeq: 0, admittedMs: undefined,
+      model,
+      arrivedMs: nowMs,
+      generated: 0,
+      firstTokenMs: undefined,
+      cachedTokens: 0,
+      reportedCached: -1,
+      kvTokens: 0,
+      admitSeq: 0,
+      admittedMs: undefined,
     };
     this.waiting.push(s);
     this.byId.set(req.id, s);
@@ -334,10 +352,18 @@ export class GpuServerModel {
     this.t = Math.max(this.t, nowMs ?? this.lastNow);
   }
 
-  get isDead(): boolean { return this.dead; }
+  get isDead(): boolean {
+    return this.dead;
+  }
 
   // ------------------------------------------------------------------ internals
-  private fail(req: SimRequest, model: string, at: number, reason: "injected_failure" | "server_dead" | "prompt_too_long", generated = 0): void {
+  private fail(
+    req: SimRequest,
+    model: string,
+    at: number,
+    reason: "injected_failure" | "server_dead" | "prompt_too_long",
+    generated = 0,
+  ): void {
     this.counters.failed++;
     this.remember(req.id, { state: "failed", generated, maxTokens: req.maxTokens });
     this.outbox.push({ type: "error", id: req.id, timeMs: at, reason, model });
@@ -411,7 +437,10 @@ export class GpuServerModel {
     const tokens = this.sharedTokens(s);
     if (tokens === 0) return 0;
     const e = this.shared.get(s.req.prefixId!);
-    if (e) { e.refs++; e.tokens = Math.max(e.tokens, tokens); } else this.shared.set(s.req.prefixId!, { refs: 1, tokens });
+    if (e) {
+      e.refs++;
+      e.tokens = Math.max(e.tokens, tokens);
+    } else this.shared.set(s.req.prefixId!, { refs: 1, tokens });
     return tokens;
   }
 
@@ -478,7 +507,10 @@ export class GpuServerModel {
     this.lastNow = nowMs;
     for (let guard = 0; guard < 1_000_000; guard++) {
       const p = this.plan ?? this.makePlan();
-      if (!p) { if (this.running.length === 0 && this.waiting.length === 0) this.t = Math.max(this.t, nowMs); return; }
+      if (!p) {
+        if (this.running.length === 0 && this.waiting.length === 0) this.t = Math.max(this.t, nowMs);
+        return;
+      }
       const fit = Math.floor((nowMs - p.startMs) / p.stepMs + 1e-9);
       if (fit < 1) return;
       const k = Math.min(fit, p.steps);
@@ -496,7 +528,10 @@ export class GpuServerModel {
     if (decoders.length > 0) {
       // KV growth; on overflow preempt the most recently admitted sequences (recompute preemption).
       while (decoders.length > 0 && this.kvUsed() + decoders.length * tokens > this.spec.kvCacheTokens) {
-        if (tokens > 1) { tokens = 1; continue; }
+        if (tokens > 1) {
+          tokens = 1;
+          continue;
+        }
         const victim = this.running.reduce((a, b) => (b.admitSeq > a.admitSeq ? b : a));
         this.preempt(victim);
         const i = decoders.indexOf(victim);
@@ -516,7 +551,13 @@ export class GpuServerModel {
       if (s.firstTokenMs === undefined) {
         s.firstTokenMs = endAt;
         this.counters.promptTokens += s.req.promptTokens;
-        this.outbox.push({ type: "first_token", id: s.req.id, timeMs: endAt, ttftMs: endAt - s.arrivedMs, cachedTokens: Math.max(0, s.reportedCached) });
+        this.outbox.push({
+          type: "first_token",
+          id: s.req.id,
+          timeMs: endAt,
+          ttftMs: endAt - s.arrivedMs,
+          cachedTokens: Math.max(0, s.reportedCached),
+        });
       }
       if (s.req.maxTokens > 0 && s.generated === 0) {
         s.generated = 1; // the prefill iteration samples the first token
@@ -550,9 +591,16 @@ export class GpuServerModel {
     const first = s.firstTokenMs ?? at;
     this.remember(s.req.id, { state: "done", generated: s.generated, maxTokens: s.req.maxTokens, firstTokenMs: first });
     this.outbox.push({
-      type: "complete", id: s.req.id, timeMs: at, ttftMs: first - s.arrivedMs, e2eMs: at - s.arrivedMs,
-      queueMs: Math.max(0, (s.admittedMs ?? at) - s.arrivedMs), promptTokens: s.req.promptTokens, cachedTokens: Math.max(0, s.reportedCached),
-      outputTokens: s.generated, model: s.model,
+      type: "complete",
+      id: s.req.id,
+      timeMs: at,
+      ttftMs: first - s.arrivedMs,
+      e2eMs: at - s.arrivedMs,
+      queueMs: Math.max(0, (s.admittedMs ?? at) - s.arrivedMs),
+      promptTokens: s.req.promptTokens,
+      cachedTokens: Math.max(0, s.reportedCached),
+      outputTokens: s.generated,
+      model: s.model,
     });
   }
 }

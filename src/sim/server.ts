@@ -86,7 +86,24 @@ export interface Sink {
 }
 
 const MAX_BODY = 8 * 1024 * 1024;
-const WORDS = ["the", "GPU", "routes", "tokens", "quickly", "and", "a", "model", "answers", "with", "care", "while", "batches", "grow", "cache", "hits"];
+const WORDS = [
+  "the",
+  "GPU",
+  "routes",
+  "tokens",
+  "quickly",
+  "and",
+  "a",
+  "model",
+  "answers",
+  "with",
+  "care",
+  "while",
+  "batches",
+  "grow",
+  "cache",
+  "hits",
+];
 
 export function tokenText(i: number): string {
   return `${i === 0 ? "" : " "}${WORDS[(i * 7 + 3) % WORDS.length]}`;
@@ -148,7 +165,8 @@ export class Simulator {
   constructor(readonly options: SimulatorOptions = {}) {
     this.model = new GpuServerModel(options);
     this.engine = options.engine ?? "vllm";
-    if (!SIMULATOR_ENGINES.includes(this.engine)) throw new Error(`unknown engine "${String(this.engine)}" (one of ${SIMULATOR_ENGINES.join(", ")})`);
+    if (!SIMULATOR_ENGINES.includes(this.engine))
+      throw new Error(`unknown engine "${String(this.engine)}" (one of ${SIMULATOR_ENGINES.join(", ")})`);
     this.defaultMaxTokens = options.defaultMaxTokens ?? 64;
     this.streamIntervalMs = options.streamIntervalMs ?? 25;
     for (const m of this.model.spec.models) this.counters.set(m, newModelCounters());
@@ -157,24 +175,37 @@ export class Simulator {
     this.grpc = new GrpcService(this);
     this.h2 = http2.createServer();
     this.h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
-      if (this.grpc.matches(headers)) { this.grpc.handle(stream, headers); return; }
+      if (this.grpc.matches(headers)) {
+        this.grpc.handle(stream, headers);
+        return;
+      }
       const { req, res } = h2Exchange(stream, headers);
       this.handle(req, res);
     });
     this.listener = createDualServer(this.server, this.h2);
   }
 
-  get models(): string[] { return this.model.spec.models; }
-  get name(): string { return this.options.name ?? `sim-${this.model.spec.gpu}`; }
-  get dead(): boolean { return this.faults.dead; }
+  get models(): string[] {
+    return this.model.spec.models;
+  }
+  get name(): string {
+    return this.options.name ?? `sim-${this.model.spec.gpu}`;
+  }
+  get dead(): boolean {
+    return this.faults.dead;
+  }
 
   /** Listens (port 0 = ephemeral); resolves with the bound port. */
   listen(port = this.options.port ?? 0, host = this.options.host ?? "127.0.0.1"): Promise<number> {
     return this.listener.listen(port, host);
   }
 
-  get port(): number { return this.listener.port; }
-  get address(): string { return `127.0.0.1:${this.port}`; }
+  get port(): number {
+    return this.listener.port;
+  }
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
 
   async close(): Promise<void> {
     this.closed = true;
@@ -183,19 +214,30 @@ export class Simulator {
   }
 
   /** Model clock: milliseconds since the simulator started (monotonic). */
-  now(): number { return performance.now() - this.origin; }
+  now(): number {
+    return performance.now() - this.origin;
+  }
 
   setFaults(f: Partial<FaultState>): void {
     const now = this.now();
-    if (typeof f.slowdown === "number" && f.slowdown > 0) { this.model.advanceTo(now).forEach((e) => this.dispatch(e)); this.model.setSlowdown(f.slowdown); this.faults.slowdown = f.slowdown; }
-    if (typeof f.failureRate === "number") { this.model.setFailureRate(f.failureRate); this.faults.failureRate = Math.min(1, Math.max(0, f.failureRate)); }
+    if (typeof f.slowdown === "number" && f.slowdown > 0) {
+      this.model.advanceTo(now).forEach((e) => this.dispatch(e));
+      this.model.setSlowdown(f.slowdown);
+      this.faults.slowdown = f.slowdown;
+    }
+    if (typeof f.failureRate === "number") {
+      this.model.setFailureRate(f.failureRate);
+      this.faults.failureRate = Math.min(1, Math.max(0, f.failureRate));
+    }
     if (typeof f.dead === "boolean" && f.dead !== this.faults.dead) {
-      if (f.dead) this.model.kill(now); else this.model.revive(now);
+      if (f.dead) this.model.kill(now);
+      else this.model.revive(now);
       this.faults.dead = f.dead;
     }
     if (typeof f.metricsGarbage === "boolean") this.faults.metricsGarbage = f.metricsGarbage;
     if (typeof f.metricsDown === "boolean") this.faults.metricsDown = f.metricsDown;
-    if (typeof f.metricsStatus === "number" && Number.isInteger(f.metricsStatus) && f.metricsStatus >= 400 && f.metricsStatus <= 599) this.faults.metricsStatus = f.metricsStatus;
+    if (typeof f.metricsStatus === "number" && Number.isInteger(f.metricsStatus) && f.metricsStatus >= 400 && f.metricsStatus <= 599)
+      this.faults.metricsStatus = f.metricsStatus;
     this.pump();
   }
 
@@ -208,7 +250,14 @@ export class Simulator {
     if (this.timer && next >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = next;
-    this.timer = setTimeout(() => { this.timer = undefined; this.timerAt = Infinity; this.pump(); }, Math.max(0, next - this.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        this.pump();
+      },
+      Math.max(0, next - this.now()),
+    );
   }
 
   private dispatch(e: SimEvent): void {
@@ -228,12 +277,19 @@ export class Simulator {
     if (e.type === "error" && c) c.failure++;
     if (!w) return;
     if (e.type === "first_token") w.onFirst?.(e);
-    else { this.waiters.delete(String(e.id)); if (e.type === "complete") w.onDone(e); else w.onError(e); }
+    else {
+      this.waiters.delete(String(e.id));
+      if (e.type === "complete") w.onDone(e);
+      else w.onError(e);
+    }
   }
 
   private countersFor(model: string): ModelCounters {
     let c = this.counters.get(model);
-    if (!c) { c = newModelCounters(); this.counters.set(model, c); }
+    if (!c) {
+      c = newModelCounters();
+      this.counters.set(model, c);
+    }
     return c;
   }
 
@@ -243,7 +299,10 @@ export class Simulator {
     const id = `r${++this.nextId}`;
     let sent = 0;
     let interval: NodeJS.Timeout | undefined;
-    const stop = () => { if (interval) clearInterval(interval); interval = undefined; };
+    const stop = () => {
+      if (interval) clearInterval(interval);
+      interval = undefined;
+    };
     const flush = (upTo: number) => {
       if (!sink.token) return;
       for (; sent < upTo && sink.alive(); sent++) sink.token(tokenText(sent), sent);
@@ -252,7 +311,11 @@ export class Simulator {
       onFirst: () => {
         if (!sink.stream || !sink.alive()) return;
         flush(this.model.progress(id).generated);
-        interval = setInterval(() => { this.pump(); if (sink.alive()) flush(this.model.progress(id).generated); else stop(); }, this.streamIntervalMs);
+        interval = setInterval(() => {
+          this.pump();
+          if (sink.alive()) flush(this.model.progress(id).generated);
+          else stop();
+        }, this.streamIntervalMs);
         interval.unref();
       },
       onDone: (e) => {
@@ -261,9 +324,21 @@ export class Simulator {
         if (sink.stream) flush(e.outputTokens);
         sink.done(outputText(e.outputTokens), e);
       },
-      onError: (e) => { stop(); if (sink.alive()) sink.fail(e); },
+      onError: (e) => {
+        stop();
+        if (sink.alive()) sink.fail(e);
+      },
     });
-    this.model.submit({ id, model: job.model, promptTokens: job.promptTokens, maxTokens: job.maxTokens, ...(job.prefixId ? { prefixId: job.prefixId, prefixTokens: job.prefixTokens ?? job.promptTokens } : {}) }, this.now());
+    this.model.submit(
+      {
+        id,
+        model: job.model,
+        promptTokens: job.promptTokens,
+        maxTokens: job.maxTokens,
+        ...(job.prefixId ? { prefixId: job.prefixId, prefixTokens: job.prefixTokens ?? job.promptTokens } : {}),
+      },
+      this.now(),
+    );
     this.pump();
   }
 
@@ -283,9 +358,16 @@ export class Simulator {
   orcaHeader(requested: string | string[] | undefined): Record<string, string> {
     if (this.options.orca === false || orcaFormat(requested) === undefined) return {};
     const s = this.model.stats(this.now());
-    const named: Array<[string, number]> = this.engine === "triton"
-      ? [["kv_cache_utilization", s.kvCacheUsage], ["max_token_capacity", s.kvCapacityTokens]]
-      : [["num_requests_waiting", s.waiting], ["kv_cache_usage_perc", s.kvCacheUsage]];
+    const named: Array<[string, number]> =
+      this.engine === "triton"
+        ? [
+            ["kv_cache_utilization", s.kvCacheUsage],
+            ["max_token_capacity", s.kvCapacityTokens],
+          ]
+        : [
+            ["num_requests_waiting", s.waiting],
+            ["kv_cache_usage_perc", s.kvCacheUsage],
+          ];
     return { "endpoint-load-metrics": orcaReport(requested, named)! };
   }
 
@@ -295,20 +377,42 @@ export class Simulator {
     const chunks: Buffer[] = [];
     let size = 0;
     res.setHeader("x-simulator", this.name);
-    req.on("data", (c: Buffer) => { size += c.length; if (size <= MAX_BODY) chunks.push(c); });
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY) chunks.push(c);
+    });
     req.on("end", () => {
       const call: Call = { method: req.method ?? "GET", path: url.pathname, url, headers: req.headers, raw: "", res, sim: this };
-      if (size > MAX_BODY) { res.writeHead(413, { "content-type": "application/json" }); res.end(JSON.stringify({ error: "request body too large" })); return; }
+      if (size > MAX_BODY) {
+        res.writeHead(413, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "request body too large" }));
+        return;
+      }
       call.raw = Buffer.concat(chunks).toString("utf8");
-      if (call.path.startsWith("/admin/")) { this.admin(call); return; }
-      if (this.faults.dead) { abort(req, res); return; } // a dead server resets every connection
-      if (call.method === "GET" && this.metricsPaths().includes(call.path)) { this.metrics(res); return; }
+      if (call.path.startsWith("/admin/")) {
+        this.admin(call);
+        return;
+      }
+      if (this.faults.dead) {
+        abort(req, res);
+        return;
+      } // a dead server resets every connection
+      if (call.method === "GET" && this.metricsPaths().includes(call.path)) {
+        this.metrics(res);
+        return;
+      }
       try {
         const handler = routeFor(this.engine, call);
         if (handler) handler(call);
-        else { res.writeHead(404, { "content-type": "application/json" }); res.end(JSON.stringify({ error: `no route for ${call.method} ${call.path} on a ${this.engine} server` })); }
+        else {
+          res.writeHead(404, { "content-type": "application/json" });
+          res.end(JSON.stringify({ error: `no route for ${call.method} ${call.path} on a ${this.engine} server` }));
+        }
       } catch (e) {
-        if (!res.headersSent) { res.writeHead(500, { "content-type": "application/json" }); res.end(JSON.stringify({ error: String((e as Error).message) })); }
+        if (!res.headersSent) {
+          res.writeHead(500, { "content-type": "application/json" });
+          res.end(JSON.stringify({ error: String((e as Error).message) }));
+        }
       }
     });
   }
@@ -319,34 +423,78 @@ export class Simulator {
   }
 
   private admin(c: Call): void {
-    const send = (status: number, body: unknown) => { const t = JSON.stringify(body); c.res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(t) }); c.res.end(t); };
+    const send = (status: number, body: unknown) => {
+      const t = JSON.stringify(body);
+      c.res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(t) });
+      c.res.end(t);
+    };
     if (c.path === "/admin/fault" && c.method === "POST") {
       let body: Partial<FaultState>;
-      try { body = c.raw ? (JSON.parse(c.raw) as Partial<FaultState>) : {}; } catch { send(400, { error: "body must be JSON" }); return; }
+      try {
+        body = c.raw ? (JSON.parse(c.raw) as Partial<FaultState>) : {};
+      } catch {
+        send(400, { error: "body must be JSON" });
+        return;
+      }
       this.setFaults(body);
       send(200, this.faults);
       return;
     }
-    if (c.path === "/admin/state") { send(200, { name: this.name, gpu: this.model.spec.gpu, speed: this.model.spec.speed, engine: this.engine, models: this.models, faults: this.faults, stats: this.model.stats(this.now()), requests: this.requests }); return; }
+    if (c.path === "/admin/state") {
+      send(200, {
+        name: this.name,
+        gpu: this.model.spec.gpu,
+        speed: this.model.spec.speed,
+        engine: this.engine,
+        models: this.models,
+        faults: this.faults,
+        stats: this.model.stats(this.now()),
+        requests: this.requests,
+      });
+      return;
+    }
     send(404, { error: `no admin route ${c.path}` });
   }
 
   private metrics(res: Res): void {
-    if (this.faults.metricsDown) { res.writeHead(this.faults.metricsStatus, { "content-type": "text/plain" }); res.end("metrics unavailable\n"); return; }
+    if (this.faults.metricsDown) {
+      res.writeHead(this.faults.metricsStatus, { "content-type": "text/plain" });
+      res.end("metrics unavailable\n");
+      return;
+    }
     if (this.faults.metricsGarbage) {
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-      res.end("vllm:num_requests_waiting{model_name=\"x\" NaN\n\u0000garbage{{{ 12 34\nvllm:kv_cache_usage_perc -7e999\n");
+      res.end('vllm:num_requests_waiting{model_name="x" NaN\n\u0000garbage{{{ 12 34\nvllm:kv_cache_usage_perc -7e999\n');
       return;
     }
     const stats = this.model.stats(this.now());
     const lora = (list: string[]) => [...new Set(list.filter((m) => m.includes(":")))];
-    const perModelRunning = Object.entries(stats.perModel).filter(([, v]) => v.running > 0).map(([m]) => m);
-    const perModelWaiting = Object.entries(stats.perModel).filter(([, v]) => v.waiting > 0).map(([m]) => m);
+    const perModelRunning = Object.entries(stats.perModel)
+      .filter(([, v]) => v.running > 0)
+      .map(([m]) => m);
+    const perModelWaiting = Object.entries(stats.perModel)
+      .filter(([, v]) => v.waiting > 0)
+      .map(([m]) => m);
     const input = {
-      stats, models: this.models, perModel: this.counters, blockSize: this.model.spec.blockSize, maxBatch: this.model.spec.maxBatch,
-      gpu: this.model.spec.gpu, nowSeconds: Math.floor(Date.now() / 1000), runningLora: lora(perModelRunning), waitingLora: lora(perModelWaiting),
+      stats,
+      models: this.models,
+      perModel: this.counters,
+      blockSize: this.model.spec.blockSize,
+      maxBatch: this.model.spec.maxBatch,
+      gpu: this.model.spec.gpu,
+      nowSeconds: Math.floor(Date.now() / 1000),
+      runningLora: lora(perModelRunning),
+      waitingLora: lora(perModelWaiting),
     };
-    const render = { vllm: vllmMetrics, triton: tritonMetrics, sglang: sglangMetrics, tgi: tgiMetrics, kserve: genericMetrics, torchserve: genericMetrics, tfserving: genericMetrics }[this.engine];
+    const render = {
+      vllm: vllmMetrics,
+      triton: tritonMetrics,
+      sglang: sglangMetrics,
+      tgi: tgiMetrics,
+      kserve: genericMetrics,
+      torchserve: genericMetrics,
+      tfserving: genericMetrics,
+    }[this.engine];
     const text = render(input);
     res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
     res.end(text);
@@ -355,7 +503,10 @@ export class Simulator {
 
 /** Resets the client's connection (HTTP/1.1) or its HTTP/2 session, as a crashed server would. */
 export function abort(req: http.IncomingMessage | H2Request, res: Res): void {
-  if ("stream" in res) { res.stream.session?.destroy(); return; }
+  if ("stream" in res) {
+    res.stream.session?.destroy();
+    return;
+  }
   (req as http.IncomingMessage).socket.destroy();
 }
 

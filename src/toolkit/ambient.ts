@@ -48,10 +48,10 @@ export function generateAmbient(cfg: RouterConfig, o: AmbientOptions): AmbientRe
   if (cfg.steering === "endpoint") {
     throw new AmbientError(
       "steering: endpoint cannot work on a waypoint: it needs the override_host load-balancing policy on the waypoint's cluster, " +
-      "which only an EnvoyFilter can set; Istio attaches nothing selected by workload labels to a waypoint " +
-      "(pilot/pkg/model/policyattachment.go: \"waypoints never use selector\"), and the waypoint's clusters are Istio's own per-Service " +
-      "inbound clusters, not an API the toolkit can patch reliably. Use steering: pool — the filter picks the pool " +
-      "and the generated HTTPRoute sends the request to that pool's Service — or run the router in sidecars or a gateway.",
+        "which only an EnvoyFilter can set; Istio attaches nothing selected by workload labels to a waypoint " +
+        "(pilot/pkg/model/policyattachment.go: \"waypoints never use selector\"), and the waypoint's clusters are Istio's own per-Service " +
+        "inbound clusters, not an API the toolkit can patch reliably. Use steering: pool — the filter picks the pool " +
+        "and the generated HTTPRoute sends the request to that pool's Service — or run the router in sidecars or a gateway.",
     );
   }
   const istio = cfg.versions.istio;
@@ -62,9 +62,14 @@ export function generateAmbient(cfg: RouterConfig, o: AmbientOptions): AmbientRe
   const meta = (name: string) => ({ name, namespace: ns, labels });
   const frontend = cfg.frontend.host.split(".")[0]!;
   const frontendNs = cfg.frontend.host.split(".")[1] ?? ns;
-  if (frontendNs !== ns) throw new AmbientError(`frontend.host ${cfg.frontend.host} is in namespace ${frontendNs}: an HTTPRoute parented to a Service must live in that Service's namespace (${ns} here)`);
+  if (frontendNs !== ns)
+    throw new AmbientError(
+      `frontend.host ${cfg.frontend.host} is in namespace ${frontendNs}: an HTTPRoute parented to a Service must live in that Service's namespace (${ns} here)`,
+    );
   if (cfg.body.enabled) {
-    warnings.push("body.enabled on a waypoint: WasmPlugin/TrafficExtension cannot set allow_on_headers_stop_iteration, so requests whose model is only in the body are released after body.timeoutMs and routed on their headers");
+    warnings.push(
+      "body.enabled on a waypoint: WasmPlugin/TrafficExtension cannot set allow_on_headers_stop_iteration, so requests whose model is only in the body are released after body.timeoutMs and routed on their headers",
+    );
   }
   const targetRefs = [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: o.waypoint }];
   const pluginConfig = buildPluginConfig(cfg);
@@ -74,31 +79,44 @@ export function generateAmbient(cfg: RouterConfig, o: AmbientOptions): AmbientRe
   const wasm = wasmModuleSpec(cfg, digest.sha256, ns, pluginConfig);
   const common = { targetRefs, phase: cfg.phase, ...(cfg.priority !== undefined ? { priority: cfg.priority } : {}) };
   const wasmPlugin: K8sObject = {
-    apiVersion: "extensions.istio.io/v1alpha1", kind: "WasmPlugin", metadata: meta(cfg.name),
+    apiVersion: "extensions.istio.io/v1alpha1",
+    kind: "WasmPlugin",
+    metadata: meta(cfg.name),
     spec: { ...common, ...wasm },
   };
   const trafficExtension: K8sObject = {
-    apiVersion: "extensions.istio.io/v1alpha1", kind: "TrafficExtension", metadata: meta(cfg.name),
+    apiVersion: "extensions.istio.io/v1alpha1",
+    kind: "TrafficExtension",
+    metadata: meta(cfg.name),
     spec: { ...common, phase: cfg.phase === "UNSPECIFIED_PHASE" ? "UNSPECIFIED" : cfg.phase, wasm },
   };
   // One Service per pool, selecting the pool's pods by the same label DestinationRule subsets use.
   const poolServices: K8sObject[] = cfg.pools.map((p) => {
     const targetPort = p.service?.port ?? Number(p.endpoints[0]?.split(":").pop() ?? cfg.frontend.port);
     return {
-      apiVersion: "v1", kind: "Service", metadata: meta(poolServiceName(cfg, p.name)),
-      spec: { selector: { [cfg.routing.poolLabel]: p.name }, ports: [{ name: "http", port: cfg.frontend.port, targetPort, protocol: "TCP", appProtocol: "http" }] },
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: meta(poolServiceName(cfg, p.name)),
+      spec: {
+        selector: { [cfg.routing.poolLabel]: p.name },
+        ports: [{ name: "http", port: cfg.frontend.port, targetPort, protocol: "TCP", appProtocol: "http" }],
+      },
     };
   });
   const route: K8sObject = {
-    apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: meta(`${cfg.name}-pools`),
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: meta(`${cfg.name}-pools`),
     spec: {
       parentRefs: [{ group: "", kind: "Service", name: frontend, port: cfg.frontend.port }],
       rules: [
         ...cfg.pools.map((p) => ({
           matches: [{ headers: [{ type: "Exact", name: cfg.routing.poolHeader, value: p.name }] }],
-          backendRefs: [p.service
-            ? { name: p.service.host.split(".")[0]!, port: p.service.port }
-            : { name: poolServiceName(cfg, p.name), port: cfg.frontend.port }],
+          backendRefs: [
+            p.service
+              ? { name: p.service.host.split(".")[0]!, port: p.service.port }
+              : { name: poolServiceName(cfg, p.name), port: cfg.frontend.port },
+          ],
         })),
         // No pool chosen (not inference, model unknown with passthrough, filter failed open): the frontend as usual.
         { backendRefs: [{ name: frontend, port: cfg.frontend.port }] },
@@ -106,18 +124,54 @@ export function generateAmbient(cfg: RouterConfig, o: AmbientOptions): AmbientRe
     },
   };
   const useTe = atLeast(istio, TRAFFIC_EXTENSION_SINCE);
-  const header = (what: string) => [`# Generated by ${GENERATOR} from ${o.source ?? "router.yaml"} for waypoint ${ns}/${o.waypoint}; do not edit.`, `# ${what}`];
+  const header = (what: string) => [
+    `# Generated by ${GENERATOR} from ${o.source ?? "router.yaml"} for waypoint ${ns}/${o.waypoint}; do not edit.`,
+    `# ${what}`,
+  ];
   const files: OutputFile[] = [
     useTe
-      ? { path: "trafficextension.yaml", objects: [trafficExtension], header: header(`The filter on the waypoint (TrafficExtension, Istio >= ${TRAFFIC_EXTENSION_SINCE}).`), kustomize: true }
-      : { path: "wasmplugin.yaml", objects: [wasmPlugin], header: header("The filter on the waypoint (WasmPlugin targeting the waypoint Gateway)."), kustomize: true },
-    { path: "pool-services.yaml", objects: poolServices.filter((_, i) => !cfg.pools[i]!.service), header: header("One Service per pool: waypoints route to Services, not subsets."), kustomize: true },
-    { path: "httproute.yaml", objects: [route], header: header(`Pool steering: the filter sets ${cfg.routing.poolHeader}; this route, bound to Service ${frontend}, sends each pool to its Service.`), kustomize: true },
+      ? {
+          path: "trafficextension.yaml",
+          objects: [trafficExtension],
+          header: header(`The filter on the waypoint (TrafficExtension, Istio >= ${TRAFFIC_EXTENSION_SINCE}).`),
+          kustomize: true,
+        }
+      : {
+          path: "wasmplugin.yaml",
+          objects: [wasmPlugin],
+          header: header("The filter on the waypoint (WasmPlugin targeting the waypoint Gateway)."),
+          kustomize: true,
+        },
+    {
+      path: "pool-services.yaml",
+      objects: poolServices.filter((_, i) => !cfg.pools[i]!.service),
+      header: header("One Service per pool: waypoints route to Services, not subsets."),
+      kustomize: true,
+    },
+    {
+      path: "httproute.yaml",
+      objects: [route],
+      header: header(
+        `Pool steering: the filter sets ${cfg.routing.poolHeader}; this route, bound to Service ${frontend}, sends each pool to its Service.`,
+      ),
+      kustomize: true,
+    },
   ];
-  if (useTe) files.push({ path: "alternatives/wasmplugin.yaml", objects: [wasmPlugin], header: header("The same filter as a WasmPlugin (use one, not both).") });
+  if (useTe)
+    files.push({
+      path: "alternatives/wasmplugin.yaml",
+      objects: [wasmPlugin],
+      header: header("The same filter as a WasmPlugin (use one, not both)."),
+    });
   files[1]!.objects = files[1]!.objects!.length ? files[1]!.objects : undefined;
   const out = files.filter((f) => f.objects);
-  out.push({ path: "kustomization.yaml", content: `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${out.filter((f) => f.kustomize).map((f) => `  - ${f.path}\n`).join("")}` });
+  out.push({
+    path: "kustomization.yaml",
+    content: `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${out
+      .filter((f) => f.kustomize)
+      .map((f) => `  - ${f.path}\n`)
+      .join("")}`,
+  });
   const steps = [
     `kubectl label service ${frontend} -n ${ns} istio.io/use-waypoint=${o.waypoint}   # the HTTPRoute applies only to Services enrolled in the waypoint`,
   ];

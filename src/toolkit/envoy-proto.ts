@@ -215,7 +215,10 @@ export class EnvoyChecker {
     }
     this.message(type, value, basePath, issues);
     // A partial message (EnvoyFilter MERGE) may omit the top level's required fields.
-    if (opts.partial) return issues.filter((i) => !(i.message.startsWith("required field") && i.path.split(".").length === (basePath ? basePath.split(".").length + 1 : 1)));
+    if (opts.partial)
+      return issues.filter(
+        (i) => !(i.message.startsWith("required field") && i.path.split(".").length === (basePath ? basePath.split(".").length + 1 : 1)),
+      );
     return issues;
   }
 
@@ -244,7 +247,10 @@ export class EnvoyChecker {
       const kp = p ? `${p}.${key}` : key;
       const f = byName.get(key);
       if (!f) {
-        const hint = closest(key, type.fieldsArray.map((x) => x.name));
+        const hint = closest(
+          key,
+          type.fieldsArray.map((x) => x.name),
+        );
         out.push({
           path: kp,
           message: `unknown field "${key}" in ${fullName(type)}${hint ? ` (did you mean "${hint}"?)` : ""}`,
@@ -258,7 +264,10 @@ export class EnvoyChecker {
     for (const o of type.oneofsArray) {
       const set = o.fieldsArray.filter((f) => seen.has(f) && value[f.name] !== null && value[camel(f.name)] !== null);
       if (set.length > 1)
-        out.push({ path: p || "$", message: `only one of ${o.fieldsArray.map((f) => f.name).join(", ")} may be set (oneof ${o.name}); got ${set.map((f) => f.name).join(", ")}` });
+        out.push({
+          path: p || "$",
+          message: `only one of ${o.fieldsArray.map((f) => f.name).join(", ")} may be set (oneof ${o.name}); got ${set.map((f) => f.name).join(", ")}`,
+        });
       if (set.length === 0 && o.options?.["(validate.required)"] === true)
         out.push({ path: p || "$", message: `one of ${o.fieldsArray.map((f) => f.name).join(", ")} is required (oneof ${o.name})` });
     }
@@ -373,7 +382,8 @@ export class EnvoyChecker {
         return;
       }
       case "google.protobuf.Duration":
-        if (typeof v !== "string" || !/^-?\d+(\.\d{1,9})?s$/.test(v)) out.push({ path: at, message: `expected a duration such as "5s" or "0.250s", got ${JSON.stringify(v)}` });
+        if (typeof v !== "string" || !/^-?\d+(\.\d{1,9})?s$/.test(v))
+          out.push({ path: at, message: `expected a duration such as "5s" or "0.250s", got ${JSON.stringify(v)}` });
         return;
       case "google.protobuf.Timestamp":
         if (typeof v !== "string" || Number.isNaN(Date.parse(v))) out.push({ path: at, message: "expected an RFC 3339 timestamp" });

@@ -59,7 +59,8 @@ export function parseConfigText(text: string, file: string): unknown {
       })),
     );
   }
-  if (list.length !== 1) throw new ConfigError([{ file, path: "$", message: "expected exactly one YAML document; fix: keep one config per file" }]);
+  if (list.length !== 1)
+    throw new ConfigError([{ file, path: "$", message: "expected exactly one YAML document; fix: keep one config per file" }]);
   return list[0]!.toJS();
 }
 

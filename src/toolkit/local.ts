@@ -69,7 +69,12 @@ export function buildLocal(cfg: RouterConfig, opts: LocalOptions): LocalResult {
   let host = 10;
   for (const p of cfg.pools) {
     for (let i = 0; i < replicas; i++) {
-      servers.push({ service: `sim-${p.name}-${i}`, pool: p.name, address: `${SUBNET_PREFIX}.${host++}`, models: [...p.models, ...p.modelPrefixes.map((x) => `${x}sim`)] });
+      servers.push({
+        service: `sim-${p.name}-${i}`,
+        pool: p.name,
+        address: `${SUBNET_PREFIX}.${host++}`,
+        models: [...p.models, ...p.modelPrefixes.map((x) => `${x}sim`)],
+      });
     }
   }
   const endpoints: Record<string, string[]> = {};
@@ -94,17 +99,31 @@ export function buildLocal(cfg: RouterConfig, opts: LocalOptions): LocalResult {
       { lb_policy: "LEAST_REQUEST" },
     ),
   );
-  const gpuCluster = staticCluster("gpu", servers.map((s) => s.address), SIM_PORT, {
-    load_balancing_policy: overrideHostPolicy(cfg.routing.endpointHeader),
-  });
+  const gpuCluster = staticCluster(
+    "gpu",
+    servers.map((s) => s.address),
+    SIM_PORT,
+    {
+      load_balancing_policy: overrideHostPolicy(cfg.routing.endpointHeader),
+    },
+  );
   const metricsClusters = [
-    ...cfg.pools.map((p) => staticCluster(`metrics-${p.name}`, servers.filter((s) => s.pool === p.name).map((s) => s.address), SIM_PORT)),
+    ...cfg.pools.map((p) =>
+      staticCluster(
+        `metrics-${p.name}`,
+        servers.filter((s) => s.pool === p.name).map((s) => s.address),
+        SIM_PORT,
+      ),
+    ),
     ...servers.map((s) => staticCluster(`metrics-${s.service}`, [s.address], SIM_PORT)),
   ];
   const routes =
     cfg.steering === "pool"
       ? [
-          { match: { prefix: "/", headers: [{ name: poolHeader, present_match: true }] }, route: { cluster_header: poolHeader, timeout: "300s" } },
+          {
+            match: { prefix: "/", headers: [{ name: poolHeader, present_match: true }] },
+            route: { cluster_header: poolHeader, timeout: "300s" },
+          },
           { match: { prefix: "/" }, route: { cluster: cfg.pools[0]!.name, timeout: "300s" } },
         ]
       : [{ match: { prefix: "/" }, route: { cluster: "gpu", timeout: "300s" } }];
@@ -130,7 +149,9 @@ export function buildLocal(cfg: RouterConfig, opts: LocalOptions): LocalResult {
                     http_filters: [
                       {
                         name: "envoy.filters.http.wasm",
-                        typed_config: wasmFilterConfig(cfg, pluginConfig, { local: { filename: WASM_IN_CONTAINER } }, cfg.name, { envoy: envoyVersionOfImage(opts.envoyImage ?? DEFAULT_ENVOY_IMAGE) ?? "1.36" }),
+                        typed_config: wasmFilterConfig(cfg, pluginConfig, { local: { filename: WASM_IN_CONTAINER } }, cfg.name, {
+                          envoy: envoyVersionOfImage(opts.envoyImage ?? DEFAULT_ENVOY_IMAGE) ?? "1.36",
+                        }),
                       },
                       {
                         name: "envoy.filters.http.router",
@@ -171,11 +192,17 @@ export function buildLocal(cfg: RouterConfig, opts: LocalOptions): LocalResult {
       image: "inference-router-simulator:local",
       // The simulator is `inference-router simulate` (see docs/toolkit.md).
       command: [
-        "node", "dist/cli.js", "simulate",
-        "--port", String(SIM_PORT),
-        "--models", s.models.join(","),
-        "--engine", pool.metrics?.engine ?? "vllm",
-        "--gpu", pool.gpu || pool.name,
+        "node",
+        "dist/cli.js",
+        "simulate",
+        "--port",
+        String(SIM_PORT),
+        "--models",
+        s.models.join(","),
+        "--engine",
+        pool.metrics?.engine ?? "vllm",
+        "--gpu",
+        pool.gpu || pool.name,
       ],
       networks: { inference: { ipv4_address: s.address } },
     };

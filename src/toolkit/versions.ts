@@ -43,7 +43,8 @@ const FEATURE_TABLE = {
     // 1.26 rejects the EnvoyFilter ("referenced type unknown", pkg/config/validation/envoyfilter/envoyfilter.go).
     // The extension is first compiled into the proxy in istio/proxy bazel/extension_config/extensions_build_config.bzl
     // at P a2abd28f (Envoy 1.35), absent at P 51e3efe7 (Envoy 1.34).
-    source: "istio/istio pkg/config/xds/filter_types.gen.go @ b9159ca3 (1.27.9); istio/proxy bazel/extension_config/extensions_build_config.bzl @ a2abd28f",
+    source:
+      "istio/istio pkg/config/xds/filter_types.gen.go @ b9159ca3 (1.27.9); istio/proxy bazel/extension_config/extensions_build_config.bzl @ a2abd28f",
   },
   bodyMode: {
     title: "body mode (allow_on_headers_stop_iteration on the Wasm filter)",
@@ -53,7 +54,8 @@ const FEATURE_TABLE = {
     // istiod converts EnvoyFilter values with unknown fields allowed (pilot/pkg/model/envoyfilter.go →
     // BuildXDSObjectFromStruct(…, false)), so a field its go-control-plane lacks is silently dropped: I 1.27.9 go.mod
     // pins go-control-plane/envoy v1.32.5-0.20250627145903-197b96a9c7f8 (no field 9), I 1.28.10 go.mod v1.37.0 (has it).
-    source: "istio/istio go.mod @ ff49c188 (1.28.10: go-control-plane/envoy v1.37.0) vs @ b9159ca3 (1.27.9); pilot/pkg/model/envoyfilter.go",
+    source:
+      "istio/istio go.mod @ ff49c188 (1.28.10: go-control-plane/envoy v1.37.0) vs @ b9159ca3 (1.27.9); pilot/pkg/model/envoyfilter.go",
   },
   failReload: {
     title: "failStrategy FAIL_RELOAD",
@@ -175,8 +177,12 @@ export interface Requirement {
 export function requirements(cfg: RouterConfig, opts: { unsafeOriginalDst?: boolean } = {}): Requirement[] {
   const r: Requirement[] = [];
   const delivery = wasmDelivery(cfg);
-  const wasmOut = delivery === "EnvoyFilter" ? "wasm-envoyfilter.yaml" : delivery === "TrafficExtension" ? "trafficextension.yaml" : "wasmplugin.yaml";
-  r.push({ output: wasmOut, feature: delivery === "TrafficExtension" ? "trafficExtension" : delivery === "EnvoyFilter" ? "networkingV1" : "wasmPlugin" });
+  const wasmOut =
+    delivery === "EnvoyFilter" ? "wasm-envoyfilter.yaml" : delivery === "TrafficExtension" ? "trafficextension.yaml" : "wasmplugin.yaml";
+  r.push({
+    output: wasmOut,
+    feature: delivery === "TrafficExtension" ? "trafficExtension" : delivery === "EnvoyFilter" ? "networkingV1" : "wasmPlugin",
+  });
   if (cfg.failStrategy === "FAIL_RELOAD") r.push({ output: wasmOut, feature: "failReload" });
   if (cfg.body.enabled) r.push({ output: wasmOut, feature: "bodyMode" });
   for (const t of cfg.workload.targetRefs ?? [])
@@ -209,13 +215,25 @@ export function checkVersions(cfg: RouterConfig, file: string, opts: { unsafeOri
     if (seen.has(req.feature)) continue;
     seen.add(req.feature);
     if (req.feature === "targetRefsService") {
-      out.push({ file, path: "workload.targetRefs", message: `${FEATURES.targetRefsService.title}: sidecars and gateways ignore a Service/ServiceEntry targetRef (${FEATURES.targetRefsService.source}); fix: use workload.selector or a Gateway targetRef` });
+      out.push({
+        file,
+        path: "workload.targetRefs",
+        message: `${FEATURES.targetRefsService.title}: sidecars and gateways ignore a Service/ServiceEntry targetRef (${FEATURES.targetRefsService.source}); fix: use workload.selector or a Gateway targetRef`,
+      });
       continue;
     }
     if (!supports({ istio: t.istio }, req.feature))
-      out.push({ file, path: "versions.istio", message: `${shortfall(req.feature, { istio: t.istio })}; fix: target a newer Istio or drop the feature` });
+      out.push({
+        file,
+        path: "versions.istio",
+        message: `${shortfall(req.feature, { istio: t.istio })}; fix: target a newer Istio or drop the feature`,
+      });
     else if (FEATURES[req.feature].envoy !== undefined && !supports({ envoy: t.envoy }, req.feature))
-      out.push({ file, path: "versions.envoy", message: `${shortfall(req.feature, { envoy: t.envoy })}; fix: raise versions.envoy or drop the feature` });
+      out.push({
+        file,
+        path: "versions.envoy",
+        message: `${shortfall(req.feature, { envoy: t.envoy })}; fix: raise versions.envoy or drop the feature`,
+      });
   }
   return out;
 }

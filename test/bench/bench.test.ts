@@ -26,7 +26,14 @@ describe("bench", () => {
     const s = sum.scenarios[0]!;
     expect(s.loads.map((l) => l.load)).toEqual([0.5, 0.85]);
     for (const l of s.loads) {
-      expect(Object.keys(l.results).sort()).toEqual(["clairvoyant-greedy", "epp", "inference-router", "least-request", "least-request+outlier", "round-robin"]);
+      expect(Object.keys(l.results).sort()).toEqual([
+        "clairvoyant-greedy",
+        "epp",
+        "inference-router",
+        "least-request",
+        "least-request+outlier",
+        "round-robin",
+      ]);
       for (const r of Object.values(l.results)) {
         expect(r.seeds).toBe(2);
         expect(r.perSeed.ttftP99).toHaveLength(2);

@@ -8,31 +8,52 @@ import type { HttpStream } from "../../src/host/index.js";
 import { counter, MODEL, record, scrape, sleep, startBed, type Bed } from "./harness.js";
 
 let bed: Bed | undefined;
-afterEach(async () => { await bed?.close(); bed = undefined; });
+afterEach(async () => {
+  await bed?.close();
+  bed = undefined;
+});
 
-interface Shot { status: number; upstream: string; worker: number; mode: string; details: string | undefined }
+interface Shot {
+  status: number;
+  upstream: string;
+  worker: number;
+  mode: string;
+  details: string | undefined;
+}
 
 /** Records, per gateway request, the worker VM that took its stream and how the host ran it. */
 function spyStreams(b: Bed): Array<{ worker: number; s: HttpStream }> {
   const seen: Array<{ worker: number; s: HttpStream }> = [];
   const p = b.gw.proxy;
   const orig = p.newStream.bind(p);
-  p.newStream = (worker = 0) => { const s = orig(worker); seen.push({ worker, s }); return s; };
+  p.newStream = (worker = 0) => {
+    const s = orig(worker);
+    seen.push({ worker, s });
+    return s;
+  };
   return seen;
 }
 
 async function shoot(b: Bed, seen: Array<{ worker: number; s: HttpStream }>, n: number): Promise<Shot[]> {
   const out: Shot[] = [];
-  for (let i = 0; i < n; i++) { // sequential: the gateway alternates worker 0, 1, 0, ...
+  for (let i = 0; i < n; i++) {
+    // sequential: the gateway alternates worker 0, 1, 0, ...
     const k = seen.length;
     const r = await fetch(`http://127.0.0.1:${b.gw.port}/v1/chat/completions`, {
-      method: "POST", headers: { "content-type": "application/json" },
+      method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: MODEL, max_tokens: 2, messages: [{ role: "user", content: "hi" }] }),
       signal: AbortSignal.timeout(10_000),
     });
     await r.arrayBuffer();
     const st = seen[k]!;
-    out.push({ status: r.status, upstream: r.headers.get("x-inference-router-upstream") ?? "", worker: st.worker, mode: st.s.mode, details: st.s.localReply?.details });
+    out.push({
+      status: r.status,
+      upstream: r.headers.get("x-inference-router-upstream") ?? "",
+      worker: st.worker,
+      mode: st.s.mode,
+      details: st.s.localReply?.details,
+    });
   }
   return out;
 }
@@ -48,8 +69,12 @@ describe("a trapped worker VM, through the gateway (pool steering, 4 pools, 2 wo
     expect((await shoot(b, seen, 2)).every((s) => s.status === 200)).toBe(true);
     trap(b);
     const shots = await shoot(b, seen, 8);
-    const failed = shots.filter((s) => s.worker === 0), healthy = shots.filter((s) => s.worker === 1);
-    record("policy-fail-closed", { failedWorker: failed.map((s) => `${s.status}/${s.details}`), otherWorker: healthy.map((s) => s.status) });
+    const failed = shots.filter((s) => s.worker === 0),
+      healthy = shots.filter((s) => s.worker === 1);
+    record("policy-fail-closed", {
+      failedWorker: failed.map((s) => `${s.status}/${s.details}`),
+      otherWorker: healthy.map((s) => s.status),
+    });
     expect(failed).toHaveLength(4);
     for (const s of failed) expect(s).toMatchObject({ status: 503, mode: "fail", details: "wasm_fail_stream", upstream: "" });
     for (const s of healthy) expect(s.status).toBe(200);
@@ -65,9 +90,14 @@ describe("a trapped worker VM, through the gateway (pool steering, 4 pools, 2 wo
     trap(b);
     const before = await routed(b);
     const shots = await shoot(b, seen, 12);
-    const failed = shots.filter((s) => s.worker === 0), healthy = shots.filter((s) => s.worker === 1);
+    const failed = shots.filter((s) => s.worker === 0),
+      healthy = shots.filter((s) => s.worker === 1);
     const after = await routed(b);
-    record("policy-fail-open", { failedWorker: failed.map((s) => `${s.status} ${s.upstream.split("/")[0]}`), otherWorker: healthy.map((s) => `${s.status} ${s.upstream.split("/")[0]}`), filterRouted: after - before });
+    record("policy-fail-open", {
+      failedWorker: failed.map((s) => `${s.status} ${s.upstream.split("/")[0]}`),
+      otherWorker: healthy.map((s) => `${s.status} ${s.upstream.split("/")[0]}`),
+      filterRouted: after - before,
+    });
     for (const s of failed) {
       expect(s).toMatchObject({ status: 200, mode: "skip", details: undefined });
       expect(s.upstream.split("/")[0]).toBe("p0"); // no pool header: where Envoy's route sends it without the filter
@@ -91,8 +121,10 @@ describe("a trapped worker VM, through the gateway (pool steering, 4 pools, 2 wo
     const afterShots = await shoot(b, seen, 8);
     const reloaded = afterShots.filter((s) => s.worker === 0);
     record("policy-fail-reload", {
-      duringBackoff: during.map((s) => `${s.status}/${s.details}`), afterBackoff: reloaded.map((s) => `${s.status} ${s.mode}`),
-      reloads: b.gw.proxy.workers[0]!.reloads, filterRouted: (await routed(b)) - before,
+      duringBackoff: during.map((s) => `${s.status}/${s.details}`),
+      afterBackoff: reloaded.map((s) => `${s.status} ${s.mode}`),
+      reloads: b.gw.proxy.workers[0]!.reloads,
+      filterRouted: (await routed(b)) - before,
     });
     expect(b.gw.proxy.workers[0]!.reloads).toBe(1);
     expect(b.gw.proxy.workers[0]!.failed).toBe(false);

@@ -78,11 +78,19 @@ export async function startBed(o: BedOptions): Promise<Bed> {
   let upstreams: Record<string, string[]>;
   let upstreamOf: string[];
   if (o.steering === "pool") {
-    pools = sims.map((s, i) => ({ name: `p${i}`, gpu: s.model.spec.gpu, weight: s.model.spec.gpu === "a100" ? 3 : 1, models: [MODEL], metrics, ...orca }));
+    pools = sims.map((s, i) => ({
+      name: `p${i}`,
+      gpu: s.model.spec.gpu,
+      weight: s.model.spec.gpu === "a100" ? 3 : 1,
+      models: [MODEL],
+      metrics,
+      ...orca,
+    }));
     upstreams = Object.fromEntries(sims.map((s, i) => [`p${i}`, [s.address]]));
     upstreamOf = sims.map((_, i) => `p${i}`);
   } else {
-    const a = addresses.slice(0, Math.ceil(n / 2)), l = addresses.slice(Math.ceil(n / 2));
+    const a = addresses.slice(0, Math.ceil(n / 2)),
+      l = addresses.slice(Math.ceil(n / 2));
     pools = [
       { name: "a100", gpu: "a100", weight: 3, models: [MODEL], endpoints: a, metrics, ...orca },
       { name: "l4", gpu: "l4", weight: 1, models: [MODEL], endpoints: l, metrics, ...orca },
@@ -104,14 +112,34 @@ export async function startBed(o: BedOptions): Promise<Bed> {
     local: { pools: Object.fromEntries(Object.entries(upstreams).map(([p, a]) => [p, { addresses: a }])) },
   };
   const cfg = parseLocalConfig(doc, `faults-${o.steering}.yaml`);
-  const gw = new Gateway({ router: cfg.router, upstreams, wasm: WASM, workers: o.workers ?? 2, port: 0, adminPort: 0, upstreamTimeoutMs: o.upstreamTimeoutMs ?? 10_000, logLevel: "info" });
+  const gw = new Gateway({
+    router: cfg.router,
+    upstreams,
+    wasm: WASM,
+    workers: o.workers ?? 2,
+    port: 0,
+    adminPort: 0,
+    upstreamTimeoutMs: o.upstreamTimeoutMs ?? 10_000,
+    logLevel: "info",
+  });
   await gw.start();
   const ejections: Bed["ejections"] = [];
   const recoveries: Bed["recoveries"] = [];
   hookLogs(gw, ejections, recoveries);
   return {
-    gw, sims, upstreamOf, addresses, ports: sims.map((s) => s.port), pools: Object.keys(upstreams), opts: { steering: o.steering, intervalMs }, ejections, recoveries,
-    close: async () => { await gw.close(); await Promise.all(sims.map((s) => s.close().catch(() => undefined))); },
+    gw,
+    sims,
+    upstreamOf,
+    addresses,
+    ports: sims.map((s) => s.port),
+    pools: Object.keys(upstreams),
+    opts: { steering: o.steering, intervalMs },
+    ejections,
+    recoveries,
+    close: async () => {
+      await gw.close();
+      await Promise.all(sims.map((s) => s.close().catch(() => undefined)));
+    },
   };
 }
 
@@ -139,7 +167,13 @@ export async function restart(bed: Bed, i: number): Promise<Simulator> {
   await old.close().catch(() => undefined);
   const s = new Simulator({ name: `sim-${i}`, gpu: old.model.spec.gpu, models: [MODEL], seed: 200 + i });
   for (let t = 0; ; t++) {
-    try { await s.listen(port); break; } catch (e) { if (t >= 20) throw e; await sleep(25); }
+    try {
+      await s.listen(port);
+      break;
+    } catch (e) {
+      if (t >= 20) throw e;
+      await sleep(25);
+    }
   }
   bed.sims[i] = s;
   return s;
@@ -148,12 +182,33 @@ export async function restart(bed: Bed, i: number): Promise<Simulator> {
 /** A server that accepts connections and never answers (a hung process); closes its sockets on close(). */
 export async function blackhole(port: number): Promise<{ close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
-  const srv = net.createServer((s) => { sockets.add(s); s.on("error", () => undefined); s.on("close", () => sockets.delete(s)); s.resume(); });
+  const srv = net.createServer((s) => {
+    sockets.add(s);
+    s.on("error", () => undefined);
+    s.on("close", () => sockets.delete(s));
+    s.resume();
+  });
   for (let t = 0; ; t++) {
-    try { await new Promise<void>((res, rej) => { srv.once("error", rej); srv.listen(port, "127.0.0.1", () => { srv.off("error", rej); res(); }); }); break; }
-    catch (e) { if (t >= 20) throw e; await sleep(25); }
+    try {
+      await new Promise<void>((res, rej) => {
+        srv.once("error", rej);
+        srv.listen(port, "127.0.0.1", () => {
+          srv.off("error", rej);
+          res();
+        });
+      });
+      break;
+    } catch (e) {
+      if (t >= 20) throw e;
+      await sleep(25);
+    }
   }
-  return { close: () => { for (const s of sockets) s.destroy(); return new Promise<void>((r) => srv.close(() => r())); } };
+  return {
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((r) => srv.close(() => r()));
+    },
+  };
 }
 
 // ------------------------------------------------------------------ load
@@ -195,7 +250,11 @@ export function startLoad(gw: Gateway, o: { concurrency?: number; maxMs?: number
       const [pool, address] = (r.headers.get("x-inference-router-upstream") ?? "/").split("/");
       let kind = "";
       if (r.status >= 400) {
-        try { kind = (JSON.parse(text) as { error?: { type?: string } }).error?.type ?? ""; } catch { kind = text.slice(0, 60); }
+        try {
+          kind = (JSON.parse(text) as { error?: { type?: string } }).error?.type ?? "";
+        } catch {
+          kind = text.slice(0, 60);
+        }
       }
       samples.push({ t0, t1: now(), status: r.status, address: address ?? "", pool: pool ?? "", kind });
     } catch (e) {
@@ -209,7 +268,13 @@ export function startLoad(gw: Gateway, o: { concurrency?: number; maxMs?: number
     }
   };
   const running = Promise.all(Array.from({ length: concurrency }, client));
-  return { samples, stop: async () => { stopped = true; await running; } };
+  return {
+    samples,
+    stop: async () => {
+      stopped = true;
+      await running;
+    },
+  };
 }
 
 /** Waits (bounded) until pred() holds, checking every stepMs. Returns the time it first held, or undefined. */
@@ -271,15 +336,32 @@ export interface Tally {
 }
 
 export function classify(samples: Sample[], w: Windows): Tally {
-  const t: Tally = { requests: samples.length, ok: 0, fiveXx: 0, filterLocal: 0, knownDead: 0, inFlight: 0, detection: 0, other: 0, sentToEjected: 0, statuses: {} };
+  const t: Tally = {
+    requests: samples.length,
+    ok: 0,
+    fiveXx: 0,
+    filterLocal: 0,
+    knownDead: 0,
+    inFlight: 0,
+    detection: 0,
+    other: 0,
+    sentToEjected: 0,
+    statuses: {},
+  };
   const ejectedEnd = w.recoveredAt ?? Infinity;
   for (const s of samples) {
     t.statuses[s.status] = (t.statuses[s.status] ?? 0) + 1;
     const toFaulted = s.address === w.address;
     // Sent after the ejection was logged (t0 is when the client sent it; the filter decides a little later).
     if (toFaulted && w.ejectedAt !== undefined && s.t0 > w.ejectedAt && s.t0 < ejectedEnd) t.sentToEjected++;
-    if (s.status >= 200 && s.status < 400) { t.ok++; continue; }
-    if (s.status < 500) { t.other++; continue; }
+    if (s.status >= 200 && s.status < 400) {
+      t.ok++;
+      continue;
+    }
+    if (s.status < 500) {
+      t.other++;
+      continue;
+    }
     t.fiveXx++;
     if (s.address === "") t.filterLocal++;
     else if (!toFaulted) t.other++;

@@ -9,7 +9,20 @@
 // the filter can steer around a dead one; endpoint steering has two pools of two endpoints.
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  blackhole, classify, counter, ejectionStat, now, record, restart, scrape, sleep, startBed, startLoad, until, type Bed, type BedOptions,
+  blackhole,
+  classify,
+  counter,
+  ejectionStat,
+  now,
+  record,
+  restart,
+  scrape,
+  sleep,
+  startBed,
+  startLoad,
+  until,
+  type Bed,
+  type BedOptions,
 } from "./harness.js";
 
 const INTERVAL = 100;
@@ -19,11 +32,15 @@ const EJECT_BOUND_MS = 2 * INTERVAL + 400;
 const VICTIM = 1; // an a100: the fast servers take most of the traffic
 
 let bed: Bed | undefined;
-afterEach(async () => { await bed?.close(); bed = undefined; });
+afterEach(async () => {
+  await bed?.close();
+  bed = undefined;
+});
 
 /** Requests the gateway has sent to server i so far. */
 const sentTo = (b: Bed, i: number) => b.gw.upstreamStats.get(b.addresses[i]!)!.requests;
-const ejectedBy = (b: Bed, i: number, re: RegExp, after: number) => b.ejections.find((e) => e.upstream === b.upstreamOf[i] && e.at >= after && re.test(e.message));
+const ejectedBy = (b: Bed, i: number, re: RegExp, after: number) =>
+  b.ejections.find((e) => e.upstream === b.upstreamOf[i] && e.at >= after && re.test(e.message));
 
 interface Outcome {
   b: Bed;
@@ -70,10 +87,18 @@ async function dieAndRecover(name: string, o: BedOptions, how: "dead" | "close",
   const t = classify(load.samples, { address: b.addresses[VICTIM]!, faultAt, ejectedAt, recoveredAt: recoverAt });
   const pollBackAt = b.recoveries.find((r) => r.upstream === b.upstreamOf[VICTIM] && r.at >= recoverAt)?.at;
   record(name, {
-    steering: o.steering, how, intervalMs: INTERVAL, outlier: o.outlier ?? "defaults", ...t,
-    ejectMs: ejectMs === undefined ? null : Math.round(ejectMs), ejectIntervals: ejectMs === undefined ? null : +(ejectMs / INTERVAL).toFixed(2),
-    ejectedBy: b.ejections.filter((e) => e.upstream === b.upstreamOf[VICTIM] && e.at >= faultAt).map((e) => e.message.replace(/^.*after /, "")),
-    sentAfterEject, backMs: backMs === undefined ? null : Math.round(backMs),
+    steering: o.steering,
+    how,
+    intervalMs: INTERVAL,
+    outlier: o.outlier ?? "defaults",
+    ...t,
+    ejectMs: ejectMs === undefined ? null : Math.round(ejectMs),
+    ejectIntervals: ejectMs === undefined ? null : +(ejectMs / INTERVAL).toFixed(2),
+    ejectedBy: b.ejections
+      .filter((e) => e.upstream === b.upstreamOf[VICTIM] && e.at >= faultAt)
+      .map((e) => e.message.replace(/^.*after /, "")),
+    sentAfterEject,
+    backMs: backMs === undefined ? null : Math.round(backMs),
     pollLiftMs: pollBackAt === undefined ? null : Math.round(pollBackAt - recoverAt),
   });
   return { b, t, ejectMs, sentAfterEject, backMs, statsDuring, ejBefore };
@@ -116,7 +141,12 @@ describe("a server dies under load, default outlier settings (passive ejection a
 describe("a server dies: health from metrics polls alone (passive ejection off: consecutiveErrors 1000)", () => {
   const outlier = { consecutiveErrors: 1000 };
   it("endpoint steering: two unanswered polls eject it (within two poll intervals), the first good poll takes it back", async () => {
-    const x = await dieAndRecover("polls-close-endpoint", { steering: "endpoint", intervalMs: INTERVAL, outlier }, "close", /unanswered metrics polls/);
+    const x = await dieAndRecover(
+      "polls-close-endpoint",
+      { steering: "endpoint", intervalMs: INTERVAL, outlier },
+      "close",
+      /unanswered metrics polls/,
+    );
     expectNoFilterCaused5xx(x);
     expect(x.ejectMs, "ejected by polls").toBeDefined();
     expect(x.ejectMs!).toBeLessThan(EJECT_BOUND_MS);
@@ -129,7 +159,12 @@ describe("a server dies: health from metrics polls alone (passive ejection off: 
   // Found by this suite: a pool polled member by member was never ejected by polls. A pool is now ejected when
   // every listed member missed two polls in a row, and any member's answer takes it back.
   it("pool steering: a pool whose only member stopped answering polls is ejected within two poll intervals", async () => {
-    const x = await dieAndRecover("polls-close-pool", { steering: "pool", intervalMs: INTERVAL, outlier }, "close", /unanswered metrics polls/);
+    const x = await dieAndRecover(
+      "polls-close-pool",
+      { steering: "pool", intervalMs: INTERVAL, outlier },
+      "close",
+      /unanswered metrics polls/,
+    );
     expect(counter(x.statsDuring, "inference_router_poll_failures")).toBeGreaterThan(0);
     expect(x.ejectMs, "ejected by polls").toBeDefined();
     expectNoFilterCaused5xx(x);
@@ -140,7 +175,13 @@ describe("a server hangs (accepts connections, never answers)", () => {
   it("endpoint steering: its polls time out, it is ejected, and no new request is sent to it", async () => {
     // metrics.timeoutMs 150: a poll times out after 150 ms; the next one is sent on the next tick, so the second
     // miss lands about 2 × (timeout + interval) after the hang. Data-path requests to it time out at 1.5 s (504).
-    bed = await startBed({ steering: "endpoint", intervalMs: INTERVAL, metricsTimeoutMs: 150, upstreamTimeoutMs: 1500, outlier: { consecutiveErrors: 1000 } });
+    bed = await startBed({
+      steering: "endpoint",
+      intervalMs: INTERVAL,
+      metricsTimeoutMs: 150,
+      upstreamTimeoutMs: 1500,
+      outlier: { consecutiveErrors: 1000 },
+    });
     const b = bed;
     const load = startLoad(b.gw, { concurrency: 6, maxMs: 12_000 });
     await sleep(700);
@@ -158,8 +199,12 @@ describe("a server hangs (accepts connections, never answers)", () => {
       const t = classify(load.samples, { address: b.addresses[VICTIM]!, faultAt, ejectedAt });
       const ejectMs = ejectedAt === undefined ? undefined : ejectedAt - faultAt;
       record("hang-endpoint", {
-        intervalMs: INTERVAL, metricsTimeoutMs: 150, upstreamTimeoutMs: 1500, ...t,
-        ejectMs: ejectMs === undefined ? null : Math.round(ejectMs), sentAfterEject,
+        intervalMs: INTERVAL,
+        metricsTimeoutMs: 150,
+        upstreamTimeoutMs: 1500,
+        ...t,
+        ejectMs: ejectMs === undefined ? null : Math.round(ejectMs),
+        sentAfterEject,
         pollFailures: counter(stats, "inference_router_poll_failures"),
       });
       expect(ejectMs, "ejected by polls").toBeDefined();
@@ -194,7 +239,11 @@ describe.each(["endpoint", "pool"] as const)("a server's metrics go bad, %s stee
     await load.stop();
     const t = classify(load.samples, { address: b.addresses[VICTIM]!, faultAt });
     const fig = {
-      steering, intervalMs: INTERVAL, faultMs: 10 * INTERVAL, ...t, sentToVictimDuringFault: sentDuring,
+      steering,
+      intervalMs: INTERVAL,
+      faultMs: 10 * INTERVAL,
+      ...t,
+      sentToVictimDuringFault: sentDuring,
       [stat]: counter(after, `inference_router_${stat}`) - counter(before, `inference_router_${stat}`),
       ejections: b.ejections.filter((e) => e.at >= faultAt).length,
     };

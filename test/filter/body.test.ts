@@ -78,7 +78,10 @@ describe("body mode on an Envoy without allow_on_headers_stop_iteration", () => 
   it("is never stalled: the tick releases the held request within the timeout, routed on headers alone", async () => {
     const p = await routerProxy(bodyCfg(), { allowOnHeadersStopIteration: false });
     const s = p.newStream();
-    s.sendRequestHeaders({ ":method": "POST", ":path": "/v1/chat/completions", ":authority": "x", "content-type": "application/json" }, false);
+    s.sendRequestHeaders(
+      { ":method": "POST", ":path": "/v1/chat/completions", ":authority": "x", "content-type": "application/json" },
+      false,
+    );
     s.sendRequestBody(JSON.stringify({ model: "mistral-7b", messages: [] }), true);
     // StopIteration was rewritten to StopAll: Envoy withholds the body from the filter.
     expect(s.reachedRouter).toBe(false);

@@ -79,7 +79,11 @@ describe("learned capacity", () => {
   it("a failing upstream does not look fast: its 5xx answers are exposure without completions", async () => {
     const p = await routerProxy(config(false));
     for (let i = 0; i < 40; i++) {
-      const r = await p.request({ ...oip("m"), keepOpen: true, response: (h) => ({ status: h.get("x-gateway-destination-endpoint")?.startsWith(SLOW) ? 503 : 200 }) });
+      const r = await p.request({
+        ...oip("m"),
+        keepOpen: true,
+        response: (h) => ({ status: h.get("x-gateway-destination-endpoint")?.startsWith(SLOW) ? 503 : 200 }),
+      });
       p.advance(20);
       r.stream.complete();
       p.advance(200);

@@ -108,7 +108,8 @@ describe("config pushes while requests flow", () => {
   it("only the newest root polls; the replaced one stops with its last stream", async () => {
     const CLUSTER = "outbound|8000||vllm.llm.svc.cluster.local";
     const polled = (i: number) => ({
-      steering: "endpoint", polling: { intervalMs: 1000 },
+      steering: "endpoint",
+      polling: { intervalMs: 1000 },
       pools: [{ name: "a", models: ["m"], endpoints: [KEEP, `10.0.${i}.2:8000`], metrics: { cluster: CLUSTER } }],
     });
     const p = await routerProxy(polled(1), { clusters: [CLUSTER] });

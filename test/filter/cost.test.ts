@@ -8,7 +8,10 @@ import { oip, routerProxy } from "./helpers.js";
 const SHARED = new Set(["proxy_get_shared_data", "proxy_set_shared_data"]);
 const endpoints = (n: number) => Array.from({ length: n }, (_, i) => `10.1.0.${i + 1}:8000`);
 /** Pool mode: one endpoint per pool (the picker chooses among 8 pools). */
-const poolMode = (n: number) => ({ steering: "pool", pools: endpoints(n).map((e, i) => ({ name: `p${i}`, models: ["llama-3-8b"], endpoints: [e] })) });
+const poolMode = (n: number) => ({
+  steering: "pool",
+  pools: endpoints(n).map((e, i) => ({ name: `p${i}`, models: ["llama-3-8b"], endpoints: [e] })),
+});
 const endpointMode = (n: number) => ({ steering: "endpoint", pools: [{ name: "gpu", models: ["llama-3-8b"], endpoints: endpoints(n) }] });
 
 /** Host calls by name over `n` steered requests (request headers → response 200 → end), per request. */
@@ -39,7 +42,10 @@ describe("host calls per steered request", () => {
     // Two clock reads: at the pick, and at the end for learned capacity (this pool has no weight: the time in
     // flight is the exposure the estimator divides by). A weighted pool reads the clock once.
     expect(byName["proxy_get_current_time_nanoseconds"]).toBe(2);
-    const weighted = await routerProxy({ steering: "endpoint", pools: [{ name: "gpu", models: ["llama-3-8b"], weight: 1, endpoints: endpoints(64) }] }, { traceHostCalls: true });
+    const weighted = await routerProxy(
+      { steering: "endpoint", pools: [{ name: "gpu", models: ["llama-3-8b"], weight: 1, endpoints: endpoints(64) }] },
+      { traceHostCalls: true },
+    );
     expect((await callsPerRequest(weighted, 20)).byName["proxy_get_current_time_nanoseconds"]).toBe(1);
   });
 

@@ -6,7 +6,21 @@ import type { Proxy, RequestResult, RequestSpec } from "../../src/host/index.js"
 import { chat, loadKey, oip, routerProxy, twoPools, writeReport } from "./helpers.js";
 
 const HEADER = "x-inference-router-decision";
-const LOG_KEYS = ["v", "reason", "protocol", "model", "priority", "pool", "endpoint", "score", "runner_up", "runner_up_score", "candidates", "stale", "request_id"];
+const LOG_KEYS = [
+  "v",
+  "reason",
+  "protocol",
+  "model",
+  "priority",
+  "pool",
+  "endpoint",
+  "score",
+  "runner_up",
+  "runner_up_score",
+  "candidates",
+  "stale",
+  "request_id",
+];
 const HEADER_KEYS = ["v", "reason", "pool", "endpoint", "score", "runner_up", "runner_up_score"];
 const TRACE = { decisionTrace: { header: true, log: true } };
 
@@ -47,7 +61,10 @@ function sent(r: RequestResult): Record<string, string> {
 
 /** The decision log lines so far, parsed. */
 function lines(p: Proxy): Record<string, string>[] {
-  return p.logs.messages().filter((m) => / decision v=/.test(m)).map((m) => decision(m));
+  return p.logs
+    .messages()
+    .filter((m) => / decision v=/.test(m))
+    .map((m) => decision(m));
 }
 
 const first = (r: RequestResult) => r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
@@ -61,23 +78,57 @@ describe("decision trace: one reason per decision", () => {
     const r = await p.request(oip("mistral-7b", { headers: { "x-request-id": "req-42" } }));
     // Scores (default weights, capacity 1): idle (0 + 1) / 1 = 1; a queue of 2 weighs 2 each: (2·2 + 1) / 1 = 5.
     const h = sent(r);
-    expect(h).toEqual({ v: "1", reason: "least_loaded", pool: "l4", endpoint: "10.0.1.2:8000", score: "1.0000", runner_up: "10.0.1.1:8000", runner_up_score: "5.0000" });
+    expect(h).toEqual({
+      v: "1",
+      reason: "least_loaded",
+      pool: "l4",
+      endpoint: "10.0.1.2:8000",
+      score: "1.0000",
+      runner_up: "10.0.1.1:8000",
+      runner_up_score: "5.0000",
+    });
     expect(first(r)).toBe(h.endpoint);
     const [l] = lines(p);
     expect(l).toEqual({
-      v: "1", reason: "least_loaded", protocol: "oip-infer", model: "mistral-7b", priority: "0", pool: "l4", endpoint: "10.0.1.2:8000",
-      score: "1.0000", runner_up: "10.0.1.1:8000", runner_up_score: "5.0000", candidates: "2", stale: "0", request_id: "req-42",
+      v: "1",
+      reason: "least_loaded",
+      protocol: "oip-infer",
+      model: "mistral-7b",
+      priority: "0",
+      pool: "l4",
+      endpoint: "10.0.1.2:8000",
+      score: "1.0000",
+      runner_up: "10.0.1.1:8000",
+      runner_up_score: "5.0000",
+      candidates: "2",
+      stale: "0",
+      request_id: "req-42",
     });
     expect(p.logs.atLevel("info").some((e) => e.message.startsWith("inference-router decision "))).toBe(true);
   });
 
   it("prefix_affinity: a new prefix is placed by rendezvous, then its holder keeps it", async () => {
-    const p = await routerProxy({
-      steering: "endpoint", body: { enabled: true }, affinity: { prefix: { enabled: true, blockBytes: 64, blocks: 4 } },
-      pools: [{ name: "a", models: ["m"], endpoints: ["10.0.0.1:8000", "10.0.0.2:8000", "10.0.0.3:8000"] }], ...TRACE,
-    }, { allowOnHeadersStopIteration: true });
+    const p = await routerProxy(
+      {
+        steering: "endpoint",
+        body: { enabled: true },
+        affinity: { prefix: { enabled: true, blockBytes: 64, blocks: 4 } },
+        pools: [{ name: "a", models: ["m"], endpoints: ["10.0.0.1:8000", "10.0.0.2:8000", "10.0.0.3:8000"] }],
+        ...TRACE,
+      },
+      { allowOnHeadersStopIteration: true },
+    );
     const system = "You are a meticulous assistant for the ACME support desk. ".repeat(4);
-    const ask = (q: string): RequestSpec => ({ ...chat("m"), body: JSON.stringify({ model: "m", messages: [{ role: "system", content: system }, { role: "user", content: q }] }) });
+    const ask = (q: string): RequestSpec => ({
+      ...chat("m"),
+      body: JSON.stringify({
+        model: "m",
+        messages: [
+          { role: "system", content: system },
+          { role: "user", content: q },
+        ],
+      }),
+    });
     const a = await p.request(ask("q1"));
     const b = await p.request(ask("q2"));
     expect(sent(a).reason).toBe("prefix_affinity");
@@ -88,14 +139,22 @@ describe("decision trace: one reason per decision", () => {
 
   it("lora_affinity: the upstream running the adapter is preferred", async () => {
     const cluster = "outbound|8000||vllm-a.llm.svc.cluster.local";
-    const p = await routerProxy({
-      steering: "endpoint", affinity: { prefix: { maxLoadFactor: 10 } }, ...TRACE,
-      pools: [{ name: "a", models: ["m"], modelPrefixes: ["m:"], endpoints: ["10.0.0.1:8000", "10.0.0.2:8000"], metrics: { cluster } }],
-    }, { clusters: [cluster] });
+    const p = await routerProxy(
+      {
+        steering: "endpoint",
+        affinity: { prefix: { maxLoadFactor: 10 } },
+        ...TRACE,
+        pools: [{ name: "a", models: ["m"], modelPrefixes: ["m:"], endpoints: ["10.0.0.1:8000", "10.0.0.2:8000"], metrics: { cluster } }],
+      },
+      { clusters: [cluster] },
+    );
     p.advance(1000);
     for (const c of p.callouts.pending) {
       const lora = c.headers["x-gateway-destination-endpoint"] === "10.0.0.2:8000" ? "sql" : "";
-      c.respond({ status: 200, body: `vllm:num_requests_running{model_name="m"} 1\nvllm:lora_requests_info{max_lora="4",running_lora_adapters="${lora}",waiting_lora_adapters=""} 1\n` });
+      c.respond({
+        status: 200,
+        body: `vllm:num_requests_running{model_name="m"} 1\nvllm:lora_requests_info{max_lora="4",running_lora_adapters="${lora}",waiting_lora_adapters=""} 1\n`,
+      });
     }
     const h = sent(await p.request(oip("m:sql")));
     expect(h).toMatchObject({ reason: "lora_affinity", endpoint: "10.0.0.2:8000" });
@@ -103,8 +162,13 @@ describe("decision trace: one reason per decision", () => {
 
   it("fallback_pool, then saturated and shed when everything is full", async () => {
     const p = await routerProxy({
-      pools: [{ name: "local", models: ["m"], maxInFlight: 1, fallback: "remote" }, { name: "remote", models: ["m"], maxInFlight: 1 }],
-      models: [{ name: "m", priority: -1 }], headers: { priorityIn: "x-priority", trustedPeers: ["ns:vip"] }, ...TRACE,
+      pools: [
+        { name: "local", models: ["m"], maxInFlight: 1, fallback: "remote" },
+        { name: "remote", models: ["m"], maxInFlight: 1 },
+      ],
+      models: [{ name: "m", priority: -1 }],
+      headers: { priorityIn: "x-priority", trustedPeers: ["ns:vip"] },
+      ...TRACE,
     });
     expect(sent(await p.request(oip("m", { keepOpen: true })))).toMatchObject({ reason: "least_loaded", pool: "local" });
     const fb = sent(await p.request(oip("m", { keepOpen: true })));
@@ -116,7 +180,10 @@ describe("decision trace: one reason per decision", () => {
     const vip = await p.request(oip("m", { peer: "spiffe://cluster.local/ns/vip/sa/batch", headers: { "x-priority": "5" } }));
     expect(sent(vip).reason).toBe("saturated");
     expect(lines(p).map((l) => [l.reason, l.pool, l.candidates])).toEqual([
-      ["least_loaded", "local", "1"], ["fallback_pool", "remote", "2"], ["shed", "-", "2"], ["saturated", sent(vip).pool, "2"],
+      ["least_loaded", "local", "1"],
+      ["fallback_pool", "remote", "2"],
+      ["shed", "-", "2"],
+      ["saturated", sent(vip).pool, "2"],
     ]);
     expect(lines(p).map((l) => l.priority)).toEqual(["-1", "-1", "-1", "5"]);
   });
@@ -161,7 +228,12 @@ describe("decision trace: off, forged, hostile", () => {
     expect(lines(p)).toEqual([]);
     const d = await routerProxy(twoPools(), { logLevel: "debug" });
     await d.request(oip("mistral-7b"));
-    expect(d.logs.atLevel("debug").filter((e) => / decision v=/.test(e.message)).map((e) => decision(e.message).reason)).toEqual(["least_loaded"]);
+    expect(
+      d.logs
+        .atLevel("debug")
+        .filter((e) => / decision v=/.test(e.message))
+        .map((e) => decision(e.message).reason),
+    ).toEqual(["least_loaded"]);
   });
 
   it("an upstream cannot forge it: its copy is replaced, or removed when nothing was decided", async () => {

@@ -12,14 +12,22 @@ const EP2 = "10.0.0.2:8000";
 const UPSTREAM_GAUGES = METRICS.filter((m) => m.type === "gauge").map((m) => m.name);
 
 function endpointPool(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { steering: "endpoint", pools: [{ name: "a", models: ["llama-3-8b"], endpoints: [EP1, EP2], metrics: { cluster: CLUSTER } }], ...extra };
+  return {
+    steering: "endpoint",
+    pools: [{ name: "a", models: ["llama-3-8b"], endpoints: [EP1, EP2], metrics: { cluster: CLUSTER } }],
+    ...extra,
+  };
 }
 
 function vllmPage(waiting: number, running: number, kv: number): string {
   return [
-    "# TYPE vllm:num_requests_running gauge", `vllm:num_requests_running{model_name="llama-3-8b"} ${running}`,
-    "# TYPE vllm:num_requests_waiting gauge", `vllm:num_requests_waiting{model_name="llama-3-8b"} ${waiting}`,
-    "# TYPE vllm:kv_cache_usage_perc gauge", `vllm:kv_cache_usage_perc{model_name="llama-3-8b"} ${kv}`, "",
+    "# TYPE vllm:num_requests_running gauge",
+    `vllm:num_requests_running{model_name="llama-3-8b"} ${running}`,
+    "# TYPE vllm:num_requests_waiting gauge",
+    `vllm:num_requests_waiting{model_name="llama-3-8b"} ${waiting}`,
+    "# TYPE vllm:kv_cache_usage_perc gauge",
+    `vllm:kv_cache_usage_perc{model_name="llama-3-8b"} ${kv}`,
+    "",
   ].join("\n");
 }
 
@@ -73,9 +81,14 @@ describe("per-upstream gauges in /stats/prometheus", () => {
 
   it("an ORCA load report in a response updates the picked upstream's gauges", async () => {
     const p = await routerProxy({ steering: "endpoint", pools: [{ name: "a", models: ["llama-3-8b"], endpoints: [EP1] }] });
-    await p.request(oip("llama-3-8b", {
-      response: () => ({ status: 200, headers: { "endpoint-load-metrics": "TEXT named_metrics.queue=5, named_metrics.kv_cache_utilization=0.7" } }),
-    }));
+    await p.request(
+      oip("llama-3-8b", {
+        response: () => ({
+          status: 200,
+          headers: { "endpoint-load-metrics": "TEXT named_metrics.queue=5, named_metrics.kv_cache_utilization=0.7" },
+        }),
+      }),
+    );
     p.advance(300);
     p.advance(1000);
     expect(gauge(p, "upstream_queue", ep(EP1))).toBe(5);
@@ -98,10 +111,12 @@ describe("per-upstream gauges in /stats/prometheus", () => {
   });
 
   it("pool mode: one series per pool, labelled by pool only, capacity = weight × members", async () => {
-    const p = await routerProxy({ pools: [
-      { name: "a100", models: ["m"], weight: 2, endpoints: [EP1, EP2] },
-      { name: "l4", models: ["m"], weight: 0.35 },
-    ] });
+    const p = await routerProxy({
+      pools: [
+        { name: "a100", models: ["m"], weight: 2, endpoints: [EP1, EP2] },
+        { name: "l4", models: ["m"], weight: 0.35 },
+      ],
+    });
     p.advance(1000);
     expect(gauge(p, "upstream_capacity_milli", { pool: "a100" })).toBe(4000);
     expect(gauge(p, "upstream_capacity_milli", { pool: "l4" })).toBe(350);
@@ -110,9 +125,14 @@ describe("per-upstream gauges in /stats/prometheus", () => {
 
   it("labels survive Istio's own unanchored stats tags, whatever the pool is called", async () => {
     // Two of the tags Istio's bootstrap always carries (tools/packaging/common/envoy_bootstrap.json).
-    const istio = [{ tag_name: "cache", regex: "(cache\\.(.+?)\\.)" }, { tag_name: "tag", regex: "(tag\\.(.+?);\\.)" }];
-    const p = await routerProxy({ steering: "endpoint", pools: [{ name: "kv.cache.tag.x", models: ["m"], endpoints: [EP1] }] },
-      { statsTags: [...istio, ...tagSpecifiers()] });
+    const istio = [
+      { tag_name: "cache", regex: "(cache\\.(.+?)\\.)" },
+      { tag_name: "tag", regex: "(tag\\.(.+?);\\.)" },
+    ];
+    const p = await routerProxy(
+      { steering: "endpoint", pools: [{ name: "kv.cache.tag.x", models: ["m"], endpoints: [EP1] }] },
+      { statsTags: [...istio, ...tagSpecifiers()] },
+    );
     await p.request(oip("m"));
     p.advance(1000);
     expect(gauge(p, "picks", { pool: "kv_cache_tag_x", endpoint: EP1 })).toBe(1);

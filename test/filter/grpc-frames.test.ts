@@ -18,7 +18,13 @@ function request(model: string, padding = 0): Uint8Array {
   const parts: number[] = [];
   const bytesField = (field: number, b: ArrayLike<number>) => {
     parts.push((field << 3) | 2);
-    for (let n = b.length; ; n >>>= 7) { if (n < 0x80) { parts.push(n); break; } parts.push((n & 0x7f) | 0x80); }
+    for (let n = b.length; ; n >>>= 7) {
+      if (n < 0x80) {
+        parts.push(n);
+        break;
+      }
+      parts.push((n & 0x7f) | 0x80);
+    }
     for (let i = 0; i < b.length; i++) parts.push(b[i]!);
   };
   bytesField(3, enc.encode("req"));
@@ -36,15 +42,29 @@ function frame(msg: Uint8Array, opts: { compressed?: boolean; declared?: number 
   return f;
 }
 
-const cat = (...xs: Uint8Array[]) => { const o = new Uint8Array(xs.reduce((n, x) => n + x.length, 0)); let at = 0; for (const x of xs) { o.set(x, at); at += x.length; } return o; };
+const cat = (...xs: Uint8Array[]) => {
+  const o = new Uint8Array(xs.reduce((n, x) => n + x.length, 0));
+  let at = 0;
+  for (const x of xs) {
+    o.set(x, at);
+    at += x.length;
+  }
+  return o;
+};
 
 function open(p: Proxy, path = STREAM): HttpStream {
   const s = p.newStream();
-  s.sendRequestHeaders({ ":method": "POST", ":path": path, ":authority": "llm", "content-type": "application/grpc", te: "trailers" }, false);
+  s.sendRequestHeaders(
+    { ":method": "POST", ":path": path, ":authority": "llm", "content-type": "application/grpc", te: "trailers" },
+    false,
+  );
   return s;
 }
 
-const routed = (s: HttpStream) => ({ model: s.routerRequestHeaders?.get("x-inference-model"), pool: s.routerRequestHeaders?.get("x-inference-pool") });
+const routed = (s: HttpStream) => ({
+  model: s.routerRequestHeaders?.get("x-inference-model"),
+  pool: s.routerRequestHeaders?.get("x-inference-pool"),
+});
 
 function healthy(p: Proxy): void {
   expect(p.logs.atLevel("critical")).toEqual([]);

@@ -8,7 +8,8 @@ import { loadKey, oip, readLoad, routerProxy } from "./helpers.js";
 const CLUSTER = "outbound|8000||vllm.llm.svc.cluster.local";
 const EP1 = "10.0.0.1:8000";
 const EP2 = "10.0.0.2:8000";
-const PAGE = "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting 0\nvllm:num_requests_running 0\nvllm:kv_cache_usage_perc 0.1\n";
+const PAGE =
+  "# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting 0\nvllm:num_requests_running 0\nvllm:kv_cache_usage_perc 0.1\n";
 
 const cfg = (interval = 1000) => ({
   steering: "endpoint",
@@ -42,7 +43,8 @@ describe("health from metrics polls", () => {
     p.advance(1000);
     answer(p, "fail"); // second miss, two intervals after the last good poll: out
     expect(ejected(p, EP1)).toBe(true);
-    for (let i = 0; i < 6; i++) expect((await p.request(oip("m"))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]).toBe(EP2);
+    for (let i = 0; i < 6; i++)
+      expect((await p.request(oip("m"))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]).toBe(EP2);
     expect(p.prometheus()).toMatch(/inference_router_ejections\{pool="a",endpoint="10\.0\.0\.1:8000"\} 1\n/);
     // Still down for a long while: the ejection is renewed and never lapses.
     for (let i = 0; i < 8; i++) {
@@ -55,7 +57,8 @@ describe("health from metrics polls", () => {
     answer(p, "ok");
     expect(ejected(p, EP1)).toBe(false);
     const seen = new Set<string>();
-    for (let i = 0; i < 40 && !seen.has(EP1); i++) seen.add((await p.request(oip("m"))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!);
+    for (let i = 0; i < 40 && !seen.has(EP1); i++)
+      seen.add((await p.request(oip("m"))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!);
     expect(seen.has(EP1)).toBe(true);
   });
 
@@ -79,7 +82,8 @@ describe("health from metrics polls", () => {
       }
       expect(ejected(p, EP1)).toBe(false);
       const seen = new Set<string>();
-      for (let i = 0; i < 40 && !seen.has(EP1); i++) seen.add((await p.request(oip("m"))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!);
+      for (let i = 0; i < 40 && !seen.has(EP1); i++)
+        seen.add((await p.request(oip("m"))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!);
       expect(seen.has(EP1)).toBe(true);
     }
   });
@@ -102,7 +106,12 @@ describe("health from polls in pool mode", () => {
     outlier: { maxEjectionPercent: 100 },
     pools: [
       { name: "a", models: ["m"], endpoints: [EP1, EP2], metrics: { cluster: CLUSTER, timeoutMs: 300 } },
-      { name: "b", models: ["m"], endpoints: ["10.0.1.1:8000"], metrics: { cluster: "outbound|8000||b.llm.svc.cluster.local", timeoutMs: 300 } },
+      {
+        name: "b",
+        models: ["m"],
+        endpoints: ["10.0.1.1:8000"],
+        metrics: { cluster: "outbound|8000||b.llm.svc.cluster.local", timeoutMs: 300 },
+      },
     ],
   };
   const poolEjected = (p: Proxy, pool: string) => readLoad(p, loadKey(pool, pool))!.ejectedUntilMs > p.clock.nowMs();
@@ -148,7 +157,11 @@ describe("poll pacing", () => {
 });
 
 describe("upstream failures without a response", () => {
-  const oneEp = { steering: "endpoint", outlier: { consecutiveErrors: 1, maxEjectionPercent: 100 }, pools: [{ name: "a", models: ["m"], endpoints: [EP1] }] };
+  const oneEp = {
+    steering: "endpoint",
+    outlier: { consecutiveErrors: 1, maxEjectionPercent: 100 },
+    pools: [{ name: "a", models: ["m"], endpoints: [EP1] }],
+  };
   const open = (p: Proxy) => {
     const s = p.newStream();
     s.sendRequestHeaders({ ":method": "POST", ":path": "/v2/models/m/infer", ":authority": "x" }, true);

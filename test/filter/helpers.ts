@@ -14,10 +14,22 @@ export const ROUTER_WASM = join(import.meta.dirname, "..", "..", "build", "infer
  * stats tags the toolkit generates (src/observability/tags.ts), as a configured mesh does.
  */
 export function routerProxy(pluginConfig: object | string, opts: Partial<ProxyOptions> = {}): Promise<Proxy> {
-  return createProxy({ wasm: ROUTER_WASM, pluginConfig, clock: new VirtualClock(1_700_000_000_000), workers: 1, random: mulberry32(7), statsTags: tagSpecifiers(), ...opts });
+  return createProxy({
+    wasm: ROUTER_WASM,
+    pluginConfig,
+    clock: new VirtualClock(1_700_000_000_000),
+    workers: 1,
+    random: mulberry32(7),
+    statsTags: tagSpecifiers(),
+    ...opts,
+  });
 }
 
-export interface Sample { name: string; labels: Record<string, string>; value: number }
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 
 /** Parses Prometheus text exposition (what /stats/prometheus serves): one sample per line, comments skipped. */
 export function parsePrometheus(text: string): Sample[] {
@@ -26,7 +38,8 @@ export function parsePrometheus(text: string): Sample[] {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)$/.exec(line);
     if (!m) continue;
     const labels: Record<string, string> = {};
-    for (const l of m[2]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c));
+    for (const l of m[2]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c));
     out.push({ name: m[1]!, labels, value: Number(m[3]) });
   }
   return out;
@@ -38,7 +51,9 @@ export function parsePrometheus(text: string): Sample[] {
  */
 export function gauge(p: Proxy, name: string, labels: Record<string, string> = {}, plugin = "inference_router"): number | undefined {
   const want = JSON.stringify(Object.entries(labels).sort());
-  const s = parsePrometheus(p.prometheus()).find((x) => x.name === `${plugin}_${name}` && JSON.stringify(Object.entries(x.labels).sort()) === want);
+  const s = parsePrometheus(p.prometheus()).find(
+    (x) => x.name === `${plugin}_${name}` && JSON.stringify(Object.entries(x.labels).sort()) === want,
+  );
   return s?.value;
 }
 
@@ -46,7 +61,14 @@ export function gauge(p: Proxy, name: string, labels: Record<string, string> = {
 export function twoPools(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     pools: [
-      { name: "a100", models: ["llama-3-70b", "llama-3-8b"], modelPrefixes: ["llama-3-8b:"], weight: 2, gpu: "A100", endpoints: ["10.0.0.1:8000", "10.0.0.2:8000"] },
+      {
+        name: "a100",
+        models: ["llama-3-70b", "llama-3-8b"],
+        modelPrefixes: ["llama-3-8b:"],
+        weight: 2,
+        gpu: "A100",
+        endpoints: ["10.0.0.1:8000", "10.0.0.2:8000"],
+      },
       { name: "l4", models: ["llama-3-8b", "mistral-7b"], weight: 1, gpu: "L4", endpoints: ["10.0.1.1:8000", "10.0.1.2:8000"] },
     ],
     ...extra,
@@ -96,6 +118,12 @@ export function readVms(p: Proxy, name = "inference-router"): VmRegistry | undef
 export function writeReport(p: Proxy, key: string, r: { queue: number; kvCache: number; atMs: number; running?: number }): void {
   const e = p.sharedData.get(p.vmId, key);
   if (!e) throw new Error(`no load record ${key}`);
-  const buf = withHeaderFields(e.value, { queue: r.queue, kvCache: r.kvCache, reportedAtMs: r.atMs, sentSinceReport: 0, running: r.running ?? -1 });
+  const buf = withHeaderFields(e.value, {
+    queue: r.queue,
+    kvCache: r.kvCache,
+    reportedAtMs: r.atMs,
+    sentSinceReport: 0,
+    running: r.running ?? -1,
+  });
   p.sharedData.set(p.vmId, key, buf, 0);
 }

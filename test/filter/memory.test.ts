@@ -14,7 +14,10 @@ describe("memory", () => {
   it(`keeps the filter VM's memory flat over ${k(PLAIN)} requests`, { timeout: 120_000 }, async () => {
     const p = await routerProxy(twoPools({ steering: "endpoint" }));
     const reqHeaders = {
-      ":method": "POST", ":path": "/v2/models/llama-3-70b/infer", ":authority": "gpu.example", "content-type": "application/json",
+      ":method": "POST",
+      ":path": "/v2/models/llama-3-70b/infer",
+      ":authority": "gpu.example",
+      "content-type": "application/json",
       "x-gateway-destination-endpoint": "1.2.3.4:5",
     };
     const run = (n: number) => {
@@ -38,19 +41,31 @@ describe("memory", () => {
 describe("memory with load signals", () => {
   it(`stays flat with polling, ORCA reports, LoRA and prefix affinity on (${k(SIGNALS)} requests)`, { timeout: 120_000 }, async () => {
     const CLUSTER = "outbound|8000||vllm.llm.svc.cluster.local";
-    const p = await routerProxy({
-      steering: "endpoint",
-      body: { enabled: true },
-      affinity: { prefix: { enabled: true, blockBytes: 64 } },
-      pools: [{ name: "a", models: ["m"], modelPrefixes: ["m:"], endpoints: ["10.0.0.1:80", "10.0.0.2:80"], metrics: { cluster: CLUSTER } }],
-    }, { clusters: [CLUSTER], allowOnHeadersStopIteration: true });
-    const page = 'vllm:num_requests_waiting{model_name="m"} 1\nvllm:num_requests_running{model_name="m"} 2\nvllm:kv_cache_usage_perc{model_name="m"} 0.3\n' +
+    const p = await routerProxy(
+      {
+        steering: "endpoint",
+        body: { enabled: true },
+        affinity: { prefix: { enabled: true, blockBytes: 64 } },
+        pools: [
+          { name: "a", models: ["m"], modelPrefixes: ["m:"], endpoints: ["10.0.0.1:80", "10.0.0.2:80"], metrics: { cluster: CLUSTER } },
+        ],
+      },
+      { clusters: [CLUSTER], allowOnHeadersStopIteration: true },
+    );
+    const page =
+      'vllm:num_requests_waiting{model_name="m"} 1\nvllm:num_requests_running{model_name="m"} 2\nvllm:kv_cache_usage_perc{model_name="m"} 0.3\n' +
       'vllm:lora_requests_info{max_lora="2",running_lora_adapters="a1",waiting_lora_adapters=""} 1\n';
     const run = (n: number) => {
       for (let i = 0; i < n; i++) {
         const s = p.newStream();
-        s.sendRequestHeaders(new HeaderMap({ ":method": "POST", ":path": "/v1/chat/completions", ":authority": "x", "content-type": "application/json" }), false);
-        s.sendRequestBody(`{"model":"m${i % 3 === 0 ? ":a1" : ""}","messages":[{"role":"system","content":"prefix ${i % 7} ${"x".repeat(100)}"},{"role":"user","content":"q${i}"}]}`, true);
+        s.sendRequestHeaders(
+          new HeaderMap({ ":method": "POST", ":path": "/v1/chat/completions", ":authority": "x", "content-type": "application/json" }),
+          false,
+        );
+        s.sendRequestBody(
+          `{"model":"m${i % 3 === 0 ? ":a1" : ""}","messages":[{"role":"system","content":"prefix ${i % 7} ${"x".repeat(100)}"},{"role":"user","content":"q${i}"}]}`,
+          true,
+        );
         s.sendResponseHeaders(new HeaderMap({ ":status": "200", "endpoint-load-metrics": `TEXT named_metrics.queue=${i % 4}` }), true);
         s.complete();
         if (i % 200 === 0) {
@@ -71,7 +86,10 @@ describe("memory with the decision trace on", () => {
   it(`stays flat with the decision header and info log line on every request (${k(SIGNALS)} requests)`, { timeout: 120_000 }, async () => {
     const p = await routerProxy(twoPools({ steering: "endpoint", decisionTrace: { header: true, log: true } }));
     const reqHeaders = {
-      ":method": "POST", ":path": "/v2/models/llama-3-70b/infer", ":authority": "gpu.example", "content-type": "application/json",
+      ":method": "POST",
+      ":path": "/v2/models/llama-3-70b/infer",
+      ":authority": "gpu.example",
+      "content-type": "application/json",
       "x-request-id": "0123456789abcdef",
     };
     const run = (n: number) => {
@@ -80,7 +98,10 @@ describe("memory with the decision trace on", () => {
         s.sendRequestHeaders(new HeaderMap(reqHeaders), true);
         s.sendResponseHeaders(new HeaderMap({ ":status": "200", "x-inference-router-decision": "forged" }), true);
         s.complete();
-        if (i % 1000 === 0) { p.advance(10); p.logs.clear(); }
+        if (i % 1000 === 0) {
+          p.advance(10);
+          p.logs.clear();
+        }
       }
     };
     run(5_000);

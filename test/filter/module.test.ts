@@ -10,16 +10,33 @@ import { ROUTER_WASM, twoPools } from "./helpers.js";
 
 const NOOP_WASM = join(import.meta.dirname, "..", "..", "build", "test", "noop.wasm");
 
-describe.each([["inference-router", ROUTER_WASM], ["noop", NOOP_WASM]])("%s.wasm", (_name, file) => {
+describe.each([
+  ["inference-router", ROUTER_WASM],
+  ["noop", NOOP_WASM],
+])("%s.wasm", (_name, file) => {
   const bytes = readFileSync(file);
   const info = readModuleInfo(bytes);
   const names = [...info.exports.keys()];
 
   it("exports proxy_abi_version_0_2_1, malloc, memory, _initialize and the proxy_on_* callbacks", () => {
     expect(names.filter((n) => n.startsWith("proxy_abi_version_"))).toEqual(["proxy_abi_version_0_2_1"]);
-    for (const n of ["malloc", "memory", "_initialize", "proxy_on_context_create", "proxy_on_vm_start", "proxy_on_configure",
-      "proxy_on_tick", "proxy_on_request_headers", "proxy_on_request_body", "proxy_on_response_headers", "proxy_on_http_call_response",
-      "proxy_on_log", "proxy_on_done", "proxy_on_delete"]) expect(names).toContain(n);
+    for (const n of [
+      "malloc",
+      "memory",
+      "_initialize",
+      "proxy_on_context_create",
+      "proxy_on_vm_start",
+      "proxy_on_configure",
+      "proxy_on_tick",
+      "proxy_on_request_headers",
+      "proxy_on_request_body",
+      "proxy_on_response_headers",
+      "proxy_on_http_call_response",
+      "proxy_on_log",
+      "proxy_on_done",
+      "proxy_on_delete",
+    ])
+      expect(names).toContain(n);
   });
 
   it("imports only functions Envoy registers for ABI 0.2.1, and never a 0.1.0-only call", () => {
@@ -38,7 +55,13 @@ describe.each([["inference-router", ROUTER_WASM], ["noop", NOOP_WASM]])("%s.wasm
 describe("pass-through filter", () => {
   it("the no-op filter forwards requests and responses unchanged", async () => {
     const p = await createProxy({ wasm: NOOP_WASM, clock: new VirtualClock(), workers: 2 });
-    const r = await p.request({ method: "POST", path: "/v1/chat/completions", headers: { "x-inference-pool": "x" }, body: "{}", response: { status: 201, body: "ok" } });
+    const r = await p.request({
+      method: "POST",
+      path: "/v1/chat/completions",
+      headers: { "x-inference-pool": "x" },
+      body: "{}",
+      response: { status: 201, body: "ok" },
+    });
     expect(r.routerHeaders!["x-inference-pool"]).toBe("x");
     expect(r.routeCacheClears).toBe(0);
     expect(r.status).toBe(201);

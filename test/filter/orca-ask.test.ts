@@ -14,8 +14,11 @@ const ASK = "endpoint-load-metrics-format";
 
 function pool(extra: Record<string, unknown> = {}, metrics: Record<string, unknown> | null = {}): Record<string, unknown> {
   return {
-    name: "a", models: ["llama-3-8b"], endpoints: [EP1, EP2],
-    ...(metrics ? { metrics: { cluster: CLUSTER, ...metrics } } : {}), ...extra,
+    name: "a",
+    models: ["llama-3-8b"],
+    endpoints: [EP1, EP2],
+    ...(metrics ? { metrics: { cluster: CLUSTER, ...metrics } } : {}),
+    ...extra,
   };
 }
 
@@ -51,7 +54,9 @@ describe("asking for ORCA reports on steered requests", () => {
     expect(await askSent(forced)).toBe("JSON");
     const off = await routerProxy(endpointConfig(pool({ orca: false })));
     expect(await askSent(off)).toBeUndefined();
-    const triton = await routerProxy({ pools: [{ name: "t", models: ["llama-3-8b"], metrics: { cluster: CLUSTER, engine: "triton-trtllm" } }] });
+    const triton = await routerProxy({
+      pools: [{ name: "t", models: ["llama-3-8b"], metrics: { cluster: CLUSTER, engine: "triton-trtllm" } }],
+    });
     expect(await askSent(triton)).toBe("JSON");
     // Reading ORCA reports switched off: asking for them would be wasted.
     const noRead = await routerProxy(endpointConfig(pool(), { loadReports: { orca: false } }));
@@ -77,9 +82,17 @@ describe("asking for ORCA reports on steered requests", () => {
 
   it("reads the report the server attaches (vLLM's JSON form) into the picked upstream's record", async () => {
     const p = await routerProxy(endpointConfig(pool()));
-    const r = await p.request(oip("llama-3-8b", {
-      response: (h) => ({ status: 200, headers: h.get(ASK) === "JSON" ? { "endpoint-load-metrics": 'JSON {"named_metrics": {"num_requests_waiting": 4.0, "kv_cache_usage_perc": 0.25}}' } : ({} as Record<string, string>) }),
-    }));
+    const r = await p.request(
+      oip("llama-3-8b", {
+        response: (h) => ({
+          status: 200,
+          headers:
+            h.get(ASK) === "JSON"
+              ? { "endpoint-load-metrics": 'JSON {"named_metrics": {"num_requests_waiting": 4.0, "kv_cache_usage_perc": 0.25}}' }
+              : ({} as Record<string, string>),
+        }),
+      }),
+    );
     const ep = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
     const rec = readLoad(p, loadKey("a", ep))!;
     expect(rec.queue).toBe(4);
@@ -92,9 +105,14 @@ describe("asking for ORCA reports on steered requests", () => {
     // A poll a while ago saw 40 running on each member; since then the servers answer with ORCA (queue, KV only).
     await p.request(oip("llama-3-8b")); // creates both records
     for (const ep of [EP1, EP2]) writeReport(p, loadKey("a", ep), { queue: 0, kvCache: 0.1, atMs: T0 - 2000, running: 40 });
-    const r = await p.request(oip("llama-3-8b", {
-      response: () => ({ status: 200, headers: { "endpoint-load-metrics": 'JSON {"named_metrics": {"num_requests_waiting": 1.0, "kv_cache_usage_perc": 0.2}}' } }),
-    }));
+    const r = await p.request(
+      oip("llama-3-8b", {
+        response: () => ({
+          status: 200,
+          headers: { "endpoint-load-metrics": 'JSON {"named_metrics": {"num_requests_waiting": 1.0, "kv_cache_usage_perc": 0.2}}' },
+        }),
+      }),
+    );
     const ep = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
     const other = ep === EP1 ? EP2 : EP1;
     const rec = readLoad(p, loadKey("a", ep))!;
@@ -107,9 +125,14 @@ describe("asking for ORCA reports on steered requests", () => {
 
   it("reads Envoy's TEXT form (`name:value`, blanks around the pairs) from a response", async () => {
     const p = await routerProxy(endpointConfig(pool()));
-    const r = await p.request(oip("llama-3-8b", {
-      response: () => ({ status: 200, headers: { "endpoint-load-metrics": "TEXT cpu_utilization:0.3 , named_metrics.queue: 6,named_metrics.kv_cache_utilization :0.5" } }),
-    }));
+    const r = await p.request(
+      oip("llama-3-8b", {
+        response: () => ({
+          status: 200,
+          headers: { "endpoint-load-metrics": "TEXT cpu_utilization:0.3 , named_metrics.queue: 6,named_metrics.kv_cache_utilization :0.5" },
+        }),
+      }),
+    );
     const ep = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
     const rec = readLoad(p, loadKey("a", ep))!;
     expect(rec.queue).toBe(6);
@@ -121,9 +144,21 @@ describe("Envoy's BIN form", () => {
   it("reads a base64 protobuf report from a response", async () => {
     const p = await routerProxy(endpointConfig(pool()));
     // named_metrics {"queue": 3} and cpu_utilization 0.5, serialized (xds.data.orca.v3.OrcaLoadReport).
-    const entry = Buffer.concat([Buffer.from([0x0a, 5]), Buffer.from("queue"), Buffer.from([0x11]), Buffer.from(new Float64Array([3]).buffer)]);
-    const report = Buffer.concat([Buffer.from([0x09]), Buffer.from(new Float64Array([0.5]).buffer), Buffer.from([0x42, entry.length]), entry]);
-    const r = await p.request(oip("llama-3-8b", { response: () => ({ status: 200, headers: { "endpoint-load-metrics": `BIN ${report.toString("base64")}` } }) }));
+    const entry = Buffer.concat([
+      Buffer.from([0x0a, 5]),
+      Buffer.from("queue"),
+      Buffer.from([0x11]),
+      Buffer.from(new Float64Array([3]).buffer),
+    ]);
+    const report = Buffer.concat([
+      Buffer.from([0x09]),
+      Buffer.from(new Float64Array([0.5]).buffer),
+      Buffer.from([0x42, entry.length]),
+      entry,
+    ]);
+    const r = await p.request(
+      oip("llama-3-8b", { response: () => ({ status: 200, headers: { "endpoint-load-metrics": `BIN ${report.toString("base64")}` } }) }),
+    );
     const ep = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
     expect(readLoad(p, loadKey("a", ep))!.queue).toBe(3);
   });
@@ -138,7 +173,11 @@ describe("polls skip upstreams with a recent report", () => {
     for (const c of p.callouts.pending) c.respond({ status: 200, body: page });
     p.advance(700);
     // One request at T0+1700, answered with a report: its upstream's record is 300 ms old at the next tick.
-    const r = await p.request(oip("llama-3-8b", { response: () => ({ status: 200, headers: { "endpoint-load-metrics": "TEXT named_metrics.num_requests_waiting:1" } }) }));
+    const r = await p.request(
+      oip("llama-3-8b", {
+        response: () => ({ status: 200, headers: { "endpoint-load-metrics": "TEXT named_metrics.num_requests_waiting:1" } }),
+      }),
+    );
     const reported = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
     const silent = reported === EP1 ? EP2 : EP1;
     expect(readLoad(p, loadKey("a", reported))).toMatchObject({ reportedAtMs: T0 + 1700, queue: 1 });
@@ -179,15 +218,26 @@ describe("polls skip upstreams with a recent report", () => {
   it("subset probing: skipped targets cost no probe", async () => {
     const eps = Array.from({ length: 40 }, (_, i) => `10.0.2.${i + 1}:8000`);
     // staleAfterMs 600 s: every target stays within its re-poll time once polled.
-    const p = await routerProxy({ steering: "endpoint", polling: { subsetAbove: 16, probesPerTick: 8 }, scoring: { staleAfterMs: 600_000 }, loadReports: { orca: true },
-      pools: [{ name: "a", models: ["llama-3-8b"], endpoints: eps, metrics: { cluster: CLUSTER } }] }, { clusters: [CLUSTER] });
+    const p = await routerProxy(
+      {
+        steering: "endpoint",
+        polling: { subsetAbove: 16, probesPerTick: 8 },
+        scoring: { staleAfterMs: 600_000 },
+        loadReports: { orca: true },
+        pools: [{ name: "a", models: ["llama-3-8b"], endpoints: eps, metrics: { cluster: CLUSTER } }],
+      },
+      { clusters: [CLUSTER] },
+    );
     // Poll every target once (traffic earns the probes; no reports in these responses).
     const polled = new Set<string>();
     let now = T0;
     for (let t = 0; t < 100 && polled.size < eps.length; t++, now += 1000) {
       for (let i = 0; i < 16; i++) await p.request(oip("llama-3-8b"));
       p.advance(1000);
-      for (const c of p.callouts.pending) { polled.add(c.headers["x-gateway-destination-endpoint"]!); c.respond({ status: 200, body: "vllm:num_requests_waiting 0\n" }); }
+      for (const c of p.callouts.pending) {
+        polled.add(c.headers["x-gateway-destination-endpoint"]!);
+        c.respond({ status: 200, body: "vllm:num_requests_waiting 0\n" });
+      }
     }
     expect(polled.size).toBe(eps.length);
     p.advance(900);
@@ -204,7 +254,12 @@ describe("polls skip upstreams with a recent report", () => {
 
   it("subset probing follows traffic: no requests, no probes; each worker spends what its own requests earned", async () => {
     const eps = Array.from({ length: 40 }, (_, i) => `10.0.2.${i + 1}:8000`);
-    const cfg = { steering: "endpoint", polling: { subsetAbove: 16, probesPerTick: 8, probesPerRequest: 0.5 }, loadReports: { orca: false }, pools: [{ name: "a", models: ["llama-3-8b"], endpoints: eps, metrics: { cluster: CLUSTER } }] };
+    const cfg = {
+      steering: "endpoint",
+      polling: { subsetAbove: 16, probesPerTick: 8, probesPerRequest: 0.5 },
+      loadReports: { orca: false },
+      pools: [{ name: "a", models: ["llama-3-8b"], endpoints: eps, metrics: { cluster: CLUSTER } }],
+    };
     const p = await routerProxy(cfg, { clusters: [CLUSTER], workers: 2 });
     for (let i = 0; i < 3; i++) p.advance(1000);
     expect(p.callouts.all.length).toBe(0);

@@ -50,7 +50,8 @@ describe("classification and steering headers", () => {
       const h = r.routerHeaders!;
       expect(h["x-inference-pool"]).toBeUndefined();
       const ep = h["x-gateway-destination-endpoint"];
-      if (ep !== undefined) for (const e of ep.split(",")) expect(["10.0.0.1:8000", "10.0.0.2:8000", "10.0.1.1:8000", "10.0.1.2:8000"]).toContain(e);
+      if (ep !== undefined)
+        for (const e of ep.split(",")) expect(["10.0.0.1:8000", "10.0.0.2:8000", "10.0.1.1:8000", "10.0.1.2:8000"]).toContain(e);
       expect(h["x-inference-model"]).not.toBe("spoofed");
       expect(h["x-inference-priority"]).not.toBe("100");
       expect(r.stream.routerRequestHeaders!.getAll("x-gateway-destination-endpoint").length).toBeLessThanOrEqual(1);
@@ -59,7 +60,12 @@ describe("classification and steering headers", () => {
 
   it("health, metadata and model-list calls pass untouched", async () => {
     const p = await routerProxy(twoPools());
-    for (const [method, path] of [["GET", "/v2/health/live"], ["GET", "/v1/models"], ["GET", "/v2/models/llama-3-8b"], ["GET", "/metrics"]]) {
+    for (const [method, path] of [
+      ["GET", "/v2/health/live"],
+      ["GET", "/v1/models"],
+      ["GET", "/v2/models/llama-3-8b"],
+      ["GET", "/metrics"],
+    ]) {
       const r = await p.request({ method, path });
       expect(r.reachedRouter).toBe(true);
       expect(r.routerHeaders!["x-inference-pool"]).toBeUndefined();
@@ -130,7 +136,10 @@ describe("load view and picking", () => {
   it("gives the slot back however the stream ends: reset, local reply, completion", async () => {
     const p = await routerProxy(twoPools({ steering: "endpoint" }));
     const s = p.newStream();
-    s.sendRequestHeaders({ ":method": "POST", ":path": "/v2/models/mistral-7b/infer", ":authority": "x", "content-type": "application/json" }, false);
+    s.sendRequestHeaders(
+      { ":method": "POST", ":path": "/v2/models/mistral-7b/infer", ":authority": "x", "content-type": "application/json" },
+      false,
+    );
     const total = () => readLoad(p, loadKey("l4", "10.0.1.1:8000"))!.inFlight + readLoad(p, loadKey("l4", "10.0.1.2:8000"))!.inFlight;
     expect(total()).toBe(1);
     s.reset();
@@ -169,7 +178,8 @@ describe("load view and picking", () => {
     writeReport(p, loadKey("l4", "10.0.1.1:8000"), { queue: 3, kvCache: 0, atMs: now });
     writeReport(p, loadKey("l4", "10.0.1.2:8000"), { queue: 0, kvCache: 0, atMs: now });
     const picks: string[] = [];
-    for (let i = 0; i < 8; i++) picks.push((await p.request(oip("mistral-7b", { keepOpen: true }))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!);
+    for (let i = 0; i < 8; i++)
+      picks.push((await p.request(oip("mistral-7b", { keepOpen: true }))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!);
     expect(picks.filter((x) => x === "10.0.1.1:8000").length).toBeGreaterThanOrEqual(2);
   });
 
@@ -223,30 +233,41 @@ describe("load view and picking", () => {
 
 describe("passive outlier ejection", () => {
   const cfg = (pct = 50) =>
-    twoPools({ steering: "endpoint", outlier: { consecutiveErrors: 2, baseEjectionMs: 1000, maxEjectionMs: 8000, maxEjectionPercent: pct } });
+    twoPools({
+      steering: "endpoint",
+      outlier: { consecutiveErrors: 2, baseEjectionMs: 1000, maxEjectionMs: 8000, maxEjectionPercent: pct },
+    });
 
   it("ejects an endpoint after consecutive 5xx, backs off longer on repeat, and takes it back after the ejection", async () => {
-    const p = await routerProxy(twoPools({ steering: "endpoint", outlier: { consecutiveErrors: 1, baseEjectionMs: 1000, maxEjectionMs: 8000 } }));
+    const p = await routerProxy(
+      twoPools({ steering: "endpoint", outlier: { consecutiveErrors: 1, baseEjectionMs: 1000, maxEjectionMs: 8000 } }),
+    );
     const bad = "10.0.1.1:8000";
-    const fail = (h: { get(k: string): string | undefined }) => ({ status: h.get("x-gateway-destination-endpoint")!.startsWith(bad) ? 503 : 200 });
+    const fail = (h: { get(k: string): string | undefined }) => ({
+      status: h.get("x-gateway-destination-endpoint")!.startsWith(bad) ? 503 : 200,
+    });
     // Idle endpoints tie and ties break at random: send until the bad one has been picked (and failed) once.
-    for (let i = 0; i < 64 && readLoad(p, loadKey("l4", bad))!.ejectedUntilMs === 0; i++) await p.request(oip("mistral-7b", { response: fail }));
+    for (let i = 0; i < 64 && readLoad(p, loadKey("l4", bad))!.ejectedUntilMs === 0; i++)
+      await p.request(oip("mistral-7b", { response: fail }));
     const t0 = p.clock.nowMs();
     expect(readLoad(p, loadKey("l4", bad))!.ejectedUntilMs).toBe(t0 + 1000);
-    for (let i = 0; i < 5; i++) expect((await p.request(oip("mistral-7b"))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]).toBe("10.0.1.2:8000");
+    for (let i = 0; i < 5; i++)
+      expect((await p.request(oip("mistral-7b"))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]).toBe("10.0.1.2:8000");
     expect(p.prometheus()).toMatch(/inference_router_ejections\{pool="l4",endpoint="10\.0\.1\.1:8000"\} 1\n/);
     // Back after the ejection; failing again ejects it for twice as long.
     p.advance(1100);
     const seen = new Set<string>();
     // Picks between two idle endpoints are random: go on until the bad one was tried (bounded).
-    for (let i = 0; i < 64 && !seen.has(bad); i++) seen.add((await p.request(oip("mistral-7b", { response: fail }))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!);
+    for (let i = 0; i < 64 && !seen.has(bad); i++)
+      seen.add((await p.request(oip("mistral-7b", { response: fail }))).routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!);
     expect(seen.has(bad)).toBe(true);
     const rec = readLoad(p, loadKey("l4", bad))!;
     expect(rec.ejectedUntilMs - p.clock.nowMs()).toBe(2000);
     expect(rec.ejections).toBe(2);
     // A success after the ejection ends resets the backoff.
     p.advance(2100);
-    for (let i = 0; i < 64 && readLoad(p, loadKey("l4", bad))!.ejections !== 0; i++) await p.request(oip("mistral-7b", { response: { status: 200 } }));
+    for (let i = 0; i < 64 && readLoad(p, loadKey("l4", bad))!.ejections !== 0; i++)
+      await p.request(oip("mistral-7b", { response: { status: 200 } }));
     expect(readLoad(p, loadKey("l4", bad))!.ejections).toBe(0);
   });
 
@@ -265,7 +286,9 @@ describe("passive outlier ejection", () => {
     const p = await routerProxy(twoPools({ steering: "endpoint", outlier: { consecutiveErrors: 100 } }));
     const bad = "10.0.1.1:8000";
     for (let i = 0; i < 6; i++) {
-      await p.request(oip("mistral-7b", { response: (h) => ({ status: h.get("x-gateway-destination-endpoint")!.startsWith(bad) ? 502 : 200 }) }));
+      await p.request(
+        oip("mistral-7b", { response: (h) => ({ status: h.get("x-gateway-destination-endpoint")!.startsWith(bad) ? 502 : 200 }) }),
+      );
     }
     const r = await p.request(oip("mistral-7b"));
     expect(r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]).toBe("10.0.1.2:8000");
@@ -284,10 +307,20 @@ describe("configuration", () => {
     await expect(routerProxy("not json")).rejects.toThrow();
     const enc = new TextEncoder();
     const bad = Uint8Array.of(...enc.encode('{"pools":[{"name":"a","models":["m'), 0xc1, 0x81, ...enc.encode('"]}]}'));
-    const logs = await routerProxy(bad).then(() => "", (e: { logs: Array<{ message: string }> }) => e.logs.map((l) => l.message).join("\n"));
+    const logs = await routerProxy(bad).then(
+      () => "",
+      (e: { logs: Array<{ message: string }> }) => e.logs.map((l) => l.message).join("\n"),
+    );
     expect(logs).toMatch(/configuration rejected: \(root\): invalid UTF-8 at byte 34/);
-    const twice = await routerProxy({ pools: [{ name: "a", models: ["m"], endpoints: ["1.1.1.1:1"] }, { name: "b", models: ["n"], endpoints: ["1.1.1.1:1"] }] })
-      .then(() => "", (e: { logs: Array<{ message: string }> }) => e.logs.map((l) => l.message).join("\n"));
+    const twice = await routerProxy({
+      pools: [
+        { name: "a", models: ["m"], endpoints: ["1.1.1.1:1"] },
+        { name: "b", models: ["n"], endpoints: ["1.1.1.1:1"] },
+      ],
+    }).then(
+      () => "",
+      (e: { logs: Array<{ message: string }> }) => e.logs.map((l) => l.message).join("\n"),
+    );
     expect(twice).toMatch(/pools\[1\]\.endpoints\[0\]: endpoint "1\.1\.1\.1:1" is listed more than once/);
     await expect(routerProxy("")).rejects.toThrow();
   });

@@ -14,12 +14,15 @@ function vllm(waiting: number, running = 0, kv = 0): string {
 
 /** A primary pool with a fallback, both polled; the first poll is answered with `page(cluster)`. */
 async function gateway(page: (cluster: string) => string, primary: Record<string, unknown> = {}): Promise<Proxy> {
-  const p = await routerProxy({
-    pools: [
-      { name: "primary", models: ["m"], fallback: "spare", maxInFlight: 4, metrics: { cluster: PRIMARY }, ...primary },
-      { name: "spare", models: ["m"], metrics: { cluster: SPARE } },
-    ],
-  }, { clusters: [PRIMARY, SPARE] });
+  const p = await routerProxy(
+    {
+      pools: [
+        { name: "primary", models: ["m"], fallback: "spare", maxInFlight: 4, metrics: { cluster: PRIMARY }, ...primary },
+        { name: "spare", models: ["m"], metrics: { cluster: SPARE } },
+      ],
+    },
+    { clusters: [PRIMARY, SPARE] },
+  );
   // One poll (interval 1 s); the virtual clock then stands still: every request below is inside this interval.
   p.advance(1000);
   expect(p.callouts.pending.length).toBe(2);
@@ -60,12 +63,21 @@ describe("saturation means full", () => {
 
   it("pool mode: saturation.queue is per server (a pool's reported queue is its members' sum)", async () => {
     // Two members polled per endpoint; 6 + 6 queued = 12 for the pool: under 8 per server, so not saturated.
-    const p = await routerProxy({
-      pools: [
-        { name: "primary", models: ["m"], fallback: "spare", endpoints: ["10.0.0.1:8000", "10.0.0.2:8000"], metrics: { cluster: PRIMARY } },
-        { name: "spare", models: ["m"], metrics: { cluster: SPARE } },
-      ],
-    }, { clusters: [PRIMARY, SPARE] });
+    const p = await routerProxy(
+      {
+        pools: [
+          {
+            name: "primary",
+            models: ["m"],
+            fallback: "spare",
+            endpoints: ["10.0.0.1:8000", "10.0.0.2:8000"],
+            metrics: { cluster: PRIMARY },
+          },
+          { name: "spare", models: ["m"], metrics: { cluster: SPARE } },
+        ],
+      },
+      { clusters: [PRIMARY, SPARE] },
+    );
     p.advance(1000);
     expect(p.callouts.pending.length).toBe(3);
     for (const c of p.callouts.pending) c.respond({ status: 200, body: vllm(c.cluster === PRIMARY ? 6 : 0) });

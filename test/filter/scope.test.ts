@@ -8,7 +8,16 @@ import { generate } from "../../src/toolkit/generate.js";
 import { variant } from "../toolkit/helpers.js";
 import { chat, oip, routerProxy, twoPools } from "./helpers.js";
 
-const LLM = ["llm", "llm:8000", "llm.llm", "llm.llm:8000", "llm.llm.svc", "llm.llm.svc:8000", "llm.llm.svc.cluster.local", "llm.llm.svc.cluster.local:8000"];
+const LLM = [
+  "llm",
+  "llm:8000",
+  "llm.llm",
+  "llm.llm:8000",
+  "llm.llm.svc",
+  "llm.llm.svc:8000",
+  "llm.llm.svc.cluster.local",
+  "llm.llm.svc.cluster.local:8000",
+];
 const scoped = (extra: Record<string, unknown> = {}) => {
   const c = twoPools(extra) as { pools: Array<Record<string, unknown>> };
   for (const p of c.pools) p["hosts"] = LLM;
@@ -36,7 +45,14 @@ describe("scope: the filter acts only on the configured services", () => {
 
   it("other authorities pass unsteered: nothing classified, written, held or answered; owned headers removed", async () => {
     const p = await routerProxy(scoped({ body: { enabled: true }, unknownModel: "reject" }), { allowOnHeadersStopIteration: true });
-    for (const authority of ["api.openai.com", "llm:9000", "other.llm.svc.cluster.local:8000", "llm.llm.svc.cluster.local.evil.com", "", "llm.other:8000"]) {
+    for (const authority of [
+      "api.openai.com",
+      "llm:9000",
+      "other.llm.svc.cluster.local:8000",
+      "llm.llm.svc.cluster.local.evil.com",
+      "",
+      "llm.other:8000",
+    ]) {
       // With body mode and unknownModel reject, an in-scope request for this model would be held and answered 404.
       const r = await p.request(chat("gpt-4o", { authority, headers: spoof }));
       expect(r.localReply, authority).toBeUndefined();
@@ -73,10 +89,18 @@ describe("scope: the filter acts only on the configured services", () => {
   });
 
   it("the hosts the toolkit generates for the example are the ones the filter matches", async () => {
-    const r = generate(variant((c) => { c.body = { enabled: false }; }));
+    const r = generate(
+      variant((c) => {
+        c.body = { enabled: false };
+      }),
+    );
     const p = await routerProxy(r.pluginConfig, { clusters: r.metrics.map((m) => m.cluster) });
-    expect((await p.request(oip("qwen2.5-7b-instruct", { authority: "llm.llm.svc.cluster.local:8000" }))).routerHeaders!["x-inference-pool"]).toBe("l4");
+    expect(
+      (await p.request(oip("qwen2.5-7b-instruct", { authority: "llm.llm.svc.cluster.local:8000" }))).routerHeaders!["x-inference-pool"],
+    ).toBe("l4");
     expect((await p.request(oip("qwen2.5-7b-instruct", { authority: "llm" }))).routerHeaders!["x-inference-pool"]).toBe("l4");
-    expect((await p.request(oip("qwen2.5-7b-instruct", { authority: "search.tools:8080" }))).routerHeaders!["x-inference-pool"]).toBeUndefined();
+    expect(
+      (await p.request(oip("qwen2.5-7b-instruct", { authority: "search.tools:8080" }))).routerHeaders!["x-inference-pool"],
+    ).toBeUndefined();
   });
 });

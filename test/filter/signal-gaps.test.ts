@@ -46,7 +46,12 @@ async function firstPick(p: Proxy, model: string): Promise<string> {
 }
 
 describe("Triton with the TensorRT-LLM backend", () => {
-  for (const [model, q1, q2] of [["ensemble", 7, 0], ["preprocessing", 0, 3], ["postprocessing", 5, 1], ["tensorrt_llm_bls", 2, 9]] as const) {
+  for (const [model, q1, q2] of [
+    ["ensemble", 7, 0],
+    ["preprocessing", 0, 3],
+    ["postprocessing", 5, 1],
+    ["tensorrt_llm_bls", 2, 9],
+  ] as const) {
     it(`${model}: the label filter finds Triton's pending count (the TRT-LLM series belong to tensorrt_llm)`, async () => {
       const p = await routerProxy(pool(model, model, "triton-trtllm"), { clusters: [CLUSTER] });
       p.advance(1000);
@@ -74,13 +79,14 @@ describe("model label filter with any label value", () => {
   it('matches `my "big" model\\v2` against the page\'s escaped form and ignores the other models', async () => {
     const name = 'my "big" model\\v2';
     const escaped = 'my \\"big\\" model\\\\v2';
-    const page = (q: number) => [
-      "# TYPE vllm:num_requests_waiting gauge",
-      `vllm:num_requests_waiting{model_name="${escaped}"} ${q}`,
-      'vllm:num_requests_waiting{model_name="my big model"} 100',
-      `vllm:num_requests_waiting{model_name="${escaped} "} 100`,
-      "",
-    ].join("\n");
+    const page = (q: number) =>
+      [
+        "# TYPE vllm:num_requests_waiting gauge",
+        `vllm:num_requests_waiting{model_name="${escaped}"} ${q}`,
+        'vllm:num_requests_waiting{model_name="my big model"} 100',
+        `vllm:num_requests_waiting{model_name="${escaped} "} 100`,
+        "",
+      ].join("\n");
     const p = await routerProxy(pool("big", name, "vllm"), { clusters: [CLUSTER] });
     p.advance(1000);
     answer(p, (ep) => page(ep === EP1 ? 4 : 1));
@@ -93,9 +99,17 @@ describe("model label filter with any label value", () => {
 describe("ORCA JSON in protobuf's JSON form", () => {
   it("reads namedMetrics and camelCase fields into the picked upstream's record", async () => {
     const p = await routerProxy({ steering: "endpoint", pools: [{ name: "a", models: ["m"], endpoints: [EP1, EP2] }] });
-    const r = await p.request(oip("m", {
-      response: () => ({ status: 200, headers: { "endpoint-load-metrics": 'JSON {"cpuUtilization": 0.3, "rpsFractional": 4, "namedMetrics": {"queue": 6, "kv_cache_utilization": 0.75}}' } }),
-    }));
+    const r = await p.request(
+      oip("m", {
+        response: () => ({
+          status: 200,
+          headers: {
+            "endpoint-load-metrics":
+              'JSON {"cpuUtilization": 0.3, "rpsFractional": 4, "namedMetrics": {"queue": 6, "kv_cache_utilization": 0.75}}',
+          },
+        }),
+      }),
+    );
     const ep = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
     const rec = readLoad(p, loadKey("a", ep))!;
     expect(rec.queue).toBe(6);

@@ -54,7 +54,15 @@ function tritonPage(pending: number): string {
 function endpointPool(extra: Record<string, unknown> = {}, metrics: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     steering: "endpoint",
-    pools: [{ name: "a", models: ["llama-3-8b"], modelPrefixes: ["llama-3-8b:"], endpoints: [EP1, EP2], metrics: { cluster: CLUSTER, modelLabelFilter: "llama-3-8b", ...metrics } }],
+    pools: [
+      {
+        name: "a",
+        models: ["llama-3-8b"],
+        modelPrefixes: ["llama-3-8b:"],
+        endpoints: [EP1, EP2],
+        metrics: { cluster: CLUSTER, modelLabelFilter: "llama-3-8b", ...metrics },
+      },
+    ],
     ...extra,
   };
 }
@@ -103,7 +111,9 @@ describe("metrics polling", () => {
       expect(c.request.timeoutMs).toBe(1000);
     }
     expect(calls.map((c) => endpointOf(p, c)).sort()).toEqual([EP1, EP2]);
-    answerAll(p, (ep) => (ep === EP1 ? vllmPage({ waiting: 6, running: 30, kv: 0.5, other: 50 }) : vllmPage({ waiting: 0, running: 2, kv: 0.1, other: 50 })));
+    answerAll(p, (ep) =>
+      ep === EP1 ? vllmPage({ waiting: 6, running: 30, kv: 0.5, other: 50 }) : vllmPage({ waiting: 0, running: 2, kv: 0.1, other: 50 }),
+    );
     const r1 = readLoad(p, loadKey("a", EP1))!;
     // Only llama-3-8b's series count (model filter): the other model's 50 waiting are ignored.
     expect(r1.queue).toBe(6);
@@ -117,12 +127,23 @@ describe("metrics polling", () => {
   });
 
   it("reads Triton's per-model queue in pool mode by polling the pool's cluster directly", async () => {
-    const p = await routerProxy({
-      pools: [
-        { name: "t1", models: ["resnet50"], metrics: { cluster: "outbound|8000||triton-1.ml.svc.cluster.local", engine: "triton", modelLabelFilter: "resnet50" } },
-        { name: "t2", models: ["resnet50"], metrics: { cluster: "outbound|8000||triton-2.ml.svc.cluster.local", engine: "triton", modelLabelFilter: "resnet50" } },
-      ],
-    }, { clusters: ["outbound|8000||triton-1.ml.svc.cluster.local", "outbound|8000||triton-2.ml.svc.cluster.local"] });
+    const p = await routerProxy(
+      {
+        pools: [
+          {
+            name: "t1",
+            models: ["resnet50"],
+            metrics: { cluster: "outbound|8000||triton-1.ml.svc.cluster.local", engine: "triton", modelLabelFilter: "resnet50" },
+          },
+          {
+            name: "t2",
+            models: ["resnet50"],
+            metrics: { cluster: "outbound|8000||triton-2.ml.svc.cluster.local", engine: "triton", modelLabelFilter: "resnet50" },
+          },
+        ],
+      },
+      { clusters: ["outbound|8000||triton-1.ml.svc.cluster.local", "outbound|8000||triton-2.ml.svc.cluster.local"] },
+    );
     p.advance(1000);
     expect(p.callouts.pending.length).toBe(2);
     expect(p.callouts.pending.every((c) => c.headers["x-gateway-destination-endpoint"] === undefined)).toBe(true);
@@ -134,7 +155,10 @@ describe("metrics polling", () => {
   });
 
   it("aggregates members' polls into the pool's record in pool mode", async () => {
-    const p = await routerProxy({ pools: [{ name: "a", models: ["llama-3-8b"], endpoints: [EP1, EP2], metrics: { cluster: CLUSTER } }] }, { clusters: [CLUSTER] });
+    const p = await routerProxy(
+      { pools: [{ name: "a", models: ["llama-3-8b"], endpoints: [EP1, EP2], metrics: { cluster: CLUSTER } }] },
+      { clusters: [CLUSTER] },
+    );
     p.advance(1000);
     answerAll(p, (ep) => vllmPage({ waiting: ep === EP1 ? 3 : 1, running: 4, kv: ep === EP1 ? 0.6 : 0.2 }));
     const r = readLoad(p, loadKey("a", "a"))!;
@@ -221,12 +245,15 @@ describe("one poller per proxy", () => {
 
   it("probes a bounded, oldest-first random subset of a 200-endpoint pool per interval", async () => {
     const eps = Array.from({ length: 200 }, (_, i) => `10.1.${i >> 8}.${i & 255}:8000`);
-    const p = await routerProxy({
-      steering: "endpoint",
-      pools: [{ name: "big", models: ["llama-3-8b"], endpoints: eps, metrics: { cluster: CLUSTER } }],
-      polling: { probesPerTick: 8, subsetAbove: 16 },
-      scoring: { staleAfterMs: 600_000 },
-    }, { clusters: [CLUSTER] });
+    const p = await routerProxy(
+      {
+        steering: "endpoint",
+        pools: [{ name: "big", models: ["llama-3-8b"], endpoints: eps, metrics: { cluster: CLUSTER } }],
+        polling: { probesPerTick: 8, subsetAbove: 16 },
+        scoring: { staleAfterMs: 600_000 },
+      },
+      { clusters: [CLUSTER] },
+    );
     const seen = new Set<string>();
     for (let t = 0; t < 50; t++) {
       // Probing follows traffic: 16 requests earn 8 probes (polling.probesPerRequest 0.5).
@@ -247,9 +274,14 @@ describe("one poller per proxy", () => {
 describe("load reports in responses", () => {
   it("reads ORCA endpoint-load-metrics (TEXT and JSON) into the picked upstream's record and leaves the header", async () => {
     const p = await routerProxy(endpointPool());
-    const r = await p.request(oip("llama-3-8b", {
-      response: () => ({ status: 200, headers: { "endpoint-load-metrics": "TEXT cpu_utilization=0.3, named_metrics.queue=5, named_metrics.kv_cache_utilization=0.7" } }),
-    }));
+    const r = await p.request(
+      oip("llama-3-8b", {
+        response: () => ({
+          status: 200,
+          headers: { "endpoint-load-metrics": "TEXT cpu_utilization=0.3, named_metrics.queue=5, named_metrics.kv_cache_utilization=0.7" },
+        }),
+      }),
+    );
     const ep = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
     expect(r.headers["endpoint-load-metrics"]).toContain("TEXT");
     const rec = readLoad(p, loadKey("a", ep))!;
@@ -259,9 +291,11 @@ describe("load reports in responses", () => {
     expect(counter(p, "orca_reports")).toBe(1);
     // The next request avoids the loaded one.
     const other = ep === EP1 ? EP2 : EP1;
-    const r2 = await p.request(oip("llama-3-8b", {
-      response: () => ({ status: 200, headers: { "endpoint-load-metrics": 'JSON {"named_metrics": {"queue": 1}}' } }),
-    }));
+    const r2 = await p.request(
+      oip("llama-3-8b", {
+        response: () => ({ status: 200, headers: { "endpoint-load-metrics": 'JSON {"named_metrics": {"queue": 1}}' } }),
+      }),
+    );
     expect(r2.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]).toBe(other);
     expect(readLoad(p, loadKey("a", other))!.queue).toBe(1);
     expect(readLoad(p, loadKey("a", other))!.kvCache).toBe(0);
@@ -269,9 +303,14 @@ describe("load reports in responses", () => {
 
   it("reads the configured plain queue / KV headers; ignores ORCA when disabled", async () => {
     const p = await routerProxy(endpointPool({ loadReports: { orca: false, queueHeader: "x-queue", kvCacheHeader: "x-kv" } }));
-    const r = await p.request(oip("llama-3-8b", {
-      response: () => ({ status: 200, headers: { "x-queue": "3", "x-kv": "0.25", "endpoint-load-metrics": "TEXT named_metrics.queue=9" } }),
-    }));
+    const r = await p.request(
+      oip("llama-3-8b", {
+        response: () => ({
+          status: 200,
+          headers: { "x-queue": "3", "x-kv": "0.25", "endpoint-load-metrics": "TEXT named_metrics.queue=9" },
+        }),
+      }),
+    );
     const ep = r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
     const rec = readLoad(p, loadKey("a", ep))!;
     expect(rec.queue).toBe(3);
@@ -282,7 +321,9 @@ describe("load reports in responses", () => {
     const p = await routerProxy(endpointPool(), { clusters: [CLUSTER] });
     writeReport(p, loadKey("a", EP1), { queue: 2, kvCache: 0.2, atMs: T0 + 10_000 });
     writeReport(p, loadKey("a", EP2), { queue: 2, kvCache: 0.2, atMs: T0 + 10_000 });
-    await p.request(oip("llama-3-8b", { response: () => ({ status: 200, headers: { "endpoint-load-metrics": "TEXT named_metrics.queue=7" } }) }));
+    await p.request(
+      oip("llama-3-8b", { response: () => ({ status: 200, headers: { "endpoint-load-metrics": "TEXT named_metrics.queue=7" } }) }),
+    );
     expect(readLoad(p, loadKey("a", EP1))!.queue).toBe(2);
     expect(readLoad(p, loadKey("a", EP2))!.queue).toBe(2);
   });
@@ -293,7 +334,13 @@ function prefixed(model: string, system: string, user: string): ReturnType<typeo
     method: "POST",
     path: "/v1/chat/completions",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model, messages: [{ role: "system", content: system }, { role: "user", content: user }] }),
+    body: JSON.stringify({
+      model,
+      messages: [
+        { role: "system", content: system },
+        { role: "user", content: user },
+      ],
+    }),
   } as ReturnType<typeof chat>;
 }
 
@@ -338,7 +385,10 @@ describe("prefix-cache affinity", () => {
 
   it("keeps affinity at moderate in-flight load within maxLoadFactor", async () => {
     // In-flight weight 1 keeps the arithmetic plain: score = in-flight + 1 (the request being placed).
-    const p = await routerProxy(cfg({ scoring: { inFlight: 1 }, affinity: { prefix: { enabled: true, blockBytes: 64, blocks: 4, maxLoadFactor: 3 } } }), { allowOnHeadersStopIteration: true });
+    const p = await routerProxy(
+      cfg({ scoring: { inFlight: 1 }, affinity: { prefix: { enabled: true, blockBytes: 64, blocks: 4, maxLoadFactor: 3 } } }),
+      { allowOnHeadersStopIteration: true },
+    );
     const first = await p.request({ ...prefixed("llama-3-8b", system, "q"), keepOpen: true });
     const holder = first.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!;
     // One request still in flight on the holder: 1 + 1 <= (0 + 1) · 3, so affinity holds.
@@ -381,19 +431,42 @@ describe("LoRA affinity", () => {
 describe("model discovery", () => {
   it("learns extra models from /v1/models (OpenAI) and /v2/repository/index (KServe); configured models stay", async () => {
     const KS = "outbound|8000||triton.ml.svc.cluster.local";
-    const p = await routerProxy({
-      pools: [
-        { name: "a", models: ["llama-3-8b"], metrics: { cluster: CLUSTER }, discovery: { enabled: true } },
-        { name: "t", models: ["resnet50"], metrics: { cluster: KS, engine: "triton" }, discovery: { enabled: true, path: "/v2/repository/index" } },
-      ],
-    }, { clusters: [CLUSTER, KS], workers: 2 });
+    const p = await routerProxy(
+      {
+        pools: [
+          { name: "a", models: ["llama-3-8b"], metrics: { cluster: CLUSTER }, discovery: { enabled: true } },
+          {
+            name: "t",
+            models: ["resnet50"],
+            metrics: { cluster: KS, engine: "triton" },
+            discovery: { enabled: true, path: "/v2/repository/index" },
+          },
+        ],
+      },
+      { clusters: [CLUSTER, KS], workers: 2 },
+    );
     expect((await p.request(oip("qwen-7b"))).status).toBe(404);
     p.advance(1000);
     for (const c of p.callouts.pending) {
       if (c.request.path === "/v1/models") {
-        c.respond({ status: 200, body: JSON.stringify({ object: "list", data: [{ id: "llama-3-8b", object: "model", permission: [{ id: "modelperm-1" }] }, { id: "qwen-7b", object: "model" }] }) });
+        c.respond({
+          status: 200,
+          body: JSON.stringify({
+            object: "list",
+            data: [
+              { id: "llama-3-8b", object: "model", permission: [{ id: "modelperm-1" }] },
+              { id: "qwen-7b", object: "model" },
+            ],
+          }),
+        });
       } else if (c.request.path === "/v2/repository/index") {
-        c.respond({ status: 200, body: JSON.stringify([{ name: "bert", version: "1", state: "READY" }, { name: "broken", version: "1", state: "UNAVAILABLE" }]) });
+        c.respond({
+          status: 200,
+          body: JSON.stringify([
+            { name: "bert", version: "1", state: "READY" },
+            { name: "broken", version: "1", state: "UNAVAILABLE" },
+          ]),
+        });
       } else c.respond({ status: 200, body: "" });
     }
     p.advance(1000); // every worker refreshes its catalog on its tick

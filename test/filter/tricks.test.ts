@@ -6,14 +6,24 @@ import type { RequestSpec } from "../../src/host/index.js";
 import { chat, oip, routerProxy, twoPools } from "./helpers.js";
 
 const body = (o: Record<string, unknown>) => ({ enabled: true, maxBytes: 65536, timeoutMs: 200, ...o });
-const raw = (text: string, extra: Partial<RequestSpec> = {}): RequestSpec =>
-  ({ method: "POST", path: "/v1/chat/completions", headers: { "content-type": "application/json" }, body: text, ...extra });
+const raw = (text: string, extra: Partial<RequestSpec> = {}): RequestSpec => ({
+  method: "POST",
+  path: "/v1/chat/completions",
+  headers: { "content-type": "application/json" },
+  body: text,
+  ...extra,
+});
 const pctDecode = (v: string) => decodeURIComponent(v);
 
 describe("UTF-8 model names", () => {
   const names = ["café-7b", "模型-大", "llama😀", "a%b", "x,y", 'q"uote', "back\\slash", "sp ace"];
-  const cfg = () => ({ pools: [{ name: "u", models: names, endpoints: ["10.0.0.1:8000"] }, { name: "other", models: ["cafe-7b"], endpoints: ["10.0.0.2:8000"] }],
-    body: body({}) });
+  const cfg = () => ({
+    pools: [
+      { name: "u", models: names, endpoints: ["10.0.0.1:8000"] },
+      { name: "other", models: ["cafe-7b"], endpoints: ["10.0.0.2:8000"] },
+    ],
+    body: body({}),
+  });
 
   it("accepts any UTF-8 name in the config and matches the exact decoded name from a JSON body", async () => {
     const p = await routerProxy(cfg(), { allowOnHeadersStopIteration: true });
@@ -50,7 +60,10 @@ describe("UTF-8 model names", () => {
   });
 
   it("a '%' in a name is itself encoded, so an encoded-looking name cannot pose as another", async () => {
-    const p = await routerProxy({ pools: [{ name: "p", models: ["a%2Cb", "a,b"] }], body: body({}) }, { allowOnHeadersStopIteration: true });
+    const p = await routerProxy(
+      { pools: [{ name: "p", models: ["a%2Cb", "a,b"] }], body: body({}) },
+      { allowOnHeadersStopIteration: true },
+    );
     const x = await p.request(chat("a%2Cb"));
     const y = await p.request(chat("a,b"));
     expect(x.routerHeaders!["x-inference-model"]).toBe("a%252Cb");
@@ -96,7 +109,12 @@ describe("parse like the server", () => {
     const f = new Uint8Array(5 + msg.length);
     new DataView(f.buffer).setUint32(1, msg.length, false);
     f.set(msg, 5);
-    const r = await p.request({ method: "POST", path: "/inference.GRPCInferenceService/ModelInfer", headers: { "content-type": "application/grpc" }, body: f });
+    const r = await p.request({
+      method: "POST",
+      path: "/inference.GRPCInferenceService/ModelInfer",
+      headers: { "content-type": "application/grpc" },
+      body: f,
+    });
     expect(r.routerHeaders!["x-inference-pool"]).toBe("l4");
   });
 });
@@ -113,7 +131,11 @@ describe("no foreign steering", () => {
   };
   it("strips every listed header on every request, inference or not", async () => {
     const p = await routerProxy(twoPools());
-    for (const spec of [oip("llama-3-8b", { headers: foreign }), { method: "GET", path: "/health", headers: foreign }, oip("unknown", { headers: foreign })]) {
+    for (const spec of [
+      oip("llama-3-8b", { headers: foreign }),
+      { method: "GET", path: "/health", headers: foreign },
+      oip("unknown", { headers: foreign }),
+    ]) {
       const r = await p.request({ ...spec, response: { status: 200 } });
       const seen = r.routerHeaders ?? {};
       for (const k of Object.keys(foreign)) expect(seen[k], k).toBeUndefined();
@@ -123,11 +145,15 @@ describe("no foreign steering", () => {
     const p = await routerProxy(twoPools());
     const upper = Object.fromEntries(Object.entries(foreign).map(([k, v], i) => [i % 2 ? k.toUpperCase() : k, [v, v + "-2"]]));
     const owned = { "X-Inference-Pool": ["evil", "evil-2"], "X-INFERENCE-MODEL": "mistral-7b", "x-inference-priority": ["100", "99"] };
-    for (const spec of [oip("llama-3-8b", { headers: { ...upper, ...owned } }), { method: "GET", path: "/health", headers: { ...upper, ...owned } }]) {
+    for (const spec of [
+      oip("llama-3-8b", { headers: { ...upper, ...owned } }),
+      { method: "GET", path: "/health", headers: { ...upper, ...owned } },
+    ]) {
       const r = await p.request({ ...spec, response: { status: 200 } });
       const seen = r.routerHeaders ?? {};
       for (const k of Object.keys(foreign)) expect(seen[k], k).toBeUndefined();
-      if (spec.method === "GET") for (const k of ["x-inference-pool", "x-inference-model", "x-inference-priority"]) expect(seen[k], k).toBeUndefined();
+      if (spec.method === "GET")
+        for (const k of ["x-inference-pool", "x-inference-model", "x-inference-priority"]) expect(seen[k], k).toBeUndefined();
       else {
         expect(["a100", "l4"]).toContain(seen["x-inference-pool"]);
         expect(seen["x-inference-model"]).toBe("llama-3-8b");
@@ -158,8 +184,14 @@ describe("trust by identity, not by header", () => {
 
   it("ignores and counts them from anyone else, including without mTLS", async () => {
     const p = await routerProxy(cfg(["spiffe://cluster.local/ns/gw/sa/gateway", "ns:batch"]));
-    const others = [undefined, "spiffe://cluster.local/ns/gw/sa/other", "spiffe://cluster.local/ns/batchx/sa/a", "spiffe://cluster.local/ns/batch/sa/a/extra",
-      "spiffe://evil/ns/gw/sa/gateway", "spiffe://cluster.local/ns/gw/sa/gateway/"];
+    const others = [
+      undefined,
+      "spiffe://cluster.local/ns/gw/sa/other",
+      "spiffe://cluster.local/ns/batchx/sa/a",
+      "spiffe://cluster.local/ns/batch/sa/a/extra",
+      "spiffe://evil/ns/gw/sa/gateway",
+      "spiffe://cluster.local/ns/gw/sa/gateway/",
+    ];
     for (const peer of others) {
       const r = await p.request(oip("llama-3-70b", { ...ask, peer }));
       expect(r.routerHeaders!["x-inference-model"], String(peer)).toBe("llama-3-70b");
@@ -183,7 +215,10 @@ describe("never a 413 from holding the body", () => {
   it("holds with watermark semantics: no 413 even under a smaller limit than it was told (Envoy Gateway's 32 KiB)", async () => {
     // The host answers 413 past its limit for a filter that buffers (test/host/buffer-limit.test.ts); the router
     // holds with StopIterationAndWatermark, so a misconfigured limit costs backpressure, never a 413.
-    const p = await routerProxy(twoPools({ body: body({ maxBytes: 65536, bufferLimitBytes: 1_048_576 }) }), { allowOnHeadersStopIteration: true, bufferLimitBytes: 32_768 });
+    const p = await routerProxy(twoPools({ body: body({ maxBytes: 65536, bufferLimitBytes: 1_048_576 }) }), {
+      allowOnHeadersStopIteration: true,
+      bufferLimitBytes: 32_768,
+    });
     const b = sdkOrder(40_000);
     const r = await p.request(chat("x", { body: b, bodyChunks: [b.slice(0, 20_000), b.slice(20_000, 30_000), b.slice(30_000)] }));
     expect(r.localReply).toBeUndefined();
@@ -192,7 +227,10 @@ describe("never a 413 from holding the body", () => {
   });
 
   it("told the limit, the filter stops holding before it and decides with what it has (model after scan limit)", async () => {
-    const p = await routerProxy(twoPools({ body: body({ maxBytes: 65536, bufferLimitBytes: 32_768 }) }), { allowOnHeadersStopIteration: true, bufferLimitBytes: 32_768 });
+    const p = await routerProxy(twoPools({ body: body({ maxBytes: 65536, bufferLimitBytes: 32_768 }) }), {
+      allowOnHeadersStopIteration: true,
+      bufferLimitBytes: 32_768,
+    });
     const b = sdkOrder(40_000);
     const r = await p.request(chat("x", { body: b, bodyChunks: [b.slice(0, 20_000), b.slice(20_000)] }));
     expect(r.localReply).toBeUndefined();
@@ -202,7 +240,10 @@ describe("never a 413 from holding the body", () => {
   });
 
   it("a prompt that fits within the limit is routed even with the model after it", async () => {
-    const p = await routerProxy(twoPools({ body: body({ maxBytes: 1_048_576, bufferLimitBytes: 1_048_576 }) }), { allowOnHeadersStopIteration: true, bufferLimitBytes: 1_048_576 });
+    const p = await routerProxy(twoPools({ body: body({ maxBytes: 1_048_576, bufferLimitBytes: 1_048_576 }) }), {
+      allowOnHeadersStopIteration: true,
+      bufferLimitBytes: 1_048_576,
+    });
     const b = sdkOrder(1_000_000);
     const chunks = [];
     for (let i = 0; i < b.length; i += 16_384) chunks.push(b.slice(i, i + 16_384));
@@ -233,7 +274,10 @@ describe("never a 413 from holding the body", () => {
   });
 
   it("one chunk larger than the limit is let through, not buffered", async () => {
-    const p = await routerProxy(twoPools({ body: body({ maxBytes: 65536, bufferLimitBytes: 32_768 }) }), { allowOnHeadersStopIteration: true, bufferLimitBytes: 32_768 });
+    const p = await routerProxy(twoPools({ body: body({ maxBytes: 65536, bufferLimitBytes: 32_768 }) }), {
+      allowOnHeadersStopIteration: true,
+      bufferLimitBytes: 32_768,
+    });
     const b = sdkOrder(100_000);
     const r = await p.request(chat("x", { body: b }));
     expect(r.localReply).toBeUndefined();

@@ -6,7 +6,11 @@ import { oip, readLoad, readVms, loadKey, routerProxy } from "./helpers.js";
 describe("in-flight slots of a failed worker VM", () => {
   it("stop counting once the VM has missed its heartbeats, and are dropped from the shared record", async () => {
     const p = await routerProxy(
-      { steering: "endpoint", pools: [{ name: "p", models: ["m"], endpoints: ["10.0.0.1:8000"], maxInFlight: 3 }], shedding: { belowPriority: 0 } },
+      {
+        steering: "endpoint",
+        pools: [{ name: "p", models: ["m"], endpoints: ["10.0.0.1:8000"], maxInFlight: 3 }],
+        shedding: { belowPriority: 0 },
+      },
       { workers: 2, failurePolicy: "FAIL_OPEN" },
     );
     const before = readVms(p)!;

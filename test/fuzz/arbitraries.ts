@@ -28,8 +28,18 @@ export const DEFAULT_HEADERS = {
 /** Model names configs serve: ASCII, with `"` `\` `,` `%` and spaces the header encoding must escape, and UTF-8
  *  names with look-alikes (full-width, Cyrillic, decomposed) that must never match them. */
 export const MODEL_VOCAB = [
-  "llama-3-70b", "llama-3-8b", "mistral-7b", "gpt-oss:20b", "meta/llama", 'm"q\\x', "qwen2.5-7b-instruct", "bert,base",
-  "café-7b", "模型", "a%2Cb", "sp ace",
+  "llama-3-70b",
+  "llama-3-8b",
+  "mistral-7b",
+  "gpt-oss:20b",
+  "meta/llama",
+  'm"q\\x',
+  "qwen2.5-7b-instruct",
+  "bert,base",
+  "café-7b",
+  "模型",
+  "a%2Cb",
+  "sp ace",
 ];
 /** Look-alikes of MODEL_VOCAB entries (never configured): requests for them must never reach a pool for the original. */
 export const LOOKALIKES = ["cafe\u0301-7b", "сafé-7b", "ｌｌａｍａ-3-8b", "LLAMA-3-8B", "llama-3-8b\u200b", "a,b"];
@@ -38,8 +48,15 @@ export const TRUSTED_PEER = "spiffe://cluster.local/ns/gw/sa/gateway";
 export const PEERS = [undefined, TRUSTED_PEER, "spiffe://cluster.local/ns/team/sa/x", "spiffe://cluster.local/ns/gw/sa/other"];
 export const PREFIX_VOCAB = ["llama-3-8b:", "qwen", "mist", "x"];
 const ENDPOINT_VOCAB = [
-  "10.0.0.1:8000", "10.0.0.2:8000", "10.0.1.1:8000", "10.0.1.2:8000", "192.168.7.9:65535", "[fd00::1]:8000", "[::1]:1",
-  "255.255.255.255:1", "0.0.0.0:80",
+  "10.0.0.1:8000",
+  "10.0.0.2:8000",
+  "10.0.1.1:8000",
+  "10.0.1.2:8000",
+  "192.168.7.9:65535",
+  "[fd00::1]:8000",
+  "[::1]:1",
+  "255.255.255.255:1",
+  "0.0.0.0:80",
 ];
 const CUSTOM_HEADER_NAMES = ["x-p", "x-m", "x-c", "x-pr", "x-po", "x-e", "x-route", "x-gpu-pool", "x-envoy-original-dst-host"];
 
@@ -62,9 +79,17 @@ export function catalogConfigArb(): fc.Arbitrary<Record<string, unknown>> {
   );
   const headers = fc.oneof(
     { weight: 3, arbitrary: fc.constant(undefined) },
-    { weight: 1, arbitrary: fc.shuffledSubarray(CUSTOM_HEADER_NAMES, { minLength: 6, maxLength: 6 }).map((n) => ({
-      protocol: n[0], model: n[1], class: n[2], priority: n[3], pool: n[4], endpoint: n[5],
-    })) },
+    {
+      weight: 1,
+      arbitrary: fc.shuffledSubarray(CUSTOM_HEADER_NAMES, { minLength: 6, maxLength: 6 }).map((n) => ({
+        protocol: n[0],
+        model: n[1],
+        class: n[2],
+        priority: n[3],
+        pool: n[4],
+        endpoint: n[5],
+      })),
+    },
   );
   // Built once: building it compiles every schema pattern into a string arbitrary (about 90 ms, once per
   // sample when it was built inside the chain).
@@ -76,12 +101,18 @@ export function catalogConfigArb(): fc.Arbitrary<Record<string, unknown>> {
       headers,
       modelOverride: fc.option(fc.constantFrom("x-model", "x-inference-model-override"), { nil: undefined }),
       priorityIn: fc.option(fc.constantFrom("x-priority", "x-inference-priority-in"), { nil: undefined }),
-      body: fc.record({ enabled: fc.boolean(), maxBytes: fc.constantFrom(256, 1024, 4096, 65536), timeoutMs: fc.constantFrom(10, 50, 200, 500),
-        bufferLimitBytes: fc.constantFrom(16_384, 32_768, 1_048_576) }),
+      body: fc.record({
+        enabled: fc.boolean(),
+        maxBytes: fc.constantFrom(256, 1024, 4096, 65536),
+        timeoutMs: fc.constantFrom(10, 50, 200, 500),
+        bufferLimitBytes: fc.constantFrom(16_384, 32_768, 1_048_576),
+      }),
       trustedPeers: fc.constantFrom([] as string[], [TRUSTED_PEER], ["ns:team"], [TRUSTED_PEER, "ns:team"]),
       stripInbound: fc.option(fc.constantFrom(["x-my-router"], [] as string[]), { freq: 4, nil: undefined }),
       pools: fc.array(pool, { minLength: 1, maxLength: 4 }),
-      models: fc.array(fc.record({ name: fc.constantFrom(...MODEL_VOCAB), priority: fc.integer({ min: -100, max: 100 }) }), { maxLength: 3 }),
+      models: fc.array(fc.record({ name: fc.constantFrom(...MODEL_VOCAB), priority: fc.integer({ min: -100, max: 100 }) }), {
+        maxLength: 3,
+      }),
       shedding: fc.record({ belowPriority: fc.integer({ min: -101, max: 101 }), retryAfterSeconds: fc.constantFrom(1, 3, 3600) }),
       unknownModel: fc.constantFrom("reject", "passthrough"),
       outlier: fc.record({
@@ -95,8 +126,13 @@ export function catalogConfigArb(): fc.Arbitrary<Record<string, unknown>> {
     .chain((r) => fc.tuple(fc.constant(r), extrasArb))
     .map(([r, extras]) => {
       const cfg: Record<string, unknown> = {
-        name: r.name, steering: r.steering, body: r.body, unknownModel: r.unknownModel, outlier: r.outlier,
-        shedding: r.shedding, scoring: r.scoring,
+        name: r.name,
+        steering: r.steering,
+        body: r.body,
+        unknownModel: r.unknownModel,
+        outlier: r.outlier,
+        shedding: r.shedding,
+        scoring: r.scoring,
         models: dedupeBy(r.models, (m) => m.name),
       };
       const h: Record<string, string> = { ...(r.headers ?? DEFAULT_HEADERS) };
@@ -117,7 +153,11 @@ export function catalogConfigArb(): fc.Arbitrary<Record<string, unknown>> {
       });
       cfg.pools = r.pools.map((p, i) => {
         const o: Record<string, unknown> = {
-          name: `p${i}`, models: p.models, modelPrefixes: p.modelPrefixes, weight: p.weight, endpoints: own[i],
+          name: `p${i}`,
+          models: p.models,
+          modelPrefixes: p.modelPrefixes,
+          weight: p.weight,
+          endpoints: own[i],
           maxInFlight: p.maxInFlight,
         };
         if (p.models.length === 0 && p.modelPrefixes.length === 0) o.models = [MODEL_VOCAB[i % MODEL_VOCAB.length]];
@@ -145,7 +185,11 @@ function known(path: string, keys: string[]): Set<string> {
   return new Set(keys);
 }
 
-interface Extras { top: Record<string, unknown>; pools: Array<Record<string, unknown>>; use: boolean }
+interface Extras {
+  top: Record<string, unknown>;
+  pools: Array<Record<string, unknown>>;
+  use: boolean;
+}
 
 function schemaExtrasArb(): fc.Arbitrary<Extras> {
   const js = pluginConfigJsonSchema() as JsonSchema;
@@ -189,7 +233,8 @@ export function fromJsonSchema(schema: JsonSchema, root: JsonSchema = schema, de
     const name = String(schema.$ref).replace(/^#\/(\$defs|definitions)\//, "");
     return fromJsonSchema((root.$defs ?? root.definitions ?? {})[name] ?? {}, root, depth);
   }
-  if (schema.anyOf || schema.oneOf) return fc.oneof(...(schema.anyOf ?? schema.oneOf).map((s: JsonSchema) => fromJsonSchema(s, root, depth)));
+  if (schema.anyOf || schema.oneOf)
+    return fc.oneof(...(schema.anyOf ?? schema.oneOf).map((s: JsonSchema) => fromJsonSchema(s, root, depth)));
   if (schema.enum) return fc.constantFrom(...schema.enum);
   if (schema.const !== undefined) return fc.constant(schema.const);
   switch (schema.type) {
@@ -232,7 +277,9 @@ export function schemaConfigArb(): fc.Arbitrary<unknown> {
 /** A small deterministic PRNG for mutations (seeded by fast-check, so cases replay from the run's seed). */
 export class Rng {
   private s: number;
-  constructor(seed: number) { this.s = seed >>> 0 || 0x9e3779b9; }
+  constructor(seed: number) {
+    this.s = seed >>> 0 || 0x9e3779b9;
+  }
   next(): number {
     let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
     t = Math.imul(t ^ (t >>> 15), t | 1);
@@ -240,15 +287,69 @@ export class Rng {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
   /** Integer in [lo, hi]. */
-  nextInt(lo: number, hi: number): number { return lo + Math.floor(this.next() * (hi - lo + 1)); }
-  pick<T>(xs: readonly T[]): T { return xs[this.nextInt(0, xs.length - 1)]!; }
+  nextInt(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.nextInt(0, xs.length - 1)]!;
+  }
 }
 
 /** Hostile JSON values to plant anywhere in a config. */
-const WEIRD_JSON: unknown[] = [null, true, false, 0, -0, 1, -1, 0.0099, 0.01, 1000, 1000.0001, 1e21, -1e21, 2 ** 31, -(2 ** 31) - 1,
-  2 ** 53 + 1, 0.5, 255, 256, 1048576, 1048577, 59999.5, 1e-7, "", " ", "a b", "x".repeat(129), "\u0000", "\ud800", "\u00e9", "-a", "A",
-  "1", "true", "pool", "endpoint", "reject", "10.0.0.1:8000", "10.0.0.1:0", "[::1]:65536", "256.0.0.1:80", "01.2.3.4:5", "x-Upper",
-  [], {}, [[]], { a: 1 }, ["m"], [{ name: "a", models: ["m"] }], { enabled: true }, "\r\n", "p0"];
+const WEIRD_JSON: unknown[] = [
+  null,
+  true,
+  false,
+  0,
+  -0,
+  1,
+  -1,
+  0.0099,
+  0.01,
+  1000,
+  1000.0001,
+  1e21,
+  -1e21,
+  2 ** 31,
+  -(2 ** 31) - 1,
+  2 ** 53 + 1,
+  0.5,
+  255,
+  256,
+  1048576,
+  1048577,
+  59999.5,
+  1e-7,
+  "",
+  " ",
+  "a b",
+  "x".repeat(129),
+  "\u0000",
+  "\ud800",
+  "\u00e9",
+  "-a",
+  "A",
+  "1",
+  "true",
+  "pool",
+  "endpoint",
+  "reject",
+  "10.0.0.1:8000",
+  "10.0.0.1:0",
+  "[::1]:65536",
+  "256.0.0.1:80",
+  "01.2.3.4:5",
+  "x-Upper",
+  [],
+  {},
+  [[]],
+  { a: 1 },
+  ["m"],
+  [{ name: "a", models: ["m"] }],
+  { enabled: true },
+  "\r\n",
+  "p0",
+];
 
 function sampleWeird(r: Rng): unknown {
   if (r.next() < 0.8) return structuredClone(r.pick(WEIRD_JSON));
@@ -272,7 +373,8 @@ function mutateValue(v: unknown, r: Rng): unknown {
     }
     if (kind === 6 && keys.length) {
       const k = r.pick(keys);
-      if (isArr) copy.splice(k as number, 1); else delete copy[k];
+      if (isArr) copy.splice(k as number, 1);
+      else delete copy[k];
       return copy;
     }
     if (kind === 7) {
@@ -301,18 +403,40 @@ function mutatedConfigArb(base: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
 function textMutation(text: string, r: Rng): string | Uint8Array {
   const at = r.nextInt(0, text.length);
   switch (r.nextInt(0, 11)) {
-    case 0: return text.slice(0, at); // truncated
-    case 1: return text.slice(0, at) + String.fromCharCode(r.nextInt(0, 127)) + text.slice(at);
-    case 2: return text.replace(/^\{/, '{"pools":7,'); // duplicate key, the later one wins (JSON.parse semantics)
-    case 3: return text.replace(/\}$/, ',"steering":"pool","steering":"endpoint"}');
-    case 4: { const d = r.nextInt(1, 12000); return `{"x":${"[".repeat(d)}${"]".repeat(d)},` + text.slice(1); }
-    case 5: { const d = r.nextInt(1, 12000); return text.replace(/\}$/, `,"pools":${"[".repeat(d)}${"]".repeat(d)}}`); }
-    case 6: { const b = new TextEncoder().encode(text); const o = new Uint8Array(b.length + 1); o.set(b.subarray(0, at)); o[at] = [0xff, 0xc3, 0xed, 0x80][r.nextInt(0, 3)]!; o.set(b.subarray(at), at + 1); return o; }
-    case 7: return "\ufeff" + text;
-    case 8: return " \n\t" + text + " \r\n";
-    case 9: return text.replace(/"([a-z]+)":/, '"\\u00$1":');
-    case 10: return text.replace(/:(\d+)/, ":$1e0");
-    default: return text.replace(/"/g, "'");
+    case 0:
+      return text.slice(0, at); // truncated
+    case 1:
+      return text.slice(0, at) + String.fromCharCode(r.nextInt(0, 127)) + text.slice(at);
+    case 2:
+      return text.replace(/^\{/, '{"pools":7,'); // duplicate key, the later one wins (JSON.parse semantics)
+    case 3:
+      return text.replace(/\}$/, ',"steering":"pool","steering":"endpoint"}');
+    case 4: {
+      const d = r.nextInt(1, 12000);
+      return `{"x":${"[".repeat(d)}${"]".repeat(d)},` + text.slice(1);
+    }
+    case 5: {
+      const d = r.nextInt(1, 12000);
+      return text.replace(/\}$/, `,"pools":${"[".repeat(d)}${"]".repeat(d)}}`);
+    }
+    case 6: {
+      const b = new TextEncoder().encode(text);
+      const o = new Uint8Array(b.length + 1);
+      o.set(b.subarray(0, at));
+      o[at] = [0xff, 0xc3, 0xed, 0x80][r.nextInt(0, 3)]!;
+      o.set(b.subarray(at), at + 1);
+      return o;
+    }
+    case 7:
+      return "\ufeff" + text;
+    case 8:
+      return " \n\t" + text + " \r\n";
+    case 9:
+      return text.replace(/"([a-z]+)":/, '"\\u00$1":');
+    case 10:
+      return text.replace(/:(\d+)/, ":$1e0");
+    default:
+      return text.replace(/"/g, "'");
   }
 }
 
@@ -329,9 +453,22 @@ export function configCaseArb(): fc.Arbitrary<ConfigCase> {
   return fc.oneof(
     { weight: 2, arbitrary: catalog.map((c) => ({ text: JSON.stringify(c), origin: "catalog" as const })) },
     { weight: 3, arbitrary: schema.map((c) => ({ text: JSON.stringify(c), origin: "schema" as const })) },
-    { weight: 4, arbitrary: mutatedConfigArb(fc.oneof(catalog, schema)).map((c) => ({ text: JSON.stringify(c) ?? "", origin: "mutated" as const })) },
-    { weight: 2, arbitrary: fc.tuple(fc.oneof(catalog, schema), fc.integer()).map(([c, s]) => ({ text: textMutation(JSON.stringify(c), new Rng(s)), origin: "text" as const })) },
-    { weight: 1, arbitrary: fc.oneof(fc.string({ unit: "binary", maxLength: 64 }), fc.uint8Array({ maxLength: 64 }), fc.json({ maxDepth: 3 })).map((t) => ({ text: t, origin: "garbage" as const })) },
+    {
+      weight: 4,
+      arbitrary: mutatedConfigArb(fc.oneof(catalog, schema)).map((c) => ({ text: JSON.stringify(c) ?? "", origin: "mutated" as const })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(fc.oneof(catalog, schema), fc.integer())
+        .map(([c, s]) => ({ text: textMutation(JSON.stringify(c), new Rng(s)), origin: "text" as const })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .oneof(fc.string({ unit: "binary", maxLength: 64 }), fc.uint8Array({ maxLength: 64 }), fc.json({ maxDepth: 3 }))
+        .map((t) => ({ text: t, origin: "garbage" as const })),
+    },
   );
 }
 
@@ -340,22 +477,62 @@ export function configCaseArb(): fc.Arbitrary<ConfigCase> {
 const enc = new TextEncoder();
 
 export const INFERENCE_PATHS = [
-  "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/generate", "/generate_stream",
-  "/v2/models/{m}/infer", "/v2/models/{m}/versions/{v}/infer", "/v2/models/{m}/generate", "/v2/models/{m}/generate_stream",
-  "/v1/models/{m}:predict", "/v1/models/{m}:explain", "/v1/models/{m}:classify", "/v1/models/{m}/versions/{v}:regress",
-  "/v1/models/{m}/labels/{v}:predict", "/predictions/{m}", "/predictions/{m}/{v}",
-  "/inference.GRPCInferenceService/ModelInfer", "/inference.GRPCInferenceService/ModelStreamInfer",
-  "/tensorflow.serving.PredictionService/Predict", "/tensorflow.serving.PredictionService/Classify",
+  "/v1/chat/completions",
+  "/v1/completions",
+  "/v1/embeddings",
+  "/v1/responses",
+  "/generate",
+  "/generate_stream",
+  "/v2/models/{m}/infer",
+  "/v2/models/{m}/versions/{v}/infer",
+  "/v2/models/{m}/generate",
+  "/v2/models/{m}/generate_stream",
+  "/v1/models/{m}:predict",
+  "/v1/models/{m}:explain",
+  "/v1/models/{m}:classify",
+  "/v1/models/{m}/versions/{v}:regress",
+  "/v1/models/{m}/labels/{v}:predict",
+  "/predictions/{m}",
+  "/predictions/{m}/{v}",
+  "/inference.GRPCInferenceService/ModelInfer",
+  "/inference.GRPCInferenceService/ModelStreamInfer",
+  "/tensorflow.serving.PredictionService/Predict",
+  "/tensorflow.serving.PredictionService/Classify",
   // issue 12
-  "/inference/v1/generate", "/score", "/v1/score", "/rerank", "/v1/rerank", "/v2/rerank", "/pooling", "/classify",
-  "/v1/audio/transcriptions", "/v1/audio/translations", "/v1/messages", "/openai/v1/chat/completions", "/openai/v1/completions",
-  "/openai/v1/embeddings", "/openai/v1/audio/transcriptions", "/", "/predictions/{m}/{v}/extra/seg", "/explanations/{m}",
+  "/inference/v1/generate",
+  "/score",
+  "/v1/score",
+  "/rerank",
+  "/v1/rerank",
+  "/v2/rerank",
+  "/pooling",
+  "/classify",
+  "/v1/audio/transcriptions",
+  "/v1/audio/translations",
+  "/v1/messages",
+  "/openai/v1/chat/completions",
+  "/openai/v1/completions",
+  "/openai/v1/embeddings",
+  "/openai/v1/audio/transcriptions",
+  "/",
+  "/predictions/{m}/{v}/extra/seg",
+  "/explanations/{m}",
   "/org.pytorch.serve.grpc.inference.InferenceAPIsService/Predictions",
   "/org.pytorch.serve.grpc.inference.InferenceAPIsService/StreamPredictions",
 ];
 /** Paths that are never inference, whatever the method. */
-export const NON_INFERENCE_PATHS = ["/v2/health/live", "/v2/health/ready", "/metrics", "/v1/models", "/healthz", "/v2", "/tokenize",
-  "/v1/messages/count_tokens", "/openai/v1/models", "/ping"];
+export const NON_INFERENCE_PATHS = [
+  "/v2/health/live",
+  "/v2/health/ready",
+  "/metrics",
+  "/v1/models",
+  "/healthz",
+  "/v2",
+  "/tokenize",
+  "/v1/messages/count_tokens",
+  "/openai/v1/models",
+  "/ping",
+];
 /** Methods that never make inference, except on TorchServe's /predictions and /explanations (any method) and SGLang's PUT /generate. */
 export const NON_POST_METHODS = ["GET", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
 
@@ -365,9 +542,33 @@ const modelSlot: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.constantFrom(
-      "..", "%2e%2e", "%2E%2E", "a%2F..%2Fb", "%2Fabs", "..%2f..%2fetc%2fpasswd", ".", "%2e", "a/../b", "%00", "m%00x", "%zz",
-      "m%", "%e9", "%c3%a9", "%ff%fe", "%0d%0ax-inference-pool:%20evil", "%22%5c%2c", "+", "%20", "",
-      "meta%2Fllama", "llama-3-8b%3Aadapter", "x".repeat(300), "%41".repeat(200), "\u00e9", "\ud83d\ude00",
+      "..",
+      "%2e%2e",
+      "%2E%2E",
+      "a%2F..%2Fb",
+      "%2Fabs",
+      "..%2f..%2fetc%2fpasswd",
+      ".",
+      "%2e",
+      "a/../b",
+      "%00",
+      "m%00x",
+      "%zz",
+      "m%",
+      "%e9",
+      "%c3%a9",
+      "%ff%fe",
+      "%0d%0ax-inference-pool:%20evil",
+      "%22%5c%2c",
+      "+",
+      "%20",
+      "",
+      "meta%2Fllama",
+      "llama-3-8b%3Aadapter",
+      "x".repeat(300),
+      "%41".repeat(200),
+      "\u00e9",
+      "\ud83d\ude00",
     ),
   },
   { weight: 2, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) },
@@ -375,11 +576,33 @@ const modelSlot: fc.Arbitrary<string> = fc.oneof(
 );
 
 const pathArb: fc.Arbitrary<string> = fc.oneof(
-  { weight: 8, arbitrary: fc.tuple(fc.constantFrom(...INFERENCE_PATHS), modelSlot, fc.constantFrom("1", "2", "latest", "%2e%2e", ""), fc.constantFrom("", "", "?x=1", "#f", "?model=evil", "/", "//")).map(
-    ([t, m, v, suffix]) => t.replace("{m}", m).replace("{v}", v) + suffix) },
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom(...INFERENCE_PATHS),
+        modelSlot,
+        fc.constantFrom("1", "2", "latest", "%2e%2e", ""),
+        fc.constantFrom("", "", "?x=1", "#f", "?model=evil", "/", "//"),
+      )
+      .map(([t, m, v, suffix]) => t.replace("{m}", m).replace("{v}", v) + suffix),
+  },
   { weight: 2, arbitrary: fc.constantFrom(...NON_INFERENCE_PATHS) },
-  { weight: 1, arbitrary: fc.constantFrom("", "*", "v1/chat/completions", "http://evil/v1/chat/completions", "/V1/CHAT/COMPLETIONS",
-    "/v1//chat/completions", "/v1/chat/completions/", "/a/b/c/d/e/f/g/h/i/j", "/v1/chat/%2e%2e/completions", "/%2e%2e/v1/chat/completions") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      "",
+      "*",
+      "v1/chat/completions",
+      "http://evil/v1/chat/completions",
+      "/V1/CHAT/COMPLETIONS",
+      "/v1//chat/completions",
+      "/v1/chat/completions/",
+      "/a/b/c/d/e/f/g/h/i/j",
+      "/v1/chat/%2e%2e/completions",
+      "/%2e%2e/v1/chat/completions",
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 80 }).map((s) => "/" + s) },
 );
 
@@ -390,25 +613,72 @@ const methodArb = fc.oneof(
 );
 
 const contentTypeArb = fc.option(
-  fc.constantFrom("application/json", "application/grpc", "application/grpc+proto", "APPLICATION/GRPC", "application/grpc-web",
-    "text/plain", "application/json; charset=utf-8", "", "\u0000", "multipart/form-data; boundary=x",
-    "multipart/form-data; boundary=fuzzB0undary", 'multipart/form-data; boundary="fuzzB0undary"'),
+  fc.constantFrom(
+    "application/json",
+    "application/grpc",
+    "application/grpc+proto",
+    "APPLICATION/GRPC",
+    "application/grpc-web",
+    "text/plain",
+    "application/json; charset=utf-8",
+    "",
+    "\u0000",
+    "multipart/form-data; boundary=x",
+    "multipart/form-data; boundary=fuzzB0undary",
+    'multipart/form-data; boundary="fuzzB0undary"',
+  ),
   { nil: undefined },
 );
 
 /** Header values: ordinary, control characters (CR/LF/NUL), non-ASCII, quotes/commas, or 10 KB. */
 const hostileValue: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.string({ unit: "grapheme-ascii", maxLength: 40 }) },
-  { weight: 2, arbitrary: fc.constantFrom("\r\n", "a\r\nx-inference-pool: evil", "\u0000", "x\u0000y", "\n\n", "\t", " ", "",
-    "\u00ff", "\ud800", '"', "\\", ",", "a,b", "10.0.0.1:8000,169.254.169.254:80") },
-  { weight: 1, arbitrary: fc.constantFrom(10_240, 10_000, 65_536).chain((n) => fc.constantFrom("a", "\r", ",", "é").map((c) => c.repeat(n))) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      "\r\n",
+      "a\r\nx-inference-pool: evil",
+      "\u0000",
+      "x\u0000y",
+      "\n\n",
+      "\t",
+      " ",
+      "",
+      "\u00ff",
+      "\ud800",
+      '"',
+      "\\",
+      ",",
+      "a,b",
+      "10.0.0.1:8000,169.254.169.254:80",
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(10_240, 10_000, 65_536).chain((n) => fc.constantFrom("a", "\r", ",", "é").map((c) => c.repeat(n))),
+  },
   { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 64 }) },
 );
 
 const headerNameArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.stringMatching(/^x-[a-z0-9-]{1,20}$/) },
-  { weight: 1, arbitrary: fc.constantFrom("X-Inference-Pool", "X-INFERENCE-MODEL", "x-inference-pool ", "x-inference-pool\u0000",
-    "x-inference-pool\r\n", "", ":path", ":authority", "content-length", "transfer-encoding", "host", "x".repeat(10_240)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      "X-Inference-Pool",
+      "X-INFERENCE-MODEL",
+      "x-inference-pool ",
+      "x-inference-pool\u0000",
+      "x-inference-pool\r\n",
+      "",
+      ":path",
+      ":authority",
+      "content-length",
+      "transfer-encoding",
+      "host",
+      "x".repeat(10_240),
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 20 }) },
 );
 
@@ -422,8 +692,19 @@ export interface SpoofPlan {
 
 /** Values a client would try: catalog names (choosing an upstream), the metadata address, marked strings. */
 const spoofValue: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom("p0", "p1", "10.0.0.1:8000", "10.0.1.1:8000", "169.254.169.254:80", "10.0.0.1:8000,10.0.0.2:8000", "100", "-100",
-    "openai-chat", "generate", "llama-3-70b"),
+  fc.constantFrom(
+    "p0",
+    "p1",
+    "10.0.0.1:8000",
+    "10.0.1.1:8000",
+    "169.254.169.254:80",
+    "10.0.0.1:8000,10.0.0.2:8000",
+    "100",
+    "-100",
+    "openai-chat",
+    "generate",
+    "llama-3-70b",
+  ),
   fc.constantFrom(SPOOF_MARK, `${SPOOF_MARK}\r\nx-inference-pool: p0`, `${SPOOF_MARK},10.0.0.1:8000`, SPOOF_MARK.repeat(1000)),
   fc.string({ maxLength: 10 }).map((s) => SPOOF_MARK + s),
 );
@@ -444,7 +725,10 @@ function pbString(field: number, b: Uint8Array): number[] {
 }
 function varint(n: number): number[] {
   const out: number[] = [];
-  while (n > 0x7f) { out.push((n & 0x7f) | 0x80); n = Math.floor(n / 128); }
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
   out.push(n);
   return out;
 }
@@ -471,8 +755,11 @@ const grpcBody: fc.Arbitrary<Uint8Array> = fc
     version: fc.constantFrom("", "1", "2"),
     idFirst: fc.boolean(),
     repeatModel: fc.boolean(),
-    lengthDelta: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -8, max: 8 }) },
-      { weight: 1, arbitrary: fc.constantFrom(0x7fffffff, -0x7fffffff, 1 << 24) }),
+    lengthDelta: fc.oneof(
+      { weight: 4, arbitrary: fc.constant(0) },
+      { weight: 1, arbitrary: fc.integer({ min: -8, max: 8 }) },
+      { weight: 1, arbitrary: fc.constantFrom(0x7fffffff, -0x7fffffff, 1 << 24) },
+    ),
     compressed: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(1, 2, 255) }),
     truncate: fc.option(fc.nat(40), { freq: 4, nil: undefined }),
     junk: fc.option(fc.uint8Array({ minLength: 1, maxLength: 24 }), { freq: 5, nil: undefined }),
@@ -510,8 +797,21 @@ const jsonBody: fc.Arbitrary<Uint8Array> = fc
     depth: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(64, 1000, 10_000, 12_000) }),
     damage: fc.oneof(
       { weight: 8, arbitrary: fc.constant("none") },
-      { weight: 4, arbitrary: fc.constantFrom("truncate", "badutf8", "escape", "nul", "bom", "garbage-tail", "unterminated", "lone-surrogate",
-        "second-document", "trailing-ws") },
+      {
+        weight: 4,
+        arbitrary: fc.constantFrom(
+          "truncate",
+          "badutf8",
+          "escape",
+          "nul",
+          "bom",
+          "garbage-tail",
+          "unterminated",
+          "lone-surrogate",
+          "second-document",
+          "trailing-ws",
+        ),
+      },
     ),
     cut: fc.nat(),
   })
@@ -519,7 +819,11 @@ const jsonBody: fc.Arbitrary<Uint8Array> = fc
     const parts: string[] = [];
     const m = JSON.stringify(b.model);
     if (b.padBefore) parts.push(`"messages":[{"role":"user","content":${JSON.stringify("x".repeat(b.padBefore) + '"model": "decoy"')}}]`);
-    if (b.depth) parts.push(`"deep":${"[".repeat(b.depth)}${"]".repeat(b.depth)}`, `"deeper":${'{"a":'.repeat(Math.min(b.depth, 5000))}1${"}".repeat(Math.min(b.depth, 5000))}`);
+    if (b.depth)
+      parts.push(
+        `"deep":${"[".repeat(b.depth)}${"]".repeat(b.depth)}`,
+        `"deeper":${'{"a":'.repeat(Math.min(b.depth, 5000))}1${"}".repeat(Math.min(b.depth, 5000))}`,
+      );
     if (b.order === "model-first" || b.order === "dup-model") parts.unshift(`"model":${m}`);
     if (b.order === "model-last") parts.push(`"model":${m}`);
     if (b.order === "dup-model") parts.push(`"model":"llama-3-70b"`);
@@ -530,22 +834,42 @@ const jsonBody: fc.Arbitrary<Uint8Array> = fc
     else if (b.extra !== "none") parts.push(`${JSON.stringify(b.extra)}:"hello"`);
     let text = `{${parts.join(",")}}`;
     switch (b.damage) {
-      case "truncate": text = text.slice(0, b.cut % (text.length + 1)); break;
-      case "escape": text = text.replace(/"model"/, '"mo\\u0064el"').replace(/:"/, ':"\\"\\\\\\u0000'); break;
-      case "nul": text = text.replace(/,/, "\u0000,"); break;
-      case "bom": text = "\ufeff" + text; break;
-      case "garbage-tail": text += "}}]]\u0000"; break;
-      case "second-document": text += '{"model":"llama-3-70b"}'; break;
-      case "trailing-ws": text += " \r\n\t"; break;
-      case "unterminated": text = text.replace(/"([^"]*)"$/, '"$1'); text = text.slice(0, -1) + '"unterminated'; break;
-      case "lone-surrogate": text = text.replace(/"model":"/, '"model":"\\ud800'); break;
+      case "truncate":
+        text = text.slice(0, b.cut % (text.length + 1));
+        break;
+      case "escape":
+        text = text.replace(/"model"/, '"mo\\u0064el"').replace(/:"/, ':"\\"\\\\\\u0000');
+        break;
+      case "nul":
+        text = text.replace(/,/, "\u0000,");
+        break;
+      case "bom":
+        text = "\ufeff" + text;
+        break;
+      case "garbage-tail":
+        text += "}}]]\u0000";
+        break;
+      case "second-document":
+        text += '{"model":"llama-3-70b"}';
+        break;
+      case "trailing-ws":
+        text += " \r\n\t";
+        break;
+      case "unterminated":
+        text = text.replace(/"([^"]*)"$/, '"$1');
+        text = text.slice(0, -1) + '"unterminated';
+        break;
+      case "lone-surrogate":
+        text = text.replace(/"model":"/, '"model":"\\ud800');
+        break;
     }
     let bytes = enc.encode(text);
     if (b.damage === "badutf8") {
       const at = b.cut % (bytes.length + 1);
       const o = new Uint8Array(bytes.length + 2);
       o.set(bytes.subarray(0, at));
-      o[at] = 0xc3; o[at + 1] = 0x28;
+      o[at] = 0xc3;
+      o[at + 1] = 0x28;
       o.set(bytes.subarray(at), at + 2);
       bytes = o;
     }
@@ -564,8 +888,13 @@ const multipartBody: fc.Arbitrary<Uint8Array> = fc
   })
   .map((b) => {
     const part = (name: string, value: Uint8Array | string, file = false) => [
-      ...enc.encode(`--${MP_BOUNDARY}\r\nContent-Disposition: form-data; ${name}${file ? '; filename="a.wav"\r\nContent-Type: audio/wav' : ""}\r\n\r\n`),
-      ...(typeof value === "string" ? enc.encode(value) : value), 13, 10];
+      ...enc.encode(
+        `--${MP_BOUNDARY}\r\nContent-Disposition: form-data; ${name}${file ? '; filename="a.wav"\r\nContent-Type: audio/wav' : ""}\r\n\r\n`,
+      ),
+      ...(typeof value === "string" ? enc.encode(value) : value),
+      13,
+      10,
+    ];
     const out: number[] = [...part('name="file"', new Uint8Array(b.fileBytes).fill(0x2d), true)];
     if (b.nameStar) out.push(...part("name*=utf-8''model", "llama-3-70b"));
     out.push(...part('name="model"', b.model));
@@ -621,11 +950,20 @@ export const requestArb: fc.Arbitrary<RequestCase> = fc.record({
   path: pathArb,
   authority: fc.constantFrom("gpu.example", "", "a".repeat(300), "evil\r\nx"),
   contentType: contentTypeArb,
-  contentLength: fc.option(fc.constantFrom("0", "12", "-1", "99999999999999999999", "abc", "1e3", " 5", "65536"), { freq: 3, nil: undefined }),
+  contentLength: fc.option(fc.constantFrom("0", "12", "-1", "99999999999999999999", "abc", "1e3", " 5", "65536"), {
+    freq: 3,
+    nil: undefined,
+  }),
   headers: fc.array(fc.tuple(headerNameArb, hostileValue), { maxLength: 6 }),
   spoof: spoofArb,
   modelOverride: fc.option(fc.oneof(fc.constantFrom(...MODEL_VOCAB, "nope"), modelSlot, hostileValue), { nil: undefined }),
-  priorityIn: fc.option(fc.oneof(fc.integer({ min: -120, max: 120 }).map(String), fc.constantFrom("+5", "-0", "007", "1e2", "5 ", "", "0x10", "-", "1000", "99999999999")), { nil: undefined }),
+  priorityIn: fc.option(
+    fc.oneof(
+      fc.integer({ min: -120, max: 120 }).map(String),
+      fc.constantFrom("+5", "-0", "007", "1e2", "5 ", "", "0x10", "-", "1000", "99999999999"),
+    ),
+    { nil: undefined },
+  ),
   body: bodyArb,
   splits: splitsArb.map((x) => [...x]),
   noEos: fc.oneof({ weight: 12, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
@@ -639,45 +977,81 @@ export const requestArb: fc.Arbitrary<RequestCase> = fc.record({
 
 /** ORCA endpoint-load-metrics header values (TEXT, JSON, BIN forms), valid and broken. */
 export const orcaValueArb: fc.Arbitrary<string> = fc.oneof(
-  fc.record({
-    cpu: fc.double({ min: -1, max: 2, noNaN: true }),
-    kv: fc.double({ min: -1, max: 2, noNaN: true }),
-    q: fc.integer({ min: -5, max: 10_000 }),
-    form: fc.constantFrom("TEXT", "JSON", "text", "BIN", "", "TEXT "),
-  }).map(({ cpu, kv, q, form }) =>
-    form === "JSON" ? `JSON {"cpu_utilization":${cpu},"named_metrics":{"kv_cache_utilization":${kv},"num_requests_waiting":${q}}}`
-      : form === "BIN" ? `BIN ${Buffer.from(Uint8Array.of(0x09, ...new Uint8Array(new Float64Array([cpu]).buffer))).toString("base64")}`
-      : `${form} cpu_utilization=${cpu},named_metrics.kv_cache_utilization=${kv},named_metrics.num_requests_waiting=${q},rps_fractional=1.5`),
-  fc.constantFrom("", "TEXT", "TEXT ", "TEXT =", "TEXT a=b=c", "TEXT named_metrics.kv_cache_utilization=NaN", "TEXT named_metrics.kv_cache_utilization=1e309",
-    "TEXT named_metrics.kv_cache_utilization=-Infinity", "JSON {", "JSON " + "[".repeat(5000), "BIN !!!!", "TEXT " + "a=1,".repeat(3000),
-    "TEXT named_metrics.num_requests_waiting=99999999999999999999", "TEXT cpu_utilization=0.5\r\nx: y", "\u0000"),
+  fc
+    .record({
+      cpu: fc.double({ min: -1, max: 2, noNaN: true }),
+      kv: fc.double({ min: -1, max: 2, noNaN: true }),
+      q: fc.integer({ min: -5, max: 10_000 }),
+      form: fc.constantFrom("TEXT", "JSON", "text", "BIN", "", "TEXT "),
+    })
+    .map(({ cpu, kv, q, form }) =>
+      form === "JSON"
+        ? `JSON {"cpu_utilization":${cpu},"named_metrics":{"kv_cache_utilization":${kv},"num_requests_waiting":${q}}}`
+        : form === "BIN"
+          ? `BIN ${Buffer.from(Uint8Array.of(0x09, ...new Uint8Array(new Float64Array([cpu]).buffer))).toString("base64")}`
+          : `${form} cpu_utilization=${cpu},named_metrics.kv_cache_utilization=${kv},named_metrics.num_requests_waiting=${q},rps_fractional=1.5`,
+    ),
+  fc.constantFrom(
+    "",
+    "TEXT",
+    "TEXT ",
+    "TEXT =",
+    "TEXT a=b=c",
+    "TEXT named_metrics.kv_cache_utilization=NaN",
+    "TEXT named_metrics.kv_cache_utilization=1e309",
+    "TEXT named_metrics.kv_cache_utilization=-Infinity",
+    "JSON {",
+    "JSON " + "[".repeat(5000),
+    "BIN !!!!",
+    "TEXT " + "a=1,".repeat(3000),
+    "TEXT named_metrics.num_requests_waiting=99999999999999999999",
+    "TEXT cpu_utilization=0.5\r\nx: y",
+    "\u0000",
+  ),
   hostileValue,
 );
 
 /** Prometheus metrics texts as vLLM / SGLang / TGI / Triton export them, valid and broken. */
 export const metricsTextArb: fc.Arbitrary<string> = fc.oneof(
-  fc.record({
-    waiting: fc.oneof(fc.integer({ min: 0, max: 1000 }).map(String), fc.constantFrom("NaN", "+Inf", "-1", "1e400", "0x10", "")),
-    running: fc.integer({ min: 0, max: 500 }),
-    kv: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }).map(String), fc.constantFrom("NaN", "2", "-0.5", "1e-400")),
-    model: fc.constantFrom(...MODEL_VOCAB),
-    labels: fc.boolean(),
-    dup: fc.boolean(),
-  }).map((m) => {
-    const l = m.labels ? `{model_name=${JSON.stringify(m.model)},engine="0"}` : "";
-    const lines = [
-      "# HELP vllm:num_requests_waiting Number of requests waiting.", "# TYPE vllm:num_requests_waiting gauge",
-      `vllm:num_requests_waiting${l} ${m.waiting}`, `vllm:num_requests_running${l} ${m.running}`,
-      `vllm:gpu_cache_usage_perc${l} ${m.kv}`, `vllm:kv_cache_usage_perc${l} ${m.kv}`,
-      `sglang:num_queue_reqs${l} ${m.waiting}`, `sglang:token_usage${l} ${m.kv}`,
-      `tgi_queue_size ${m.waiting}`, `nv_inference_pending_request_count{model="${m.model}",version="1"} ${m.waiting}`,
-    ];
-    if (m.dup) lines.push(...lines);
-    return lines.join("\n") + "\n";
-  }),
-  fc.constantFrom("", "\n", "#", "vllm:num_requests_waiting", "vllm:num_requests_waiting{", "vllm:num_requests_waiting{model_name=\"x\" 3",
-    "vllm:num_requests_waiting " + "9".repeat(400), "vllm:gpu_cache_usage_perc{a=\"" + "\\".repeat(2000) + "\"} 1", "\u0000\u0000",
-    "vllm:num_requests_waiting 1 1700000000000 extra\r\n", "x".repeat(200_000)),
+  fc
+    .record({
+      waiting: fc.oneof(fc.integer({ min: 0, max: 1000 }).map(String), fc.constantFrom("NaN", "+Inf", "-1", "1e400", "0x10", "")),
+      running: fc.integer({ min: 0, max: 500 }),
+      kv: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }).map(String), fc.constantFrom("NaN", "2", "-0.5", "1e-400")),
+      model: fc.constantFrom(...MODEL_VOCAB),
+      labels: fc.boolean(),
+      dup: fc.boolean(),
+    })
+    .map((m) => {
+      const l = m.labels ? `{model_name=${JSON.stringify(m.model)},engine="0"}` : "";
+      const lines = [
+        "# HELP vllm:num_requests_waiting Number of requests waiting.",
+        "# TYPE vllm:num_requests_waiting gauge",
+        `vllm:num_requests_waiting${l} ${m.waiting}`,
+        `vllm:num_requests_running${l} ${m.running}`,
+        `vllm:gpu_cache_usage_perc${l} ${m.kv}`,
+        `vllm:kv_cache_usage_perc${l} ${m.kv}`,
+        `sglang:num_queue_reqs${l} ${m.waiting}`,
+        `sglang:token_usage${l} ${m.kv}`,
+        `tgi_queue_size ${m.waiting}`,
+        `nv_inference_pending_request_count{model="${m.model}",version="1"} ${m.waiting}`,
+      ];
+      if (m.dup) lines.push(...lines);
+      return lines.join("\n") + "\n";
+    }),
+  fc.constantFrom(
+    "",
+    "\n",
+    "#",
+    "vllm:num_requests_waiting",
+    "vllm:num_requests_waiting{",
+    'vllm:num_requests_waiting{model_name="x" 3',
+    "vllm:num_requests_waiting " + "9".repeat(400),
+    'vllm:gpu_cache_usage_perc{a="' + "\\".repeat(2000) + '"} 1',
+    "\u0000\u0000",
+    "vllm:num_requests_waiting 1 1700000000000 extra\r\n",
+    "x".repeat(200_000),
+  ),
   fc.string({ unit: "binary", maxLength: 200 }),
 );
 
@@ -690,7 +1064,10 @@ export interface ResponsePlan {
 }
 
 export const responseArb: fc.Arbitrary<ResponsePlan> = fc.record({
-  kind: fc.oneof({ weight: 10, arbitrary: fc.constant("response" as const) }, { weight: 1, arbitrary: fc.constantFrom("reset" as const, "none" as const) }),
+  kind: fc.oneof(
+    { weight: 10, arbitrary: fc.constant("response" as const) },
+    { weight: 1, arbitrary: fc.constantFrom("reset" as const, "none" as const) },
+  ),
   status: fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom("200", "200", "200", "500", "502", "503", "504", "429", "404") },
     { weight: 1, arbitrary: fc.constantFrom("5", "5000", "abc", "", "599", "099", "5xx", "-500", " 503") },
@@ -698,12 +1075,23 @@ export const responseArb: fc.Arbitrary<ResponsePlan> = fc.record({
   headers: fc.array(
     fc.oneof(
       { weight: 3, arbitrary: orcaValueArb.map((v) => ["endpoint-load-metrics", v] as [string, string]) },
-      { weight: 1, arbitrary: fc.constantFrom("endpoint-load-metrics-bin", "Endpoint-Load-Metrics", "x-inference-pool", "grpc-status").chain((n) => hostileValue.map((v) => [n, v] as [string, string])) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .constantFrom("endpoint-load-metrics-bin", "Endpoint-Load-Metrics", "x-inference-pool", "grpc-status")
+          .chain((n) => hostileValue.map((v) => [n, v] as [string, string])),
+      },
       { weight: 1, arbitrary: fc.tuple(headerNameArb, hostileValue) },
     ),
     { maxLength: 4 },
   ),
-  body: fc.option(fc.oneof(metricsTextArb.map((s) => enc.encode(s)), fc.uint8Array({ maxLength: 100 })), { freq: 3, nil: undefined }),
+  body: fc.option(
+    fc.oneof(
+      metricsTextArb.map((s) => enc.encode(s)),
+      fc.uint8Array({ maxLength: 100 }),
+    ),
+    { freq: 3, nil: undefined },
+  ),
   trailers: fc.boolean(),
 });
 
@@ -719,5 +1107,11 @@ export const calloutArb: fc.Arbitrary<CalloutPlan> = fc.record({
   kind: fc.constantFrom("metrics", "metrics", "metrics", "fail", "status", "timeout"),
   status: fc.constantFrom(200, 200, 500, 404, 204, 301),
   body: metricsTextArb,
-  headers: fc.array(fc.oneof(orcaValueArb.map((v) => ["endpoint-load-metrics", v] as [string, string]), fc.tuple(headerNameArb, hostileValue)), { maxLength: 2 }),
+  headers: fc.array(
+    fc.oneof(
+      orcaValueArb.map((v) => ["endpoint-load-metrics", v] as [string, string]),
+      fc.tuple(headerNameArb, hostileValue),
+    ),
+    { maxLength: 2 },
+  ),
 });

@@ -26,29 +26,70 @@ import fc from "fast-check";
 import { createProxy, HeaderMap, HostError, VirtualClock, type HttpStream, type Proxy } from "../../src/host/index.js";
 import { FOREIGN_STEERING_HEADERS, PluginConfigSchema, type PluginConfig } from "../../src/config/plugin-config.js";
 import {
-  calloutArb, catalogConfigArb, configCaseArb, DEFAULT_HEADERS, NON_INFERENCE_PATHS, NON_POST_METHODS, requestArb, responseArb,
-  Rng, SPOOF_MARK, type CalloutPlan, type ConfigCase, type RequestCase, type ResponsePlan,
+  calloutArb,
+  catalogConfigArb,
+  configCaseArb,
+  DEFAULT_HEADERS,
+  NON_INFERENCE_PATHS,
+  NON_POST_METHODS,
+  requestArb,
+  responseArb,
+  Rng,
+  SPOOF_MARK,
+  type CalloutPlan,
+  type ConfigCase,
+  type RequestCase,
+  type ResponsePlan,
 } from "./arbitraries.js";
 
 export const PROTOCOLS = new Set([
-  "openai-chat", "openai-completions", "openai-embeddings", "openai-responses", "vllm-generate", "kserve-v1", "oip-infer",
-  "oip-generate", "oip-generate-stream", "kserve-v2-grpc", "tfserving-predict", "tfserving-classify", "tfserving-regress",
-  "torchserve", "tgi-generate", "tgi-generate-stream", "sglang-generate", "vllm-generate-tokens", "vllm-score", "vllm-rerank",
-  "vllm-pooling", "vllm-classify", "openai-transcriptions", "openai-translations", "anthropic-messages", "torchserve-grpc",
+  "openai-chat",
+  "openai-completions",
+  "openai-embeddings",
+  "openai-responses",
+  "vllm-generate",
+  "kserve-v1",
+  "oip-infer",
+  "oip-generate",
+  "oip-generate-stream",
+  "kserve-v2-grpc",
+  "tfserving-predict",
+  "tfserving-classify",
+  "tfserving-regress",
+  "torchserve",
+  "tgi-generate",
+  "tgi-generate-stream",
+  "sglang-generate",
+  "vllm-generate-tokens",
+  "vllm-score",
+  "vllm-rerank",
+  "vllm-pooling",
+  "vllm-classify",
+  "openai-transcriptions",
+  "openai-translations",
+  "anthropic-messages",
+  "torchserve-grpc",
 ]);
 export const CLASSES = new Set(["generate-stream", "generate", "embed", "predict"]);
 const LOCAL_STATUSES = new Set([404, 429, 503]);
 
 export class Violation extends Error {
-  constructor(readonly invariant: string, message: string) {
+  constructor(
+    readonly invariant: string,
+    message: string,
+  ) {
     super(`${invariant}: ${message}`);
     this.name = "Violation";
   }
 }
 
 export type Counters = Record<string, number>;
-export function bump(c: Counters, k: string, n = 1): void { c[k] = (c[k] ?? 0) + n; }
-export function mergeCounters(into: Counters, from: Counters): void { for (const [k, v] of Object.entries(from)) bump(into, k, v); }
+export function bump(c: Counters, k: string, n = 1): void {
+  c[k] = (c[k] ?? 0) + n;
+}
+export function mergeCounters(into: Counters, from: Counters): void {
+  for (const [k, v] of Object.entries(from)) bump(into, k, v);
+}
 
 /** The lossless header encoding of assembly/router/steer.ts (encodeHeaderValue): %XX for bytes outside 0x21-0x7E
  *  and for % " \ , — an independent implementation for the oracle. */
@@ -65,9 +106,16 @@ const ENCODED = /^(?:[\x21\x23\x24\x26-\x2b\x2d-\x5b\x5d-\x7e]|%[0-9A-F]{2})+$/;
 function decodeHeaderValue(v: string): string | undefined {
   const bytes: number[] = [];
   for (let i = 0; i < v.length; i++) {
-    if (v[i] === "%") { bytes.push(parseInt(v.slice(i + 1, i + 3), 16)); i += 2; } else bytes.push(v.charCodeAt(i));
+    if (v[i] === "%") {
+      bytes.push(parseInt(v.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(v.charCodeAt(i));
   }
-  try { return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bytes)); } catch { return undefined; }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bytes));
+  } catch {
+    return undefined;
+  }
 }
 
 // ------------------------------------------------------------------------------------------------ proxies
@@ -84,7 +132,11 @@ export class Target {
   /** allow_on_headers_stop_iteration: body callbacks reach a held request. */
   allow = false;
 
-  constructor(readonly proxy: Proxy, readonly cfg: PluginConfig, readonly label: string) {
+  constructor(
+    readonly proxy: Proxy,
+    readonly cfg: PluginConfig,
+    readonly label: string,
+  ) {
     this.h = cfg.headers;
     this.owned = [this.h.protocol, this.h.model, this.h.class, this.h.priority, this.h.pool, this.h.endpoint, this.h.version, this.h.label];
     this.steeringNames = [this.h.pool, this.h.endpoint];
@@ -100,22 +152,37 @@ export class Target {
   poolsFor(modelHeader: string): Set<string> {
     const out = new Set<string>();
     for (const p of this.cfg.pools) {
-      if (p.models.some((m) => sanitize(m) === modelHeader) || p.modelPrefixes.some((x) => modelHeader.startsWith(sanitize(x)))) out.add(p.name);
+      if (p.models.some((m) => sanitize(m) === modelHeader) || p.modelPrefixes.some((x) => modelHeader.startsWith(sanitize(x))))
+        out.add(p.name);
     }
     for (let grew = true; grew;) {
       grew = false;
-      for (const p of this.cfg.pools) if (out.has(p.name) && p.fallback && !out.has(p.fallback)) { out.add(p.fallback); grew = true; }
+      for (const p of this.cfg.pools)
+        if (out.has(p.name) && p.fallback && !out.has(p.fallback)) {
+          out.add(p.fallback);
+          grew = true;
+        }
     }
     return out;
   }
 }
 
-export async function makeTarget(wasm: Uint8Array, config: Record<string, unknown>, opts: { workers: number; allow: boolean; logLevel?: "info" | "debug"; label: string }): Promise<Target> {
+export async function makeTarget(
+  wasm: Uint8Array,
+  config: Record<string, unknown>,
+  opts: { workers: number; allow: boolean; logLevel?: "info" | "debug"; label: string },
+): Promise<Target> {
   // The host enforces Envoy's buffer limit as configured for the filter (or Envoy's default): a 413 fails I5.
   const limit = ((config.body as Record<string, unknown> | undefined)?.bufferLimitBytes as number | undefined) ?? 1_048_576;
   const proxy = await createProxy({
-    wasm, pluginConfig: config, workers: opts.workers, clock: new VirtualClock(1_700_000_000_000),
-    allowOnHeadersStopIteration: opts.allow, failurePolicy: "FAIL_RELOAD", reloadBackoffMs: 0, logLevel: opts.logLevel ?? "info",
+    wasm,
+    pluginConfig: config,
+    workers: opts.workers,
+    clock: new VirtualClock(1_700_000_000_000),
+    allowOnHeadersStopIteration: opts.allow,
+    failurePolicy: "FAIL_RELOAD",
+    reloadBackoffMs: 0,
+    logLevel: opts.logLevel ?? "info",
     bufferLimitBytes: limit,
   });
   const t = new Target(proxy, PluginConfigSchema.parse(config), opts.label);
@@ -138,7 +205,14 @@ export async function makeTargets(wasm: Uint8Array, seed: number, count = 8): Pr
     const prefix = (c.affinity as { prefix?: { enabled?: boolean } } | undefined)?.prefix;
     if (prefix?.enabled && (i >> 1) % 2 !== 0) prefix.enabled = false;
     const allow = (i >> 2) % 2 === 0;
-    out.push(await makeTarget(wasm, c, { workers: 2, allow, logLevel: i % 8 === 3 ? "debug" : "info", label: `target ${i} (seed ${seed}, allow ${allow})` }));
+    out.push(
+      await makeTarget(wasm, c, {
+        workers: 2,
+        allow,
+        logLevel: i % 8 === 3 ? "debug" : "info",
+        label: `target ${i} (seed ${seed}, allow ${allow})`,
+      }),
+    );
   }
   return out;
 }
@@ -159,12 +233,20 @@ function concatBytes(parts: Uint8Array[]): Uint8Array {
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
 function buildHeaders(t: Target, rc: RequestCase): HeaderMap {
-  const h = new HeaderMap([[":method", rc.method], [":path", rc.path], [":authority", rc.authority], [":scheme", "http"]]);
+  const h = new HeaderMap([
+    [":method", rc.method],
+    [":path", rc.path],
+    [":authority", rc.authority],
+    [":scheme", "http"],
+  ]);
   if (rc.contentType !== undefined) h.add("content-type", rc.contentType);
   if (rc.contentLength !== undefined) h.add("content-length", rc.contentLength);
   for (const [k, v] of rc.headers) h.add(k, v);
@@ -172,7 +254,8 @@ function buildHeaders(t: Target, rc: RequestCase): HeaderMap {
     const names = new Set(t.owned);
     if (rc.spoof.defaults) for (const n of Object.values(DEFAULT_HEADERS)) names.add(n);
     let i = 0;
-    for (const n of names) for (let c = 0; c < rc.spoof.copies; c++) h.add(c % 3 === 1 ? n.toUpperCase() : n, rc.spoof.values[i++ % rc.spoof.values.length]!);
+    for (const n of names)
+      for (let c = 0; c < rc.spoof.copies; c++) h.add(c % 3 === 1 ? n.toUpperCase() : n, rc.spoof.values[i++ % rc.spoof.values.length]!);
   }
   if (rc.modelOverride !== undefined && t.h.modelOverride) h.add(t.h.modelOverride, rc.modelOverride);
   if (rc.priorityIn !== undefined && t.h.priorityIn) h.add(t.h.priorityIn, rc.priorityIn);
@@ -187,11 +270,15 @@ function planStream(t: Target, rc: RequestCase, worker: number, c: Counters): Ru
   const body = rc.body ?? new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   if (body.length) {
-    if (rc.splits.length === 1 && rc.splits[0] === -1 && body.length <= 64) for (let i = 0; i < body.length; i++) chunks.push(body.subarray(i, i + 1));
+    if (rc.splits.length === 1 && rc.splits[0] === -1 && body.length <= 64)
+      for (let i = 0; i < body.length; i++) chunks.push(body.subarray(i, i + 1));
     else {
       const cuts = [...new Set(rc.splits.map((f) => Math.floor(Math.max(0, f) * body.length)))].sort((a, b) => a - b);
       let prev = 0;
-      for (const cut of [...cuts, body.length]) { if (cut > prev || (rc.emptyChunks && cut === prev)) chunks.push(body.subarray(prev, cut)); prev = cut; }
+      for (const cut of [...cuts, body.length]) {
+        if (cut > prev || (rc.emptyChunks && cut === prev)) chunks.push(body.subarray(prev, cut));
+        prev = cut;
+      }
     }
   }
   const trailers = rc.trailers && !rc.noEos ? rc.trailers : undefined;
@@ -238,7 +325,8 @@ function validPriority(v: string): number | undefined {
 /** I2, I3, I4 on what reached the router. */
 function checkRouterHeaders(t: Target, r: Run, c: Counters): void {
   const rh = r.s.routerRequestHeaders!;
-  const desc = () => `request ${JSON.stringify(r.rc.method)} ${JSON.stringify(r.rc.path).slice(0, 300)}; router headers ${JSON.stringify(rh.entries().filter(([k]) => t.owned.includes(k))).slice(0, 1500)}`;
+  const desc = () =>
+    `request ${JSON.stringify(r.rc.method)} ${JSON.stringify(r.rc.path).slice(0, 300)}; router headers ${JSON.stringify(rh.entries().filter(([k]) => t.owned.includes(k))).slice(0, 1500)}`;
   for (const name of t.owned) {
     const all = rh.getAll(name);
     if (all.length > 1) fail("I2 spoof", t, `${all.length} copies of ${name} at the router; ${desc()}`);
@@ -246,22 +334,31 @@ function checkRouterHeaders(t: Target, r: Run, c: Counters): void {
   }
   // I7: foreign steering headers never reach the router (stripped on every request).
   // (A name the filter itself writes is checked by I2 instead: configs may reuse one.)
-  for (const name of t.h.stripInbound) if (!t.owned.includes(name) && rh.get(name) !== undefined) fail("I7 foreign", t, `${name} reached the router; ${desc()}`);
+  for (const name of t.h.stripInbound)
+    if (!t.owned.includes(name) && rh.get(name) !== undefined) fail("I7 foreign", t, `${name} reached the router; ${desc()}`);
   if (r.rc.foreign) bump(c, "check.foreign_stripped");
-  const proto = rh.get(t.h.protocol), model = rh.get(t.h.model), klass = rh.get(t.h.class), prio = rh.get(t.h.priority);
+  const proto = rh.get(t.h.protocol),
+    model = rh.get(t.h.model),
+    klass = rh.get(t.h.class),
+    prio = rh.get(t.h.priority);
   const pool = t.cfg.steering === "pool" ? rh.get(t.h.pool) : undefined;
   const ep = rh.get(t.h.endpoint);
   const otherSteer = t.cfg.steering === "pool" ? ep : rh.get(t.h.pool);
   if (otherSteer !== undefined && t.h.pool !== t.h.endpoint) fail("I2 spoof", t, `steering header of the other mode present; ${desc()}`);
   if (cannotBeInference(r.rc)) {
-    for (const name of t.owned) if (rh.get(name) !== undefined) fail("I2 spoof", t, `${name} present on a request that cannot be inference; ${desc()}`);
+    for (const name of t.owned)
+      if (rh.get(name) !== undefined) fail("I2 spoof", t, `${name} present on a request that cannot be inference; ${desc()}`);
     bump(c, "check.non_inference_clean");
     return;
   }
   // I4: classification values.
   if (proto !== undefined && !PROTOCOLS.has(proto)) fail("I4 classification", t, `protocol ${JSON.stringify(proto)}; ${desc()}`);
   if (klass !== undefined && !CLASSES.has(klass)) fail("I4 classification", t, `class ${JSON.stringify(klass)}; ${desc()}`);
-  for (const [what, v] of [["model", model], ["version", rh.get(t.h.version)], ["label", rh.get(t.h.label)]] as const) {
+  for (const [what, v] of [
+    ["model", model],
+    ["version", rh.get(t.h.version)],
+    ["label", rh.get(t.h.label)],
+  ] as const) {
     if (v === undefined) continue;
     const name = ENCODED.test(v) ? decodeHeaderValue(v) : undefined;
     if (name === undefined || new TextEncoder().encode(name).length > 256 || sanitize(name) !== v)
@@ -269,10 +366,16 @@ function checkRouterHeaders(t: Target, r: Run, c: Counters): void {
   }
   const trusted = peerTrusted(t, r.rc.peer);
   if (prio !== undefined) {
-    if (!/^(0|-?[1-9]\d{0,2})$/.test(prio) || Math.abs(Number(prio)) > 100) fail("I4 classification", t, `priority ${JSON.stringify(prio)}; ${desc()}`);
+    if (!/^(0|-?[1-9]\d{0,2})$/.test(prio) || Math.abs(Number(prio)) > 100)
+      fail("I4 classification", t, `priority ${JSON.stringify(prio)}; ${desc()}`);
     const allowed = new Set<number>([t.defaultPriority.get(model ?? "") ?? 0]);
-    if (t.h.priorityIn && trusted) for (const v of r.headers.getAll(t.h.priorityIn)) { const p = validPriority(v); if (p !== undefined) allowed.add(p); }
-    if (!allowed.has(Number(prio))) fail("I4 classification", t, `priority ${prio} is neither the model's default nor a valid client value (${[...allowed]}); ${desc()}`);
+    if (t.h.priorityIn && trusted)
+      for (const v of r.headers.getAll(t.h.priorityIn)) {
+        const p = validPriority(v);
+        if (p !== undefined) allowed.add(p);
+      }
+    if (!allowed.has(Number(prio)))
+      fail("I4 classification", t, `priority ${prio} is neither the model's default nor a valid client value (${[...allowed]}); ${desc()}`);
   }
   if (proto !== undefined) bump(c, "check.classified");
   if (model !== undefined) bump(c, "check.model_written");
@@ -295,7 +398,8 @@ function checkRouterHeaders(t: Target, r: Run, c: Counters): void {
       }
       for (const e of parts) if (!t.endpoints.has(e)) fail("I3 steering", t, `endpoint ${JSON.stringify(e)} not in the catalog; ${desc()}`);
       const first = new Set(t.cfg.pools.filter((p) => pools.has(p.name)).flatMap((p) => p.endpoints));
-      if (!first.has(parts[0]!)) fail("I3 steering", t, `picked endpoint ${parts[0]} is not a member of a pool serving ${model}; ${desc()}`);
+      if (!first.has(parts[0]!))
+        fail("I3 steering", t, `picked endpoint ${parts[0]} is not a member of a pool serving ${model}; ${desc()}`);
       bump(c, "check.steered_endpoint");
     }
   }
@@ -305,33 +409,75 @@ function checkRouterHeaders(t: Target, r: Run, c: Counters): void {
 function protoOf(rc: RequestCase): string {
   const path = rc.path.split(/[?#]/)[0]!.replace(/^\/openai(?=\/v1\/)/, "");
   if (rc.method !== "POST") return "";
-  return ({ "/v1/chat/completions": "openai-chat", "/v1/completions": "openai-completions", "/v1/embeddings": "openai-embeddings",
-    "/v1/responses": "openai-responses", "/v1/messages": "anthropic-messages", "/inference/v1/generate": "vllm-generate-tokens",
-    "/score": "vllm-score", "/v1/score": "vllm-score", "/rerank": "vllm-rerank", "/v1/rerank": "vllm-rerank", "/v2/rerank": "vllm-rerank",
-    "/pooling": "vllm-pooling", "/classify": "vllm-classify" } as Record<string, string>)[path] ?? "";
+  return (
+    (
+      {
+        "/v1/chat/completions": "openai-chat",
+        "/v1/completions": "openai-completions",
+        "/v1/embeddings": "openai-embeddings",
+        "/v1/responses": "openai-responses",
+        "/v1/messages": "anthropic-messages",
+        "/inference/v1/generate": "vllm-generate-tokens",
+        "/score": "vllm-score",
+        "/v1/score": "vllm-score",
+        "/rerank": "vllm-rerank",
+        "/v1/rerank": "vllm-rerank",
+        "/v2/rerank": "vllm-rerank",
+        "/pooling": "vllm-pooling",
+        "/classify": "vllm-classify",
+      } as Record<string, string>
+    )[path] ?? ""
+  );
 }
 
-const JSON_BODY_PROTOCOLS = new Set(["openai-chat", "openai-completions", "openai-embeddings", "openai-responses", "vllm-generate",
-  "vllm-generate-tokens", "vllm-score", "vllm-rerank", "vllm-pooling", "vllm-classify", "anthropic-messages", "sglang-generate", "tgi-generate"]);
+const JSON_BODY_PROTOCOLS = new Set([
+  "openai-chat",
+  "openai-completions",
+  "openai-embeddings",
+  "openai-responses",
+  "vllm-generate",
+  "vllm-generate-tokens",
+  "vllm-score",
+  "vllm-rerank",
+  "vllm-pooling",
+  "vllm-classify",
+  "anthropic-messages",
+  "sglang-generate",
+  "tgi-generate",
+]);
 
 /** Index after the first top-level JSON object of `text` (string-aware brace matching), or -1. */
 function firstObjectEnd(text: string): number {
-  let depth = 0, inStr = false;
+  let depth = 0,
+    inStr = false;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
-    if (inStr) { if (ch === "\\") i++; else if (ch === '"') inStr = false; continue; }
+    if (inStr) {
+      if (ch === "\\") i++;
+      else if (ch === '"') inStr = false;
+      continue;
+    }
     if (ch === '"') inStr = true;
     else if (ch === "{" || ch === "[") depth++;
-    else if (ch === "}" || ch === "]") { depth--; if (depth === 0) return i + 1; }
+    else if (ch === "}" || ch === "]") {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
   }
   return -1;
 }
 
 function maxDepth(text: string): number {
-  let d = 0, m = 0, inStr = false;
+  let d = 0,
+    m = 0,
+    inStr = false;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
-    if (inStr) { if (ch === "\\") i++; else if (ch === '"') inStr = false; continue; }
+    if (inStr) {
+      if (ch === "\\") i++;
+      else if (ch === '"') inStr = false;
+      continue;
+    }
     if (ch === '"') inStr = true;
     else if (ch === "{" || ch === "[") m = Math.max(m, ++d);
     else if (ch === "}" || ch === "]") d--;
@@ -341,7 +487,8 @@ function maxDepth(text: string): number {
 
 /** A model value the filter accepts: well-formed UTF-16 (so UTF-8), 1..256 bytes, no C0 or DEL. */
 function acceptableName(v: unknown): v is string {
-  if (typeof v !== "string" || v.length === 0 || /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(v)) return false;
+  if (typeof v !== "string" || v.length === 0 || /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(v))
+    return false;
   if (new TextEncoder().encode(v).length > 256) return false;
   return !/[\x00-\x1f\x7f]/.test(v);
 }
@@ -350,20 +497,48 @@ function acceptableName(v: unknown): v is string {
  * I7: when the filter saw a JSON body whole, its model is the one the server's parser reads (JSON.parse, like
  * Python's json, keeps the last duplicate), and a body followed by anything but whitespace is never routed on.
  */
-function checkParsedLikeServer(t: Target, r: Run, proto: string | undefined, model: string | undefined, trusted: boolean, c: Counters, desc: () => string): void {
+function checkParsedLikeServer(
+  t: Target,
+  r: Run,
+  proto: string | undefined,
+  model: string | undefined,
+  trusted: boolean,
+  c: Counters,
+  desc: () => string,
+): void {
   const rc = r.rc;
   if (!proto || !JSON_BODY_PROTOCOLS.has(proto) || !rc.body) return;
-  if (!t.allow || !t.cfg.body.enabled || !r.eos) { bump(c, "i7.skip.no_body_mode"); return; }
-  if (rc.body.length > Math.min(t.cfg.body.maxBytes, t.cfg.body.bufferLimitBytes)) { bump(c, "i7.skip.past_limit"); return; }
+  if (!t.allow || !t.cfg.body.enabled || !r.eos) {
+    bump(c, "i7.skip.no_body_mode");
+    return;
+  }
+  if (rc.body.length > Math.min(t.cfg.body.maxBytes, t.cfg.body.bufferLimitBytes)) {
+    bump(c, "i7.skip.past_limit");
+    return;
+  }
   if (trusted && t.h.modelOverride && rc.modelOverride !== undefined) return;
   let text: string;
-  try { text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(rc.body); } catch { bump(c, "i7.skip.not_utf8"); return; }
-  if (maxDepth(text) >= 64) { bump(c, "i7.skip.deep"); return; }
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(rc.body);
+  } catch {
+    bump(c, "i7.skip.not_utf8");
+    return;
+  }
+  if (maxDepth(text) >= 64) {
+    bump(c, "i7.skip.deep");
+    return;
+  }
   let parsed: unknown;
-  try { parsed = JSON.parse(text); } catch {
+  try {
+    parsed = JSON.parse(text);
+  } catch {
     const end = firstObjectEnd(text);
     if (end < 0) return;
-    try { JSON.parse(text.slice(0, end)); } catch { return; }
+    try {
+      JSON.parse(text.slice(0, end));
+    } catch {
+      return;
+    }
     if (/^\s*$/.test(text.slice(end))) return;
     if (model !== undefined) fail("I7 parse", t, `routed on a body with trailing data; ${desc()}`);
     bump(c, "check.trailing_refused");
@@ -372,9 +547,11 @@ function checkParsedLikeServer(t: Target, r: Run, proto: string | undefined, mod
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return;
   const want = (parsed as Record<string, unknown>).model;
   if (acceptableName(want)) {
-    if (model === undefined || decodeHeaderValue(model) !== want) fail("I7 parse", t, `model ${JSON.stringify(model)} but the server reads ${JSON.stringify(want)}; ${desc()}`);
+    if (model === undefined || decodeHeaderValue(model) !== want)
+      fail("I7 parse", t, `model ${JSON.stringify(model)} but the server reads ${JSON.stringify(want)}; ${desc()}`);
     bump(c, "check.model_as_server");
-  } else if (model !== undefined) fail("I7 parse", t, `model ${JSON.stringify(model)} but the server reads none (${JSON.stringify(want)?.slice(0, 80)}); ${desc()}`);
+  } else if (model !== undefined)
+    fail("I7 parse", t, `model ${JSON.stringify(model)} but the server reads none (${JSON.stringify(want)?.slice(0, 80)}); ${desc()}`);
 }
 
 function checkLocalReply(t: Target, r: Run, c: Counters): void {
@@ -384,12 +561,24 @@ function checkLocalReply(t: Target, r: Run, c: Counters): void {
   if (lr.status === 404 && t.cfg.unknownModel !== "reject") fail("I5 progress", t, "404 with unknownModel passthrough");
   if (lr.body.length) {
     let msg = "";
-    try { msg = (JSON.parse(lr.body) as { error: { message: string } }).error.message; } catch { fail("I5 progress", t, `local reply body is not JSON: ${JSON.stringify(lr.body).slice(0, 300)}`); }
+    try {
+      msg = (JSON.parse(lr.body) as { error: { message: string } }).error.message;
+    } catch {
+      fail("I5 progress", t, `local reply body is not JSON: ${JSON.stringify(lr.body).slice(0, 300)}`);
+    }
     // The 404 names the (encoded) model it read: I4 and I7 apply to it too.
     const m = lr.status === 404 ? /^model '(.*)' is not served here$/.exec(msg) : null;
     if (m && !m[1]!.includes("'")) {
       const proto = JSON_BODY_PROTOCOLS.has(protoOf(r.rc)) ? protoOf(r.rc) : undefined;
-      checkParsedLikeServer(t, r, proto, m[1], peerTrusted(t, r.rc.peer), c, () => `404 for ${JSON.stringify(r.rc.path).slice(0, 200)}: ${msg.slice(0, 300)}`);
+      checkParsedLikeServer(
+        t,
+        r,
+        proto,
+        m[1],
+        peerTrusted(t, r.rc.peer),
+        c,
+        () => `404 for ${JSON.stringify(r.rc.path).slice(0, 200)}: ${msg.slice(0, 300)}`,
+      );
     }
   }
   bump(c, `reply.${lr.status}`);
@@ -423,7 +612,11 @@ export function checkHealth(t: Target, c: Counters, what: () => string): void {
 
 // ------------------------------------------------------------------------------------------------ a case
 
-export interface StreamSpec { req: RequestCase; resp: ResponsePlan; worker: number }
+export interface StreamSpec {
+  req: RequestCase;
+  resp: ResponsePlan;
+  worker: number;
+}
 export interface RequestCaseSpec {
   target: number;
   streams: StreamSpec[];
@@ -439,8 +632,11 @@ export function requestCaseArb(targets: number): fc.Arbitrary<RequestCaseSpec> {
     scheduleSeed: fc.integer(),
     // Time passing between cases: ticks, heartbeats, ejections ending (configs eject for 0.1-8 s), reports going
     // stale. Long jumps are rare: with a 10 ms tick period every simulated second costs 100 VM calls per worker.
-    advanceAfterMs: fc.oneof({ weight: 16, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: fc.integer({ min: 1, max: 1200 }) },
-      { weight: 1, arbitrary: fc.constantFrom(5000, 9000) }),
+    advanceAfterMs: fc.oneof(
+      { weight: 16, arbitrary: fc.constant(0) },
+      { weight: 4, arbitrary: fc.integer({ min: 1, max: 1200 }) },
+      { weight: 1, arbitrary: fc.constantFrom(5000, 9000) },
+    ),
     callouts: fc.array(calloutArb, { maxLength: 3 }),
   });
 }
@@ -455,7 +651,8 @@ export function answerCallouts(t: Target, plans: CalloutPlan[], c: Counters, rng
     if (!plan || plan.kind === "metrics") call.respond({ status: 200, body: plan?.body ?? "", headers: plan?.headers ?? [] });
     else if (plan.kind === "fail") call.fail();
     else if (plan.kind === "status") call.respond({ status: plan.status, body: plan.body });
-    else if (rng && rng.next() < 0.5) continue; // left to time out
+    else if (rng && rng.next() < 0.5)
+      continue; // left to time out
     else call.respond({ status: 200, body: plan.body });
     bump(c, `callouts.${plan?.kind ?? "metrics"}`);
   }
@@ -468,8 +665,15 @@ export function answerCallouts(t: Target, plans: CalloutPlan[], c: Counters, rng
 
 function sendResponse(r: Run, plan: ResponsePlan, c: Counters): void {
   const s = r.s;
-  if (plan.kind === "reset") { s.reset(); bump(c, "resp.reset"); return; }
-  if (plan.kind === "none") { bump(c, "resp.none"); return; }
+  if (plan.kind === "reset") {
+    s.reset();
+    bump(c, "resp.reset");
+    return;
+  }
+  if (plan.kind === "none") {
+    bump(c, "resp.none");
+    return;
+  }
   const h = new HeaderMap([[":status", plan.status], ...plan.headers]);
   const hasBody = plan.body !== undefined && plan.body.length > 0;
   s.sendResponseHeaders(h, !hasBody && !plan.trailers);
@@ -483,7 +687,8 @@ function sendResponse(r: Run, plan: ResponsePlan, c: Counters): void {
 export function runRequestCase(targets: Target[], spec: RequestCaseSpec, c: Counters): void {
   const t = targets[spec.target]!;
   const p = t.proxy;
-  const what = () => `case ${JSON.stringify(spec, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : typeof v === "string" && v.length > 200 ? v.slice(0, 200) + `…(${v.length})` : v)).slice(0, 4000)}`;
+  const what = () =>
+    `case ${JSON.stringify(spec, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : typeof v === "string" && v.length > 200 ? v.slice(0, 200) + `…(${v.length})` : v)).slice(0, 4000)}`;
   bump(c, "cases");
   const runs = spec.streams.map((st) => planStream(t, st.req, st.worker % p.workers.length, c));
   // Interleave the request steps of the streams.
@@ -496,21 +701,35 @@ export function runRequestCase(targets: Target[], spec: RequestCaseSpec, c: Coun
   }
   checkHealth(t, c, what);
   // I5: nothing stalls. A request still held gets released once the clock passes body.timeoutMs.
-  const waiting = () => runs.filter((r) => !r.s.failed && !r.s.localReply && (!r.s.reachedRouter || (r.eos && !r.s.requestCompleteAtRouter)));
+  const waiting = () =>
+    runs.filter((r) => !r.s.failed && !r.s.localReply && (!r.s.reachedRouter || (r.eos && !r.s.requestCompleteAtRouter)));
   if (waiting().length) {
     bump(c, "streams.released_by_tick", waiting().length);
     p.advance(t.timeoutMs + 1100);
     checkHealth(t, c, what);
     const still = waiting();
-    if (still.length) fail("I5 progress", t, `stalled: ${still.map((r) => `reached=${r.s.reachedRouter} complete=${r.s.requestCompleteAtRouter} paused=${JSON.stringify(r.s.paused)}`).join("; ")}\n  ${what()}`);
+    if (still.length)
+      fail(
+        "I5 progress",
+        t,
+        `stalled: ${still.map((r) => `reached=${r.s.reachedRouter} complete=${r.s.requestCompleteAtRouter} paused=${JSON.stringify(r.s.paused)}`).join("; ")}\n  ${what()}`,
+      );
   }
   for (const r of runs) {
     if (r.s.failed) fail("I1 trap", t, `stream failed by the host\n  ${what()}`);
-    if (r.s.localReply) { checkLocalReply(t, r, c); continue; }
+    if (r.s.localReply) {
+      checkLocalReply(t, r, c);
+      continue;
+    }
     checkRouterHeaders(t, r, c);
     bump(c, "reached_router");
     if (r.eos && r.s.requestCompleteAtRouter) {
-      if (!sameBytes(routerBodyBytes(r.s), r.sentBody)) fail("I5 progress", t, `body changed on the way to the router (${routerBodyBytes(r.s).length} vs ${r.sentBody.length} bytes)\n  ${what()}`);
+      if (!sameBytes(routerBodyBytes(r.s), r.sentBody))
+        fail(
+          "I5 progress",
+          t,
+          `body changed on the way to the router (${routerBodyBytes(r.s).length} vs ${r.sentBody.length} bytes)\n  ${what()}`,
+        );
       bump(c, "check.body_intact");
     }
   }
@@ -548,7 +767,11 @@ function fmtPath(path: readonly PropertyKey[]): string {
 /** zod's verdict on a config text, with every path it reports (same mapping as test/units/config.test.ts). */
 export function zodVerdict(text: string): { json: boolean; ok: boolean; paths: string[]; data?: PluginConfig } {
   let input: unknown;
-  try { input = JSON.parse(text); } catch { return { json: false, ok: false, paths: [] }; }
+  try {
+    input = JSON.parse(text);
+  } catch {
+    return { json: false, ok: false, paths: [] };
+  }
   const r = PluginConfigSchema.safeParse(input);
   if (r.success) return { json: true, ok: true, paths: [], data: r.data };
   const paths: string[] = [];
@@ -560,7 +783,11 @@ export function zodVerdict(text: string): { json: boolean; ok: boolean; paths: s
   return { json: true, ok: false, paths };
 }
 
-export interface ConfigCaseSpec { config: ConfigCase; probe: RequestCase; resp: ResponsePlan }
+export interface ConfigCaseSpec {
+  config: ConfigCase;
+  probe: RequestCase;
+  resp: ResponsePlan;
+}
 
 export function configCaseSpecArb(): fc.Arbitrary<ConfigCaseSpec> {
   return fc.record({ config: configCaseArb(), probe: requestArb, resp: responseArb });
@@ -576,7 +803,12 @@ export async function runConfigCase(wasm: Uint8Array, spec: ConfigCaseSpec, c: C
   let strictText = true;
   if (typeof raw === "string") text = raw;
   else {
-    try { text = utf8Strict.decode(raw); } catch { text = utf8Loose.decode(raw); strictText = false; }
+    try {
+      text = utf8Strict.decode(raw);
+    } catch {
+      text = utf8Loose.decode(raw);
+      strictText = false;
+    }
   }
   const z = zodVerdict(text);
   bump(c, "configs");
@@ -602,29 +834,54 @@ export async function runConfigCase(wasm: Uint8Array, spec: ConfigCaseSpec, c: C
   let proxy: Proxy | undefined;
   let err: unknown;
   try {
-    proxy = await createProxy({ wasm, pluginConfig: raw, workers: 1, clock: new VirtualClock(1_700_000_000_000), failurePolicy: "FAIL_RELOAD", reloadBackoffMs: 0 });
-  } catch (e) { err = e; }
+    proxy = await createProxy({
+      wasm,
+      pluginConfig: raw,
+      workers: 1,
+      clock: new VirtualClock(1_700_000_000_000),
+      failurePolicy: "FAIL_RELOAD",
+      reloadBackoffMs: 0,
+    });
+  } catch (e) {
+    err = e;
+  }
   const show = () => `config (${spec.config.origin}) ${JSON.stringify(typeof raw === "string" ? raw : `<bytes> ${text}`).slice(0, 1500)}`;
   if (z.ok) {
-    if (!proxy) throw new Violation("I6 config", `zod accepts but the filter rejects: ${err instanceof HostError ? err.logs.map((l) => l.message).join(" | ") : String(err)}\n  ${show()}`);
+    if (!proxy)
+      throw new Violation(
+        "I6 config",
+        `zod accepts but the filter rejects: ${err instanceof HostError ? err.logs.map((l) => l.message).join(" | ") : String(err)}\n  ${show()}`,
+      );
     bump(c, "configs.accepted");
     const t = new Target(proxy, z.data!, "config case");
     try {
-      runRequestCase([t], { target: 0, streams: [{ req: spec.probe, resp: spec.resp, worker: 0 }], scheduleSeed: 1, advanceAfterMs: 0, callouts: [] }, c);
+      runRequestCase(
+        [t],
+        { target: 0, streams: [{ req: spec.probe, resp: spec.resp, worker: 0 }], scheduleSeed: 1, advanceAfterMs: 0, callouts: [] },
+        c,
+      );
       bump(c, "cases", -1); // counted as a configuration case
       bump(c, "configs.probe_requests");
-    } finally { await proxy.close(); }
+    } finally {
+      await proxy.close();
+    }
     return;
   }
   if (proxy) {
     await proxy.close();
     throw new Violation("I6 config", `zod rejects (${z.paths.join(" | ") || "not JSON"}) but the filter accepts\n  ${show()}`);
   }
-  if (!(err instanceof HostError) || err.code !== "ConfigureFailed") throw new Violation("I6 config", `unexpected failure ${String(err)}\n  ${show()}`);
+  if (!(err instanceof HostError) || err.code !== "ConfigureFailed")
+    throw new Violation("I6 config", `unexpected failure ${String(err)}\n  ${show()}`);
   bump(c, "configs.rejected");
-  if (err.logs.some((l) => l.level === "critical" || l.source === "host")) throw new Violation("I1 trap", `trap while configuring: ${err.logs.map((l) => l.message).join(" | ")}\n  ${show()}`);
+  if (err.logs.some((l) => l.level === "critical" || l.source === "host"))
+    throw new Violation("I1 trap", `trap while configuring: ${err.logs.map((l) => l.message).join(" | ")}\n  ${show()}`);
   const lines = err.logs.map((l) => l.message).filter((m) => m.includes("configuration rejected: "));
-  if (lines.length === 0) throw new Violation("I6 config", `rejected without a 'configuration rejected' line: ${err.logs.map((l) => l.message).join(" | ")}\n  ${show()}`);
+  if (lines.length === 0)
+    throw new Violation(
+      "I6 config",
+      `rejected without a 'configuration rejected' line: ${err.logs.map((l) => l.message).join(" | ")}\n  ${show()}`,
+    );
   const msg = lines[0]!.slice(lines[0]!.indexOf("configuration rejected: ") + "configuration rejected: ".length);
   if (!z.json) {
     if (!(text.length === 0 ? /^configuration is empty/.test(msg) : /^\(root\): invalid JSON at /.test(msg)))
@@ -632,6 +889,10 @@ export async function runConfigCase(wasm: Uint8Array, spec: ConfigCaseSpec, c: C
     bump(c, "configs.rejected_invalid_json");
     return;
   }
-  if (!z.paths.some((p) => msg.startsWith(`${p}: `))) throw new Violation("I6 config", `rejection path not reported by zod: ${JSON.stringify(msg)}; zod: ${z.paths.join(" | ")}\n  ${show()}`);
+  if (!z.paths.some((p) => msg.startsWith(`${p}: `)))
+    throw new Violation(
+      "I6 config",
+      `rejection path not reported by zod: ${JSON.stringify(msg)}; zod: ${z.paths.join(" | ")}\n  ${show()}`,
+    );
   bump(c, "configs.rejected_path_matches_zod");
 }

@@ -14,11 +14,18 @@ const wasm = new Uint8Array(readFileSync(process.env.FUZZ_WASM ?? ROUTER_WASM));
 describe("fuzz: hostile requests and responses through the .wasm", () => {
   let targets: Target[];
   const counters: Counters = {};
-  beforeAll(async () => { targets = await makeTargets(wasm, SEED, 8); });
-  afterAll(async () => { for (const t of targets) await t.proxy.close(); });
+  beforeAll(async () => {
+    targets = await makeTargets(wasm, SEED, 8);
+  });
+  afterAll(async () => {
+    for (const t of targets) await t.proxy.close();
+  });
 
   it("never traps, never lets a client steer, sanitises what it writes, never stalls (3000 cases)", { timeout: 120_000 }, () => {
-    fc.assert(fc.property(requestCaseArb(targets.length), (spec) => runRequestCase(targets, spec, counters)), { seed: SEED, numRuns: 3000 });
+    fc.assert(
+      fc.property(requestCaseArb(targets.length), (spec) => runRequestCase(targets, spec, counters)),
+      { seed: SEED, numRuns: 3000 },
+    );
     // The generators reach the interesting places (a silent generator bug would make the invariants vacuous).
     // How many requests a target steers depends on the 8 sampled configurations, which shift whenever the schema
     // gains keys (pools[].orca and polling.probesPerRequest: 23 pool-steered at the default seed, 37 and 39 at seeds
@@ -37,13 +44,20 @@ describe("fuzz: hostile requests and responses through the .wasm", () => {
 });
 
 describe("fuzz: plugin configurations (the filter accepts exactly what zod accepts)", () => {
-  it("rejects bad configs with one line naming a path zod reports, and accepted ones route safely (300 configs)", { timeout: 120_000 }, async () => {
-    const counters: Counters = {};
-    await fc.assert(fc.asyncProperty(configCaseSpecArb(), (spec) => runConfigCase(wasm, spec, counters)), { seed: SEED, numRuns: 300 });
-    expect(counters["configs.accepted"]).toBeGreaterThan(40);
-    expect(counters["configs.rejected_path_matches_zod"]).toBeGreaterThan(40);
-    expect(counters["configs.rejected_invalid_json"]).toBeGreaterThan(5);
-  });
+  it(
+    "rejects bad configs with one line naming a path zod reports, and accepted ones route safely (300 configs)",
+    { timeout: 120_000 },
+    async () => {
+      const counters: Counters = {};
+      await fc.assert(
+        fc.asyncProperty(configCaseSpecArb(), (spec) => runConfigCase(wasm, spec, counters)),
+        { seed: SEED, numRuns: 300 },
+      );
+      expect(counters["configs.accepted"]).toBeGreaterThan(40);
+      expect(counters["configs.rejected_path_matches_zod"]).toBeGreaterThan(40);
+      expect(counters["configs.rejected_invalid_json"]).toBeGreaterThan(5);
+    },
+  );
 });
 
 describe("fuzz findings, fixed", () => {
@@ -56,4 +70,3 @@ describe("fuzz findings, fixed", () => {
     await expect(createProxy({ wasm, pluginConfig: bytes, workers: 1, clock: new VirtualClock(1) })).rejects.toThrow(/ConfigureFailed/);
   });
 });
-

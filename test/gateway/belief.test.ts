@@ -29,8 +29,30 @@ describe("live view: the filter's belief next to the truth", () => {
   it("reads every gauge of the catalog upstreams and skips retired series", () => {
     const b = readBeliefs(EXPORT);
     expect(b).toEqual([
-      { pool: "a100", endpoint: "10.0.0.1:8000", queue: 3, running: 12, kvCache: 0.415, inFlight: 5, reportAgeMs: 1250, stale: false, ejected: false, capacity: 3 },
-      { pool: "l4", endpoint: "10.0.1.1:8000", queue: 0, running: 0, kvCache: 0, inFlight: 0, reportAgeMs: undefined, stale: true, ejected: true, capacity: 1 },
+      {
+        pool: "a100",
+        endpoint: "10.0.0.1:8000",
+        queue: 3,
+        running: 12,
+        kvCache: 0.415,
+        inFlight: 5,
+        reportAgeMs: 1250,
+        stale: false,
+        ejected: false,
+        capacity: 3,
+      },
+      {
+        pool: "l4",
+        endpoint: "10.0.1.1:8000",
+        queue: 0,
+        running: 0,
+        kvCache: 0,
+        inFlight: 0,
+        reportAgeMs: undefined,
+        stale: true,
+        ejected: true,
+        capacity: 1,
+      },
     ]);
   });
 

@@ -29,26 +29,55 @@ let kserveTriton: KServeClient;
 
 beforeAll(async () => {
   vllm = [new Simulator({ name: "vllm-0", gpu: "a100", models: [LLAMA] }), new Simulator({ name: "vllm-1", gpu: "a100", models: [LLAMA] })];
-  triton = [new Simulator({ name: "triton-0", engine: "triton", gpu: "a100", models: [TRITON_MODEL] }), new Simulator({ name: "triton-1", engine: "triton", gpu: "a100", models: [TRITON_MODEL] })];
+  triton = [
+    new Simulator({ name: "triton-0", engine: "triton", gpu: "a100", models: [TRITON_MODEL] }),
+    new Simulator({ name: "triton-1", engine: "triton", gpu: "a100", models: [TRITON_MODEL] }),
+  ];
   for (const s of [...vllm, ...triton]) await s.listen(0);
   const doc = {
-    namespace: "test", workload: { selector: { matchLabels: { app: "t" } } }, frontend: { host: "llm", port: 8000 },
-    wasm: { url: "file://build/inference-router.wasm" }, steering: "endpoint", body: { enabled: true },
+    namespace: "test",
+    workload: { selector: { matchLabels: { app: "t" } } },
+    frontend: { host: "llm", port: 8000 },
+    wasm: { url: "file://build/inference-router.wasm" },
+    steering: "endpoint",
+    body: { enabled: true },
     polling: { intervalMs: 100 },
     pools: [
       { name: "vllm", gpu: "a100", models: [LLAMA], endpoints: vllm.map((s) => s.address), metrics: { engine: "vllm" } },
-      { name: "triton", gpu: "a100", models: [TRITON_MODEL], endpoints: triton.map((s) => s.address), metrics: { engine: "triton-trtllm" } },
+      {
+        name: "triton",
+        gpu: "a100",
+        models: [TRITON_MODEL],
+        endpoints: triton.map((s) => s.address),
+        metrics: { engine: "triton-trtllm" },
+      },
     ],
   };
   const cfg = parseLocalConfig(doc, "clients.yaml");
-  gw = new Gateway({ router: cfg.router, upstreams: { vllm: vllm.map((s) => s.address), triton: triton.map((s) => s.address) }, wasm: WASM, workers: 2, port: 0, adminPort: -1 });
+  gw = new Gateway({
+    router: cfg.router,
+    upstreams: { vllm: vllm.map((s) => s.address), triton: triton.map((s) => s.address) },
+    wasm: WASM,
+    workers: 2,
+    port: 0,
+    adminPort: -1,
+  });
   await gw.start();
   const tcfg = parseLocalConfig({ ...doc, pools: doc.pools.slice(1) }, "triton.yaml");
-  tritonGw = new Gateway({ router: tcfg.router, upstreams: { triton: triton.map((s) => s.address) }, wasm: WASM, workers: 1, port: 0, adminPort: -1 });
+  tritonGw = new Gateway({
+    router: tcfg.router,
+    upstreams: { triton: triton.map((s) => s.address) },
+    wasm: WASM,
+    workers: 1,
+    port: 0,
+    adminPort: -1,
+  });
   await tritonGw.start();
   openai = new OpenAI({ baseURL: `http://127.0.0.1:${gw.port}/v1`, apiKey: "unused", maxRetries: 0 });
   const def = loader.loadSync(PROTO_PATH, { keepCase: true, longs: Number, defaults: true });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: new (a: string, c: grpc.ChannelCredentials) => KServeClient } };
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    inference: { GRPCInferenceService: new (a: string, c: grpc.ChannelCredentials) => KServeClient };
+  };
   kserve = new pkg.inference.GRPCInferenceService(`127.0.0.1:${gw.port}`, grpc.credentials.createInsecure());
   kserveTriton = new pkg.inference.GRPCInferenceService(`127.0.0.1:${tritonGw.port}`, grpc.credentials.createInsecure());
 });
@@ -65,7 +94,9 @@ const vllmNames = () => vllm.map((s) => s.name);
 
 describe("OpenAI SDK through the gateway", () => {
   it("chat completion", async () => {
-    const { data, response } = await openai.chat.completions.create({ model: LLAMA, max_tokens: 4, messages: [{ role: "user", content: "hello" }] }).withResponse();
+    const { data, response } = await openai.chat.completions
+      .create({ model: LLAMA, max_tokens: 4, messages: [{ role: "user", content: "hello" }] })
+      .withResponse();
     expect(data.object).toBe("chat.completion");
     expect(data.choices[0]!.message.content!.split(" ")).toHaveLength(4);
     expect(vllmNames()).toContain(response.headers.get("x-simulator"));
@@ -73,10 +104,15 @@ describe("OpenAI SDK through the gateway", () => {
   });
 
   it("streaming chat completion", async () => {
-    const { data: stream, response } = await openai.chat.completions.create({ model: LLAMA, max_tokens: 6, stream: true, messages: [{ role: "user", content: "stream" }] }).withResponse();
+    const { data: stream, response } = await openai.chat.completions
+      .create({ model: LLAMA, max_tokens: 6, stream: true, messages: [{ role: "user", content: "stream" }] })
+      .withResponse();
     let text = "";
     let finish: string | null = null;
-    for await (const chunk of stream) { text += chunk.choices[0]?.delta.content ?? ""; finish = chunk.choices[0]?.finish_reason ?? finish; }
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
     expect(text.split(" ")).toHaveLength(6);
     expect(finish).toBe("length");
     expect(vllmNames()).toContain(response.headers.get("x-simulator"));
@@ -100,22 +136,31 @@ describe("OpenAI SDK through the gateway", () => {
     const stream = await openai.responses.create({ model: LLAMA, input: "Stream hi", max_output_tokens: 3, stream: true });
     const types: string[] = [];
     let text = "";
-    for await (const ev of stream) { types.push(ev.type); if (ev.type === "response.output_text.delta") text += ev.delta; }
+    for await (const ev of stream) {
+      types.push(ev.type);
+      if (ev.type === "response.output_text.delta") text += ev.delta;
+    }
     expect(types[0]).toBe("response.created");
     expect(types.at(-1)).toBe("response.completed");
     expect(text.split(" ")).toHaveLength(3);
   });
 
   it("an unknown model is the filter's 404, surfaced by the SDK as NotFoundError", async () => {
-    await expect(openai.chat.completions.create({ model: "gpt-99", messages: [{ role: "user", content: "x" }] })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(openai.chat.completions.create({ model: "gpt-99", messages: [{ role: "user", content: "x" }] })).rejects.toBeInstanceOf(
+      OpenAI.NotFoundError,
+    );
   });
 });
 
 function unary<T>(method: string, req: unknown, client = kserve): Promise<{ value: T; served: string | undefined }> {
   return new Promise((resolve, reject) => {
     let served: string | undefined;
-    const call = (client[method] as (r: unknown, cb: (e: grpc.ServiceError | null, v: T) => void) => grpc.ClientUnaryCall)(req, (e, v) => (e ? reject(e) : resolve({ value: v, served })));
-    call.on("metadata", (md: grpc.Metadata) => { served = md.get("x-simulator")[0] as string | undefined; });
+    const call = (client[method] as (r: unknown, cb: (e: grpc.ServiceError | null, v: T) => void) => grpc.ClientUnaryCall)(req, (e, v) =>
+      e ? reject(e) : resolve({ value: v, served }),
+    );
+    call.on("metadata", (md: grpc.Metadata) => {
+      served = md.get("x-simulator")[0] as string | undefined;
+    });
   });
 }
 
@@ -132,13 +177,22 @@ type StreamReply = { error_message: string; infer_response: { id: string; raw_ou
 type Got = Array<{ id?: string; text?: string; error?: string }>;
 
 /** Runs one ModelStreamInfer call: `drive` writes to it; resolves with every response, the server and the status. */
-async function streamInfer(client: KServeClient, drive: (call: grpc.ClientDuplexStream<unknown, StreamReply>, got: Got) => Promise<void>): Promise<{ got: Got; served: string | undefined; status: grpc.StatusObject }> {
+async function streamInfer(
+  client: KServeClient,
+  drive: (call: grpc.ClientDuplexStream<unknown, StreamReply>, got: Got) => Promise<void>,
+): Promise<{ got: Got; served: string | undefined; status: grpc.StatusObject }> {
   const call = (client.ModelStreamInfer as () => grpc.ClientDuplexStream<unknown, StreamReply>)();
   let served: string | undefined;
-  call.on("metadata", (md: grpc.Metadata) => { served = md.get("x-simulator")[0] as string | undefined; });
+  call.on("metadata", (md: grpc.Metadata) => {
+    served = md.get("x-simulator")[0] as string | undefined;
+  });
   const got: Got = [];
   const ended = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
-  call.on("data", (d: StreamReply) => got.push(d.error_message ? { error: d.error_message } : { id: d.infer_response!.id, text: rawText(d.infer_response!.raw_output_contents[0]!) }));
+  call.on("data", (d: StreamReply) =>
+    got.push(
+      d.error_message ? { error: d.error_message } : { id: d.infer_response!.id, text: rawText(d.infer_response!.raw_output_contents[0]!) },
+    ),
+  );
   call.on("error", () => undefined);
   await drive(call, got);
   const status = await ended;
@@ -146,7 +200,8 @@ async function streamInfer(client: KServeClient, drive: (call: grpc.ClientDuplex
 }
 
 /** The gateway filter's count of gRPC KServe requests steered on their model. */
-const grpcRouted = () => Number(/inference_router_requests\{protocol="kserve-v2-grpc",outcome="routed"\} (\d+)/.exec(gw.proxy.prometheus())?.[1] ?? 0);
+const grpcRouted = () =>
+  Number(/inference_router_requests\{protocol="kserve-v2-grpc",outcome="routed"\} (\d+)/.exec(gw.proxy.prometheus())?.[1] ?? 0);
 
 /** BYTES raw contents: 4-byte little-endian length, then the bytes. */
 const rawText = (b: Buffer) => b.subarray(4, 4 + b.readUInt32LE(0)).toString("utf8");
@@ -172,25 +227,46 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
     const bert = new Simulator({ name: "triton-bert", engine: "triton", gpu: "a100", models: ["bert"] });
     await bert.listen(0);
     const doc = {
-      namespace: "test", workload: { selector: { matchLabels: { app: "t" } } }, frontend: { host: "llm", port: 8000 },
-      wasm: { url: "file://build/inference-router.wasm" }, steering: "pool", body: { enabled: true },
+      namespace: "test",
+      workload: { selector: { matchLabels: { app: "t" } } },
+      frontend: { host: "llm", port: 8000 },
+      wasm: { url: "file://build/inference-router.wasm" },
+      steering: "pool",
+      body: { enabled: true },
       pools: [
         { name: "vllm", gpu: "a100", models: [LLAMA], endpoints: vllm.map((s) => s.address), metrics: { engine: "vllm" } },
-        { name: "triton", gpu: "a100", models: [TRITON_MODEL], endpoints: triton.map((s) => s.address), metrics: { engine: "triton-trtllm" } },
+        {
+          name: "triton",
+          gpu: "a100",
+          models: [TRITON_MODEL],
+          endpoints: triton.map((s) => s.address),
+          metrics: { engine: "triton-trtllm" },
+        },
         { name: "bert", gpu: "a100", models: ["bert"], endpoints: [bert.address], metrics: { engine: "triton-trtllm" } },
       ],
     };
     const cfg = parseLocalConfig(doc, "index.yaml");
-    const g = new Gateway({ router: cfg.router, upstreams: { vllm: vllm.map((s) => s.address), triton: triton.map((s) => s.address), bert: [bert.address] }, wasm: WASM, workers: 1, port: 0, adminPort: -1 });
+    const g = new Gateway({
+      router: cfg.router,
+      upstreams: { vllm: vllm.map((s) => s.address), triton: triton.map((s) => s.address), bert: [bert.address] },
+      wasm: WASM,
+      workers: 1,
+      port: 0,
+      adminPort: -1,
+    });
     await g.start();
     const def = loader.loadSync(PROTO_PATH, { keepCase: true, longs: Number, defaults: true });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: new (a: string, c: grpc.ChannelCredentials) => KServeClient } };
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      inference: { GRPCInferenceService: new (a: string, c: grpc.ChannelCredentials) => KServeClient };
+    };
     const client = new pkg.inference.GRPCInferenceService(`127.0.0.1:${g.port}`, grpc.credentials.createInsecure());
     try {
       const idx = await unary<{ models: Array<{ name: string; version: string; state: string }> }>("RepositoryIndex", {}, client);
       expect(idx.value.models.map((m) => `${m.name}@${m.version}:${m.state}`).sort()).toEqual(["bert@1:READY", `${TRITON_MODEL}@1:READY`]);
       // The same union as the REST index of the same gateway.
-      const rest = (await (await fetch(`http://127.0.0.1:${g.port}/v2/repository/index`, { method: "POST", body: "{}" })).json()) as Array<{ name: string }>;
+      const rest = (await (await fetch(`http://127.0.0.1:${g.port}/v2/repository/index`, { method: "POST", body: "{}" })).json()) as Array<{
+        name: string;
+      }>;
       expect(rest.map((m) => m.name).sort()).toEqual(idx.value.models.map((m) => m.name).sort());
     } finally {
       client.close();
@@ -202,12 +278,22 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
   it("ModelInfer goes to the least-loaded server", async () => {
     // Load triton-0 directly (not through the gateway): long generations fill its batch and queue.
     const busy = triton[0]!;
-    const held = Array.from({ length: 40 }, () => fetch(`http://${busy.address}/v2/models/${TRITON_MODEL}/generate`, { method: "POST", body: JSON.stringify({ text_input: "x".repeat(400), max_tokens: 2000 }) }).then((r) => r.text()).catch(() => ""));
+    const held = Array.from({ length: 40 }, () =>
+      fetch(`http://${busy.address}/v2/models/${TRITON_MODEL}/generate`, {
+        method: "POST",
+        body: JSON.stringify({ text_input: "x".repeat(400), max_tokens: 2000 }),
+      })
+        .then((r) => r.text())
+        .catch(() => ""),
+    );
     // Let the filter's 100 ms polls see it.
     await new Promise((r) => setTimeout(r, 600));
     const served: string[] = [];
     for (let i = 0; i < 4; i++) {
-      const r = await unary<{ model_name: string; id: string; raw_output_contents: Buffer[] }>("ModelInfer", { ...textInput("hello", 3), id: `req-${i}` });
+      const r = await unary<{ model_name: string; id: string; raw_output_contents: Buffer[] }>("ModelInfer", {
+        ...textInput("hello", 3),
+        id: `req-${i}`,
+      });
       expect(r.value.model_name).toBe(TRITON_MODEL);
       expect(r.value.id).toBe(`req-${i}`);
       expect(rawText(r.value.raw_output_contents[0]!).split(" ")).toHaveLength(3);
@@ -230,7 +316,13 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
       });
       expect(status.code).toBe(grpc.status.OK);
       expect(triton.map((s) => s.name)).toContain(served);
-      expect(got.filter((g) => g.id === "a").map((g) => g.text).join("").split(" ")).toHaveLength(4);
+      expect(
+        got
+          .filter((g) => g.id === "a")
+          .map((g) => g.text)
+          .join("")
+          .split(" "),
+      ).toHaveLength(4);
       expect(got.filter((g) => g.id === "a")).toHaveLength(4); // one response per token
       expect(got.filter((g) => g.id === "b")).toHaveLength(1); // stream=false: one response
     }
@@ -252,7 +344,13 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
       call.end();
     });
     expect(status.code).toBe(grpc.status.OK);
-    expect(got.filter((g) => g.id === "a").map((g) => g.text).join("").split(" ")).toHaveLength(4);
+    expect(
+      got
+        .filter((g) => g.id === "a")
+        .map((g) => g.text)
+        .join("")
+        .split(" "),
+    ).toHaveLength(4);
     expect(got.filter((g) => g.id === "b")).toHaveLength(2);
     expect(got.some((g) => g.error?.includes("not-a-model"))).toBe(true);
     expect(triton.map((s) => s.name)).toContain(served);
@@ -263,14 +361,23 @@ describe("gRPC (KServe v2) through the gateway, steered by the filter", () => {
 
   it("the filter's local reply for an unknown model arrives as a trailers-only NOT_FOUND", async () => {
     const before = triton.map((s) => s.requests);
-    const err = await unary("ModelInfer", { ...textInput("x", 1), model_name: "no-such-model" }).then(() => undefined, (e: grpc.ServiceError) => e);
+    const err = await unary("ModelInfer", { ...textInput("x", 1), model_name: "no-such-model" }).then(
+      () => undefined,
+      (e: grpc.ServiceError) => e,
+    );
     expect(err?.code).toBe(grpc.status.NOT_FOUND);
     expect(triton.map((s) => s.requests)).toEqual(before);
     // The same reply on the wire: HTTP/2 :status 200, grpc-status 5 on the headers, which end the stream.
     const session = http2.connect(`http://127.0.0.1:${gw.port}`);
-    const st = session.request({ ":method": "POST", ":path": "/inference.GRPCInferenceService/ModelInfer", "content-type": "application/grpc", te: "trailers" });
+    const st = session.request({
+      ":method": "POST",
+      ":path": "/inference.GRPCInferenceService/ModelInfer",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
     const msg = Buffer.from([0x0a, 0x02, 0x6e, 0x6f]); // ModelInferRequest { model_name: "no" }
-    const head = Buffer.alloc(5); head.writeUInt32BE(msg.length, 1);
+    const head = Buffer.alloc(5);
+    head.writeUInt32BE(msg.length, 1);
     st.end(Buffer.concat([head, msg]));
     const [h, flags] = await new Promise<[http2.IncomingHttpHeaders, number]>((resolve) => st.on("response", (hh, f) => resolve([hh, f])));
     expect(h[":status"]).toBe(200);

@@ -40,7 +40,10 @@ beforeAll(async () => {
   ];
   for (const s of sims) await s.listen(0);
   upstreams = { a100: [sims[0]!.address], l4: [sims[1]!.address, sims[2]!.address] };
-  const pcfg = parseLocalConfig({ ...routerDoc("pool"), local: { pools: { a100: { addresses: upstreams.a100 }, l4: { addresses: upstreams.l4 } } } }, "pool.yaml");
+  const pcfg = parseLocalConfig(
+    { ...routerDoc("pool"), local: { pools: { a100: { addresses: upstreams.a100 }, l4: { addresses: upstreams.l4 } } } },
+    "pool.yaml",
+  );
   pool = new Gateway({ router: pcfg.router, upstreams, wasm: WASM, workers: 2, port: 0, adminPort: 0 });
   await pool.start();
   const ecfg = parseLocalConfig(routerDoc("endpoint", upstreams), "endpoint.yaml");
@@ -131,7 +134,12 @@ describe("gateway (pool steering)", () => {
     expect(text).toMatch(/^inference_router_requests\{protocol="openai-chat",outcome="routed"\} [1-9]\d*$/m);
     expect(text).toMatch(/^inference_router_requests\{protocol="openai-chat",outcome="unknown_model"\} [1-9]\d*$/m);
     expect(text).toMatch(/^inference_router_picks\{pool="l4"\} [1-9]\d*$/m);
-    expect(text).toMatch(new RegExp(`^inference_gateway_upstream_rq_total\\{pool="l4",upstream="${upstreams.l4![0]!.replace(/\./g, "\\.")}",gpu="l4"\\} \\d+$`, "m"));
+    expect(text).toMatch(
+      new RegExp(
+        `^inference_gateway_upstream_rq_total\\{pool="l4",upstream="${upstreams.l4![0]!.replace(/\./g, "\\.")}",gpu="l4"\\} \\d+$`,
+        "m",
+      ),
+    );
     expect(text).toContain("inference_gateway_upstream_ttft_ms{");
     const json = (await (await fetch(`http://127.0.0.1:${pool.adminPort}/stats`)).json()) as { upstreams: Array<{ requests: number }> };
     expect(json.upstreams.reduce((n, u) => n + u.requests, 0)).toBeGreaterThanOrEqual(8);
@@ -147,28 +155,43 @@ describe("gateway (pool steering)", () => {
     // the record holds a report and nothing is in flight.
     const settled = async () => {
       const s = await scrape();
-      return s.some((x) => x.name === "inference_router_upstream_report_age_ms") && s.filter((x) => x.name === "inference_router_upstream_in_flight").every((x) => x.value === 0);
+      return (
+        s.some((x) => x.name === "inference_router_upstream_report_age_ms") &&
+        s.filter((x) => x.name === "inference_router_upstream_in_flight").every((x) => x.value === 0)
+      );
     };
     for (let t = 0; t < 50 && !(await settled()); t++) await new Promise((r) => setTimeout(r, 100));
     const series = await scrape();
     const ep = (await ages())[0]!.labels;
     expect(Object.keys(ep).sort()).toEqual(["endpoint", "pool"]);
     expect([...upstreams.a100!, ...upstreams.l4!]).toContain(ep.endpoint);
-    const one = (name: string, labels: Record<string, string>) => series.find((s) => s.name === `inference_router_${name}` && s.labels.pool === labels.pool && s.labels.endpoint === labels.endpoint)?.value;
+    const one = (name: string, labels: Record<string, string>) =>
+      series.find((s) => s.name === `inference_router_${name}` && s.labels.pool === labels.pool && s.labels.endpoint === labels.endpoint)
+        ?.value;
     expect(one("upstream_stale", ep)).toBe(0);
     expect(one("upstream_in_flight", ep)).toBe(0);
     expect(one("upstream_capacity_milli", { pool: "a100", endpoint: upstreams.a100![0]! })).toBe(3000);
     expect(one("upstream_capacity_milli", { pool: "l4", endpoint: upstreams.l4![0]! })).toBe(1000);
     // The live view reads the same export.
-    expect(readBeliefs(endpoint.proxy.prometheus()).map((b) => `${b.pool}/${b.endpoint}`).sort()).toEqual(
-      [...upstreams.a100!.map((a) => `a100/${a}`), ...upstreams.l4!.map((a) => `l4/${a}`)].sort());
+    expect(
+      readBeliefs(endpoint.proxy.prometheus())
+        .map((b) => `${b.pool}/${b.endpoint}`)
+        .sort(),
+    ).toEqual([...upstreams.a100!.map((a) => `a100/${a}`), ...upstreams.l4!.map((a) => `l4/${a}`)].sort());
   });
 
   it("turns a dead upstream into Envoy's 503 through the filter", async () => {
     const cfg = parseLocalConfig(routerDoc("pool"), "dead.yaml");
     const dead = new Simulator({ gpu: "l4", models: [LLAMA, QWEN] });
     await dead.listen(0);
-    const gw = new Gateway({ router: cfg.router, upstreams: { a100: upstreams.a100!, l4: [dead.address] }, wasm: WASM, workers: 1, port: 0, adminPort: -1 });
+    const gw = new Gateway({
+      router: cfg.router,
+      upstreams: { a100: upstreams.a100!, l4: [dead.address] },
+      wasm: WASM,
+      workers: 1,
+      port: 0,
+      adminPort: -1,
+    });
     await gw.start();
     try {
       dead.setFaults({ dead: true });
@@ -184,7 +207,9 @@ describe("gateway (pool steering)", () => {
 
 describe("gateway (endpoint steering, override_host semantics)", () => {
   it("sends each request to the endpoint the filter chose; a spoofed endpoint header does not steer", async () => {
-    const rs = await Promise.all(Array.from({ length: 4 }, () => chat(endpoint, QWEN, { headers: { "x-gateway-destination-endpoint": upstreams.a100![0]! } })));
+    const rs = await Promise.all(
+      Array.from({ length: 4 }, () => chat(endpoint, QWEN, { headers: { "x-gateway-destination-endpoint": upstreams.a100![0]! } })),
+    );
     for (const r of rs) {
       expect(r.status).toBe(200);
       const [p, addr] = (r.headers.get("x-inference-router-upstream") ?? "").split("/");
@@ -198,8 +223,33 @@ describe("gateway (endpoint steering, override_host semantics)", () => {
 describe("start --exit", () => {
   it("runs the local stack with a bounded load and prints a summary", async () => {
     let out = "";
-    const io = { out: (s: string) => { out += s; }, err: (s: string) => { out += s; } };
-    const code = await main(["start", "-c", join(ROOT, "examples", "local.yaml"), "--wasm", WASM, "--duration", "3", "--rate", "8", "--exit", "--port", "0", "--admin-port", "0"], io);
+    const io = {
+      out: (s: string) => {
+        out += s;
+      },
+      err: (s: string) => {
+        out += s;
+      },
+    };
+    const code = await main(
+      [
+        "start",
+        "-c",
+        join(ROOT, "examples", "local.yaml"),
+        "--wasm",
+        WASM,
+        "--duration",
+        "3",
+        "--rate",
+        "8",
+        "--exit",
+        "--port",
+        "0",
+        "--admin-port",
+        "0",
+      ],
+      io,
+    );
     expect(code, out).toBe(0);
     expect(out).toMatch(/summary: \d+ requests/);
     expect(out).toMatch(/fast GPUs \(speed >= 1\): \d+ requests/);
@@ -216,7 +266,19 @@ describe("gateway callouts", () => {
     const l4 = upstreams.l4!;
     const clusters = [...pool.clusters.keys()];
     expect(clusters).toEqual(expect.arrayContaining(["a100", "l4", "metrics-l4", "gpu", "outbound|8000|l4|llm.test.svc.cluster.local"]));
-    const req = (cluster: string, authority: string) => ({ cluster, authority, method: "GET", path: "/metrics", headers: [[":method", "GET"], [":path", "/metrics"], [":authority", authority]] as Array<[string, string]>, body: new Uint8Array(0), timeoutMs: 2000 });
+    const req = (cluster: string, authority: string) => ({
+      cluster,
+      authority,
+      method: "GET",
+      path: "/metrics",
+      headers: [
+        [":method", "GET"],
+        [":path", "/metrics"],
+        [":authority", authority],
+      ] as Array<[string, string]>,
+      body: new Uint8Array(0),
+      timeoutMs: 2000,
+    });
     const r = await pool.callout(req("metrics-l4", l4[1]!));
     expect(r.status).toBe(200);
     expect(new TextDecoder().decode(r.body as Uint8Array)).toContain(`vllm:num_requests_waiting{engine="0",model_name="${QWEN}"}`);

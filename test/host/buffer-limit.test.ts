@@ -28,9 +28,16 @@ describe("request buffer limit", () => {
   it("StopIterationAndWatermark: each callback sees only its chunk, the data is kept, no 413", async () => {
     const p = await scripted(["request_body return 2"], { allowOnHeadersStopIteration: true, bufferLimitBytes: 10 });
     const s = p.newStream();
-    s.sendRequestHeaders({ ":method": "POST", ":path": "/" }).sendRequestBody("abcdef").sendRequestBody("ghijkl").sendRequestBody("mn", true);
+    s.sendRequestHeaders({ ":method": "POST", ":path": "/" })
+      .sendRequestBody("abcdef")
+      .sendRequestBody("ghijkl")
+      .sendRequestBody("mn", true);
     expect(s.localReply).toBeUndefined();
-    expect(callbacks(p).filter((c) => c.startsWith("request_body"))).toEqual(["request_body 2 6 0", "request_body 2 6 0", "request_body 2 2 1"]);
+    expect(callbacks(p).filter((c) => c.startsWith("request_body"))).toEqual([
+      "request_body 2 6 0",
+      "request_body 2 6 0",
+      "request_body 2 2 1",
+    ]);
     expect(s.paused.request).toBe(true); // held by the filter manager, though the VM sees only new chunks
   });
 

@@ -19,8 +19,16 @@ describe("config push (root id + configuration key a plugin)", () => {
     const n = new TextEncoder().encode(V2).length;
     expect(callbacks(p, "canary")).toEqual(["context_create 1 0", "vm_start 1 0", `configure 1 ${n}`]);
     expect(p.logs.filter((l) => l.vm === "worker" && l.message.startsWith("CB ")).map((l) => `${l.worker}:${l.message.slice(3)}`)).toEqual([
-      "0:context_create 2 0", "0:vm_start 2 0", `0:configure 2 ${n}`, "0:done 1", "0:delete 1",
-      "1:context_create 2 0", "1:vm_start 2 0", `1:configure 2 ${n}`, "1:done 1", "1:delete 1",
+      "0:context_create 2 0",
+      "0:vm_start 2 0",
+      `0:configure 2 ${n}`,
+      "0:done 1",
+      "0:delete 1",
+      "1:context_create 2 0",
+      "1:vm_start 2 0",
+      `1:configure 2 ${n}`,
+      "1:done 1",
+      "1:delete 1",
     ]);
     expect(p.workers.map((w) => w.rootId)).toEqual([2, 2]);
   });
@@ -32,7 +40,11 @@ describe("config push (root id + configuration key a plugin)", () => {
     p.pushConfig(V2); // stream 2 holds root 1; the new root is 3
     p.logs.clear();
     p.advance(10);
-    expect(callbacks(p).filter((c) => c.startsWith("tick")).sort()).toEqual(["tick 1", "tick 3"]);
+    expect(
+      callbacks(p)
+        .filter((c) => c.startsWith("tick"))
+        .sort(),
+    ).toEqual(["tick 1", "tick 3"]);
     const fresh = p.newStream();
     fresh.sendRequestHeaders({ ":path": "/new" }, true);
     expect(callbacks(p)).toContain("context_create 4 3");
@@ -52,7 +64,13 @@ describe("config push (root id + configuration key a plugin)", () => {
     p.logs.clear();
     p.pushConfig(V1);
     expect(callbacks(p, "all")).toEqual([]);
-    const e = (() => { try { p.pushConfig("configure return 0"); } catch (x) { return x as { code: string }; } })();
+    const e = (() => {
+      try {
+        p.pushConfig("configure return 0");
+      } catch (x) {
+        return x as { code: string };
+      }
+    })();
     expect(e?.code).toBe("ConfigureFailed");
     expect(callbacks(p)).toEqual([]); // no worker saw it
     expect(() => p.pushConfig("configure return 0")).toThrow(/ConfigureFailed/); // cached canary result
@@ -78,6 +96,10 @@ describe("config push (root id + configuration key a plugin)", () => {
     p.logs.clear();
     p.pushConfig(V2);
     expect(callbacks(p).slice(-1)).toEqual(["done 1"]);
-    expect(p.workers[0]!.vm.roots().map((r) => r.id).sort()).toEqual([1, 2]);
+    expect(
+      p.workers[0]!.vm.roots()
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([1, 2]);
   });
 });

@@ -10,7 +10,15 @@ export function scripted(script: string | string[], opts: Partial<ProxyOptions> 
   return createProxy({ wasm: wasmPath("host-conformance"), pluginConfig: text, clock: new VirtualClock(), logLevel: "trace", ...opts });
 }
 
-export interface Result { cb: string; ctx: number; op: string; status: number; value: string; worker: number; vm: string }
+export interface Result {
+  cb: string;
+  ctx: number;
+  op: string;
+  status: number;
+  value: string;
+  worker: number;
+  vm: string;
+}
 
 /** The `R <cb> <ctx> <op> <status> <value>` lines the filter logged, optionally only for one callback. */
 export function results(p: Proxy, cb?: string): Result[] {
@@ -38,8 +46,10 @@ export function callbacks(p: Proxy, vm: "worker" | "canary" | "base" | "all" = "
 export function unesc(s: string): Uint8Array {
   const out: number[] = [];
   for (let i = 0; i < s.length; i++) {
-    if (s[i] === "\\" && s[i + 1] === "x") { out.push(parseInt(s.slice(i + 2, i + 4), 16)); i += 3; }
-    else out.push(s.charCodeAt(i));
+    if (s[i] === "\\" && s[i + 1] === "x") {
+      out.push(parseInt(s.slice(i + 2, i + 4), 16));
+      i += 3;
+    } else out.push(s.charCodeAt(i));
   }
   return new Uint8Array(out);
 }

@@ -8,9 +8,15 @@ describe("VM lifecycle (host-behaviour §6.A.1-3)", () => {
     const p = await scripted([], { workers: 2, vmConfig: "vmcfg" });
     const all = p.logs.filter((l) => l.message.startsWith("CB ")).map((l) => `${l.vm}:${l.worker} ${l.message.slice(3)}`);
     expect(all).toEqual([
-      "canary:-2 context_create 1 0", "canary:-2 vm_start 1 5", `canary:-2 configure 1 ${p.pluginConfig.length}`,
-      "worker:0 context_create 1 0", "worker:0 vm_start 1 5", `worker:0 configure 1 ${p.pluginConfig.length}`,
-      "worker:1 context_create 1 0", "worker:1 vm_start 1 5", `worker:1 configure 1 ${p.pluginConfig.length}`,
+      "canary:-2 context_create 1 0",
+      "canary:-2 vm_start 1 5",
+      `canary:-2 configure 1 ${p.pluginConfig.length}`,
+      "worker:0 context_create 1 0",
+      "worker:0 vm_start 1 5",
+      `worker:0 configure 1 ${p.pluginConfig.length}`,
+      "worker:1 context_create 1 0",
+      "worker:1 vm_start 1 5",
+      `worker:1 configure 1 ${p.pluginConfig.length}`,
     ]);
   });
 
@@ -34,8 +40,16 @@ describe("VM lifecycle (host-behaviour §6.A.1-3)", () => {
     s.complete();
     await p.request({ worker: 0 });
     await p.request({ worker: 1 });
-    const creates = p.logs.filter((l) => l.vm === "worker" && l.message.startsWith("CB context_create")).map((l) => `${l.worker}:${l.message}`);
-    expect(creates).toEqual(["0:CB context_create 1 0", "1:CB context_create 1 0", "0:CB context_create 2 1", "0:CB context_create 3 1", "1:CB context_create 2 1"]);
+    const creates = p.logs
+      .filter((l) => l.vm === "worker" && l.message.startsWith("CB context_create"))
+      .map((l) => `${l.worker}:${l.message}`);
+    expect(creates).toEqual([
+      "0:CB context_create 1 0",
+      "1:CB context_create 1 0",
+      "0:CB context_create 2 1",
+      "0:CB context_create 3 1",
+      "1:CB context_create 2 1",
+    ]);
   });
 });
 
@@ -43,12 +57,25 @@ describe("stream lifecycle (host-behaviour §1.4, §6.A.4-6)", () => {
   it("§6.A.4/5 full order: create, request headers (N = header count), body, trailers, response…, then log → done → delete", async () => {
     const p = await scripted([]);
     await p.request({
-      method: "POST", path: "/x", headers: { "x-a": "1" }, bodyChunks: ["ab", "cde"], trailers: { "x-t": "1" },
+      method: "POST",
+      path: "/x",
+      headers: { "x-a": "1" },
+      bodyChunks: ["ab", "cde"],
+      trailers: { "x-t": "1" },
       response: { status: 200, headers: { "x-r": "1" }, body: "hello", trailers: { "x-rt": "2" } },
     });
     expect(callbacks(p).slice(3)).toEqual([
-      "context_create 2 1", "request_headers 2 5 0", "request_body 2 2 0", "request_body 2 3 0", "request_trailers 2 1",
-      "response_headers 2 2 0", "response_body 2 5 0", "response_trailers 2 1", "log 2", "done 2", "delete 2",
+      "context_create 2 1",
+      "request_headers 2 5 0",
+      "request_body 2 2 0",
+      "request_body 2 3 0",
+      "request_trailers 2 1",
+      "response_headers 2 2 0",
+      "response_body 2 5 0",
+      "response_trailers 2 1",
+      "log 2",
+      "done 2",
+      "delete 2",
     ]);
   });
 
@@ -93,17 +120,21 @@ describe("stream lifecycle (host-behaviour §1.4, §6.A.4-6)", () => {
 
 describe("effective context (host-behaviour §1.4, §6.E.18)", () => {
   it("§6.E.18 set_effective_context redirects host calls of that callback; unknown id ⇒ BadArgument", async () => {
-    const p = await scripted([
-      "request_headers return 1",
-      "tick eff $stream", "tick hdr 0 :path", "tick eff 99", "tick hdr 0 :path",
-    ], { allowOnHeadersStopIteration: true });
+    const p = await scripted(["request_headers return 1", "tick eff $stream", "tick hdr 0 :path", "tick eff 99", "tick hdr 0 :path"], {
+      allowOnHeadersStopIteration: true,
+    });
     const s = p.newStream();
     s.sendRequestHeaders({ ":path": "/held" });
     // start ticking from the test side: define a tick through the root script
     p.setTickPeriod(p.workers[0]!.vm, 10);
     p.advance(10);
     const r = workerResults(p, "tick");
-    expect(r.map((x) => [x.op, x.status, x.value])).toEqual([["eff", 0, "-"], ["hdr", 0, "/held"], ["eff", 2, "-"], ["hdr", 0, "/held"]]);
+    expect(r.map((x) => [x.op, x.status, x.value])).toEqual([
+      ["eff", 0, "-"],
+      ["hdr", 0, "/held"],
+      ["eff", 2, "-"],
+      ["hdr", 0, "/held"],
+    ]);
   });
 
   it("§1.4 each host→VM call starts with the effective context reset to the callee", async () => {
@@ -153,7 +184,9 @@ describe("ticks (host-behaviour §1.4, §2.5)", () => {
 
 describe("logging (host-behaviour §1.2)", () => {
   it("§1.2 proxy_log captured with level/worker/context; level > 5 ⇒ BadArgument; get_log_level reports the configured level", async () => {
-    const p = await scripted(["request_headers log 3 hello%20warn", "request_headers log 9 x", "request_headers loglevel"], { logLevel: "debug" });
+    const p = await scripted(["request_headers log 3 hello%20warn", "request_headers log 9 x", "request_headers loglevel"], {
+      logLevel: "debug",
+    });
     await p.request({});
     const w = p.logs.find((l) => l.message === "hello warn")!;
     expect([w.level, w.worker, w.contextId, w.source]).toEqual(["warn", 0, 2, "proxy_log"]);
@@ -165,7 +198,10 @@ describe("logging (host-behaviour §1.2)", () => {
   it("§1.2 fd_write to 1/2 logs at info/error with the trailing newline stripped; other fds ⇒ BADF", async () => {
     const p = await scripted(["request_headers fdw 1 out%0a", "request_headers fdw 2 err", "request_headers fdw 3 x"]);
     await p.request({});
-    expect(p.logs.filter((l) => l.source === "fd_write").map((l) => [l.level, l.message])).toEqual([["info", "out"], ["error", "err"]]);
+    expect(p.logs.filter((l) => l.source === "fd_write").map((l) => [l.level, l.message])).toEqual([
+      ["info", "out"],
+      ["error", "err"],
+    ]);
     expect(workerResults(p, "request_headers").map((r) => r.status)).toEqual([0, 0, 8]);
   });
 

@@ -10,7 +10,14 @@ function startSectionModule(): Uint8Array {
   const str = (s: string) => [s.length, ...Buffer.from(s)];
   const section = (id: number, body: number[]) => [id, body.length, ...body];
   const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, [3, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f, 0x60, 0, 0, 0x60, 1, 0x7f, 1, 0x7f]),
     ...section(2, [1, ...str("env"), ...str("proxy_log"), 0, 0]),
     ...section(3, [2, 1, 2]),
@@ -23,7 +30,10 @@ function startSectionModule(): Uint8Array {
 }
 
 async function loadError(name: string, opts = {}): Promise<HostError> {
-  const e = await createProxy({ wasm: wasmPath(name), clock: new VirtualClock(), ...opts }).then(() => undefined, (x) => x);
+  const e = await createProxy({ wasm: wasmPath(name), clock: new VirtualClock(), ...opts }).then(
+    () => undefined,
+    (x) => x,
+  );
   expect(e).toBeInstanceOf(HostError);
   return e as HostError;
 }
@@ -68,7 +78,10 @@ describe("loading (host-behaviour §1.3, §6.E.18)", () => {
 
 describe("initialisation (host-behaviour §1.4, §6.D)", () => {
   it("§6.D.11 a host call from the wasm start section has no context: load fails (Envoy+V8 null-context crash)", async () => {
-    const e = await createProxy({ wasm: startSectionModule(), clock: new VirtualClock() }).then(() => undefined, (x) => x);
+    const e = await createProxy({ wasm: startSectionModule(), clock: new VirtualClock() }).then(
+      () => undefined,
+      (x) => x,
+    );
     expect(e).toBeInstanceOf(HostError);
     expect((e as HostError).code).toBe("StartFunctionHostCall");
     expect((e as HostError).message).toContain("proxy_log");
@@ -101,7 +114,13 @@ describe("initialisation (host-behaviour §1.4, §6.D)", () => {
 describe("proxy-runtime 0.1.8 under the faithful host (host-behaviour §5.3.1, §6.E.16)", () => {
   it("§6.E.16 default onConfigure passes the length as size_ptr: the host writes the u32 size at guest address = len", async () => {
     const cfg = "17-bytes-config!!";
-    const p = await createProxy({ wasm: wasmPath("sdk-hello"), rootId: "sdk-hello", pluginConfig: cfg, clock: new VirtualClock(), traceHostCalls: true });
+    const p = await createProxy({
+      wasm: wasmPath("sdk-hello"),
+      rootId: "sdk-hello",
+      pluginConfig: cfg,
+      clock: new VirtualClock(),
+      traceHostCalls: true,
+    });
     const vm = p.workers[0]!.vm;
     const call = vm.hostCalls.find((c) => c.name === "proxy_get_buffer_bytes" && c.args[0] === 7)!;
     expect(call.args[2]).toBe(cfg.length);

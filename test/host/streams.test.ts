@@ -26,7 +26,10 @@ describe("header status conversion (host-behaviour §0.3, §6.B.7, §2.8)", () =
   });
 
   it("§6.B.7 with allowOnHeadersStopIteration, true StopIteration: body callbacks run; Continue from body releases headers+data", async () => {
-    const p = await scripted(["request_headers return 1", "request_body rep 0 x-model m1", "request_body return 1", "request_body@2 hdr 0 x-model"], { allowOnHeadersStopIteration: true });
+    const p = await scripted(
+      ["request_headers return 1", "request_body rep 0 x-model m1", "request_body return 1", "request_body@2 hdr 0 x-model"],
+      { allowOnHeadersStopIteration: true },
+    );
     const s = p.newStream();
     s.sendRequestHeaders({ ":method": "POST", ":path": "/" }).sendRequestBody("abc");
     expect(s.statuses.request.headers).toBe(1);
@@ -40,7 +43,9 @@ describe("header status conversion (host-behaviour §0.3, §6.B.7, §2.8)", () =
   });
 
   it("§2.8 true StopIteration: Continue from the last body callback releases the held headers (with body edits) and the data", async () => {
-    const p = await scripted(["request_headers return 1", "request_body return 1", "request_body@2 hdr 0 :path"], { allowOnHeadersStopIteration: true });
+    const p = await scripted(["request_headers return 1", "request_body return 1", "request_body@2 hdr 0 :path"], {
+      allowOnHeadersStopIteration: true,
+    });
     const q = await scripted(["request_headers return 1", "request_body rep 0 x-model from-body"], { allowOnHeadersStopIteration: true });
     const s = q.newStream().sendRequestHeaders({ ":method": "POST", ":path": "/" }).sendRequestBody("{}", true);
     expect(s.reachedRouter).toBe(true);
@@ -72,7 +77,10 @@ describe("header status conversion (host-behaviour §0.3, §6.B.7, §2.8)", () =
   });
 
   it("§6.B.8 after send_local_response the callback's return is forced to StopAll; the reply is sent after the call", async () => {
-    const p = await scripted([`request_headers reply 403 not%20allowed%09here denied 99 ${pairsHex([["x-why", "policy"]])}`, "request_headers return 0"]);
+    const p = await scripted([
+      `request_headers reply 403 not%20allowed%09here denied 99 ${pairsHex([["x-why", "policy"]])}`,
+      "request_headers return 0",
+    ]);
     const r = await p.request({});
     expect(r.stream.statuses.request.headers).toBe(4);
     expect(r.status).toBe(403);
@@ -102,7 +110,13 @@ describe("header status conversion (host-behaviour §0.3, §6.B.7, §2.8)", () =
   });
 
   it("§1.2 continue/close stream: Upstream ⇒ Unimplemented, type > 3 ⇒ BadArgument", async () => {
-    const p = await scripted(["request_headers cont 3", "request_headers cont 4", "request_headers close 3", "request_headers close 9", "request_headers cont 2"]);
+    const p = await scripted([
+      "request_headers cont 3",
+      "request_headers cont 4",
+      "request_headers close 3",
+      "request_headers close 9",
+      "request_headers cont 2",
+    ]);
     await p.request({});
     expect(workerResults(p, "request_headers").map((x) => x.status)).toEqual([12, 2, 12, 2, 0]);
   });
@@ -129,30 +143,63 @@ describe("header status conversion (host-behaviour §0.3, §6.B.7, §2.8)", () =
 
 describe("map and buffer availability (host-behaviour §1.7, §6.E.15)", () => {
   it("§1.7 request headers: writable in on_request_headers; BadArgument in body after Continue and in response callbacks", async () => {
-    const p = await scripted(["request_headers add 0 a 1", "request_body add 0 b 1", "request_body hdr 0 a", "response_headers add 0 c 1", "response_headers add 2 x-resp 1"]);
+    const p = await scripted([
+      "request_headers add 0 a 1",
+      "request_body add 0 b 1",
+      "request_body hdr 0 a",
+      "response_headers add 0 c 1",
+      "response_headers add 2 x-resp 1",
+    ]);
     await p.request({ method: "POST", body: "x" });
     expect(workerResults(p).map((r) => `${r.cb}:${r.op}:${r.status}`)).toEqual([
-      "request_headers:add:0", "request_body:add:2", "request_body:hdr:2", "response_headers:add:2", "response_headers:add:0",
+      "request_headers:add:0",
+      "request_body:add:2",
+      "request_body:hdr:2",
+      "response_headers:add:2",
+      "response_headers:add:0",
     ]);
   });
 
   it("§1.7 on_log reads the final maps read-only; writes ⇒ BadArgument; absent maps ⇒ NotFound", async () => {
     const p = await scripted(["log hdr 0 :path", "log add 0 x 1", "log hdr 1 x", "log hdr 2 :status", "log pairs 3"]);
     await p.request({ path: "/final" });
-    expect(workerResults(p, "log").map((r) => [r.status, r.value])).toEqual([[0, "/final"], [2, "-"], [1, "-"], [0, "200"], [1, "-"]]);
+    expect(workerResults(p, "log").map((r) => [r.status, r.value])).toEqual([
+      [0, "/final"],
+      [2, "-"],
+      [1, "-"],
+      [0, "200"],
+      [1, "-"],
+    ]);
   });
 
   it("§6.E.15 request body buffer only inside the body callback (NotFound elsewhere); type > 8 ⇒ BadArgument", async () => {
-    const p = await scripted(["request_headers buf 0 0 10", "request_body buf 0 0 10", "request_body bufstatus 0", "request_body buf 9 0 1", "request_body buf 2 0 1"]);
+    const p = await scripted([
+      "request_headers buf 0 0 10",
+      "request_body buf 0 0 10",
+      "request_body bufstatus 0",
+      "request_body buf 9 0 1",
+      "request_body buf 2 0 1",
+    ]);
     await p.request({ method: "POST", body: "hello" });
-    expect(workerResults(p).map((r) => [r.status, r.value])).toEqual([[1, "-"], [0, "hello ptr0=0"], [0, "5/0"], [2, "-"], [1, "-"]]);
+    expect(workerResults(p).map((r) => [r.status, r.value])).toEqual([
+      [1, "-"],
+      [0, "hello ptr0=0"],
+      [0, "5/0"],
+      [2, "-"],
+      [1, "-"],
+    ]);
   });
 
   it("§6.E.15 PluginConfiguration only during configure; VmConfiguration always", async () => {
-    const p = await scripted(["configure buf 7 0 3", "configure buf 6 0 2", "request_headers buf 7 0 3", "request_headers buf 6 0 2"], { vmConfig: "VM" });
+    const p = await scripted(["configure buf 7 0 3", "configure buf 6 0 2", "request_headers buf 7 0 3", "request_headers buf 6 0 2"], {
+      vmConfig: "VM",
+    });
     await p.request({});
     expect(workerResults(p).map((r) => [r.cb, r.status, r.value])).toEqual([
-      ["configure", 0, "con ptr0=0"], ["configure", 0, "VM ptr0=0"], ["request_headers", 1, "-"], ["request_headers", 0, "VM ptr0=0"],
+      ["configure", 0, "con ptr0=0"],
+      ["configure", 0, "VM ptr0=0"],
+      ["request_headers", 1, "-"],
+      ["request_headers", 0, "VM ptr0=0"],
     ]);
   });
 
@@ -163,7 +210,10 @@ describe("map and buffer availability (host-behaviour §1.7, §6.E.15)", () => {
 
   it("§1.2 set_buffer_bytes: start 0 drains+prepends, start ≥ size appends, other ⇒ BadArgument, const buffers ⇒ BadArgument", async () => {
     const p = await scripted([
-      "request_body setbuf 0 0 2 XY", "request_body setbuf 0 99 0 -end", "request_body setbuf 0 2 1 bad", "request_body setbuf 6 0 0 z",
+      "request_body setbuf 0 0 2 XY",
+      "request_body setbuf 0 99 0 -end",
+      "request_body setbuf 0 2 1 bad",
+      "request_body setbuf 6 0 0 z",
     ]);
     const r = await p.request({ method: "POST", body: "abcd" });
     expect(workerResults(p).map((x) => x.status)).toEqual([0, 0, 2, 2]);
@@ -180,7 +230,12 @@ describe("map and buffer availability (host-behaviour §1.7, §6.E.15)", () => {
 
 describe("route cache (host-behaviour §0.2, §2.1)", () => {
   it("§2.1 every request-header write in 0.2.x clears the route cache; the router sees the final headers", async () => {
-    const p = await scripted(["request_headers rep 0 x-gpu-pool a", "request_headers add 0 x-b 1", "request_headers rm 0 x-absent", "request_headers hdr 0 x-gpu-pool"]);
+    const p = await scripted([
+      "request_headers rep 0 x-gpu-pool a",
+      "request_headers add 0 x-b 1",
+      "request_headers rm 0 x-absent",
+      "request_headers hdr 0 x-gpu-pool",
+    ]);
     const r = await p.request({});
     expect(r.routeCacheClears).toBe(3);
     expect(r.routerHeaders?.["x-gpu-pool"]).toBe("a");

@@ -12,18 +12,20 @@ import { validateObject } from "../../src/k8s/validate-core.js";
 import { AmbientError, generateAmbient, validateTrafficExtension } from "../../src/toolkit/ambient.js";
 import { packageWasm } from "../../src/toolkit/oci.js";
 
-const base = (extra: Record<string, unknown> = {}) => RouterConfigSchema.parse({
-  namespace: "llm", name: "inference-router",
-  workload: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "waypoint" }] },
-  frontend: { host: "llm", port: 8000 },
-  wasm: { url: "oci://ghcr.io/example/inference-router:0.1.0" },
-  steering: "pool",
-  pools: [
-    { name: "a100", models: ["big"], endpoints: ["10.0.0.1:8080"] },
-    { name: "l4", models: ["small"], service: { host: "vllm-l4", port: 9000 } },
-  ],
-  ...extra,
-});
+const base = (extra: Record<string, unknown> = {}) =>
+  RouterConfigSchema.parse({
+    namespace: "llm",
+    name: "inference-router",
+    workload: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "waypoint" }] },
+    frontend: { host: "llm", port: 8000 },
+    wasm: { url: "oci://ghcr.io/example/inference-router:0.1.0" },
+    steering: "pool",
+    pools: [
+      { name: "a100", models: ["big"], endpoints: ["10.0.0.1:8080"] },
+      { name: "l4", models: ["small"], service: { host: "vllm-l4", port: 9000 } },
+    ],
+    ...extra,
+  });
 
 function objects(files: ReturnType<typeof generateAmbient>["files"]) {
   return files.flatMap((f) => (f.objects ?? []).map((o) => ({ file: f.path, o })));
@@ -42,7 +44,9 @@ describe("ambient waypoint output", () => {
     const r = generateAmbient(base(), { waypoint: "waypoint" });
     const objs = objects(r.files);
     expect(objs.map((x) => `${x.file}:${x.o.kind}/${x.o.metadata.name}`)).toEqual([
-      "wasmplugin.yaml:WasmPlugin/inference-router", "pool-services.yaml:Service/llm-a100", "httproute.yaml:HTTPRoute/inference-router-pools",
+      "wasmplugin.yaml:WasmPlugin/inference-router",
+      "pool-services.yaml:Service/llm-a100",
+      "httproute.yaml:HTTPRoute/inference-router-pools",
     ]);
     for (const { file, o } of objs) expect(validateObject(o, file)).toEqual([]);
     const wp = objs[0]!.o as any;
@@ -54,7 +58,9 @@ describe("ambient waypoint output", () => {
     const route = objs[2]!.o as any;
     expect(route.spec.parentRefs).toEqual([{ group: "", kind: "Service", name: "llm", port: 8000 }]);
     expect(route.spec.rules.map((x: any) => [x.matches?.[0].headers[0].value, x.backendRefs[0].name, x.backendRefs[0].port])).toEqual([
-      ["a100", "llm-a100", 8000], ["l4", "vllm-l4", 9000], [undefined, "llm", 8000],
+      ["a100", "llm-a100", 8000],
+      ["l4", "vllm-l4", 9000],
+      [undefined, "llm", 8000],
     ]);
     expect(r.steps[0]).toContain("istio.io/use-waypoint=waypoint");
   });
@@ -68,34 +74,65 @@ describe("ambient waypoint output", () => {
     expect(r.files.map((f) => f.path)).toContain("alternatives/wasmplugin.yaml");
     // Strict: a field the CRD does not define is an error, as are both selector and targetRefs.
     expect(validateTrafficExtension({ ...te.o, spec: { ...(te.o as any).spec, url: "x" } }, "t").length).toBeGreaterThan(0);
-    expect(validateTrafficExtension({ ...te.o, spec: { ...(te.o as any).spec, selector: { matchLabels: { a: "b" } } } }, "t")[0]!.message).toMatch(/only one of targetRefs or selector/);
+    expect(
+      validateTrafficExtension({ ...te.o, spec: { ...(te.o as any).spec, selector: { matchLabels: { a: "b" } } } }, "t")[0]!.message,
+    ).toMatch(/only one of targetRefs or selector/);
   });
 
   it("refuses endpoint mode with the reason and what to use instead", () => {
     const cfg = base({ steering: "endpoint", pools: [{ name: "a100", models: ["big"], endpoints: ["10.0.0.1:8080"] }] });
     expect(() => generateAmbient(cfg, { waypoint: "waypoint" })).toThrow(AmbientError);
-    expect(() => generateAmbient(cfg, { waypoint: "waypoint" })).toThrow(/override_host.*EnvoyFilter.*waypoints never use selector.*Use steering: pool/s);
+    expect(() => generateAmbient(cfg, { waypoint: "waypoint" })).toThrow(
+      /override_host.*EnvoyFilter.*waypoints never use selector.*Use steering: pool/s,
+    );
   });
 
   it("the CLI writes the files, validated, and prints the enrolment step", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "ir-amb-"));
     const file = path.join(dir, "router.yaml");
-    writeFileSync(file, JSON.stringify({
-      namespace: "llm", name: "inference-router", workload: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "waypoint" }] },
-      frontend: { host: "llm", port: 8000 }, wasm: { url: "oci://ghcr.io/example/inference-router:0.1.0" }, steering: "pool",
-      pools: [{ name: "a100", models: ["big"] }],
-    }));
-    let out = "", err = "";
-    const code = await main(["ambient", "-c", file, "-o", path.join(dir, "out"), "--waypoint", "waypoint"], { out: (s) => { out += s; }, err: (s) => { err += s; } });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        namespace: "llm",
+        name: "inference-router",
+        workload: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "waypoint" }] },
+        frontend: { host: "llm", port: 8000 },
+        wasm: { url: "oci://ghcr.io/example/inference-router:0.1.0" },
+        steering: "pool",
+        pools: [{ name: "a100", models: ["big"] }],
+      }),
+    );
+    let out = "",
+      err = "";
+    const code = await main(["ambient", "-c", file, "-o", path.join(dir, "out"), "--waypoint", "waypoint"], {
+      out: (s) => {
+        out += s;
+      },
+      err: (s) => {
+        err += s;
+      },
+    });
     expect(err).toBe("");
     expect(code).toBe(0);
     expect(out).toContain("kubectl label service llm -n llm istio.io/use-waypoint=waypoint");
     const docs = parseAllDocuments(readFileSync(path.join(dir, "out", "httproute.yaml"), "utf8")).map((d) => d.toJS());
     expect(docs[0].kind).toBe("HTTPRoute");
     const bad = path.join(dir, "bad.json");
-    writeFileSync(bad, readFileSync(file, "utf8").replace('"steering":"pool"', '"steering":"endpoint"').replace('"models":["big"]', '"models":["big"],"endpoints":["10.0.0.1:80"]'));
+    writeFileSync(
+      bad,
+      readFileSync(file, "utf8")
+        .replace('"steering":"pool"', '"steering":"endpoint"')
+        .replace('"models":["big"]', '"models":["big"],"endpoints":["10.0.0.1:80"]'),
+    );
     err = "";
-    expect(await main(["ambient", "-c", bad, "-o", path.join(dir, "out2"), "--waypoint", "waypoint"], { out: () => {}, err: (s) => { err += s; } })).toBe(1);
+    expect(
+      await main(["ambient", "-c", bad, "-o", path.join(dir, "out2"), "--waypoint", "waypoint"], {
+        out: () => {},
+        err: (s) => {
+          err += s;
+        },
+      }),
+    ).toBe(1);
     expect(err).toMatch(/steering: endpoint cannot work on a waypoint/);
   });
 });

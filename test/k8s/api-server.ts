@@ -7,7 +7,12 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 
 type Obj = Record<string, any>;
-interface Ev { rv: number; type: "ADDED" | "MODIFIED" | "DELETED"; coll: string; obj: Obj }
+interface Ev {
+  rv: number;
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  coll: string;
+  obj: Obj;
+}
 
 const COLLECTIONS: Record<string, { apiVersion: string; kind: string }> = {
   endpointslices: { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice" },
@@ -48,7 +53,9 @@ export class TestApiServer {
     await new Promise((r) => this.server.close(r));
   }
 
-  get resourceVersion(): string { return String(this.rv); }
+  get resourceVersion(): string {
+    return String(this.rv);
+  }
 
   /** Create or replace an object (as a controller in the cluster would), emitting the watch event. */
   apply(obj: Obj): Obj {
@@ -80,7 +87,10 @@ export class TestApiServer {
   }
 
   /** Forget the event history up to now: a watch from an older resourceVersion gets 410 Gone. */
-  compact(): void { this.compactedRv = this.rv; this.events = []; }
+  compact(): void {
+    this.compactedRv = this.rv;
+    this.events = [];
+  }
 
   /** Cut every open watch connection (as a restarting API server or a load balancer would). */
   dropWatches(): void {
@@ -93,14 +103,17 @@ export class TestApiServer {
     for (const w of this.watchers) {
       if (!w.bookmarks) continue;
       const c = COLLECTIONS[w.coll]!;
-      w.res.write(`${JSON.stringify({ type: "BOOKMARK", object: { kind: c.kind, apiVersion: c.apiVersion, metadata: { resourceVersion: this.resourceVersion } } })}\n`);
+      w.res.write(
+        `${JSON.stringify({ type: "BOOKMARK", object: { kind: c.kind, apiVersion: c.apiVersion, metadata: { resourceVersion: this.resourceVersion } } })}\n`,
+      );
     }
   }
 
   private emit(e: Ev): void {
     this.events.push(e);
     for (const w of this.watchers) {
-      if (w.coll === e.coll && e.obj.metadata.namespace === w.ns && w.sel(e.obj)) w.res.write(`${JSON.stringify({ type: e.type, object: e.obj })}\n`);
+      if (w.coll === e.coll && e.obj.metadata.namespace === w.ns && w.sel(e.obj))
+        w.res.write(`${JSON.stringify({ type: e.type, object: e.obj })}\n`);
     }
   }
 
@@ -108,7 +121,10 @@ export class TestApiServer {
     const u = new URL(q.url!, "http://x");
     this.calls.push(`${q.method} ${u.pathname}${u.searchParams.has("watch") ? " watch" : ""}`);
     const m = /^\/(?:api\/v1|apis\/[^/]+\/[^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(u.pathname);
-    const send = (code: number, body: Obj) => { s.writeHead(code, { "content-type": "application/json" }); s.end(JSON.stringify(body)); };
+    const send = (code: number, body: Obj) => {
+      s.writeHead(code, { "content-type": "application/json" });
+      s.end(JSON.stringify(body));
+    };
     if (!m || !COLLECTIONS[m[2]!]) return send(404, status(404, "NotFound", "the server could not find the requested resource"));
     const [, ns, coll, name] = m as unknown as [string, string, string, string | undefined];
     if (name) {
@@ -120,14 +136,23 @@ export class TestApiServer {
       if (q.method === "PUT") {
         let body = "";
         q.setEncoding("utf8");
-        q.on("data", (c) => { body += c; });
+        q.on("data", (c) => {
+          body += c;
+        });
         q.on("end", () => {
           const o = JSON.parse(body) as Obj;
           const cur = this.store.get(key);
           if (!cur) return send(404, status(404, "NotFound", `${coll} "${name}" not found`));
           if (o.metadata?.resourceVersion !== cur.metadata.resourceVersion) {
             this.puts.conflict++;
-            return send(409, status(409, "Conflict", `Operation cannot be fulfilled on ${coll} "${name}": the object has been modified; please apply your changes to the latest version and try again`));
+            return send(
+              409,
+              status(
+                409,
+                "Conflict",
+                `Operation cannot be fulfilled on ${coll} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+              ),
+            );
           }
           this.puts.ok++;
           send(200, this.apply(o));
@@ -141,18 +166,34 @@ export class TestApiServer {
       const from = Number(u.searchParams.get("resourceVersion") ?? "0");
       s.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
       if (from < this.compactedRv) {
-        s.end(`${JSON.stringify({ type: "ERROR", object: status(410, "Expired", `too old resource version: ${from} (${this.compactedRv})`) })}\n`);
+        s.end(
+          `${JSON.stringify({ type: "ERROR", object: status(410, "Expired", `too old resource version: ${from} (${this.compactedRv})`) })}\n`,
+        );
         return;
       }
-      for (const e of this.events) if (e.rv > from && e.coll === coll && e.obj.metadata.namespace === ns && sel(e.obj)) s.write(`${JSON.stringify({ type: e.type, object: e.obj })}\n`);
+      for (const e of this.events)
+        if (e.rv > from && e.coll === coll && e.obj.metadata.namespace === ns && sel(e.obj))
+          s.write(`${JSON.stringify({ type: e.type, object: e.obj })}\n`);
       const w = { coll, ns, sel, res: s, bookmarks: u.searchParams.get("allowWatchBookmarks") === "true" };
       this.watchers.add(w);
       const t = Number(u.searchParams.get("timeoutSeconds") ?? "0");
-      const timer = t > 0 ? setTimeout(() => { this.watchers.delete(w); s.end(); }, t * 1000) : undefined;
-      s.on("close", () => { this.watchers.delete(w); if (timer) clearTimeout(timer); });
+      const timer =
+        t > 0
+          ? setTimeout(() => {
+              this.watchers.delete(w);
+              s.end();
+            }, t * 1000)
+          : undefined;
+      s.on("close", () => {
+        this.watchers.delete(w);
+        if (timer) clearTimeout(timer);
+      });
       return;
     }
-    if (this.failLists > 0) { this.failLists--; return send(500, status(500, "InternalError", "etcdserver: request timed out")); }
+    if (this.failLists > 0) {
+      this.failLists--;
+      return send(500, status(500, "InternalError", "etcdserver: request timed out"));
+    }
     const c = COLLECTIONS[coll]!;
     const items = [...this.store.entries()].filter(([k, o]) => k.startsWith(`${coll}/${ns}/`) && sel(o)).map(([, o]) => o);
     send(200, { kind: `${c.kind}List`, apiVersion: c.apiVersion, metadata: { resourceVersion: this.resourceVersion }, items });
@@ -160,20 +201,37 @@ export class TestApiServer {
 }
 
 function selector(label: string | null, field: string | null): (o: Obj) => boolean {
-  const eq = (label ?? "").split(",").filter(Boolean).map((t) => t.split("="));
-  const fe = (field ?? "").split(",").filter(Boolean).map((t) => t.split("="));
-  return (o) => eq.every(([k, v]) => o.metadata?.labels?.[k!] === v) && fe.every(([k, v]) => k === "metadata.name" && o.metadata?.name === v);
+  const eq = (label ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((t) => t.split("="));
+  const fe = (field ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((t) => t.split("="));
+  return (o) =>
+    eq.every(([k, v]) => o.metadata?.labels?.[k!] === v) && fe.every(([k, v]) => k === "metadata.name" && o.metadata?.name === v);
 }
 
 /** An EndpointSlice as the endpointslice controller writes it for a Service. */
-export function endpointSlice(ns: string, service: string, suffix: string, endpoints: Array<{ ip: string; ready?: boolean; terminating?: boolean; pod?: string }>, port = { name: "http", port: 8000 }): Obj {
+export function endpointSlice(
+  ns: string,
+  service: string,
+  suffix: string,
+  endpoints: Array<{ ip: string; ready?: boolean; terminating?: boolean; pod?: string }>,
+  port = { name: "http", port: 8000 },
+): Obj {
   return {
     apiVersion: "discovery.k8s.io/v1",
     kind: "EndpointSlice",
     metadata: {
-      name: `${service}-${suffix}`, generateName: `${service}-`, namespace: ns,
+      name: `${service}-${suffix}`,
+      generateName: `${service}-`,
+      namespace: ns,
       labels: { "kubernetes.io/service-name": service, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io" },
-      ownerReferences: [{ apiVersion: "v1", kind: "Service", name: service, uid: `svc-${service}`, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        { apiVersion: "v1", kind: "Service", name: service, uid: `svc-${service}`, controller: true, blockOwnerDeletion: true },
+      ],
     },
     addressType: "IPv4",
     endpoints: endpoints.map((e, i) => ({
@@ -188,8 +246,14 @@ export function endpointSlice(ns: string, service: string, suffix: string, endpo
 
 export function service(ns: string, name: string, port = 8000, targetPort = 8000): Obj {
   return {
-    apiVersion: "v1", kind: "Service",
+    apiVersion: "v1",
+    kind: "Service",
     metadata: { name, namespace: ns },
-    spec: { type: "ClusterIP", selector: { app: name }, ports: [{ name: "http", port, targetPort, protocol: "TCP" }], clusterIP: "10.96.0.10" },
+    spec: {
+      type: "ClusterIP",
+      selector: { app: name },
+      ports: [{ name: "http", port, targetPort, protocol: "TCP" }],
+      clusterIP: "10.96.0.10",
+    },
   };
 }

@@ -22,12 +22,23 @@ pools:
 `;
 
 function run(args: string[]) {
-  let out = "", err = "";
-  return main(args, { out: (s) => { out += s; }, err: (s) => { err += s; } }).then((code) => ({ code, out, err }));
+  let out = "",
+    err = "";
+  return main(args, {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+  }).then((code) => ({ code, out, err }));
 }
 
 let api: TestApiServer | undefined;
-afterEach(async () => { await api?.close(); api = undefined; });
+afterEach(async () => {
+  await api?.close();
+  api = undefined;
+});
 
 describe("sync CLI", () => {
   it("--once prints the pluginConfig it would write and writes nothing", async () => {
@@ -36,7 +47,11 @@ describe("sync CLI", () => {
     writeFileSync(file, ROUTER);
     api = await new TestApiServer().start();
     const cfg = RouterConfigSchema.parse((await import("yaml")).parse(ROUTER));
-    api.apply(generate(cfg).files.flatMap((f) => f.objects ?? []).find((o) => o.kind === "WasmPlugin")!);
+    api.apply(
+      generate(cfg)
+        .files.flatMap((f) => f.objects ?? [])
+        .find((o) => o.kind === "WasmPlugin")!,
+    );
     api.apply(service("llm", "vllm-a100"));
     api.apply(service("gpu-l4", "vllm-l4"));
     api.apply(endpointSlice("llm", "vllm-a100", "abcde", [{ ip: "10.0.0.8" }]));
@@ -56,7 +71,13 @@ describe("sync CLI", () => {
     expect(r.code).toBe(0);
     const docs = parseAllDocuments(readFileSync(path.join(dir, "sync.yaml"), "utf8")).map((d) => d.toJS());
     expect(docs.map((d) => `${d.kind}/${d.metadata.namespace}`)).toEqual([
-      "ServiceAccount/llm", "Role/llm", "RoleBinding/llm", "Role/gpu-l4", "RoleBinding/gpu-l4", "ConfigMap/llm", "Deployment/llm",
+      "ServiceAccount/llm",
+      "Role/llm",
+      "RoleBinding/llm",
+      "Role/gpu-l4",
+      "RoleBinding/gpu-l4",
+      "ConfigMap/llm",
+      "Deployment/llm",
     ]);
     for (const d of docs) expect(validateObject(d, "sync.yaml")).toEqual([]);
     const role = docs.find((d) => d.kind === "Role" && d.metadata.namespace === "llm");
@@ -69,7 +90,15 @@ describe("sync CLI", () => {
     const other = docs.find((d) => d.kind === "Role" && d.metadata.namespace === "gpu-l4");
     expect(other.rules.flatMap((x: { verbs: string[] }) => x.verbs)).not.toContain("update");
     const dep = docs.find((d) => d.kind === "Deployment");
-    expect(dep.spec.template.spec.containers[0].args).toEqual(["sync", "-c", "/etc/inference-router/router.yaml", "--source", "endpointslices", "--debounce-ms", "1000"]);
+    expect(dep.spec.template.spec.containers[0].args).toEqual([
+      "sync",
+      "-c",
+      "/etc/inference-router/router.yaml",
+      "--source",
+      "endpointslices",
+      "--debounce-ms",
+      "1000",
+    ]);
     // A broken object is caught by the validator (it is not a rubber stamp).
     expect(validateObject({ ...dep, spec: { ...dep.spec, replicas: "two" } }, "x").length).toBeGreaterThan(0);
   });

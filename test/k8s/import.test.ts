@@ -94,7 +94,11 @@ describe("import", () => {
   it("GIE InferencePool + InferenceModel: endpoint steering with a placeholder endpoint, and says sync fills it", () => {
     const r = generatesClean(GIE);
     expect(r.config!.steering).toBe("endpoint");
-    expect(r.config!.pools[0]).toMatchObject({ name: "vllm-llama3-8b", models: ["meta-llama/Llama-3.1-8B-Instruct"], endpoints: ["192.0.2.1:8000"] });
+    expect(r.config!.pools[0]).toMatchObject({
+      name: "vllm-llama3-8b",
+      models: ["meta-llama/Llama-3.1-8B-Instruct"],
+      endpoints: ["192.0.2.1:8000"],
+    });
     expect(r.notes.join("\n")).toMatch(/sync --source inferencepools/);
   });
 
@@ -108,15 +112,25 @@ describe("import", () => {
   it("hostile or empty input: a clear problem, never a throw", () => {
     expect(importObjects("kind: Nothing\n").problems[0]).toMatch(/nothing to import/);
     expect(importObjects("{{{").problems.length).toBeGreaterThan(0);
-    const bad = importObjects(`apiVersion: v1\nkind: Service\nmetadata: { name: x, namespace: llm, labels: { inference-router.io/pool: "Bad_Name" } }\n`);
+    const bad = importObjects(
+      `apiVersion: v1\nkind: Service\nmetadata: { name: x, namespace: llm, labels: { inference-router.io/pool: "Bad_Name" } }\n`,
+    );
     expect(bad.problems.join("\n")).toMatch(/not a DNS label/);
   });
 
   it("the CLI writes a config that `validate` and `generate` accept, listing what it assumed", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "ir-imp-"));
     writeFileSync(path.join(dir, "objects.yaml"), KSERVE);
-    let out = "", err = "";
-    const io = { out: (s: string) => { out += s; }, err: (s: string) => { err += s; } };
+    let out = "",
+      err = "";
+    const io = {
+      out: (s: string) => {
+        out += s;
+      },
+      err: (s: string) => {
+        err += s;
+      },
+    };
     expect(await main(["import", "-f", path.join(dir, "objects.yaml"), "-o", path.join(dir, "router.yaml")], io)).toBe(0);
     expect(err).toMatch(/not inferred: could not infer which workloads/);
     expect(readFileSync(path.join(dir, "router.yaml"), "utf8")).toMatch(/^# Imported by inference-router import/);

@@ -15,7 +15,8 @@ const DEBOUNCE = 200;
 
 function routerConfig(): RouterConfig {
   return RouterConfigSchema.parse({
-    namespace: NS, name: "inference-router",
+    namespace: NS,
+    name: "inference-router",
     workload: { selector: { matchLabels: { app: "chat" } } },
     frontend: { host: "llm", port: 8000 },
     wasm: { url: "oci://ghcr.io/example/inference-router:0.1.0" },
@@ -36,13 +37,18 @@ const until = async (what: string, pred: () => boolean, ms = 5000): Promise<void
 };
 
 let cleanup: Array<() => unknown> = [];
-afterEach(async () => { for (const c of cleanup.reverse()) await c(); cleanup = []; });
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
 
 async function cluster() {
   const api = await new TestApiServer().start();
   cleanup.push(() => api.close());
   const cfg = routerConfig();
-  const wasmPlugin = generate(cfg).files.flatMap((f) => f.objects ?? []).find((o) => o.kind === "WasmPlugin")!;
+  const wasmPlugin = generate(cfg)
+    .files.flatMap((f) => f.objects ?? [])
+    .find((o) => o.kind === "WasmPlugin")!;
   api.apply(wasmPlugin);
   api.apply(service(NS, "vllm-a100"));
   api.apply(service(NS, "vllm-l4"));
@@ -52,11 +58,23 @@ async function cluster() {
   cleanup.push(() => client.close());
   const logs: string[] = [];
   const sync = (o: Partial<ConstructorParameters<typeof SyncController>[2]> = {}) => {
-    const c = new SyncController(client, cfg, { source: "endpointslices", debounceMs: DEBOUNCE, backoffMs: 20, log: (l) => logs.push(l), ...o });
+    const c = new SyncController(client, cfg, {
+      source: "endpointslices",
+      debounceMs: DEBOUNCE,
+      backoffMs: 20,
+      log: (l) => logs.push(l),
+      ...o,
+    });
     cleanup.push(() => c.stop());
     return c;
   };
-  const pools = () => Object.fromEntries((api.get("WasmPlugin", NS, "inference-router")!.spec.pluginConfig.pools as Array<{ name: string; endpoints: string[] }>).map((p) => [p.name, p.endpoints]));
+  const pools = () =>
+    Object.fromEntries(
+      (api.get("WasmPlugin", NS, "inference-router")!.spec.pluginConfig.pools as Array<{ name: string; endpoints: string[] }>).map((p) => [
+        p.name,
+        p.endpoints,
+      ]),
+    );
   return { api, cfg, sync, pools, logs };
 }
 
@@ -122,7 +140,8 @@ describe("sync: EndpointSlices → WasmPlugin pluginConfig", () => {
     const c = sync();
     c.start();
     await until("first sync", () => c.writes === 1);
-    const slices = (c as unknown as { reflectors: Array<{ resourceVersion: string; relists: number; o: { path: string } }> }).reflectors[0]!;
+    const slices = (c as unknown as { reflectors: Array<{ resourceVersion: string; relists: number; o: { path: string } }> })
+      .reflectors[0]!;
     api.apply(service(NS, "unrelated")); // moves the server's resourceVersion past the slices'
     api.bookmark();
     await until("bookmark", () => slices.resourceVersion === api.resourceVersion);
@@ -141,7 +160,8 @@ describe("sync: EndpointSlices → WasmPlugin pluginConfig", () => {
 
   it("two replicas: updates are compare-and-swap on resourceVersion; each change is written once", async () => {
     const { api, sync, pools } = await cluster();
-    const a = sync(), b = sync();
+    const a = sync(),
+      b = sync();
     a.start();
     b.start();
     await until("first sync", () => pools()["a100"]?.[0] === "10.0.0.2:8000");
@@ -170,12 +190,19 @@ describe("sync: GIE InferencePool v1 → pods", () => {
   it("uses the pool's selector and target port over ready pods", async () => {
     const { api, cfg } = await cluster();
     api.apply({
-      apiVersion: "inference.networking.k8s.io/v1", kind: "InferencePool",
+      apiVersion: "inference.networking.k8s.io/v1",
+      kind: "InferencePool",
       metadata: { name: "a100", namespace: NS },
-      spec: { selector: { matchLabels: { app: "vllm", gpu: "a100" } }, targetPorts: [{ number: 8000 }], endpointPickerRef: { name: "epp", port: { number: 9002 } } },
+      spec: {
+        selector: { matchLabels: { app: "vllm", gpu: "a100" } },
+        targetPorts: [{ number: 8000 }],
+        endpointPickerRef: { name: "epp", port: { number: 9002 } },
+      },
     });
     const pod = (name: string, ip: string, ready: boolean, labels = { app: "vllm", gpu: "a100" }) => ({
-      apiVersion: "v1", kind: "Pod", metadata: { name, namespace: NS, labels },
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace: NS, labels },
       spec: { containers: [{ name: "vllm", image: "vllm/vllm-openai" }] },
       status: { phase: "Running", podIP: ip, podIPs: [{ ip }], conditions: [{ type: "Ready", status: ready ? "True" : "False" }] },
     });
@@ -196,12 +223,18 @@ describe("sync: the TrafficExtension ambient writes (Istio >= 1.30)", () => {
     const api = await new TestApiServer().start();
     cleanup.push(() => api.close());
     const cfg = RouterConfigSchema.parse({
-      namespace: NS, name: "inference-router", workload: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "waypoint" }] },
-      frontend: { host: "llm", port: 8000 }, wasm: { url: "oci://ghcr.io/example/inference-router:0.1.0" }, steering: "pool",
+      namespace: NS,
+      name: "inference-router",
+      workload: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "waypoint" }] },
+      frontend: { host: "llm", port: 8000 },
+      wasm: { url: "oci://ghcr.io/example/inference-router:0.1.0" },
+      steering: "pool",
       versions: { istio: "1.30", envoy: "1.38" },
       pools: [{ name: "a100", models: ["big"], service: { host: "vllm-a100", port: 8000 } }],
     });
-    const te = generateAmbient(cfg, { waypoint: "waypoint" }).files.flatMap((f) => f.objects ?? []).find((o) => o.kind === "TrafficExtension")!;
+    const te = generateAmbient(cfg, { waypoint: "waypoint" })
+      .files.flatMap((f) => f.objects ?? [])
+      .find((o) => o.kind === "TrafficExtension")!;
     api.apply(te);
     api.apply(service(NS, "vllm-a100"));
     api.apply(endpointSlice(NS, "vllm-a100", "aaaaa", [{ ip: "10.0.0.5" }, { ip: "10.0.0.6" }]));

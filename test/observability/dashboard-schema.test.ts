@@ -10,7 +10,11 @@ import { grafanaDashboardSchema } from "./grafana-schema.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const dashboard = () =>
-  JSON.parse(generate(loadRouterConfig(join(ROOT, "examples", "router.yaml")), { source: "router.yaml" }).files.find((f) => f.path === DASHBOARD_FILE)!.content!);
+  JSON.parse(
+    generate(loadRouterConfig(join(ROOT, "examples", "router.yaml")), { source: "router.yaml" }).files.find(
+      (f) => f.path === DASHBOARD_FILE,
+    )!.content!,
+  );
 
 let validate: ValidateFunction;
 const errors = (d: unknown) => (validate(d) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`));

@@ -9,8 +9,15 @@ import { promqlProblems } from "../../src/observability/promql.js";
 import { STAT_TAGS, tagSpecifiers } from "../../src/observability/tags.js";
 import { generate, validateGenerated, type K8sObject } from "../../src/toolkit/generate.js";
 import {
-  alertRules, dashboardProblems, DASHBOARD_FILE, ENVOY_STATS_FILE, grafanaDashboard, ISTIO_STATS_FILE, RULES_FILE,
-  validatePrometheusRule, validateStatsDoc,
+  alertRules,
+  dashboardProblems,
+  DASHBOARD_FILE,
+  ENVOY_STATS_FILE,
+  grafanaDashboard,
+  ISTIO_STATS_FILE,
+  RULES_FILE,
+  validatePrometheusRule,
+  validateStatsDoc,
 } from "../../src/toolkit/observability.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -18,8 +25,10 @@ const cfg = loadRouterConfig(join(ROOT, "examples", "router.yaml"));
 const result = generate(cfg, { source: "router.yaml" });
 const pc = result.pluginConfig;
 const file = (p: string) => result.files.find((f) => f.path === p)!;
-const rules = () => structuredClone(alertRules(cfg, pc)) as K8sObject & { spec: { groups: Array<{ rules: Array<Record<string, unknown>> }> } };
-const exprs = (d: ReturnType<typeof grafanaDashboard>) => (d.panels ?? []).flatMap((p) => ("targets" in p ? p.targets ?? [] : []).map((t) => String((t as { expr?: string }).expr)));
+const rules = () =>
+  structuredClone(alertRules(cfg, pc)) as K8sObject & { spec: { groups: Array<{ rules: Array<Record<string, unknown>> }> } };
+const exprs = (d: ReturnType<typeof grafanaDashboard>) =>
+  (d.panels ?? []).flatMap((p) => ("targets" in p ? (p.targets ?? []) : []).map((t) => String((t as { expr?: string }).expr)));
 
 describe("generated observability for examples/router.yaml", () => {
   it("is written by generate and every file validates", () => {
@@ -31,9 +40,14 @@ describe("generated observability for examples/router.yaml", () => {
 
   it("alerts on a pool gone all stale, shedding, ejections and stale fallback", () => {
     const r = rules().spec.groups[0]!.rules;
-    expect(r.map((x) => x.alert)).toEqual(expect.arrayContaining([
-      "InferenceRouterPoolAllStale", "InferenceRouterShedding", "InferenceRouterUpstreamEjected", "InferenceRouterStaleFallback",
-    ]));
+    expect(r.map((x) => x.alert)).toEqual(
+      expect.arrayContaining([
+        "InferenceRouterPoolAllStale",
+        "InferenceRouterShedding",
+        "InferenceRouterUpstreamEjected",
+        "InferenceRouterStaleFallback",
+      ]),
+    );
     for (const x of r) expect(promqlProblems(String(x.expr), pc.name), String(x.alert)).toEqual([]);
   });
 
@@ -43,7 +57,8 @@ describe("generated observability for examples/router.yaml", () => {
       if (m.name === "upstream_capacity_milli") continue; // used as the catalog filter of every per-upstream query
       expect(all, m.name).toContain(promMetric(pc.name, m.name));
     }
-    for (const reason of ["stale_fallbacks", "fallback_pool_picks", "saturated_picks", "affinity_hits", "lora_affinity_hits"]) expect(all).toContain(promMetric(pc.name, reason));
+    for (const reason of ["stale_fallbacks", "fallback_pool_picks", "saturated_picks", "affinity_hits", "lora_affinity_hits"])
+      expect(all).toContain(promMetric(pc.name, reason));
     expect(all).toContain('outcome="shed"');
   });
 
@@ -80,7 +95,9 @@ describe("the validators catch what they are for", () => {
     const p1 = d.panels![1]! as { gridPos: { x: number; y: number } };
     p1.gridPos = { ...p1.gridPos, x: p0.gridPos.x, y: p0.gridPos.y };
     p0.targets[0]!.expr = `sum(${promMetric(pc.name, "picks")}{pool=~"$nope"}`;
-    const msgs = dashboardProblems(d, pc.name, "d").map((p) => p.message).join("\n");
+    const msgs = dashboardProblems(d, pc.name, "d")
+      .map((p) => p.message)
+      .join("\n");
     expect(msgs).toMatch(/overlaps/);
     expect(msgs).toMatch(/undefined variable \$nope/);
     expect(msgs).toMatch(/PromQL syntax error/);

@@ -12,10 +12,17 @@ type Schema = Record<string, unknown>;
 
 /** The schema of `Dashboard` from "@grafana/schema" (draft-07, definitions under `definitions`). */
 export function grafanaDashboardSchema(): Schema {
-  const entry = createRequire(import.meta.url).resolve("@grafana/schema/package.json").replace(/package\.json$/, "dist/types/index.d.ts");
+  const entry = createRequire(import.meta.url)
+    .resolve("@grafana/schema/package.json")
+    .replace(/package\.json$/, "dist/types/index.d.ts");
   // Only the ES library and no ambient @types: the walk needs the model, not the DOM or Node (halves the time).
   const program = ts.createProgram([entry], {
-    strict: true, skipLibCheck: true, noEmit: true, target: ts.ScriptTarget.ES2022, lib: ["lib.es2022.d.ts"], types: [],
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true,
+    target: ts.ScriptTarget.ES2022,
+    lib: ["lib.es2022.d.ts"],
+    types: [],
   });
   const checker = program.getTypeChecker();
   const file = program.getSourceFile(entry)!;
@@ -30,7 +37,8 @@ export function grafanaDashboardSchema(): Schema {
     if (t.flags & ts.TypeFlags.BooleanLiteral) return checker.typeToString(t) === "true";
     return undefined;
   };
-  const isLiteral = (t: ts.Type) => (t.flags & (ts.TypeFlags.StringLiteral | ts.TypeFlags.NumberLiteral | ts.TypeFlags.BooleanLiteral)) !== 0;
+  const isLiteral = (t: ts.Type) =>
+    (t.flags & (ts.TypeFlags.StringLiteral | ts.TypeFlags.NumberLiteral | ts.TypeFlags.BooleanLiteral)) !== 0;
 
   const convert = (t: ts.Type): Schema => {
     const f = t.flags;
@@ -62,7 +70,10 @@ export function grafanaDashboardSchema(): Schema {
   const ref = (t: ts.Type): Schema => {
     let name = names.get(t);
     if (name === undefined) {
-      name = `T${names.size}_${checker.typeToString(t).replace(/[^A-Za-z0-9_]/g, "_").slice(0, 40)}`;
+      name = `T${names.size}_${checker
+        .typeToString(t)
+        .replace(/[^A-Za-z0-9_]/g, "_")
+        .slice(0, 40)}`;
       names.set(t, name);
       const properties: Record<string, Schema> = {};
       const required: string[] = [];

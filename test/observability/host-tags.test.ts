@@ -18,11 +18,13 @@ function store(): MetricStore {
 describe("host Prometheus export with stats tags", () => {
   it("groups series into labelled families as Envoy prints them", () => {
     const text = store().prometheus(tagSpecifiers());
-    expect(text).toContain([
-      "# TYPE inference_router_picks counter",
-      'inference_router_picks{pool="a",endpoint="10.0.0.1:8000"} 3',
-      'inference_router_picks{pool="a",endpoint="10.0.0.2:8000"} 1',
-    ].join("\n"));
+    expect(text).toContain(
+      [
+        "# TYPE inference_router_picks counter",
+        'inference_router_picks{pool="a",endpoint="10.0.0.1:8000"} 3',
+        'inference_router_picks{pool="a",endpoint="10.0.0.2:8000"} 1',
+      ].join("\n"),
+    );
     expect(text.match(/# TYPE inference_router_picks /g)).toHaveLength(1);
     expect(text).toContain('inference_router_upstream_queue{pool="b"} 7');
     expect(text).toContain('inference_router_lat_bucket{pool="b",le="5"} 1');

@@ -40,15 +40,23 @@ describe("stats tags (Envoy tag extraction, Istio extraStatTags form)", () => {
 
   it("a pool named like another tag's keyword is not mangled by Istio's unanchored tags", () => {
     // Two of the unanchored stats_tags Istio's bootstrap always carries (tools/packaging/common/envoy_bootstrap.json).
-    const istioUnanchored = [{ tag_name: "cache", regex: "(cache\\.(.+?)\\.)" }, { tag_name: "component", regex: "(component\\.(.+?)\\.)" }];
+    const istioUnanchored = [
+      { tag_name: "cache", regex: "(cache\\.(.+?)\\.)" },
+      { tag_name: "component", regex: "(component\\.(.+?)\\.)" },
+    ];
     const name = `wasmcustom.${statName("inference-router", "upstream_queue", { pool: "kv-cache", endpoint: "10.0.0.1:8000" })}`;
     const x = extractTags(name, [...istioUnanchored, ...tagSpecifiers()]);
     expect(x.name).toBe("wasmcustom.inference-router.upstream_queue");
     expect(Object.fromEntries(x.tags)).toEqual({ pool: "kv-cache", endpoint: "10.0.0.1:8000" });
     // A pool name with dots loses them, so `kv.cache.x` cannot feed the `cache` tag either:
-    const dotted = extractTags(`wasmcustom.${statName("inference-router", "picks", { pool: "kv.cache.x" })}`, [...istioUnanchored, ...tagSpecifiers()]);
+    const dotted = extractTags(`wasmcustom.${statName("inference-router", "picks", { pool: "kv.cache.x" })}`, [
+      ...istioUnanchored,
+      ...tagSpecifiers(),
+    ]);
     expect(dotted).toEqual({ name: "wasmcustom.inference-router.picks", tags: [["pool", "kv_cache_x"]] });
     // The dotted form this replaced would have lost its labels to the `cache` tag:
-    expect(extractTags("wasmcustom.inference-router.pool.kv-cache.endpoint.x.upstream_queue", istioUnanchored).tags).toEqual([["cache", "endpoint"]]);
+    expect(extractTags("wasmcustom.inference-router.pool.kv-cache.endpoint.x.upstream_queue", istioUnanchored).tags).toEqual([
+      ["cache", "endpoint"],
+    ]);
   });
 });

@@ -12,7 +12,10 @@ export default function setup(): void {
   // Progress goes to the terminal. A module that fails to build stops the run: its previous build may still be in
   // build/, and tests passing on that stale module would hide the failure.
   try {
-    execFileSync(process.execPath, [join(root, "scripts", "build-wasm.mjs"), "--for", "test", "--quiet"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+    execFileSync(process.execPath, [join(root, "scripts", "build-wasm.mjs"), "--for", "test", "--quiet"], {
+      cwd: root,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
   } catch {
     throw new Error("some wasm modules failed to build (see above): not running the tests on their previous builds");
   }

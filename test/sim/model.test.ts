@@ -37,7 +37,10 @@ describe("GpuServerModel", () => {
   it("batching slows each request's decode", () => {
     const alone = byId(run(new GpuServerModel({ models: ["m"] }), [{ at: 0, req: { id: 0, promptTokens: 100, maxTokens: 200 } }]), 0);
     const m = new GpuServerModel({ models: ["m"] });
-    const ev = run(m, Array.from({ length: 64 }, (_, i) => ({ at: 0, req: { id: i, promptTokens: 100, maxTokens: 200 } })));
+    const ev = run(
+      m,
+      Array.from({ length: 64 }, (_, i) => ({ at: 0, req: { id: i, promptTokens: 100, maxTokens: 200 } })),
+    );
     const batched = byId(ev, 0);
     expect(done(ev)).toHaveLength(64);
     expect(batched.e2eMs).toBeGreaterThan(alone.e2eMs * 1.8);
@@ -63,7 +66,11 @@ describe("GpuServerModel", () => {
   it("prefix cache hits skip prefill and cut TTFT", () => {
     const m = new GpuServerModel({ models: ["m"] });
     const req = (id: number, prefixId: string): SimRequest => ({ id, promptTokens: 2000, maxTokens: 4, prefixId, prefixTokens: 1900 });
-    const ev = run(m, [{ at: 0, req: req(1, "sys") }, { at: 1000, req: req(2, "sys") }, { at: 2000, req: req(3, "other") }]);
+    const ev = run(m, [
+      { at: 0, req: req(1, "sys") },
+      { at: 1000, req: req(2, "sys") },
+      { at: 2000, req: req(3, "other") },
+    ]);
     const [a, b, c] = [byId(ev, 1), byId(ev, 2), byId(ev, 3)];
     expect(b.cachedTokens).toBe(Math.floor(1900 / 16) * 16);
     expect(b.ttftMs).toBeLessThan(a.ttftMs / 3);
@@ -92,7 +99,10 @@ describe("GpuServerModel", () => {
     const outcomes = (seed: number) => {
       const m = new GpuServerModel({ models: ["m"], seed });
       m.setFailureRate(0.3);
-      const ev = run(m, Array.from({ length: 200 }, (_, i) => ({ at: i, req: { id: i, promptTokens: 10, maxTokens: 1 } })));
+      const ev = run(
+        m,
+        Array.from({ length: 200 }, (_, i) => ({ at: i, req: { id: i, promptTokens: 10, maxTokens: 1 } })),
+      );
       return ev.filter((e) => e.type === "error").map((e) => e.id);
     };
     const f1 = outcomes(7);
@@ -115,7 +125,10 @@ describe("GpuServerModel", () => {
   });
 
   it("is deterministic and cheap on a virtual clock (decode stretches are jumped)", () => {
-    const arrivals = Array.from({ length: 2000 }, (_, i) => ({ at: i * 37, req: { id: i, promptTokens: 200 + (i % 7) * 100, maxTokens: 50 + (i % 5) * 100, prefixId: `p${i % 3}`, prefixTokens: 150 } }));
+    const arrivals = Array.from({ length: 2000 }, (_, i) => ({
+      at: i * 37,
+      req: { id: i, promptTokens: 200 + (i % 7) * 100, maxTokens: 50 + (i % 5) * 100, prefixId: `p${i % 3}`, prefixTokens: 150 },
+    }));
     const t0 = performance.now();
     const a = run(new GpuServerModel({ gpu: "h100", models: ["m"] }), arrivals);
     const elapsed = performance.now() - t0;

@@ -24,7 +24,13 @@ function checkExposition(text: string): Map<string, number> {
   const typed = new Set<string>();
   for (const line of text.trimEnd().split("\n")) {
     const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$/.exec(line);
-    if (meta) { if (meta[1] === "TYPE") { expect(meta[3]).toMatch(/^(gauge|counter|histogram|summary)$/); typed.add(meta[2]!); } continue; }
+    if (meta) {
+      if (meta[1] === "TYPE") {
+        expect(meta[3]).toMatch(/^(gauge|counter|histogram|summary)$/);
+        typed.add(meta[2]!);
+      }
+      continue;
+    }
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+]+|NaN|\+Inf)$/.exec(line);
     expect(m, `bad sample line: ${line}`).not.toBeNull();
     const family = m![1]!.replace(/_(bucket|sum|count)$/, "");
@@ -36,12 +42,29 @@ function checkExposition(text: string): Map<string, number> {
 
 describe("simulator HTTP server", () => {
   it("answers OpenAI chat (with usage, cached tokens on a repeated system prompt and an ORCA header when asked)", async () => {
-    const body = { model: "llama-3.1-8b-instruct", max_tokens: 5, messages: [{ role: "system", content: "You are terse. ".repeat(40) }, { role: "user", content: "hi" }] };
-    const r1 = await fetch(url(vllm, "/v1/chat/completions"), { method: "POST", headers: { "content-type": "application/json", "endpoint-load-metrics-format": "TEXT" }, body: JSON.stringify(body) });
+    const body = {
+      model: "llama-3.1-8b-instruct",
+      max_tokens: 5,
+      messages: [
+        { role: "system", content: "You are terse. ".repeat(40) },
+        { role: "user", content: "hi" },
+      ],
+    };
+    const r1 = await fetch(url(vllm, "/v1/chat/completions"), {
+      method: "POST",
+      headers: { "content-type": "application/json", "endpoint-load-metrics-format": "TEXT" },
+      body: JSON.stringify(body),
+    });
     expect(r1.status).toBe(200);
     // vLLM's format: named metrics as Python floats (vllm/entrypoints/serve/utils/orca_metrics.py).
-    expect(r1.headers.get("endpoint-load-metrics")).toMatch(/^TEXT named_metrics\.num_requests_waiting=\d+\.\d+, named_metrics\.kv_cache_usage_perc=\d+\.\d+$/);
-    const j1 = (await r1.json()) as { object: string; choices: Array<{ message: { content: string } }>; usage: { completion_tokens: number; prompt_tokens_details: { cached_tokens: number } } };
+    expect(r1.headers.get("endpoint-load-metrics")).toMatch(
+      /^TEXT named_metrics\.num_requests_waiting=\d+\.\d+, named_metrics\.kv_cache_usage_perc=\d+\.\d+$/,
+    );
+    const j1 = (await r1.json()) as {
+      object: string;
+      choices: Array<{ message: { content: string } }>;
+      usage: { completion_tokens: number; prompt_tokens_details: { cached_tokens: number } };
+    };
     expect(j1.object).toBe("chat.completion");
     expect(j1.usage.completion_tokens).toBe(5);
     expect(j1.choices[0]!.message.content.split(" ")).toHaveLength(5);
@@ -51,22 +74,35 @@ describe("simulator HTTP server", () => {
   });
 
   it("streams SSE chunks ending in [DONE]", async () => {
-    const r = await post(vllm, "/v1/chat/completions", { model: "llama-3.1-8b-instruct", stream: true, max_tokens: 6, messages: [{ role: "user", content: "hello" }] });
+    const r = await post(vllm, "/v1/chat/completions", {
+      model: "llama-3.1-8b-instruct",
+      stream: true,
+      max_tokens: 6,
+      messages: [{ role: "user", content: "hello" }],
+    });
     expect(r.headers.get("content-type")).toBe("text/event-stream");
     const text = await r.text();
     const events = text.split("\n\n").filter(Boolean);
     expect(events.every((e) => e.startsWith("data: "))).toBe(true);
     expect(events.at(-1)).toBe("data: [DONE]");
-    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)) as { object: string; choices: Array<{ delta: { content?: string }; finish_reason: string | null }> });
+    const chunks = events
+      .slice(0, -1)
+      .map(
+        (e) => JSON.parse(e.slice(6)) as { object: string; choices: Array<{ delta: { content?: string }; finish_reason: string | null }> },
+      );
     expect(chunks.every((c) => c.object === "chat.completion.chunk")).toBe(true);
     expect(chunks.filter((c) => c.choices[0]?.delta.content).length).toBe(6);
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe("length");
   });
 
   it("serves completions, embeddings, models and 404s unknown models", async () => {
-    const c = (await (await post(vllm, "/v1/completions", { model: "llama-3.1-8b-instruct", prompt: "Once", max_tokens: 3 })).json()) as { choices: Array<{ text: string }> };
+    const c = (await (await post(vllm, "/v1/completions", { model: "llama-3.1-8b-instruct", prompt: "Once", max_tokens: 3 })).json()) as {
+      choices: Array<{ text: string }>;
+    };
     expect(c.choices[0]!.text.length).toBeGreaterThan(0);
-    const e = (await (await post(vllm, "/v1/embeddings", { model: "llama-3.1-8b-instruct", input: ["a", "b"] })).json()) as { data: unknown[] };
+    const e = (await (await post(vllm, "/v1/embeddings", { model: "llama-3.1-8b-instruct", input: ["a", "b"] })).json()) as {
+      data: unknown[];
+    };
     expect(e.data).toHaveLength(2);
     const m = (await (await fetch(url(vllm, "/v1/models"))).json()) as { data: Array<{ id: string }> };
     expect(m.data.map((x) => x.id)).toEqual(["llama-3.1-8b-instruct", "llama-3.1-8b-instruct:sql-lora"]);
@@ -76,12 +112,21 @@ describe("simulator HTTP server", () => {
   it("speaks KServe v2: health, repository index, infer, generate and generate_stream", async () => {
     expect((await fetch(url(triton, "/v2/health/ready"))).status).toBe(200);
     expect(await (await post(triton, "/v2/repository/index", {})).json()).toEqual([{ name: "resnet", version: "1", state: "READY" }]);
-    const inf = (await (await post(triton, "/v2/models/resnet/infer", { id: "x1", inputs: [{ name: "in", datatype: "FP32", shape: [1], data: [1] }] })).json()) as { model_name: string; id: string; outputs: unknown[] };
+    const inf = (await (
+      await post(triton, "/v2/models/resnet/infer", { id: "x1", inputs: [{ name: "in", datatype: "FP32", shape: [1], data: [1] }] })
+    ).json()) as { model_name: string; id: string; outputs: unknown[] };
     expect(inf).toMatchObject({ model_name: "resnet", id: "x1" });
-    const gen = (await (await post(triton, "/v2/models/resnet/generate", { text_input: "hi", parameters: { max_tokens: 4 } })).json()) as { text_output: string };
+    const gen = (await (await post(triton, "/v2/models/resnet/generate", { text_input: "hi", parameters: { max_tokens: 4 } })).json()) as {
+      text_output: string;
+    };
     expect(gen.text_output.split(" ")).toHaveLength(4);
     const st = await (await post(triton, "/v2/models/resnet/generate_stream", { text_input: "hi", parameters: { max_tokens: 3 } })).text();
-    expect(st.split("\n\n").filter(Boolean).map((l) => JSON.parse(l.replace(/^data: /, "")) as { text_output: string })).toHaveLength(3);
+    expect(
+      st
+        .split("\n\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l.replace(/^data: /, "")) as { text_output: string }),
+    ).toHaveLength(3);
     expect((await post(triton, "/v2/models/other/infer", {})).status).toBe(404);
   });
 
@@ -109,7 +154,9 @@ describe("simulator HTTP server", () => {
     const sim = new Simulator({ models: ["m"], gpu: "l4", seed: 3 });
     await sim.listen(0);
     try {
-      const inflight = Array.from({ length: 6 }, () => post(sim, "/v1/completions", { model: "m", prompt: "x".repeat(400), max_tokens: 40 }).then((r) => r.text()));
+      const inflight = Array.from({ length: 6 }, () =>
+        post(sim, "/v1/completions", { model: "m", prompt: "x".repeat(400), max_tokens: 40 }).then((r) => r.text()),
+      );
       // wait until all six arrived (connections are set up concurrently on a busy machine), then for prefill
       while (sim.requests < 6) await new Promise((r) => setTimeout(r, 5));
       await new Promise((r) => setTimeout(r, 100));

@@ -43,7 +43,8 @@ describe("inference-router validate", () => {
     );
     const r = await run("validate", file);
     expect(r.code).toBe(1);
-    for (const p of ["namespace", "frontend.port", "wasm.url", "wasm.imagePullPolicy", "failStrategy", "pools[0]"]) expect(r.err).toContain(`${file}: ${p}:`);
+    for (const p of ["namespace", "frontend.port", "wasm.url", "wasm.imagePullPolicy", "failStrategy", "pools[0]"])
+      expect(r.err).toContain(`${file}: ${p}:`);
     expect(r.err).toMatch(/failStrategy: .*fix: use one of: "FAIL_CLOSE", "FAIL_OPEN", "FAIL_RELOAD"/);
     expect(r.err).toMatch(/remove "fallbak"/);
     expect(r.err).toMatch(/6 problem\(s\)/);
@@ -163,7 +164,9 @@ describe("inference-router generate", () => {
     // --istio-version overrides the config's target, both ways.
     const r2 = await run("generate", "-c", EXAMPLE, "-o", out, "--istio-version", "1.27.3");
     expect(r2.code).toBe(1);
-    expect(r2.err).toMatch(/body mode \(allow_on_headers_stop_iteration on the Wasm filter\) needs Istio >= 1\.28; the target is Istio 1\.27\.3/);
+    expect(r2.err).toMatch(
+      /body mode \(allow_on_headers_stop_iteration on the Wasm filter\) needs Istio >= 1\.28; the target is Istio 1\.27\.3/,
+    );
     expect((await run("generate", "-c", file, "-o", out, "--istio-version", "1.28", "--dry-run")).code).toBe(0);
     expect(existsSync(out)).toBe(false);
     expect((await run("generate", "-c", EXAMPLE, "-o", out, "--istio-version", "1.23")).code).toBe(2);
@@ -173,7 +176,13 @@ describe("inference-router generate", () => {
     const r = await run("generate", "-c", EXAMPLE, "-o", "-");
     expect(r.code, r.err).toBe(0);
     const docs = parseAllDocuments(r.out).map((d) => d.toJS());
-    expect(docs.map((d) => d.kind)).toEqual(["EnvoyFilter", "VirtualService", "DestinationRule", "AuthorizationPolicy", "PeerAuthentication"]);
+    expect(docs.map((d) => d.kind)).toEqual([
+      "EnvoyFilter",
+      "VirtualService",
+      "DestinationRule",
+      "AuthorizationPolicy",
+      "PeerAuthentication",
+    ]);
     expect(r.err).toMatch(/all \d+ objects valid/);
     expect(r.out).not.toContain("wrote");
   });
@@ -209,7 +218,10 @@ describe("kubectl-style habits", () => {
       [["validate", notWasm], /holds a string; expected a router config file/],
       [["generate", "-c", dir, "-o", path.join(dir, "o")], /is a directory; expected a router config file/],
       [["generate", "-c", EXAMPLE, "-o", existing], /is an existing file; expected a directory/],
-      [["generate", "-c", EXAMPLE, "-o", path.join(dir, "o"), "--wasm", notWasm], /is not a WebAssembly module.*expected a WebAssembly module/],
+      [
+        ["generate", "-c", EXAMPLE, "-o", path.join(dir, "o"), "--wasm", notWasm],
+        /is not a WebAssembly module.*expected a WebAssembly module/,
+      ],
       [["generate", "-c", EXAMPLE, "-o", path.join(dir, "o"), "--wasm", dir], /is a directory; expected a WebAssembly module/],
       [["package", "--wasm", notWasm, "-o", path.join(dir, "p.tar")], /expected a WebAssembly module/],
       [["package", "--wasm", path.join(dir, "none.wasm")], /not found; expected a WebAssembly module/],
@@ -239,9 +251,13 @@ describe("inference-router validate-output", () => {
   test("a misspelt Envoy field and an invalid Istio enum in fixtures are caught", async () => {
     const r = await run("validate-output", path.join(ROOT, "test", "toolkit", "fixtures"));
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/misspelt-envoy-field\.yaml: spec\.configPatches\[0\]\.patch\.value\.typed_config\.config\.root_idd: unknown field "root_idd".*did you mean "root_id"/);
+    expect(r.err).toMatch(
+      /misspelt-envoy-field\.yaml: spec\.configPatches\[0\]\.patch\.value\.typed_config\.config\.root_idd: unknown field "root_idd".*did you mean "root_id"/,
+    );
     expect(r.err).toMatch(/override_host_source: unknown field .*did you mean "override_host_sources"/);
-    expect(r.err).toMatch(/invalid-istio-enum\.yaml: spec\.failStrategy: must be equal to one of the allowed values \(allowed: FAIL_CLOSE, FAIL_OPEN, FAIL_RELOAD\)/);
+    expect(r.err).toMatch(
+      /invalid-istio-enum\.yaml: spec\.failStrategy: must be equal to one of the allowed values \(allowed: FAIL_CLOSE, FAIL_OPEN, FAIL_RELOAD\)/,
+    );
   });
 });
 
@@ -264,8 +280,13 @@ describe("inference-router local", () => {
     const routes = envoy.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes;
     expect(routes[0].route.cluster_header).toBe("x-inference-pool");
     const sims = ["a100-0", "a100-1", "a100-2", "l4-0", "l4-1", "l4-2"];
-    expect(envoy.static_resources.clusters.map((c: { name: string }) => c.name)).toEqual(
-      ["a100", "l4", "metrics-a100", "metrics-l4", ...sims.map((s) => `metrics-sim-${s}`)]);
+    expect(envoy.static_resources.clusters.map((c: { name: string }) => c.name)).toEqual([
+      "a100",
+      "l4",
+      "metrics-a100",
+      "metrics-l4",
+      ...sims.map((s) => `metrics-sim-${s}`),
+    ]);
     const pc = parsePluginConfig(JSON.parse(readFileSync(path.join(out, "plugin-config.json"), "utf8")));
     expect(pc.pools[0]!.endpoints).toHaveLength(3);
     // Each poll goes to the cluster of the one server it is about.
@@ -292,7 +313,9 @@ describe("inference-router local", () => {
     const r = await run("local", "-c", ep, "-o", path.join(dir, "b"), "--envoy-image", "envoyproxy/envoy:distroless-v1.34.2");
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/override_host.* needs Envoy >= 1\.35; the target is Envoy 1\.34/);
-    expect((await run("local", "-c", ep, "-o", path.join(dir, "c"), "--envoy-image", "envoyproxy/envoy:v1.35.0", "--dry-run")).code).toBe(0);
+    expect((await run("local", "-c", ep, "-o", path.join(dir, "c"), "--envoy-image", "envoyproxy/envoy:v1.35.0", "--dry-run")).code).toBe(
+      0,
+    );
     expect((await run("local", "-c", ep, "-o", path.join(dir, "c"), "--envoy-image", "envoyproxy/envoy:latest")).code).toBe(2);
   });
 });
@@ -311,7 +334,11 @@ describe("inference-router package", () => {
     const m = back.manifest as { config: { mediaType: string }; layers: Array<{ mediaType: string }> };
     expect(m.config.mediaType).toBe(MEDIA_CONFIG);
     expect(m.layers.map((l) => l.mediaType)).toEqual([MEDIA_LAYER]);
-    expect(untar(tarBuf).map((e) => e.name).slice(0, 2)).toEqual(["oci-layout", "index.json"]);
+    expect(
+      untar(tarBuf)
+        .map((e) => e.name)
+        .slice(0, 2),
+    ).toEqual(["oci-layout", "index.json"]);
     expect(JSON.stringify(back.index)).toContain('"org.opencontainers.image.ref.name":"0.1.0"');
     // The exact lines to put in the router config: the manifest digest for oci://, never the module hash.
     const manifest = packageWasm(WASM).manifest.digest.replace("sha256:", "");

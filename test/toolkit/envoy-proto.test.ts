@@ -1,13 +1,7 @@
 import path from "node:path";
 import protobuf from "protobufjs";
 import { describe, expect, test } from "vitest";
-import {
-  envoyChecker,
-  loadShippedRoot,
-  OVERLAY_DIR,
-  OVERLAY_FIELDS,
-  OVERLAY_TYPES,
-} from "../../src/toolkit/envoy-proto.js";
+import { envoyChecker, loadShippedRoot, OVERLAY_DIR, OVERLAY_FIELDS, OVERLAY_TYPES } from "../../src/toolkit/envoy-proto.js";
 
 const checker = envoyChecker();
 const shipped = loadShippedRoot();
@@ -43,15 +37,27 @@ describe("overlay of Envoy protos", () => {
     }
     // Field numbers and types as in Envoy's API reference.
     const pc = checker.root.lookupType("envoy.extensions.wasm.v3.PluginConfig");
-    expect([pc.fields["failure_policy"]!.id, pc.fields["reload_config"]!.id, pc.fields["allow_on_headers_stop_iteration"]!.id]).toEqual([7, 8, 9]);
-    expect(checker.root.lookupEnum("envoy.extensions.wasm.v3.FailurePolicy").values).toEqual({ UNSPECIFIED: 0, FAIL_RELOAD: 1, FAIL_CLOSED: 2, FAIL_OPEN: 3 });
+    expect([pc.fields["failure_policy"]!.id, pc.fields["reload_config"]!.id, pc.fields["allow_on_headers_stop_iteration"]!.id]).toEqual([
+      7, 8, 9,
+    ]);
+    expect(checker.root.lookupEnum("envoy.extensions.wasm.v3.FailurePolicy").values).toEqual({
+      UNSPECIFIED: 0,
+      FAIL_RELOAD: 1,
+      FAIL_CLOSED: 2,
+      FAIL_OPEN: 3,
+    });
     const oh = checker.root.lookupType("envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost");
-    expect(Object.fromEntries(oh.fieldsArray.map((f) => [f.name, f.id]))).toEqual({ override_host_sources: 1, selected_host_key: 2, fallback_policy: 3 });
+    expect(Object.fromEntries(oh.fieldsArray.map((f) => [f.name, f.id]))).toEqual({
+      override_host_sources: 1,
+      selected_host_key: 2,
+      fallback_policy: 3,
+    });
     expect(path.isAbsolute(OVERLAY_DIR)).toBe(true);
   });
 
   test("the shipped Envoy API does not define anything the overlay adds (else shrink the overlay)", () => {
-    for (const t of OVERLAY_TYPES) expect(lookup(shipped, t), `${t} now ships with @grpc/grpc-js-xds: delete it from the overlay`).toBeNull();
+    for (const t of OVERLAY_TYPES)
+      expect(lookup(shipped, t), `${t} now ships with @grpc/grpc-js-xds: delete it from the overlay`).toBeNull();
     for (const f of OVERLAY_FIELDS) {
       const i = f.lastIndexOf(".");
       const t = shipped.lookupType(f.slice(0, i));
@@ -98,7 +104,17 @@ describe("strict decoding", () => {
                 "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost",
                 override_host_sources: [{ header: "h", headr: "x" }],
                 fallback_policy: {
-                  policies: [{ typed_extension_config: { name: "lr", typed_config: { "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest", choice_count: "two" } } }],
+                  policies: [
+                    {
+                      typed_extension_config: {
+                        name: "lr",
+                        typed_config: {
+                          "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest",
+                          choice_count: "two",
+                        },
+                      },
+                    },
+                  ],
                 },
               },
             },
@@ -118,10 +134,16 @@ describe("strict decoding", () => {
     expect(c({ connect_timeout: "5 seconds" })[0]).toMatch(/duration/);
     expect(c({ per_connection_buffer_limit_bytes: "lots" })[0]).toMatch(/integer/);
     expect(c({ type: "STATIC", cluster_type: { name: "x" } })[0]).toMatch(/only one of/);
-    const oh = (v: unknown) => checker.check("envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost", v).map((i) => i.message);
+    const oh = (v: unknown) =>
+      checker.check("envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost", v).map((i) => i.message);
     expect(oh({ override_host_sources: [] })).toEqual(
       expect.arrayContaining([expect.stringMatching(/at least 1/), expect.stringMatching(/required field fallback_policy/)]),
     );
-    expect(checker.check("envoy.config.core.v3.TypedExtensionConfig", { name: "x", typed_config: { "@type": "type.googleapis.com/envoy.nope.v3.Nope" } })[0]!.message).toMatch(/unknown or unloaded/);
+    expect(
+      checker.check("envoy.config.core.v3.TypedExtensionConfig", {
+        name: "x",
+        typed_config: { "@type": "type.googleapis.com/envoy.nope.v3.Nope" },
+      })[0]!.message,
+    ).toMatch(/unknown or unloaded/);
   });
 });

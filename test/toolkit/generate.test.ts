@@ -32,10 +32,42 @@ const MODES: Array<[string, RouterConfig, GenerateOptions]> = [
     }),
     {},
   ],
-  ["endpoint mode, override_host", variant((c) => { noBody(c); c.steering = "endpoint"; endpoints(c); }), {}],
-  ["endpoint mode, ORIGINAL_DST (unsafe)", variant((c) => { noBody(c); c.steering = "endpoint"; endpoints(c); }), { unsafeOriginalDst: true }],
-  ["TrafficExtension, Istio 1.30", variant((c) => { noBody(c); c.delivery = "TrafficExtension"; c.versions = { istio: "1.30", envoy: "1.38" }; }), {}],
-  ["header-only path for Istio 1.24", variant((c) => { noBody(c); c.modelHeader = "x-inference-model-hint"; c.versions = { istio: "1.24", envoy: "1.32" }; }), {}],
+  [
+    "endpoint mode, override_host",
+    variant((c) => {
+      noBody(c);
+      c.steering = "endpoint";
+      endpoints(c);
+    }),
+    {},
+  ],
+  [
+    "endpoint mode, ORIGINAL_DST (unsafe)",
+    variant((c) => {
+      noBody(c);
+      c.steering = "endpoint";
+      endpoints(c);
+    }),
+    { unsafeOriginalDst: true },
+  ],
+  [
+    "TrafficExtension, Istio 1.30",
+    variant((c) => {
+      noBody(c);
+      c.delivery = "TrafficExtension";
+      c.versions = { istio: "1.30", envoy: "1.38" };
+    }),
+    {},
+  ],
+  [
+    "header-only path for Istio 1.24",
+    variant((c) => {
+      noBody(c);
+      c.modelHeader = "x-inference-model-hint";
+      c.versions = { istio: "1.24", envoy: "1.32" };
+    }),
+    {},
+  ],
   [
     "body mode, FAIL_RELOAD, sha256, file:// module",
     variant((c) => {
@@ -46,7 +78,16 @@ const MODES: Array<[string, RouterConfig, GenerateOptions]> = [
     }),
     { wasmSha256: "a".repeat(64) },
   ],
-  ["body mode + endpoint mode, remote module", variant((c) => { c.body = { enabled: true }; c.steering = "endpoint"; endpoints(c); c.wasm = { url: "https://example.com/ir.wasm", sha256: "b".repeat(64) }; }), {}],
+  [
+    "body mode + endpoint mode, remote module",
+    variant((c) => {
+      c.body = { enabled: true };
+      c.steering = "endpoint";
+      endpoints(c);
+      c.wasm = { url: "https://example.com/ir.wasm", sha256: "b".repeat(64) };
+    }),
+    {},
+  ],
 ];
 
 function objects(r: ReturnType<typeof generate>): Array<[string, K8sObject]> {
@@ -91,7 +132,9 @@ describe("router config names", () => {
     expect(withRouting({ destinationHeader: "x-old" }).data?.routing.endpointHeader).toBe("x-old");
     expect(withRouting({}).data?.routing.endpointHeader).toBe("x-gateway-destination-endpoint");
     expect(withRouting({ endpointHeader: "x-ep", destinationHeader: "x-old" }).success).toBe(false);
-    const old = variant((c) => { c.routing = { destinationHeader: "x-old" }; });
+    const old = variant((c) => {
+      c.routing = { destinationHeader: "x-old" };
+    });
     expect(generate(old, {}).pluginConfig.headers.endpoint).toBe("x-old");
   });
 });
@@ -118,7 +161,9 @@ describe("what each output contains", () => {
     expect(http!["match"].listener.portNumber).toBe(8000);
     const wp = r.files.find((f) => f.path === "wasmplugin.yaml")!.objects![0]!;
     expect((wp["spec"] as Record<string, unknown>)["match"]).toEqual([{ mode: "CLIENT", ports: [{ number: 8000 }] }]);
-    expect(r.files.find((f) => f.path === "alternatives/wasm-envoyfilter.yaml")!.header!.join("\n")).toMatch(/FAIL_OPEN: if the module cannot be fetched the agent puts an allow-all RBAC filter/);
+    expect(r.files.find((f) => f.path === "alternatives/wasm-envoyfilter.yaml")!.header!.join("\n")).toMatch(
+      /FAIL_OPEN: if the module cannot be fetched the agent puts an allow-all RBAC filter/,
+    );
     const c = ext!["patch"].value.typed_config.config;
     expect(c.failure_policy).toBe("FAIL_OPEN");
     expect(c.vm_config.vm_id).toBe("inference-router");
@@ -146,17 +191,29 @@ describe("what each output contains", () => {
     expect(http[0]!["match"][0].headers["x-inference-pool"]).toEqual({ exact: "a100" });
     expect(http[0]!["route"][0].destination).toEqual({ host: "llm.llm.svc.cluster.local", subset: "a100", port: { number: 8000 } });
     expect(http.at(-1)!["match"]).toBeUndefined();
-    expect(r.metrics.map((m) => m.cluster)).toEqual(["outbound|8000|a100|llm.llm.svc.cluster.local", "outbound|8000|l4|llm.llm.svc.cluster.local"]);
+    expect(r.metrics.map((m) => m.cluster)).toEqual([
+      "outbound|8000|a100|llm.llm.svc.cluster.local",
+      "outbound|8000|l4|llm.llm.svc.cluster.local",
+    ]);
   });
 
   test("per-pool services and an external metrics host get their clusters and a ServiceEntry", () => {
     const r = generate(MODES[1]![1]);
     expect(r.files.some((f) => f.path === "destinationrule.yaml")).toBe(false);
-    expect(r.metrics.map((m) => m.cluster)).toEqual(["outbound|8000||vllm-a100.llm.svc.cluster.local", "outbound|9090||metrics.example.com"]);
+    expect(r.metrics.map((m) => m.cluster)).toEqual([
+      "outbound|8000||vllm-a100.llm.svc.cluster.local",
+      "outbound|9090||metrics.example.com",
+    ]);
     const se = r.files.find((f) => f.path === "serviceentry-metrics.yaml")!.objects![0]!;
-    expect(se["spec"]).toMatchObject({ hosts: ["metrics.example.com"], location: "MESH_EXTERNAL", ports: [{ number: 9090, protocol: "HTTP" }] });
+    expect(se["spec"]).toMatchObject({
+      hosts: ["metrics.example.com"],
+      location: "MESH_EXTERNAL",
+      ports: [{ number: 9090, protocol: "HTTP" }],
+    });
     const wp = r.files.find((f) => f.path === "wasmplugin.yaml")!.objects![0]!;
-    expect((wp["spec"] as Record<string, unknown>)["targetRefs"]).toEqual([{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "inference-gw" }]);
+    expect((wp["spec"] as Record<string, unknown>)["targetRefs"]).toEqual([
+      { group: "gateway.networking.k8s.io", kind: "Gateway", name: "inference-gw" },
+    ]);
   });
 
   test("endpoint mode merges override_host into Istio's own cluster (EDS and mTLS kept)", () => {
@@ -173,7 +230,10 @@ describe("what each output contains", () => {
     expect(r.warnings.join("\n")).not.toMatch(/ORIGINAL_DST/);
     // Locality LB is switched off for the host, so Istio never adds locality_weighted_lb_config next to the policy.
     const dr = r.files.find((f) => f.path === "destinationrule.yaml")!.objects![0]!;
-    expect(dr["spec"]).toEqual({ host: "llm.llm.svc.cluster.local", trafficPolicy: { loadBalancer: { localityLbSetting: { enabled: false } } } });
+    expect(dr["spec"]).toEqual({
+      host: "llm.llm.svc.cluster.local",
+      trafficPolicy: { loadBalancer: { localityLbSetting: { enabled: false } } },
+    });
     expect(r.files.find((f) => f.path === "override-host-envoyfilter.yaml")!.header!.join("\n")).toMatch(/fallback policy least_request/);
   });
 
@@ -208,36 +268,75 @@ describe("what each output contains", () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatchObject({ path: "versions.istio" });
     expect(problems[0]!.message).toMatch(/allow_on_headers_stop_iteration.*needs Istio >= 1\.28.*target is Istio 1\.27.*fix:/);
-    const ep = variant((c) => { noBody(c); c.steering = "endpoint"; endpoints(c); c.versions = { istio: "1.28", envoy: "1.34" }; });
+    const ep = variant((c) => {
+      noBody(c);
+      c.steering = "endpoint";
+      endpoints(c);
+      c.versions = { istio: "1.28", envoy: "1.34" };
+    });
     expect(checkVersions(ep, "router.yaml").map((p) => p.path)).toEqual(["versions.envoy"]);
     expect(validateGenerated(ep, generate(ep), "router.yaml")).toHaveLength(1);
   });
 
   test("targetRefs get each kind's own group; Service/ServiceEntry targetRefs are refused outside waypoints", () => {
-    const gw = variant((c) => { noBody(c); c.workload = { targetRefs: [{ kind: "Gateway", name: "gw" }], context: "GATEWAY" }; });
+    const gw = variant((c) => {
+      noBody(c);
+      c.workload = { targetRefs: [{ kind: "Gateway", name: "gw" }], context: "GATEWAY" };
+    });
     const r = generate(gw);
     const wp = r.files.find((f) => f.path === "wasmplugin.yaml")!.objects![0]!;
-    expect((wp["spec"] as Record<string, unknown>)["targetRefs"]).toEqual([{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw" }]);
+    expect((wp["spec"] as Record<string, unknown>)["targetRefs"]).toEqual([
+      { group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw" },
+    ]);
     // A gateway's listener ports are its own: no port narrowing there, the filter's :authority scope does it.
     expect((wp["spec"] as Record<string, unknown>)["match"]).toEqual([{ mode: "CLIENT" }]);
-    const svc = variant((c) => { noBody(c); c.workload = { targetRefs: [{ kind: "Service", name: "llm" }], context: "SIDECAR_OUTBOUND" }; });
-    expect(checkVersions(svc, "router.yaml").map((p) => p.message).join()).toMatch(/waypoint/);
-    expect(() => variant((c) => { c.workload = { targetRefs: [{ group: "", kind: "Gateway", name: "gw" }], context: "GATEWAY" }; })).toThrow(/gateway\.networking\.k8s\.io/);
+    const svc = variant((c) => {
+      noBody(c);
+      c.workload = { targetRefs: [{ kind: "Service", name: "llm" }], context: "SIDECAR_OUTBOUND" };
+    });
+    expect(
+      checkVersions(svc, "router.yaml")
+        .map((p) => p.message)
+        .join(),
+    ).toMatch(/waypoint/);
+    expect(() =>
+      variant((c) => {
+        c.workload = { targetRefs: [{ group: "", kind: "Gateway", name: "gw" }], context: "GATEWAY" };
+      }),
+    ).toThrow(/gateway\.networking\.k8s\.io/);
   });
 
   test("endpoint steering refuses a headless service with a clear message", () => {
-    expect(() => variant((c) => { noBody(c); c.steering = "endpoint"; endpoints(c); c.frontend.headless = true; })).toThrow(/headless Service: Istio builds its cluster as ORIGINAL_DST/);
+    expect(() =>
+      variant((c) => {
+        noBody(c);
+        c.steering = "endpoint";
+        endpoints(c);
+        c.frontend.headless = true;
+      }),
+    ).toThrow(/headless Service: Istio builds its cluster as ORIGINAL_DST/);
   });
 
   test("pools[].orca reaches the plugin configuration only when set (the filter defaults it from the engine)", () => {
     const unset = generate(variant(noBody)).pluginConfig.pools;
     expect(unset.every((p) => p.orca === undefined)).toBe(true);
-    const set = generate(variant((c) => { noBody(c); c.pools[0]!.orca = false; c.pools[1]!.orca = true; })).pluginConfig.pools;
+    const set = generate(
+      variant((c) => {
+        noBody(c);
+        c.pools[0]!.orca = false;
+        c.pools[1]!.orca = true;
+      }),
+    ).pluginConfig.pools;
     expect([set[0]!.orca, set[1]!.orca]).toEqual([false, true]);
   });
 
   test("an engine alias that answers no ORCA report (vllm-v0) gets orca: false written, since its preset (vllm) would ask", () => {
-    const pools = generate(variant((c) => { noBody(c); c.pools[0]!.metrics!.engine = "vllm-v0"; })).pluginConfig.pools;
+    const pools = generate(
+      variant((c) => {
+        noBody(c);
+        c.pools[0]!.metrics!.engine = "vllm-v0";
+      }),
+    ).pluginConfig.pools;
     expect(pools[0]!.metrics!.engine).toBe("vllm");
     expect(pools[0]!.orca).toBe(false);
     expect(pools[1]!.orca).toBeUndefined();
@@ -246,20 +345,49 @@ describe("what each output contains", () => {
   test("the filter is scoped to the services' :authority forms, as Istio names them", () => {
     const r = generate(variant(noBody));
     const hosts = r.pluginConfig.pools[0]!.hosts;
-    for (const h of ["llm", "llm:8000", "llm.llm", "llm.llm:8000", "llm.llm.svc", "llm.llm.svc:8000", "llm.llm.svc.cluster.local", "llm.llm.svc.cluster.local:8000"])
+    for (const h of [
+      "llm",
+      "llm:8000",
+      "llm.llm",
+      "llm.llm:8000",
+      "llm.llm.svc",
+      "llm.llm.svc:8000",
+      "llm.llm.svc.cluster.local",
+      "llm.llm.svc.cluster.local:8000",
+    ])
       expect(hosts).toContain(h);
     expect(hosts).not.toContain("llm:9000");
     // A service in another namespace has no short name from the clients' namespace.
-    const other = generate(variant((c) => { noBody(c); c.frontend.host = "llm.models.svc.cluster.local"; })).pluginConfig.pools[0]!.hosts;
+    const other = generate(
+      variant((c) => {
+        noBody(c);
+        c.frontend.host = "llm.models.svc.cluster.local";
+      }),
+    ).pluginConfig.pools[0]!.hosts;
     expect(other).toContain("llm.models:8000");
     expect(other).not.toContain("llm:8000");
-    const extra = generate(variant((c) => { noBody(c); c.frontend.authorities = ["api.example.com"]; })).pluginConfig.pools[1]!.hosts;
+    const extra = generate(
+      variant((c) => {
+        noBody(c);
+        c.frontend.authorities = ["api.example.com"];
+      }),
+    ).pluginConfig.pools[1]!.hosts;
     expect(extra).toContain("api.example.com");
   });
 });
 
 test("decisionTrace of the router config reaches the filter's pluginConfig (off unless set)", () => {
-  const on = generate(variant((c) => { c.decisionTrace = { header: true, headerName: "x-why" }; }), {});
+  const on = generate(
+    variant((c) => {
+      c.decisionTrace = { header: true, headerName: "x-why" };
+    }),
+    {},
+  );
   expect(on.pluginConfig.decisionTrace).toEqual({ header: true, headerName: "x-why", log: false });
-  expect(generate(variant(() => {}), {}).pluginConfig.decisionTrace).toEqual({ header: false, headerName: "x-inference-router-decision", log: false });
+  expect(
+    generate(
+      variant(() => {}),
+      {},
+    ).pluginConfig.decisionTrace,
+  ).toEqual({ header: false, headerName: "x-inference-router-decision", log: false });
 });

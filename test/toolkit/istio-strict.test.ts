@@ -14,11 +14,19 @@ const endpointMode = (c: RouterConfigInput) => {
   c.pools[1]!.endpoints = ["10.0.1.1:8000"];
 };
 const MODES: Record<string, (c: RouterConfigInput) => void> = {
-  pool: (c) => { c.body = { enabled: false }; },
-  endpoint: (c) => { c.body = { enabled: false }; endpointMode(c); },
+  pool: (c) => {
+    c.body = { enabled: false };
+  },
+  endpoint: (c) => {
+    c.body = { enabled: false };
+    endpointMode(c);
+  },
   body: () => {},
   "body+endpoint": endpointMode,
-  "pool, TrafficExtension": (c) => { c.body = { enabled: false }; c.delivery = "TrafficExtension"; },
+  "pool, TrafficExtension": (c) => {
+    c.body = { enabled: false };
+    c.delivery = "TrafficExtension";
+  },
 };
 /** What each mode needs beyond what every minor has. */
 const NEEDS: Record<string, FeatureName[]> = {
@@ -40,14 +48,18 @@ describe("version matrix: Istio 1.24–1.31 × mode", () => {
         if (lacking.length === 0) expect(problems).toEqual([]);
         else {
           expect(problems.length).toBeGreaterThan(0);
-          for (const f of lacking) expect(problems.map((p) => p.message).join("\n")).toContain(`${FEATURES[f].title} needs Istio >= ${FEATURES[f].istio}`);
+          for (const f of lacking)
+            expect(problems.map((p) => p.message).join("\n")).toContain(`${FEATURES[f].title} needs Istio >= ${FEATURES[f].istio}`);
         }
       });
     }
 
   test("Istio 1.24's istiod drops failure_policy: the ECDS filter says fail_open there, failure_policy from 1.25", () => {
     const wasmConfig = (istio: string, failStrategy: "FAIL_OPEN" | "FAIL_CLOSE") => {
-      const cfg = variant((c) => { c.body = { enabled: false }; c.failStrategy = failStrategy; });
+      const cfg = variant((c) => {
+        c.body = { enabled: false };
+        c.failStrategy = failStrategy;
+      });
       const ef = generate(cfg, { istio }).files.find((f) => f.path === "alternatives/wasm-envoyfilter.yaml")!.objects![0]! as any;
       return ef.spec.configPatches[0].patch.value.typed_config.config;
     };
@@ -73,7 +85,12 @@ describe("version matrix: Istio 1.24–1.31 × mode", () => {
     expect(envoyVersionOfImage("envoyproxy/envoy:v1.34.0")).toBe("1.34");
     expect(envoyVersionOfImage("docker.io/envoyproxy/envoy:distroless-v1.36.2")).toBe("1.36");
     expect(envoyVersionOfImage("envoyproxy/envoy:latest")).toBeUndefined();
-    expect(checkEnvoy(variant(() => {}), "1.34")[0]).toMatch(/needs Envoy >= 1\.35/);
+    expect(
+      checkEnvoy(
+        variant(() => {}),
+        "1.34",
+      )[0],
+    ).toMatch(/needs Envoy >= 1\.35/);
   });
 });
 
@@ -82,31 +99,181 @@ function objects(cfg: RouterConfig): Record<string, K8sObject> {
   return Object.fromEntries(generate(cfg, { istio: "1.28" }).files.flatMap((f) => (f.objects ?? []).map((o) => [f.path, o])));
 }
 const clean = objects(variant(MODES["endpoint"]!));
-const WP = "wasmplugin.yaml", EF = "override-host-envoyfilter.yaml";
+const WP = "wasmplugin.yaml",
+  EF = "override-host-envoyfilter.yaml";
 
 /** Planted faults: each must be caught, at the path given. */
 const FAULTS: Array<[string, string, (o: any) => void, RegExp]> = [
-  ["unknown WasmPlugin field", WP, (o) => { o.spec.urll = "x"; }, /spec: must NOT have additional properties "urll"/],
-  ["unknown field deep in match", WP, (o) => { o.spec.match[0].ports[0].num = 1; }, /spec\.match\.0\.ports\.0: must NOT have additional properties "num"/],
-  ["unknown top-level field", WP, (o) => { o.specs = {}; }, /must NOT have additional properties "specs"/],
-  ["bad enum", WP, (o) => { o.spec.failStrategy = "FAIL_CLOSED"; }, /allowed: FAIL_CLOSE, FAIL_OPEN, FAIL_RELOAD/],
-  ["sha256 not hex", WP, (o) => { o.spec.sha256 = "ABC"; }, /sha256: must match/],
-  ["port out of range", WP, (o) => { o.spec.match[0].ports[0].number = 70000; }, /ports\[0\]\.number: must be an integer from 1 to 65535/],
-  ["selector and targetRefs (CEL)", WP, (o) => { o.spec.targetRefs = [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw" }]; }, /only one of targetRefs or selector/],
-  ["targetRef group wrong for kind (webhook)", WP, (o) => { delete o.spec.selector; o.spec.targetRefs = [{ group: "", kind: "Gateway", name: "gw" }]; }, /targetRef must be to one of/],
-  ["targetRef cross-namespace (CEL)", WP, (o) => { delete o.spec.selector; o.spec.targetRefs = [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw", namespace: "x" }]; }, /cross namespace/],
-  ["url scheme (CEL)", WP, (o) => { o.spec.url = "ftp://x/y"; }, /url must have schema one of/],
-  ["env valueFrom HOST with a value (CEL)", WP, (o) => { o.spec.vmConfig.env[0].valueFrom = "HOST"; }, /value may only be set when valueFrom is INLINE/],
-  ["wrong type", WP, (o) => { o.spec.priority = "high"; }, /priority/],
-  ["bad metadata name", WP, (o) => { o.metadata.name = "Bad_Name"; }, /metadata\.name: must be a DNS-1123 subdomain/],
-  ["EnvoyFilter unknown match field", EF, (o) => { o.spec.configPatches[0].match.clusterr = {}; }, /additional properties "clusterr"/],
-  ["EnvoyFilter applyTo vs match (webhook)", EF, (o) => { o.spec.configPatches[0].applyTo = "HTTP_FILTER"; }, /applyTo for listener class objects cannot have non listener match/],
-  ["EnvoyFilter workloadSelector and targetRefs (CEL)", EF, (o) => { o.spec.targetRefs = [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw" }]; }, /only one of targetRefs or workloadSelector/],
-  ["EnvoyFilter misspelt Envoy field", EF, (o) => { o.spec.configPatches[0].patch.value.lb_polcy = "X"; }, /unknown field "lb_polcy"/],
-  ["EnvoyFilter bad duration", EF, (o) => { o.spec.configPatches[0].patch.value.connect_timeout = "5 seconds"; }, /connect_timeout/],
-  ["DestinationRule unknown field", "destinationrule.yaml", (o) => { o.spec.trafficPolicy.loadBalancer.localityLbSettings = {}; }, /localityLbSettings/],
-  ["PeerAuthentication bad mode", "peerauthentication.yaml", (o) => { o.spec.mtls.mode = "STRICTER"; }, /mtls\.mode/],
-  ["AuthorizationPolicy unknown field", "authorizationpolicy.yaml", (o) => { o.spec.rules[0].from[0].source.principal = ["x"]; }, /"principal"/],
+  [
+    "unknown WasmPlugin field",
+    WP,
+    (o) => {
+      o.spec.urll = "x";
+    },
+    /spec: must NOT have additional properties "urll"/,
+  ],
+  [
+    "unknown field deep in match",
+    WP,
+    (o) => {
+      o.spec.match[0].ports[0].num = 1;
+    },
+    /spec\.match\.0\.ports\.0: must NOT have additional properties "num"/,
+  ],
+  [
+    "unknown top-level field",
+    WP,
+    (o) => {
+      o.specs = {};
+    },
+    /must NOT have additional properties "specs"/,
+  ],
+  [
+    "bad enum",
+    WP,
+    (o) => {
+      o.spec.failStrategy = "FAIL_CLOSED";
+    },
+    /allowed: FAIL_CLOSE, FAIL_OPEN, FAIL_RELOAD/,
+  ],
+  [
+    "sha256 not hex",
+    WP,
+    (o) => {
+      o.spec.sha256 = "ABC";
+    },
+    /sha256: must match/,
+  ],
+  [
+    "port out of range",
+    WP,
+    (o) => {
+      o.spec.match[0].ports[0].number = 70000;
+    },
+    /ports\[0\]\.number: must be an integer from 1 to 65535/,
+  ],
+  [
+    "selector and targetRefs (CEL)",
+    WP,
+    (o) => {
+      o.spec.targetRefs = [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw" }];
+    },
+    /only one of targetRefs or selector/,
+  ],
+  [
+    "targetRef group wrong for kind (webhook)",
+    WP,
+    (o) => {
+      delete o.spec.selector;
+      o.spec.targetRefs = [{ group: "", kind: "Gateway", name: "gw" }];
+    },
+    /targetRef must be to one of/,
+  ],
+  [
+    "targetRef cross-namespace (CEL)",
+    WP,
+    (o) => {
+      delete o.spec.selector;
+      o.spec.targetRefs = [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw", namespace: "x" }];
+    },
+    /cross namespace/,
+  ],
+  [
+    "url scheme (CEL)",
+    WP,
+    (o) => {
+      o.spec.url = "ftp://x/y";
+    },
+    /url must have schema one of/,
+  ],
+  [
+    "env valueFrom HOST with a value (CEL)",
+    WP,
+    (o) => {
+      o.spec.vmConfig.env[0].valueFrom = "HOST";
+    },
+    /value may only be set when valueFrom is INLINE/,
+  ],
+  [
+    "wrong type",
+    WP,
+    (o) => {
+      o.spec.priority = "high";
+    },
+    /priority/,
+  ],
+  [
+    "bad metadata name",
+    WP,
+    (o) => {
+      o.metadata.name = "Bad_Name";
+    },
+    /metadata\.name: must be a DNS-1123 subdomain/,
+  ],
+  [
+    "EnvoyFilter unknown match field",
+    EF,
+    (o) => {
+      o.spec.configPatches[0].match.clusterr = {};
+    },
+    /additional properties "clusterr"/,
+  ],
+  [
+    "EnvoyFilter applyTo vs match (webhook)",
+    EF,
+    (o) => {
+      o.spec.configPatches[0].applyTo = "HTTP_FILTER";
+    },
+    /applyTo for listener class objects cannot have non listener match/,
+  ],
+  [
+    "EnvoyFilter workloadSelector and targetRefs (CEL)",
+    EF,
+    (o) => {
+      o.spec.targetRefs = [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "gw" }];
+    },
+    /only one of targetRefs or workloadSelector/,
+  ],
+  [
+    "EnvoyFilter misspelt Envoy field",
+    EF,
+    (o) => {
+      o.spec.configPatches[0].patch.value.lb_polcy = "X";
+    },
+    /unknown field "lb_polcy"/,
+  ],
+  [
+    "EnvoyFilter bad duration",
+    EF,
+    (o) => {
+      o.spec.configPatches[0].patch.value.connect_timeout = "5 seconds";
+    },
+    /connect_timeout/,
+  ],
+  [
+    "DestinationRule unknown field",
+    "destinationrule.yaml",
+    (o) => {
+      o.spec.trafficPolicy.loadBalancer.localityLbSettings = {};
+    },
+    /localityLbSettings/,
+  ],
+  [
+    "PeerAuthentication bad mode",
+    "peerauthentication.yaml",
+    (o) => {
+      o.spec.mtls.mode = "STRICTER";
+    },
+    /mtls\.mode/,
+  ],
+  [
+    "AuthorizationPolicy unknown field",
+    "authorizationpolicy.yaml",
+    (o) => {
+      o.spec.rules[0].from[0].source.principal = ["x"];
+    },
+    /"principal"/,
+  ],
 ];
 
 describe("strict Istio validation", () => {
@@ -125,9 +292,14 @@ describe("strict Istio validation", () => {
   test("per version: FAIL_RELOAD before 1.27, TrafficExtension before 1.30, GatewayClass targetRefs before 1.26", () => {
     const wp = structuredClone(clean[WP]!) as any;
     wp.spec.failStrategy = "FAIL_RELOAD";
-    expect(validateK8sObject(wp, WP, { istio: "1.26" }).map((p) => p.message).join()).toMatch(/FAIL_RELOAD is not in Istio 1\.26/);
+    expect(
+      validateK8sObject(wp, WP, { istio: "1.26" })
+        .map((p) => p.message)
+        .join(),
+    ).toMatch(/FAIL_RELOAD is not in Istio 1\.26/);
     expect(validateK8sObject(wp, WP, { istio: "1.27" })).toEqual([]);
-    const te = generate(variant(MODES["pool, TrafficExtension"]!), { istio: "1.30" }).files.find((f) => f.path === "trafficextension.yaml")!.objects![0]!;
+    const te = generate(variant(MODES["pool, TrafficExtension"]!), { istio: "1.30" }).files.find((f) => f.path === "trafficextension.yaml")!
+      .objects![0]!;
     expect(validateK8sObject(te, "te", { istio: "1.30" })).toEqual([]);
     expect(validateK8sObject(te, "te", { istio: "1.29" })[0]!.message).toMatch(/does not exist before Istio 1\.30/);
     const gc = structuredClone(clean[WP]!) as any;

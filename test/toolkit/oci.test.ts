@@ -14,7 +14,9 @@ const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 /** The manifest digest a registry would serve for the layout's tag, derived from the extracted layout only. */
 function manifestDigestFromLayout(dir: string, tag: string): string {
-  const index = JSON.parse(readFileSync(path.join(dir, "index.json"), "utf8")) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> };
+  const index = JSON.parse(readFileSync(path.join(dir, "index.json"), "utf8")) as {
+    manifests: Array<{ digest: string; annotations?: Record<string, string> }>;
+  };
   const desc = index.manifests.find((m) => m.annotations?.["org.opencontainers.image.ref.name"] === tag)!;
   const blob = readFileSync(path.join(dir, "blobs", "sha256", desc.digest.replace("sha256:", "")));
   // The registry names a manifest by the sha256 of its bytes; the index must agree with the blob.

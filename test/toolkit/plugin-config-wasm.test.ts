@@ -40,7 +40,10 @@ describe("generated pluginConfig is accepted by the .wasm", () => {
     it(name, async () => {
       const cfg = { ...example, ...patch } as typeof example;
       const r = generate(cfg);
-      await accepted(r.pluginConfig, r.metrics.map((m) => m.cluster));
+      await accepted(
+        r.pluginConfig,
+        r.metrics.map((m) => m.cluster),
+      );
     });
   }
 
@@ -52,6 +55,9 @@ describe("generated pluginConfig is accepted by the .wasm", () => {
     } as typeof example;
     const r = generate(cfg);
     expect(r.pluginConfig.steering).toBe("endpoint");
-    await accepted(r.pluginConfig, r.metrics.map((m) => m.cluster));
+    await accepted(
+      r.pluginConfig,
+      r.metrics.map((m) => m.cluster),
+    );
   });
 });

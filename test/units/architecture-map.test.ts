@@ -29,7 +29,10 @@ function mapPaths(readme: string): string[] {
     const level = indent / 2;
     if (level > parents.length) throw new Error(`README map: entry deeper than its parent: ${line}`);
     parents.length = level;
-    const names = line.trim().split(/\s{2,}/)[0]!.split(/,\s*/);
+    const names = line
+      .trim()
+      .split(/\s{2,}/)[0]!
+      .split(/,\s*/);
     const base = parents.join("");
     for (const n of names) out.push(base + n);
     const dir = names.find((n) => n.endsWith("/"));
@@ -54,7 +57,9 @@ describe("README architecture map", () => {
   const listed = mapPaths(readFileSync(path.join(ROOT, "README.md"), "utf8"));
 
   it("parses nested entries and multi-segment directories", () => {
-    const m = mapPaths("\n## Architecture\n\n```\na/                x\n  b.ts, c.ts      y\n  d/e/            z\n                  more z\n    f.ts          w\ng/                v\n```\n");
+    const m = mapPaths(
+      "\n## Architecture\n\n```\na/                x\n  b.ts, c.ts      y\n  d/e/            z\n                  more z\n    f.ts          w\ng/                v\n```\n",
+    );
     expect(m).toEqual(["a/", "a/b.ts", "a/c.ts", "a/d/e/", "a/d/e/f.ts", "g/"]);
   });
 
@@ -67,7 +72,14 @@ describe("README architecture map", () => {
   it(`every directory of ${CHECKED_ROOTS.join("/, ")}/ down to ${DEPTH} levels below them is listed`, () => {
     const want = CHECKED_ROOTS.flatMap((r) => directories(r, DEPTH - 1));
     // A multi-segment entry (envoy-api/overlay/) lists its intermediate directories too.
-    const covered = new Set(listed.flatMap((p) => p.split("/").slice(0, -1).map((_, i, a) => `${a.slice(0, i + 1).join("/")}/`)));
+    const covered = new Set(
+      listed.flatMap((p) =>
+        p
+          .split("/")
+          .slice(0, -1)
+          .map((_, i, a) => `${a.slice(0, i + 1).join("/")}/`),
+      ),
+    );
     expect(want.filter((d) => !covered.has(d))).toEqual([]);
   });
 });

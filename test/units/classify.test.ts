@@ -10,12 +10,29 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const wasmPath = join(root, "build", "units", "classify.wasm");
 
 interface Result {
-  inference: boolean; protocol: string; model: string; version: string; label: string; streaming: boolean; maxTokens: number;
-  contentLength: number; needsBody: boolean; grpc: boolean; flags: number; class: string; cost: number;
+  inference: boolean;
+  protocol: string;
+  model: string;
+  version: string;
+  label: string;
+  streaming: boolean;
+  maxTokens: number;
+  contentLength: number;
+  needsBody: boolean;
+  grpc: boolean;
+  flags: number;
+  class: string;
+  cost: number;
 }
 
-const FLAG_MODEL_REJECTED = 1, FLAG_DUPLICATE_MODEL = 2, FLAG_BODY_TRUNCATED = 4, FLAG_BODY_TOO_DEEP = 8,
-  FLAG_BODY_MALFORMED = 16, FLAG_BODY_COMPRESSED = 32, FLAG_BODY_SCANNED = 64, FLAG_BODY_TRAILING = 128;
+const FLAG_MODEL_REJECTED = 1,
+  FLAG_DUPLICATE_MODEL = 2,
+  FLAG_BODY_TRUNCATED = 4,
+  FLAG_BODY_TOO_DEEP = 8,
+  FLAG_BODY_MALFORMED = 16,
+  FLAG_BODY_COMPRESSED = 32,
+  FLAG_BODY_SCANNED = 64,
+  FLAG_BODY_TRAILING = 128;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let ex: any;
@@ -46,18 +63,22 @@ function withArgs<T>(strs: string[], body: Uint8Array | null, f: (ptrs: number[]
 function classify(method: string, path: string, opts: { ct?: string; cl?: string; body?: Body; complete?: boolean } = {}): Result {
   const body = opts.body == null ? null : bytes(opts.body);
   return withArgs([method, path, opts.ct ?? "application/json", opts.cl ?? ""], body, (p, bp) =>
-    JSON.parse(ex.__getString(ex.classify(p[0], p[1], p[2], p[3], bp, opts.complete === false ? 0 : 1))));
+    JSON.parse(ex.__getString(ex.classify(p[0], p[1], p[2], p[3], bp, opts.complete === false ? 0 : 1))),
+  );
 }
-const post = (path: string, body?: Body, more: { ct?: string; cl?: string; complete?: boolean } = {}) => classify("POST", path, { ...more, body });
+const post = (path: string, body?: Body, more: { ct?: string; cl?: string; complete?: boolean } = {}) =>
+  classify("POST", path, { ...more, body });
 
 function classifyPrefix(path: string, body: Body, prefixLen: number, complete: boolean, ct = "application/json"): Result {
   return withArgs(["POST", path, ct, ""], bytes(body!), (p, bp) =>
-    JSON.parse(ex.__getString(ex.classifyPrefix(p[0], p[1], p[2], p[3], bp, prefixLen, complete ? 1 : 0))));
+    JSON.parse(ex.__getString(ex.classifyPrefix(p[0], p[1], p[2], p[3], bp, prefixLen, complete ? 1 : 0))),
+  );
 }
 
 function classifyGrowing(path: string, body: Body, firstLen: number, ct = "application/json"): Result {
   return withArgs(["POST", path, ct, ""], bytes(body!), (p, bp) =>
-    JSON.parse(ex.__getString(ex.classifyGrowing(p[0], p[1], p[2], p[3], bp, firstLen))));
+    JSON.parse(ex.__getString(ex.classifyGrowing(p[0], p[1], p[2], p[3], bp, firstLen))),
+  );
 }
 
 // ---- tiny protobuf / gRPC writer (test side) ----
@@ -101,30 +122,71 @@ function inferRequest(model: string, version?: string, before = true): number[] 
 describe("OpenAI-compatible endpoints", () => {
   it("classifies the four endpoints from headers and needs the body for the model", () => {
     for (const [path, proto, cls] of [
-      ["/v1/chat/completions", "openai-chat", "generate"], ["/v1/completions", "openai-completions", "generate"],
-      ["/v1/embeddings", "openai-embeddings", "embed"], ["/v1/responses", "openai-responses", "generate"],
+      ["/v1/chat/completions", "openai-chat", "generate"],
+      ["/v1/completions", "openai-completions", "generate"],
+      ["/v1/embeddings", "openai-embeddings", "embed"],
+      ["/v1/responses", "openai-responses", "generate"],
     ]) {
       const r = post(path, null, { cl: "100" });
-      expect(r).toMatchObject({ inference: true, protocol: proto, model: "", needsBody: true, contentLength: 100, class: cls, grpc: false });
+      expect(r).toMatchObject({
+        inference: true,
+        protocol: proto,
+        model: "",
+        needsBody: true,
+        contentLength: 100,
+        class: cls,
+        grpc: false,
+      });
     }
   });
 
   it("reads model, stream and max tokens from the body", () => {
-    const chat = post("/v1/chat/completions", JSON.stringify({ model: "meta-llama/Llama-3.1-8B", messages: [{ role: "user", content: "hi" }], stream: true, max_tokens: 77 }));
-    expect(chat).toMatchObject({ protocol: "openai-chat", model: "meta-llama/Llama-3.1-8B", streaming: true, maxTokens: 77, class: "generate-stream" });
+    const chat = post(
+      "/v1/chat/completions",
+      JSON.stringify({ model: "meta-llama/Llama-3.1-8B", messages: [{ role: "user", content: "hi" }], stream: true, max_tokens: 77 }),
+    );
+    expect(chat).toMatchObject({
+      protocol: "openai-chat",
+      model: "meta-llama/Llama-3.1-8B",
+      streaming: true,
+      maxTokens: 77,
+      class: "generate-stream",
+    });
     expect(chat.flags & FLAG_BODY_SCANNED).toBeTruthy();
     // max_completion_tokens beats the deprecated max_tokens for chat, wherever they stand.
     expect(post("/v1/chat/completions", '{"max_tokens":5,"model":"m","max_completion_tokens":9}').maxTokens).toBe(9);
-    expect(post("/v1/completions", '{"prompt":"x","max_tokens":12,"model":"gpt2","stream":false}')).toMatchObject({ model: "gpt2", maxTokens: 12, streaming: false, class: "generate" });
-    expect(post("/v1/responses", '{"model":"o","input":"x","max_output_tokens":300,"max_tokens":1}')).toMatchObject({ model: "o", maxTokens: 300 });
+    expect(post("/v1/completions", '{"prompt":"x","max_tokens":12,"model":"gpt2","stream":false}')).toMatchObject({
+      model: "gpt2",
+      maxTokens: 12,
+      streaming: false,
+      class: "generate",
+    });
+    expect(post("/v1/responses", '{"model":"o","input":"x","max_output_tokens":300,"max_tokens":1}')).toMatchObject({
+      model: "o",
+      maxTokens: 300,
+    });
     // embeddings never stream
-    expect(post("/v1/embeddings", '{"model":"bge","input":["a"],"stream":true}')).toMatchObject({ model: "bge", streaming: false, class: "embed", maxTokens: -1 });
+    expect(post("/v1/embeddings", '{"model":"bge","input":["a"],"stream":true}')).toMatchObject({
+      model: "bge",
+      streaming: false,
+      class: "embed",
+      maxTokens: -1,
+    });
   });
 
   it("strips the query, is exact and case-sensitive, POST only", () => {
     expect(post("/v1/chat/completions?api-version=2024&x=/v2/models/a/infer").protocol).toBe("openai-chat");
     expect(post("/v1/chat/completions#frag").protocol).toBe("openai-chat");
-    for (const p of ["/v1/chat/completions/", "/V1/chat/completions", "//v1/chat/completions", "/v1/chat//completions", "/openai/v2/chat/completions", "/openai/chat/completions", "v1/chat/completions", ""]) {
+    for (const p of [
+      "/v1/chat/completions/",
+      "/V1/chat/completions",
+      "//v1/chat/completions",
+      "/v1/chat//completions",
+      "/openai/v2/chat/completions",
+      "/openai/chat/completions",
+      "v1/chat/completions",
+      "",
+    ]) {
       expect(post(p).inference, p).toBe(false);
     }
     for (const m of ["GET", "PUT", "post", "HEAD", "OPTIONS", ""]) expect(classify(m, "/v1/chat/completions").inference, m).toBe(false);
@@ -133,11 +195,21 @@ describe("OpenAI-compatible endpoints", () => {
   it("finds a top-level model after a 50 KB messages array full of decoys", () => {
     const messages = [];
     for (let i = 0; i < 400; i++) {
-      messages.push({ role: "user", content: `say "model": "decoy-${i}" \\ {"model":"x"} ` + "z".repeat(60), model: "nested-decoy", extra: { model: "deeper", arr: [[{ model: "d" }]] } });
+      messages.push({
+        role: "user",
+        content: `say "model": "decoy-${i}" \\ {"model":"x"} ` + "z".repeat(60),
+        model: "nested-decoy",
+        extra: { model: "deeper", arr: [[{ model: "d" }]] },
+      });
     }
     const body = '{"messages":' + JSON.stringify(messages) + ',"stream":true,"model":"the-real-one","max_tokens":64}';
     expect(body.length).toBeGreaterThan(50_000);
-    expect(post("/v1/chat/completions", body)).toMatchObject({ model: "the-real-one", streaming: true, maxTokens: 64, flags: FLAG_BODY_SCANNED });
+    expect(post("/v1/chat/completions", body)).toMatchObject({
+      model: "the-real-one",
+      streaming: true,
+      maxTokens: 64,
+      flags: FLAG_BODY_SCANNED,
+    });
     // With no top-level model at all, decoys are never taken.
     const noModel = '{"messages":' + JSON.stringify(messages) + "}";
     expect(post("/v1/chat/completions", noModel).model).toBe("");
@@ -178,7 +250,13 @@ describe("OpenAI-compatible endpoints", () => {
   });
 
   it("never routes on a body that is not exactly one JSON document", () => {
-    for (const b of ['{"model":"x"}{"model":"y"}', '{"model":"x"} {"model":"y"}', '{"model":"x"}trailing', '{"model":"x"}]', '{"model":"x"}\n,']) {
+    for (const b of [
+      '{"model":"x"}{"model":"y"}',
+      '{"model":"x"} {"model":"y"}',
+      '{"model":"x"}trailing',
+      '{"model":"x"}]',
+      '{"model":"x"}\n,',
+    ]) {
       const r = post("/v1/chat/completions", b);
       expect(r.model, b).toBe("");
       expect(r.flags & FLAG_BODY_TRAILING, b).toBeTruthy();
@@ -213,7 +291,8 @@ describe("OpenAI-compatible endpoints", () => {
 });
 
 describe("truncated, deep and garbage JSON", () => {
-  const big = '{"messages":[' + '{"role":"user","content":"xxxxxxxxxxxxxxxxxxxx"},'.repeat(200) + '{}],"model":"late","max_tokens":42,"stream":true}';
+  const big =
+    '{"messages":[' + '{"role":"user","content":"xxxxxxxxxxxxxxxxxxxx"},'.repeat(200) + '{}],"model":"late","max_tokens":42,"stream":true}';
 
   it("reports what a prefix holds and never reads past len", () => {
     const cut = big.indexOf('"model"');
@@ -264,8 +343,24 @@ describe("truncated, deep and garbage JSON", () => {
   });
 
   it("survives garbage and non-object bodies", () => {
-    for (const b of ["", "   ", "[]", '["model","x"]', '"model"', "null", "model", "}}}}", "{{{{", '{"model"', '{"model":', '{"model":"x', "\u0000\u0001",
-      '{"a":"\\', '{"model":"x"}trailing{"model":"y"}', '{,,,::"model":"z"}']) {
+    for (const b of [
+      "",
+      "   ",
+      "[]",
+      '["model","x"]',
+      '"model"',
+      "null",
+      "model",
+      "}}}}",
+      "{{{{",
+      '{"model"',
+      '{"model":',
+      '{"model":"x',
+      "\u0000\u0001",
+      '{"a":"\\',
+      '{"model":"x"}trailing{"model":"y"}',
+      '{,,,::"model":"z"}',
+    ]) {
       expect(() => post("/v1/chat/completions", b), JSON.stringify(b)).not.toThrow();
     }
     expect(post("/v1/chat/completions", "[]").flags & FLAG_BODY_MALFORMED).toBeTruthy();
@@ -274,7 +369,7 @@ describe("truncated, deep and garbage JSON", () => {
     expect(post("/generate", '{"inputs":"x","parameters":{"max_new_tokens":[5],"n":{"max_new_tokens":6}}}').maxTokens).toBe(-1);
     expect(post("/v1/chat/completions", '["model","x"]').model).toBe("");
     expect(post("/v1/chat/completions", '{"model":"x"}trailing{"model":"y"}').model).toBe("");
-    expect(post("/v1/chat/completions", "\uFEFF{\"model\":\"bom\"}").model).toBe("bom");
+    expect(post("/v1/chat/completions", '\uFEFF{"model":"bom"}').model).toBe("bom");
     const bin = new Uint8Array(4096);
     for (let i = 0; i < bin.length; i++) bin[i] = (i * 131 + 7) & 255;
     expect(post("/v1/chat/completions", bin).model).toBe("");
@@ -284,14 +379,31 @@ describe("truncated, deep and garbage JSON", () => {
 describe("/generate family (TGI, SGLang, vLLM legacy)", () => {
   it("headers alone: tgi-generate / tgi-generate-stream and needs the body", () => {
     expect(post("/generate")).toMatchObject({ protocol: "tgi-generate", needsBody: true, streaming: false, class: "generate" });
-    expect(post("/generate_stream")).toMatchObject({ protocol: "tgi-generate-stream", needsBody: true, streaming: true, class: "generate-stream" });
+    expect(post("/generate_stream")).toMatchObject({
+      protocol: "tgi-generate-stream",
+      needsBody: true,
+      streaming: true,
+      class: "generate-stream",
+    });
   });
 
   it("body keys pick the server", () => {
-    expect(post("/generate", '{"inputs":"hi","parameters":{"max_new_tokens":20,"max_tokens":3}}')).toMatchObject({ protocol: "tgi-generate", maxTokens: 20, model: "" });
-    expect(post("/generate", '{"text":"hi","sampling_params":{"max_new_tokens":16,"temperature":0},"stream":true}')).toMatchObject({ protocol: "sglang-generate", maxTokens: 16, streaming: true });
+    expect(post("/generate", '{"inputs":"hi","parameters":{"max_new_tokens":20,"max_tokens":3}}')).toMatchObject({
+      protocol: "tgi-generate",
+      maxTokens: 20,
+      model: "",
+    });
+    expect(post("/generate", '{"text":"hi","sampling_params":{"max_new_tokens":16,"temperature":0},"stream":true}')).toMatchObject({
+      protocol: "sglang-generate",
+      maxTokens: 16,
+      streaming: true,
+    });
     expect(post("/generate", '{"input_ids":[1,2,3],"sampling_params":{}}')).toMatchObject({ protocol: "sglang-generate", maxTokens: -1 });
-    expect(post("/generate", '{"prompt":"hi","max_tokens":9,"stream":true}')).toMatchObject({ protocol: "vllm-generate", maxTokens: 9, streaming: true });
+    expect(post("/generate", '{"prompt":"hi","max_tokens":9,"stream":true}')).toMatchObject({
+      protocol: "vllm-generate",
+      maxTokens: 9,
+      streaming: true,
+    });
     // SGLang keys win over "inputs"/"prompt"; unknown shapes stay tgi-generate.
     expect(post("/generate", '{"prompt":"a","text":"b"}').protocol).toBe("sglang-generate");
     expect(post("/generate", '{"foo":1}').protocol).toBe("tgi-generate");
@@ -300,13 +412,24 @@ describe("/generate family (TGI, SGLang, vLLM legacy)", () => {
     // max_new_tokens only counts inside parameters (TGI) / sampling_params (SGLang), one level down.
     expect(post("/generate", '{"inputs":"x","max_new_tokens":5,"parameters":{"deep":{"max_new_tokens":6}}}').maxTokens).toBe(-1);
     // stream:false never turns off a streaming endpoint.
-    expect(post("/generate_stream", '{"inputs":"x","stream":false,"parameters":{"max_new_tokens":4}}')).toMatchObject({ streaming: true, maxTokens: 4, protocol: "tgi-generate-stream" });
+    expect(post("/generate_stream", '{"inputs":"x","stream":false,"parameters":{"max_new_tokens":4}}')).toMatchObject({
+      streaming: true,
+      maxTokens: 4,
+      protocol: "tgi-generate-stream",
+    });
   });
 });
 
 describe("KServe v1 / TF Serving REST", () => {
   it("predict and explain are kserve-v1; classify/regress are tfserving", () => {
-    expect(post("/v1/models/resnet:predict")).toMatchObject({ inference: true, protocol: "kserve-v1", model: "resnet", version: "", needsBody: false, class: "predict" });
+    expect(post("/v1/models/resnet:predict")).toMatchObject({
+      inference: true,
+      protocol: "kserve-v1",
+      model: "resnet",
+      version: "",
+      needsBody: false,
+      class: "predict",
+    });
     expect(post("/v1/models/resnet:explain").protocol).toBe("kserve-v1");
     expect(post("/v1/models/m:classify")).toMatchObject({ protocol: "tfserving-classify", model: "m" });
     expect(post("/v1/models/m:regress")).toMatchObject({ protocol: "tfserving-regress", model: "m" });
@@ -315,18 +438,36 @@ describe("KServe v1 / TF Serving REST", () => {
   });
 
   it("versions and labels", () => {
-    expect(post("/v1/models/half_plus_two/versions/123:predict")).toMatchObject({ protocol: "tfserving-predict", model: "half_plus_two", version: "123" });
+    expect(post("/v1/models/half_plus_two/versions/123:predict")).toMatchObject({
+      protocol: "tfserving-predict",
+      model: "half_plus_two",
+      version: "123",
+    });
     // A label is a name ("stable"), not a version: it goes to its own field (x-inference-model-label).
-    expect(post("/v1/models/m/labels/stable:classify")).toMatchObject({ protocol: "tfserving-classify", model: "m", version: "", label: "stable" });
+    expect(post("/v1/models/m/labels/stable:classify")).toMatchObject({
+      protocol: "tfserving-classify",
+      model: "m",
+      version: "",
+      label: "stable",
+    });
     expect(post("/v1/models/m/versions/2:regress")).toMatchObject({ protocol: "tfserving-regress", version: "2" });
     expect(post("/v1/models/m/versions/2:explain").inference).toBe(false);
     expect(post("/v1/models/m/other/2:predict").inference).toBe(false);
   });
 
   it("status, metadata and lists are not inference", () => {
-    for (const [m, p] of [["GET", "/v1/models"], ["POST", "/v1/models"], ["GET", "/v1/models/m"], ["POST", "/v1/models/m"], ["GET", "/v1/models/m/metadata"],
-      ["POST", "/v1/models/m/metadata"], ["GET", "/v1/models/m/versions/1"], ["GET", "/v1/models/m:predict"], ["POST", "/v1/models/m:frobnicate"],
-      ["POST", "/v1/models/m/versions/1/metadata"]]) {
+    for (const [m, p] of [
+      ["GET", "/v1/models"],
+      ["POST", "/v1/models"],
+      ["GET", "/v1/models/m"],
+      ["POST", "/v1/models/m"],
+      ["GET", "/v1/models/m/metadata"],
+      ["POST", "/v1/models/m/metadata"],
+      ["GET", "/v1/models/m/versions/1"],
+      ["GET", "/v1/models/m:predict"],
+      ["POST", "/v1/models/m:frobnicate"],
+      ["POST", "/v1/models/m/versions/1/metadata"],
+    ]) {
       expect(classify(m, p).inference, `${m} ${p}`).toBe(false);
     }
   });
@@ -334,10 +475,21 @@ describe("KServe v1 / TF Serving REST", () => {
 
 describe("Open Inference Protocol v2 REST", () => {
   it("infer / generate / generate_stream with and without versions", () => {
-    expect(post("/v2/models/bert/infer")).toMatchObject({ protocol: "oip-infer", model: "bert", version: "", needsBody: false, class: "predict" });
+    expect(post("/v2/models/bert/infer")).toMatchObject({
+      protocol: "oip-infer",
+      model: "bert",
+      version: "",
+      needsBody: false,
+      class: "predict",
+    });
     expect(post("/v2/models/bert/versions/7/infer")).toMatchObject({ protocol: "oip-infer", model: "bert", version: "7" });
     expect(post("/v2/models/ensemble/generate")).toMatchObject({ protocol: "oip-generate", streaming: false, class: "generate" });
-    expect(post("/v2/models/ensemble/versions/1/generate_stream")).toMatchObject({ protocol: "oip-generate-stream", streaming: true, version: "1", class: "generate-stream" });
+    expect(post("/v2/models/ensemble/versions/1/generate_stream")).toMatchObject({
+      protocol: "oip-generate-stream",
+      streaming: true,
+      version: "1",
+      class: "generate-stream",
+    });
   });
 
   it("reads max_tokens from an OIP generate body if offered", () => {
@@ -347,9 +499,21 @@ describe("Open Inference Protocol v2 REST", () => {
   });
 
   it("health, metadata, readiness and repository are not inference", () => {
-    for (const [m, p] of [["GET", "/v2"], ["GET", "/v2/health/live"], ["GET", "/v2/health/ready"], ["GET", "/v2/models/m"], ["GET", "/v2/models/m/ready"],
-      ["GET", "/v2/models/m/versions/1"], ["GET", "/v2/models/m/versions/1/ready"], ["POST", "/v2/repository/index"], ["GET", "/v2/models/m/infer"],
-      ["POST", "/v2/models/m/versions/1/ready"], ["POST", "/v2/models/m/load"], ["POST", "/v2/models/m/stats"], ["POST", "/v2/models/infer"]]) {
+    for (const [m, p] of [
+      ["GET", "/v2"],
+      ["GET", "/v2/health/live"],
+      ["GET", "/v2/health/ready"],
+      ["GET", "/v2/models/m"],
+      ["GET", "/v2/models/m/ready"],
+      ["GET", "/v2/models/m/versions/1"],
+      ["GET", "/v2/models/m/versions/1/ready"],
+      ["POST", "/v2/repository/index"],
+      ["GET", "/v2/models/m/infer"],
+      ["POST", "/v2/models/m/versions/1/ready"],
+      ["POST", "/v2/models/m/load"],
+      ["POST", "/v2/models/m/stats"],
+      ["POST", "/v2/models/infer"],
+    ]) {
       expect(classify(m, p).inference, `${m} ${p}`).toBe(false);
     }
   });
@@ -370,7 +534,23 @@ describe("path-borne names", () => {
   });
 
   it("refuses traversal, empty pieces, control bytes, invalid UTF-8 and over-long names, but stays inference", () => {
-    for (const bad of ["..", ".", "%2E%2E", "%2e", "a%2F..%2Fb", "%2Fabs", "a%2F", "a%2F%2Fb", "a%0Ab", "a%00", "a%7F", "%FF", "%C3", "%C0%AF", "x".repeat(257)]) {
+    for (const bad of [
+      "..",
+      ".",
+      "%2E%2E",
+      "%2e",
+      "a%2F..%2Fb",
+      "%2Fabs",
+      "a%2F",
+      "a%2F%2Fb",
+      "a%0Ab",
+      "a%00",
+      "a%7F",
+      "%FF",
+      "%C3",
+      "%C0%AF",
+      "x".repeat(257),
+    ]) {
       const r = m(bad);
       expect(r, bad).toMatchObject({ inference: true, protocol: "oip-infer", model: "" });
       expect(r.flags & FLAG_MODEL_REJECTED, bad).toBeTruthy();
@@ -389,8 +569,20 @@ describe("path-borne names", () => {
 describe("gRPC", () => {
   it("ModelInfer: model_name and model_version after other fields", () => {
     const r = post(MI, frame(inferRequest("resnet50", "3")), { ct: GRPC });
-    expect(r).toMatchObject({ inference: true, protocol: "kserve-v2-grpc", model: "resnet50", version: "3", grpc: true, needsBody: true, streaming: false, class: "predict" });
-    expect(post(MI, frame(inferRequest("m", undefined, false)), { ct: "application/grpc+proto" })).toMatchObject({ model: "m", version: "" });
+    expect(r).toMatchObject({
+      inference: true,
+      protocol: "kserve-v2-grpc",
+      model: "resnet50",
+      version: "3",
+      grpc: true,
+      needsBody: true,
+      streaming: false,
+      class: "predict",
+    });
+    expect(post(MI, frame(inferRequest("m", undefined, false)), { ct: "application/grpc+proto" })).toMatchObject({
+      model: "m",
+      version: "",
+    });
     // Headers only.
     expect(post(MI, null, { ct: GRPC })).toMatchObject({ protocol: "kserve-v2-grpc", model: "", needsBody: true });
   });
@@ -445,20 +637,39 @@ describe("gRPC", () => {
     expect(classifyPrefix(MI, body, 9, false, GRPC).model).toBe("");
     // Same prefix claimed complete: the frame length does not fit → nothing.
     expect(classifyPrefix(MI, body, 64, true, GRPC).model).toBe("");
-    for (let n = 0; n < 40; n++) expect(classifyPrefix(MI, body, n, false, GRPC), `n=${n}`).toEqual(post(MI, body.slice(0, n), { ct: GRPC, complete: false }));
+    for (let n = 0; n < 40; n++)
+      expect(classifyPrefix(MI, body, n, false, GRPC), `n=${n}`).toEqual(post(MI, body.slice(0, n), { ct: GRPC, complete: false }));
   });
 
   it("TF Serving PredictionService: ModelSpec name, version, version_label", () => {
     const spec = [...ld(1, "half_plus_two"), ...ld(3, "serving_default"), ...ld(2, vi(1, 42))];
     const inputs = ld(2, [...ld(1, "x"), ...ld(2, [...vi(1, 1)])]);
-    expect(post(TFP, frame([...inputs, ...ld(1, spec)]), { ct: GRPC })).toMatchObject({ protocol: "tfserving-predict", model: "half_plus_two", version: "42", grpc: true, class: "predict" });
-    expect(post("/tensorflow.serving.PredictionService/Classify", frame(ld(1, [...ld(1, "c"), ...ld(4, "canary")])), { ct: GRPC })).toMatchObject({ protocol: "tfserving-classify", model: "c", label: "canary" });
-    expect(post("/tensorflow.serving.PredictionService/Regress", frame(ld(1, [...ld(1, "r")])), { ct: GRPC })).toMatchObject({ protocol: "tfserving-regress", model: "r", version: "" });
+    expect(post(TFP, frame([...inputs, ...ld(1, spec)]), { ct: GRPC })).toMatchObject({
+      protocol: "tfserving-predict",
+      model: "half_plus_two",
+      version: "42",
+      grpc: true,
+      class: "predict",
+    });
+    expect(
+      post("/tensorflow.serving.PredictionService/Classify", frame(ld(1, [...ld(1, "c"), ...ld(4, "canary")])), { ct: GRPC }),
+    ).toMatchObject({ protocol: "tfserving-classify", model: "c", label: "canary" });
+    expect(post("/tensorflow.serving.PredictionService/Regress", frame(ld(1, [...ld(1, "r")])), { ct: GRPC })).toMatchObject({
+      protocol: "tfserving-regress",
+      model: "r",
+      version: "",
+    });
     expect(post(TFP, frame(ld(1, [...ld(1, "n"), ...ld(2, vi(1, -5))])), { ct: GRPC }).version).toBe("-5");
     expect(post(TFP, frame(ld(1, [...ld(1, "n"), ...ld(2, [])])), { ct: GRPC }).version).toBe("0");
-    expect(post(TFP, frame(ld(1, [...ld(1, "n"), ...ld(2, vi(1, 9n)), ...ld(4, "lbl")])), { ct: GRPC })).toMatchObject({ version: "", label: "lbl" });
+    expect(post(TFP, frame(ld(1, [...ld(1, "n"), ...ld(2, vi(1, 9n)), ...ld(4, "lbl")])), { ct: GRPC })).toMatchObject({
+      version: "",
+      label: "lbl",
+    });
     // version / version_label are a oneof: the last one read wins.
-    expect(post(TFP, frame(ld(1, [...ld(1, "n"), ...ld(4, "lbl"), ...ld(2, vi(1, 9n))])), { ct: GRPC })).toMatchObject({ version: "9", label: "" });
+    expect(post(TFP, frame(ld(1, [...ld(1, "n"), ...ld(4, "lbl"), ...ld(2, vi(1, 9n))])), { ct: GRPC })).toMatchObject({
+      version: "9",
+      label: "",
+    });
     // Two model_spec fields merge.
     expect(post(TFP, frame([...ld(1, ld(1, "a")), ...ld(1, ld(2, vi(1, 3)))]), { ct: GRPC })).toMatchObject({ model: "a", version: "3" });
     // A ModelSpec cut by the prefix is read as far as it goes.
@@ -472,8 +683,21 @@ describe("gRPC", () => {
     expect(post(MI, frame(inferRequest("m")), { ct: "application/json" }).inference).toBe(false);
     expect(post(MI, null, { ct: "application/grpcx" }).inference).toBe(false);
     expect(post(MI, null, { ct: "Application/GRPC;charset=utf-8" }).inference).toBe(true);
-    for (const meth of ["ServerLive", "ServerReady", "ModelReady", "ServerMetadata", "ModelMetadata", "ModelConfig", "ModelStatistics", "RepositoryIndex",
-      "RepositoryModelLoad", "RepositoryModelUnload", "SystemSharedMemoryStatus", "TraceSetting", "LogSettings"]) {
+    for (const meth of [
+      "ServerLive",
+      "ServerReady",
+      "ModelReady",
+      "ServerMetadata",
+      "ModelMetadata",
+      "ModelConfig",
+      "ModelStatistics",
+      "RepositoryIndex",
+      "RepositoryModelLoad",
+      "RepositoryModelUnload",
+      "SystemSharedMemoryStatus",
+      "TraceSetting",
+      "LogSettings",
+    ]) {
       expect(post(`/inference.GRPCInferenceService/${meth}`, null, { ct: GRPC }).inference, meth).toBe(false);
     }
     expect(post("/tensorflow.serving.PredictionService/GetModelMetadata", null, { ct: GRPC }).inference).toBe(false);
@@ -484,7 +708,13 @@ describe("gRPC", () => {
 
 describe("TorchServe", () => {
   it("predictions and explanations, with versions", () => {
-    expect(post("/predictions/densenet161")).toMatchObject({ protocol: "torchserve", model: "densenet161", version: "", needsBody: false, class: "predict" });
+    expect(post("/predictions/densenet161")).toMatchObject({
+      protocol: "torchserve",
+      model: "densenet161",
+      version: "",
+      needsBody: false,
+      class: "predict",
+    });
     expect(post("/predictions/densenet161/2.0")).toMatchObject({ model: "densenet161", version: "2.0" });
     expect(post("/explanations/mnist")).toMatchObject({ protocol: "torchserve", model: "mnist" });
     // Extra segments go to the handler as url_path (TorchServe InferenceRequestHandler.handlePredictions).
@@ -493,10 +723,19 @@ describe("TorchServe", () => {
     expect(post("/predictions").inference).toBe(false);
   });
   it("any method: TorchServe ignores it (curl -T sends PUT)", () => {
-    for (const m of ["GET", "PUT", "PATCH", "DELETE"]) expect(classify(m, "/predictions/m/1"), m).toMatchObject({ protocol: "torchserve", model: "m", version: "1" });
+    for (const m of ["GET", "PUT", "PATCH", "DELETE"])
+      expect(classify(m, "/predictions/m/1"), m).toMatchObject({ protocol: "torchserve", model: "m", version: "1" });
   });
   it("management and ping are not inference", () => {
-    for (const [m, p] of [["GET", "/ping"], ["POST", "/ping"], ["GET", "/models"], ["POST", "/models"], ["GET", "/models/m"], ["PUT", "/models/m"], ["DELETE", "/models/m/1"]]) {
+    for (const [m, p] of [
+      ["GET", "/ping"],
+      ["POST", "/ping"],
+      ["GET", "/models"],
+      ["POST", "/models"],
+      ["GET", "/models/m"],
+      ["PUT", "/models/m"],
+      ["DELETE", "/models/m/1"],
+    ]) {
       expect(classify(m, p).inference, `${m} ${p}`).toBe(false);
     }
   });
@@ -504,11 +743,37 @@ describe("TorchServe", () => {
 
 describe("health, metrics and others", () => {
   it("are not inference with any method", () => {
-    for (const p of ["/health", "/healthz", "/ready", "/metrics", "/ping", "/v1/models", "/version", "/info", "/get_model_info", "/stats", "/tokenize", "*", "/v1", "/v2/health/live",
-      "/detokenize", "/v1/messages/count_tokens", "/v1/audio/speech", "/openai/v1/models", "/inference/v1/abort"]) {
+    for (const p of [
+      "/health",
+      "/healthz",
+      "/ready",
+      "/metrics",
+      "/ping",
+      "/v1/models",
+      "/version",
+      "/info",
+      "/get_model_info",
+      "/stats",
+      "/tokenize",
+      "*",
+      "/v1",
+      "/v2/health/live",
+      "/detokenize",
+      "/v1/messages/count_tokens",
+      "/v1/audio/speech",
+      "/openai/v1/models",
+      "/inference/v1/abort",
+    ]) {
       for (const m of ["GET", "POST"]) {
         const r = classify(m, p, { body: '{"model":"x"}' });
-        expect(r, `${m} ${p}`).toMatchObject({ inference: false, protocol: "unknown", model: "", needsBody: false, class: "predict", cost: 0 });
+        expect(r, `${m} ${p}`).toMatchObject({
+          inference: false,
+          protocol: "unknown",
+          model: "",
+          needsBody: false,
+          class: "predict",
+          cost: 0,
+        });
       }
     }
   });
@@ -534,9 +799,26 @@ describe("content length, class and cost", () => {
   });
 
   it("protocol names are stable", () => {
-    const names = ["unknown", "openai-chat", "openai-completions", "openai-embeddings", "openai-responses", "vllm-generate", "kserve-v1", "oip-infer",
-      "oip-generate", "oip-generate-stream", "kserve-v2-grpc", "tfserving-predict", "tfserving-classify", "tfserving-regress", "torchserve",
-      "tgi-generate", "tgi-generate-stream", "sglang-generate"];
+    const names = [
+      "unknown",
+      "openai-chat",
+      "openai-completions",
+      "openai-embeddings",
+      "openai-responses",
+      "vllm-generate",
+      "kserve-v1",
+      "oip-infer",
+      "oip-generate",
+      "oip-generate-stream",
+      "kserve-v2-grpc",
+      "tfserving-predict",
+      "tfserving-classify",
+      "tfserving-regress",
+      "torchserve",
+      "tgi-generate",
+      "tgi-generate-stream",
+      "sglang-generate",
+    ];
     names.forEach((n, i) => expect(ex.__getString(ex.protocolNameOf(i))).toBe(n));
     expect(ex.__getString(ex.protocolNameOf(99))).toBe("unknown");
   });
@@ -552,30 +834,78 @@ describe("randomized: never traps", () => {
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
   }
-  const paths = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/generate", "/generate_stream", "/v1/models/m:predict",
-    "/v1/models/m/versions/1:classify", "/v2/models/m/infer", "/v2/models/m/versions/2/generate_stream", MI, "/inference.GRPCInferenceService/ModelStreamInfer",
-    TFP, "/predictions/m/1", "/health"];
-  const frags = ["v1", "v2", "models", "versions", "labels", "%", "%2", "%2F", "%C3%A9", "%FF", "..", ".", "", ":predict", ":", "é", "😀", "\ud800", "?", "#", "infer", "generate", "x".repeat(300)];
+  const paths = [
+    "/v1/chat/completions",
+    "/v1/completions",
+    "/v1/embeddings",
+    "/v1/responses",
+    "/generate",
+    "/generate_stream",
+    "/v1/models/m:predict",
+    "/v1/models/m/versions/1:classify",
+    "/v2/models/m/infer",
+    "/v2/models/m/versions/2/generate_stream",
+    MI,
+    "/inference.GRPCInferenceService/ModelStreamInfer",
+    TFP,
+    "/predictions/m/1",
+    "/health",
+  ];
+  const frags = [
+    "v1",
+    "v2",
+    "models",
+    "versions",
+    "labels",
+    "%",
+    "%2",
+    "%2F",
+    "%C3%A9",
+    "%FF",
+    "..",
+    ".",
+    "",
+    ":predict",
+    ":",
+    "é",
+    "😀",
+    "\ud800",
+    "?",
+    "#",
+    "infer",
+    "generate",
+    "x".repeat(300),
+  ];
   const seeds = [
     '{"model":"abc","messages":[{"role":"user","content":"hi \\"q\\" \\u0041"}],"stream":true,"max_tokens":5}',
-    '{"text":"t","sampling_params":{"max_new_tokens":3}}', '{"inputs":"x","parameters":{"max_new_tokens":2}}',
+    '{"text":"t","sampling_params":{"max_new_tokens":3}}',
+    '{"inputs":"x","parameters":{"max_new_tokens":2}}',
   ];
 
   it("random paths, methods, content types and bodies (3000 cases)", () => {
-    const r = rng(0xC1A55);
-    const pick = <T,>(a: T[]) => a[Math.floor(r() * a.length)];
+    const r = rng(0xc1a55);
+    const pick = <T>(a: T[]) => a[Math.floor(r() * a.length)];
     for (let i = 0; i < 3000; i++) {
       let path: string;
       const k = r();
       if (k < 0.4) path = pick(paths);
-      else if (k < 0.8) { path = ""; const n = Math.floor(r() * 8); for (let j = 0; j < n; j++) path += "/" + pick(frags); }
-      else { path = ""; const n = Math.floor(r() * 40); for (let j = 0; j < n; j++) path += String.fromCharCode(Math.floor(r() * (r() < 0.9 ? 128 : 0x10000))); }
+      else if (k < 0.8) {
+        path = "";
+        const n = Math.floor(r() * 8);
+        for (let j = 0; j < n; j++) path += "/" + pick(frags);
+      } else {
+        path = "";
+        const n = Math.floor(r() * 40);
+        for (let j = 0; j < n; j++) path += String.fromCharCode(Math.floor(r() * (r() < 0.9 ? 128 : 0x10000)));
+      }
       const method = r() < 0.8 ? "POST" : pick(["GET", "PUT", ""]);
       const ct = pick(["application/json", GRPC, "application/grpc+proto", "", "text/plain"]);
       let body: Uint8Array | null = null;
       const b = r();
-      if (b < 0.3) { body = new Uint8Array(Math.floor(r() * 300)); for (let j = 0; j < body.length; j++) body[j] = Math.floor(r() * 256); }
-      else if (b < 0.6) {
+      if (b < 0.3) {
+        body = new Uint8Array(Math.floor(r() * 300));
+        for (let j = 0; j < body.length; j++) body[j] = Math.floor(r() * 256);
+      } else if (b < 0.6) {
         const src = enc.encode(pick(seeds));
         body = src.slice(0, Math.floor(r() * (src.length + 1)));
         for (let j = 0; j < 3; j++) if (body.length && r() < 0.5) body[Math.floor(r() * body.length)] = Math.floor(r() * 256);
@@ -597,7 +927,8 @@ describe("randomized: never traps", () => {
     const r = rng(42);
     for (let i = 0; i < 2000; i++) {
       const body = new Uint8Array(1 + Math.floor(r() * 200));
-      for (let j = 0; j < body.length; j++) body[j] = r() < 0.5 ? Math.floor(r() * 256) : '{}[]":,\\0123456789truefalsmodel '.charCodeAt(Math.floor(r() * 33));
+      for (let j = 0; j < body.length; j++)
+        body[j] = r() < 0.5 ? Math.floor(r() * 256) : '{}[]":,\\0123456789truefalsmodel '.charCodeAt(Math.floor(r() * 33));
       if (r() < 0.3) body[0] = 0;
       const grpc = r() < 0.5;
       const path = grpc ? (r() < 0.5 ? MI : TFP) : pick2(r);
@@ -605,27 +936,56 @@ describe("randomized: never traps", () => {
       const res = classifyPrefix(path, body, n, r() < 0.5, grpc ? GRPC : "application/json");
       expect(res.inference).toBe(true);
     }
-    function pick2(rr: () => number) { return ["/v1/chat/completions", "/generate", "/v2/models/e/generate"][Math.floor(rr() * 3)]; }
+    function pick2(rr: () => number) {
+      return ["/v1/chat/completions", "/generate", "/v2/models/e/generate"][Math.floor(rr() * 3)];
+    }
   });
 });
 
 describe("routes added for issue 12", () => {
   it("vLLM token-in generate, score, rerank, pooling, classify", () => {
-    expect(post("/inference/v1/generate", '{"token_ids":[1,2],"sampling_params":{"max_tokens":9},"model":"m","stream":true}'))
-      .toMatchObject({ protocol: "vllm-generate-tokens", model: "m", streaming: true, maxTokens: 9, class: "generate-stream" });
-    expect(post("/inference/v1/generate", '{"token_ids":[1]}')).toMatchObject({ protocol: "vllm-generate-tokens", model: "", needsBody: true });
-    for (const [p, proto] of [["/score", "vllm-score"], ["/v1/score", "vllm-score"], ["/rerank", "vllm-rerank"], ["/v1/rerank", "vllm-rerank"],
-      ["/v2/rerank", "vllm-rerank"], ["/pooling", "vllm-pooling"], ["/classify", "vllm-classify"], ["/openai/v1/rerank", "vllm-rerank"]]) {
-      expect(post(p, '{"model":"bge-reranker","query":"q","documents":["a"],"stream":true}'), p).toMatchObject({ protocol: proto, model: "bge-reranker", class: "embed", streaming: false });
+    expect(
+      post("/inference/v1/generate", '{"token_ids":[1,2],"sampling_params":{"max_tokens":9},"model":"m","stream":true}'),
+    ).toMatchObject({ protocol: "vllm-generate-tokens", model: "m", streaming: true, maxTokens: 9, class: "generate-stream" });
+    expect(post("/inference/v1/generate", '{"token_ids":[1]}')).toMatchObject({
+      protocol: "vllm-generate-tokens",
+      model: "",
+      needsBody: true,
+    });
+    for (const [p, proto] of [
+      ["/score", "vllm-score"],
+      ["/v1/score", "vllm-score"],
+      ["/rerank", "vllm-rerank"],
+      ["/v1/rerank", "vllm-rerank"],
+      ["/v2/rerank", "vllm-rerank"],
+      ["/pooling", "vllm-pooling"],
+      ["/classify", "vllm-classify"],
+      ["/openai/v1/rerank", "vllm-rerank"],
+    ]) {
+      expect(post(p, '{"model":"bge-reranker","query":"q","documents":["a"],"stream":true}'), p).toMatchObject({
+        protocol: proto,
+        model: "bge-reranker",
+        class: "embed",
+        streaming: false,
+      });
     }
     expect(classify("GET", "/score").inference).toBe(false);
   });
 
   it("Anthropic Messages and every OpenAI route under /openai/v1", () => {
-    expect(post("/v1/messages", '{"model":"claude-like","max_tokens":100,"messages":[],"stream":true}'))
-      .toMatchObject({ protocol: "anthropic-messages", model: "claude-like", maxTokens: 100, streaming: true, class: "generate-stream" });
-    for (const [p, proto] of [["/openai/v1/chat/completions", "openai-chat"], ["/openai/v1/completions", "openai-completions"],
-      ["/openai/v1/embeddings", "openai-embeddings"], ["/openai/v1/responses", "openai-responses"]]) {
+    expect(post("/v1/messages", '{"model":"claude-like","max_tokens":100,"messages":[],"stream":true}')).toMatchObject({
+      protocol: "anthropic-messages",
+      model: "claude-like",
+      maxTokens: 100,
+      streaming: true,
+      class: "generate-stream",
+    });
+    for (const [p, proto] of [
+      ["/openai/v1/chat/completions", "openai-chat"],
+      ["/openai/v1/completions", "openai-completions"],
+      ["/openai/v1/embeddings", "openai-embeddings"],
+      ["/openai/v1/responses", "openai-responses"],
+    ]) {
       expect(post(p, '{"model":"my-deployment"}'), p).toMatchObject({ protocol: proto, model: "my-deployment" });
     }
     // KServe v1 path-model routes do not move under the prefix.
@@ -633,12 +993,20 @@ describe("routes added for issue 12", () => {
   });
 
   it("TGI POST / streams from the body; SGLang PUT /generate; POST /generate by body keys", () => {
-    expect(post("/", '{"inputs":"hi","parameters":{"max_new_tokens":20},"stream":true}')).toMatchObject({ protocol: "tgi-generate", streaming: true, class: "generate-stream", maxTokens: 20 });
+    expect(post("/", '{"inputs":"hi","parameters":{"max_new_tokens":20},"stream":true}')).toMatchObject({
+      protocol: "tgi-generate",
+      streaming: true,
+      class: "generate-stream",
+      maxTokens: 20,
+    });
     expect(post("/", '{"inputs":"hi"}')).toMatchObject({ protocol: "tgi-generate", streaming: false });
     // POST / keeps TGI even with SGLang-looking keys: only /generate is shared.
     expect(post("/", '{"text":"hi","inputs":"x"}').protocol).toBe("tgi-generate");
     expect(classify("GET", "/").inference).toBe(false);
-    expect(classify("PUT", "/generate", { body: '{"text":"hi","sampling_params":{"max_new_tokens":7}}' })).toMatchObject({ protocol: "sglang-generate", maxTokens: 7 });
+    expect(classify("PUT", "/generate", { body: '{"text":"hi","sampling_params":{"max_new_tokens":7}}' })).toMatchObject({
+      protocol: "sglang-generate",
+      maxTokens: 7,
+    });
     expect(post("/generate", '{"text":"hi"}').protocol).toBe("sglang-generate");
     expect(post("/generate", '{"input_ids":[1]}').protocol).toBe("sglang-generate");
     expect(post("/generate", '{"inputs":"hi"}').protocol).toBe("tgi-generate");
@@ -647,10 +1015,17 @@ describe("routes added for issue 12", () => {
   it("TorchServe gRPC Predictions / StreamPredictions: model_name 1, model_version 2, last wins", () => {
     const TS = "/org.pytorch.serve.grpc.inference.InferenceAPIsService/Predictions";
     const msg = [...ld(3, [...ld(1, "data"), ...ld(2, "xyz")]), ...ld(1, "resnet"), ...ld(2, "1.0")];
-    expect(post(TS, frame(msg), { ct: GRPC })).toMatchObject({ protocol: "torchserve-grpc", model: "resnet", version: "1.0", grpc: true, class: "predict" });
+    expect(post(TS, frame(msg), { ct: GRPC })).toMatchObject({
+      protocol: "torchserve-grpc",
+      model: "resnet",
+      version: "1.0",
+      grpc: true,
+      class: "predict",
+    });
     expect(post(TS, frame([...ld(1, "a"), ...ld(1, "b")]), { ct: GRPC }).model).toBe("b");
-    expect(post("/org.pytorch.serve.grpc.inference.InferenceAPIsService/StreamPredictions", frame(ld(1, "llm")), { ct: GRPC }))
-      .toMatchObject({ protocol: "torchserve-grpc", model: "llm", streaming: true, class: "generate-stream" });
+    expect(
+      post("/org.pytorch.serve.grpc.inference.InferenceAPIsService/StreamPredictions", frame(ld(1, "llm")), { ct: GRPC }),
+    ).toMatchObject({ protocol: "torchserve-grpc", model: "llm", streaming: true, class: "generate-stream" });
     expect(post("/org.pytorch.serve.grpc.inference.InferenceAPIsService/Ping", null, { ct: GRPC }).inference).toBe(false);
   });
 });
@@ -667,12 +1042,24 @@ describe("multipart/form-data (OpenAI audio)", () => {
 
   it("reads model after a binary file part, and stream", () => {
     const b = body(part("file", audio, "a.wav"), part("model", "whisper-large-v3"), part("stream", "true"));
-    expect(post("/v1/audio/transcriptions", b, { ct: CT })).toMatchObject({ protocol: "openai-transcriptions", model: "whisper-large-v3", streaming: true, class: "generate-stream" });
-    expect(post("/openai/v1/audio/translations", b, { ct: `multipart/form-data; boundary="${B}"` })).toMatchObject({ protocol: "openai-translations", model: "whisper-large-v3" });
+    expect(post("/v1/audio/transcriptions", b, { ct: CT })).toMatchObject({
+      protocol: "openai-transcriptions",
+      model: "whisper-large-v3",
+      streaming: true,
+      class: "generate-stream",
+    });
+    expect(post("/openai/v1/audio/translations", b, { ct: `multipart/form-data; boundary="${B}"` })).toMatchObject({
+      protocol: "openai-translations",
+      model: "whisper-large-v3",
+    });
   });
   it("last model field wins; name* and escaped names are refused; UTF-8 names kept", () => {
     expect(post("/v1/audio/transcriptions", body(part("model", "a"), part("model", "b")), { ct: CT }).model).toBe("b");
-    const star = Uint8Array.from([...enc.encode(`--${B}\r\nContent-Disposition: form-data; name*=utf-8''model\r\n\r\nx\r\n`), ...part("model", "a"), ...enc.encode(`--${B}--`)]);
+    const star = Uint8Array.from([
+      ...enc.encode(`--${B}\r\nContent-Disposition: form-data; name*=utf-8''model\r\n\r\nx\r\n`),
+      ...part("model", "a"),
+      ...enc.encode(`--${B}--`),
+    ]);
     expect(post("/v1/audio/transcriptions", star, { ct: CT })).toMatchObject({ model: "" });
     expect(post("/v1/audio/transcriptions", body(part("model", "wisper-é-模型")), { ct: CT }).model).toBe("wisper-é-模型");
     expect(post("/v1/audio/transcriptions", body(part("modelx", "a")), { ct: CT }).model).toBe("");

@@ -14,13 +14,15 @@ const read = (p: string) => readFileSync(join(root, p), "utf8");
 describe("generated from the plugin-config schema", () => {
   it("every generated file is up to date (else run: npm run gen:config)", () => {
     const files = generatedFiles(() => read("README.md"));
-    const stale = Object.entries(files).filter(([path, content]) => read(path) !== content).map(([path]) => path);
+    const stale = Object.entries(files)
+      .filter(([path, content]) => read(path) !== content)
+      .map(([path]) => path);
     expect(stale, "stale generated files: run `npm run gen:config`").toEqual([]);
   });
 
   it("covers every key of the schema (the key lists match zod's own shape)", () => {
     const shape = (PluginConfigSchema as unknown as { _zod: { def: { in?: unknown; shape?: Record<string, unknown> } } })._zod.def;
-    const top = Object.keys((shape.shape ?? (shape.in as { _zod: { def: { shape: Record<string, unknown> } } })._zod.def.shape));
+    const top = Object.keys(shape.shape ?? (shape.in as { _zod: { def: { shape: Record<string, unknown> } } })._zod.def.shape);
     expect(CONFIG_KEYS[""]).toEqual(top);
     expect(schemaTree().fields.map((f) => f.key)).toEqual(top);
   });
@@ -34,7 +36,10 @@ describe("generated from the plugin-config schema", () => {
           enabled: z.boolean().default(false).describe("Learn capacity."),
           halfLifeMs: z.number().int().min(100).max(600_000).default(10_000),
           floor: z.number().min(0).max(1).optional().describe("Lowest learned share."),
-          header: z.string().regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be a lower-case HTTP header name of 1-64 token characters").optional(),
+          header: z
+            .string()
+            .regex(/^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be a lower-case HTTP header name of 1-64 token characters")
+            .optional(),
         })
         .strict()
         .default({ enabled: false, halfLifeMs: 10_000 }),

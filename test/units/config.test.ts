@@ -119,29 +119,51 @@ const FULL = {
   name: "router-1",
   steering: "endpoint",
   headers: {
-    protocol: "x-p", model: "x-m", class: "x-c", priority: "x-pr", pool: "x-po", endpoint: "x-e",
-    modelOverride: "x-model-override", priorityIn: "x-priority-in",
+    protocol: "x-p",
+    model: "x-m",
+    class: "x-c",
+    priority: "x-pr",
+    pool: "x-po",
+    endpoint: "x-e",
+    modelOverride: "x-model-override",
+    priorityIn: "x-priority-in",
   },
   body: { enabled: true, maxBytes: 1024, timeoutMs: 250 },
   pools: [
     {
-      name: "h100", models: ["llama-3-70b", "gpt-oss:20b"], modelPrefixes: ["llama-3-8b:"], weight: 2.5, gpu: "H100",
-      endpoints: ["10.0.0.1:8000", "[fd00::1]:8000", "255.255.255.255:65535"], fallback: "l4", maxInFlight: 128,
+      name: "h100",
+      models: ["llama-3-70b", "gpt-oss:20b"],
+      modelPrefixes: ["llama-3-8b:"],
+      weight: 2.5,
+      gpu: "H100",
+      endpoints: ["10.0.0.1:8000", "[fd00::1]:8000", "255.255.255.255:65535"],
+      fallback: "l4",
+      maxInFlight: 128,
       metrics: {
-        cluster: "outbound|8000||vllm-a.llm.svc.cluster.local", path: "/metrics", engine: "vllm", authority: "vllm-a:8000",
-        timeoutMs: 500, modelLabelFilter: "llama-3-70b", endpointClusters: { "10.0.0.1:8000": "ep-1" },
+        cluster: "outbound|8000||vllm-a.llm.svc.cluster.local",
+        path: "/metrics",
+        engine: "vllm",
+        authority: "vllm-a:8000",
+        timeoutMs: 500,
+        modelLabelFilter: "llama-3-70b",
+        endpointClusters: { "10.0.0.1:8000": "ep-1" },
       },
       discovery: { enabled: true, path: "/v1/models", intervalMs: 10000 },
     },
     {
-      name: "l4", modelPrefixes: ["mistral"], weight: 0.01, endpoints: ["0.0.0.0:1"], maxInFlight: 1_000_000,
+      name: "l4",
+      modelPrefixes: ["mistral"],
+      weight: 0.01,
+      endpoints: ["0.0.0.0:1"],
+      maxInFlight: 1_000_000,
       metrics: {
-        cluster: "metrics-l4", engine: "custom",
+        cluster: "metrics-l4",
+        engine: "custom",
         series: { queue: [{ name: "my_queue", labels: { kind: "waiting" }, scale: 1 }], kvCache: [{ name: "kv_pct", scale: 0.01 }] },
       },
     },
   ],
-  models: [{ name: "llama-3-70b", priority: 10 }, { name: "m\"q\\x" }],
+  models: [{ name: "llama-3-70b", priority: 10 }, { name: 'm"q\\x' }],
   scoring: { inFlight: 0, queue: 100, kvCache: 0.5, sampleAbove: 2, staleAfterMs: 600000 },
   saturation: { queue: 1_000_000, kvCache: 1 },
   shedding: { belowPriority: -101, retryAfterSeconds: 3600 },
@@ -163,9 +185,20 @@ const section = (name: string, value: unknown) => root_({ [name]: value });
 const corpus: [string, string][] = [
   ["minimal", JSON.stringify(MIN)],
   // Issue 12: UTF-8 model names (bytes, not chars; no controls; no lone surrogates), new header fields, body limit.
-  ...([["utf8 name", "café-模型-😀"], ["256 bytes", "é".repeat(128)], ["257 bytes", "é".repeat(128) + "a"], ["space inside", "a b"],
-    ["C1 control", "a\u0085"], ["DEL", "a\u007f"], ["NUL", "a\u0000"], ["lone surrogate", "\ud800x"], ["pair", "\ud83d\ude00"],
-    ["reversed pair", "\ude00\ud83d"]] as [string, string][]).map(([l, n]) => [`model name: ${l}`, `{"pools":[{"name":"a","models":["${n}"]}]}`] as [string, string]),
+  ...(
+    [
+      ["utf8 name", "café-模型-😀"],
+      ["256 bytes", "é".repeat(128)],
+      ["257 bytes", "é".repeat(128) + "a"],
+      ["space inside", "a b"],
+      ["C1 control", "a\u0085"],
+      ["DEL", "a\u007f"],
+      ["NUL", "a\u0000"],
+      ["lone surrogate", "\ud800x"],
+      ["pair", "\ud83d\ude00"],
+      ["reversed pair", "\ude00\ud83d"],
+    ] as [string, string][]
+  ).map(([l, n]) => [`model name: ${l}`, `{"pools":[{"name":"a","models":["${n}"]}]}`] as [string, string]),
   ["headers.stripInbound", root_({ headers: { stripInbound: ["x-a", "target-pod"] } })],
   ["headers.stripInbound empty", root_({ headers: { stripInbound: [] } })],
   ["headers.stripInbound bad", root_({ headers: { stripInbound: ["X-Upper"] } })],
@@ -258,7 +291,15 @@ const corpus: [string, string][] = [
   ["hosts 64", pool({ hosts: Array.from({ length: 64 }, (_, i) => `h${i}`) })],
   ["hosts 65", pool({ hosts: Array.from({ length: 65 }, (_, i) => `h${i}`) })],
   ["hosts not array", pool({ hosts: "llm" })],
-  ["endpoint in two pools", root_({ pools: [{ name: "a", models: ["m"], endpoints: ["1.1.1.1:1"] }, { name: "b", models: ["m"], endpoints: ["2.2.2.2:2", "1.1.1.1:1"] }] })],
+  [
+    "endpoint in two pools",
+    root_({
+      pools: [
+        { name: "a", models: ["m"], endpoints: ["1.1.1.1:1"] },
+        { name: "b", models: ["m"], endpoints: ["2.2.2.2:2", "1.1.1.1:1"] },
+      ],
+    }),
+  ],
   ["fallback unknown", pool({ fallback: "x" })],
   ["fallback self", pool({ fallback: "a" })],
   ["fallback bad", pool({ fallback: "" })],
@@ -270,7 +311,15 @@ const corpus: [string, string][] = [
   ["maxInFlight 1e20", '{"pools":[{"name":"a","models":["m"],"maxInFlight":1e20}]}'],
   ["maxInFlight 1000001", pool({ maxInFlight: 1_000_001 })],
   ["pool unknown key", pool({ weigth: 1 })],
-  ["duplicate pools", root_({ pools: [{ name: "a", models: ["m"] }, { name: "a", models: ["m"] }] })],
+  [
+    "duplicate pools",
+    root_({
+      pools: [
+        { name: "a", models: ["m"] },
+        { name: "a", models: ["m"] },
+      ],
+    }),
+  ],
   ["pool serves nothing", root_({ pools: [{ name: "a" }] })],
   ["endpoint steering no endpoints", root_({ steering: "endpoint" })],
   ["endpoint steering ok", root_({ steering: "endpoint", pools: [{ name: "a", models: ["m"], endpoints: ["1.1.1.1:1"] }] })],
@@ -301,7 +350,13 @@ const corpus: [string, string][] = [
   ["models priority 101", section("models", [{ name: "x", priority: 101 }])],
   ["models priority 1.5", section("models", [{ name: "x", priority: 1.5 }])],
   ["models name missing", section("models", [{ priority: 1 }])],
-  ["models 1025", section("models", Array.from({ length: 1025 }, () => ({ name: "x" })))],
+  [
+    "models 1025",
+    section(
+      "models",
+      Array.from({ length: 1025 }, () => ({ name: "x" })),
+    ),
+  ],
   ["models entry unknown key", section("models", [{ name: "x", prio: 1 }])],
   ["scoring bounds", section("scoring", { inFlight: 100.5 })],
   ["scoring negative", section("scoring", { queue: -0.001 })],
@@ -361,11 +416,23 @@ const corpus: [string, string][] = [
   ["metrics cluster 256", pool({ metrics: { cluster: "c".repeat(256) } })],
   ["metrics path relative", pool({ metrics: { cluster: "c", path: "metrics" } })],
   ["metrics engine bad", pool({ metrics: { cluster: "c", engine: "VLLM" } })],
-  ["metrics engine each", root_({ pools: ["vllm", "sglang", "trtllm", "triton-trtllm", "triton", "tgi"].map((e, i) => ({ name: `p${i}`, models: ["m"], metrics: { cluster: "c", engine: e } })) })],
+  [
+    "metrics engine each",
+    root_({
+      pools: ["vllm", "sglang", "trtllm", "triton-trtllm", "triton", "tgi"].map((e, i) => ({
+        name: `p${i}`,
+        models: ["m"],
+        metrics: { cluster: "c", engine: e },
+      })),
+    }),
+  ],
   ["metrics timeout 9", pool({ metrics: { cluster: "c", timeoutMs: 9 } })],
   ["metrics unknown key", pool({ metrics: { cluster: "c", interval: 1 } })],
   ["metrics not object", pool({ metrics: "c" })],
-  ["metrics modelLabelFilter spaces, quotes, backslashes, newline", pool({ metrics: { cluster: "c", modelLabelFilter: 'my "big" model\\v2\nété' } })],
+  [
+    "metrics modelLabelFilter spaces, quotes, backslashes, newline",
+    pool({ metrics: { cluster: "c", modelLabelFilter: 'my "big" model\\v2\nété' } }),
+  ],
   ["metrics modelLabelFilter 256 astral", pool({ metrics: { cluster: "c", modelLabelFilter: "\u{1F600}".repeat(256) } })],
   ["metrics modelLabelFilter 257", pool({ metrics: { cluster: "c", modelLabelFilter: "m".repeat(257) } })],
   ["metrics modelLabelFilter empty", pool({ metrics: { cluster: "c", modelLabelFilter: "" } })],
@@ -375,12 +442,27 @@ const corpus: [string, string][] = [
   ["metrics series without custom", pool({ metrics: { cluster: "c", series: { queue: [{ name: "q" }] } } })],
   ["metrics series bad name", pool({ metrics: { cluster: "c", engine: "custom", series: { queue: [{ name: "1q" }] } } })],
   ["metrics series name missing", pool({ metrics: { cluster: "c", engine: "custom", series: { queue: [{ scale: 2 }] } } })],
-  ["metrics series 9", pool({ metrics: { cluster: "c", engine: "custom", series: { running: Array.from({ length: 9 }, () => ({ name: "r" })) } } })],
-  ["metrics series labels ok", pool({ metrics: { cluster: "c", engine: "custom", series: { kvCache: [{ name: "k", labels: { a: "x y", _b: "" } }] } } })],
+  [
+    "metrics series 9",
+    pool({ metrics: { cluster: "c", engine: "custom", series: { running: Array.from({ length: 9 }, () => ({ name: "r" })) } } }),
+  ],
+  [
+    "metrics series labels ok",
+    pool({ metrics: { cluster: "c", engine: "custom", series: { kvCache: [{ name: "k", labels: { a: "x y", _b: "" } }] } } }),
+  ],
   ["metrics series labels empty", pool({ metrics: { cluster: "c", engine: "custom", series: { kvCache: [{ name: "k", labels: {} }] } } })],
-  ["metrics series label key bad", pool({ metrics: { cluster: "c", engine: "custom", series: { kvCache: [{ name: "k", labels: { "a-b": "x" } }] } } })],
-  ["metrics series label value quote", pool({ metrics: { cluster: "c", engine: "custom", series: { kvCache: [{ name: "k", labels: { a: "x\"" } }] } } })],
-  ["metrics series label value number", pool({ metrics: { cluster: "c", engine: "custom", series: { kvCache: [{ name: "k", labels: { a: 1 } }] } } })],
+  [
+    "metrics series label key bad",
+    pool({ metrics: { cluster: "c", engine: "custom", series: { kvCache: [{ name: "k", labels: { "a-b": "x" } }] } } }),
+  ],
+  [
+    "metrics series label value quote",
+    pool({ metrics: { cluster: "c", engine: "custom", series: { kvCache: [{ name: "k", labels: { a: 'x"' } }] } } }),
+  ],
+  [
+    "metrics series label value number",
+    pool({ metrics: { cluster: "c", engine: "custom", series: { kvCache: [{ name: "k", labels: { a: 1 } }] } } }),
+  ],
   ["metrics series labels array", pool({ metrics: { cluster: "c", engine: "custom", series: { kvCache: [{ name: "k", labels: [] }] } } })],
   ["metrics series scale 1e10", pool({ metrics: { cluster: "c", engine: "custom", series: { kvCache: [{ name: "k", scale: 1e10 }] } } })],
   ["metrics series unknown set", pool({ metrics: { cluster: "c", engine: "custom", series: { waiting: [] } } })],
@@ -389,7 +471,10 @@ const corpus: [string, string][] = [
   ["endpointClusters bad key", pool({ endpoints: ["1.2.3.4:80"], metrics: { cluster: "c", endpointClusters: { "host:80": "ep" } } })],
   ["endpointClusters bad value", pool({ endpoints: ["1.2.3.4:80"], metrics: { cluster: "c", endpointClusters: { "1.2.3.4:80": "" } } })],
   ["endpointClusters not member", pool({ endpoints: ["1.2.3.4:80"], metrics: { cluster: "c", endpointClusters: { "1.2.3.5:80": "ep" } } })],
-  ["endpointClusters duplicate key", '{"pools":[{"name":"a","models":["m"],"endpoints":["1.2.3.4:80"],"metrics":{"cluster":"c","endpointClusters":{"1.2.3.4:80":"","1.2.3.4:80":"ok"}}}]}'],
+  [
+    "endpointClusters duplicate key",
+    '{"pools":[{"name":"a","models":["m"],"endpoints":["1.2.3.4:80"],"metrics":{"cluster":"c","endpointClusters":{"1.2.3.4:80":"","1.2.3.4:80":"ok"}}}]}',
+  ],
   ["discovery ok", pool({ metrics: { cluster: "c" }, discovery: { enabled: true, path: "/v2/repository/index" } })],
   ["discovery without metrics", pool({ discovery: { enabled: true } })],
   ["discovery disabled without metrics", pool({ discovery: {} })],
@@ -410,7 +495,22 @@ const corpus: [string, string][] = [
   ["affinity factor 0.9", section("affinity", { prefix: { maxLoadFactor: 0.9 } })],
   ["affinity lora string", section("affinity", { lora: "yes" })],
   ["affinity unknown", section("affinity", { session: true })],
-  ["wrong types everywhere", JSON.stringify({ name: 1, steering: [], headers: 1, body: "x", pools: {}, models: 1, scoring: [], saturation: null, shedding: true, unknownModel: {}, outlier: 1 })],
+  [
+    "wrong types everywhere",
+    JSON.stringify({
+      name: 1,
+      steering: [],
+      headers: 1,
+      body: "x",
+      pools: {},
+      models: 1,
+      scoring: [],
+      saturation: null,
+      shedding: true,
+      unknownModel: {},
+      outlier: 1,
+    }),
+  ],
 ];
 
 describe("config-parse parity with src/config/plugin-config.ts", () => {
@@ -447,10 +547,22 @@ describe("config-parse parity with src/config/plugin-config.ts", () => {
 
 describe("json-check", () => {
   it("accepts RFC 8259 texts and rejects the rest with an offset", () => {
-    for (const ok of ['{"a":[1,-0.5e+3,true,false,null,"\\u00e9\\n"]}', "[]", "{}", " 1 ", '""', '[[],{}]', '{"a":{"b":[{}]}}']) {
+    for (const ok of ['{"a":[1,-0.5e+3,true,false,null,"\\u00e9\\n"]}', "[]", "{}", " 1 ", '""', "[[],{}]", '{"a":{"b":[{}]}}']) {
       expect(wasmCheck(ok), ok).toBe("");
     }
-    for (const [bad, at] of [["", 0], ["[1,]", 3], ['{"a" 1}', 5], ["[1 2]", 3], ["01", 1], ["1.", 0], ["-", 0], ['"\\u00g0"', 1], ['{"a":1}}', 7], ["nul", 0], ["[\"\u001f\"]", 2]] as const) {
+    for (const [bad, at] of [
+      ["", 0],
+      ["[1,]", 3],
+      ['{"a" 1}', 5],
+      ["[1 2]", 3],
+      ["01", 1],
+      ["1.", 0],
+      ["-", 0],
+      ['"\\u00g0"', 1],
+      ['{"a":1}}', 7],
+      ["nul", 0],
+      ['["\u001f"]', 2],
+    ] as const) {
       expect(wasmCheck(bad), bad).toMatch(new RegExp(`^offset ${at}: `));
     }
   });
@@ -474,8 +586,34 @@ function rng(seed: number) {
 }
 
 const ALPHABET = '{}[]",:.-+eE0123456789 \\/unlrtfsabcxyzAZ_\u00e9\ufffd\u0000\n';
-const VALUES = ['"a"', '"m"', '"pool"', '"endpoint"', '"passthrough"', "0", "1", "-1", "0.01", "0.009", "1000", "1e999", "64", "101", "-101",
-  "true", "false", "null", "[]", "{}", '["m"]', '[{"name":"b","models":["m"]}]', '"1.2.3.4:80"', '"[::1]:1"', '"x-inference-pool"', '"a"'];
+const VALUES = [
+  '"a"',
+  '"m"',
+  '"pool"',
+  '"endpoint"',
+  '"passthrough"',
+  "0",
+  "1",
+  "-1",
+  "0.01",
+  "0.009",
+  "1000",
+  "1e999",
+  "64",
+  "101",
+  "-101",
+  "true",
+  "false",
+  "null",
+  "[]",
+  "{}",
+  '["m"]',
+  '[{"name":"b","models":["m"]}]',
+  '"1.2.3.4:80"',
+  '"[::1]:1"',
+  '"x-inference-pool"',
+  '"a"',
+];
 
 function mutate(text: string, r: () => number): string {
   const pick = <T>(a: ArrayLike<T>) => a[Math.floor(r() * a.length)];
@@ -487,7 +625,8 @@ function mutate(text: string, r: () => number): string {
       return text.slice(0, at) + pick(ALPHABET) + text.slice(at);
     case 2: // delete a run
       return text.slice(0, at) + text.slice(at + 1 + Math.floor(r() * 3));
-    case 3: { // replace a value (after a ':' or '[' or ',') with another
+    case 3: {
+      // replace a value (after a ':' or '[' or ',') with another
       const seps = [...text.matchAll(/[:\[,]/g)].map((m) => m.index!);
       if (!seps.length) return text;
       const s = pick(seps) + 1;
@@ -495,7 +634,8 @@ function mutate(text: string, r: () => number): string {
       if (!m) return text;
       return text.slice(0, s) + pick(VALUES) + text.slice(s + m[0].length);
     }
-    case 4: { // swap two scalar values
+    case 4: {
+      // swap two scalar values
       const re = /"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null/g;
       const ms = [...text.matchAll(re)];
       if (ms.length < 2) return text;
@@ -504,7 +644,8 @@ function mutate(text: string, r: () => number): string {
       if (a.index! + a[0].length > b.index!) return text;
       return text.slice(0, a.index!) + b[0] + text.slice(a.index! + a[0].length, b.index!) + a[0] + text.slice(b.index! + b[0].length);
     }
-    default: { // structural edit on the parsed value: delete or duplicate a member
+    default: {
+      // structural edit on the parsed value: delete or duplicate a member
       try {
         const v = JSON.parse(text);
         const walk = (o: unknown, depth: number): void => {
@@ -548,8 +689,18 @@ describe("config-parse under random mutation", () => {
   const count = Number(process.env.CONFIG_FUZZ ?? 4000);
   const seed = Number(process.env.CONFIG_FUZZ_SEED ?? 0x5eed);
   it(`never traps and keeps parity with zod on ${count} mutated configs`, () => {
-    const seeds = [JSON.stringify(MIN), JSON.stringify(FULL), JSON.stringify(FULL, null, 1),
-      root_({ steering: "endpoint", pools: [{ name: "a", models: ["m"], endpoints: ["1.1.1.1:1"], fallback: "b" }, { name: "b", modelPrefixes: ["x"], endpoints: ["[::1]:9"] }] })];
+    const seeds = [
+      JSON.stringify(MIN),
+      JSON.stringify(FULL),
+      JSON.stringify(FULL, null, 1),
+      root_({
+        steering: "endpoint",
+        pools: [
+          { name: "a", models: ["m"], endpoints: ["1.1.1.1:1"], fallback: "b" },
+          { name: "b", modelPrefixes: ["x"], endpoints: ["[::1]:9"] },
+        ],
+      }),
+    ];
     const r = rng(seed);
     let accepted = 0;
     for (let n = 0; n < count; n++) {

@@ -76,13 +76,28 @@ function configure(cfg: object): void {
 const pick = (model = "m", priority = 0, now = T0) => str(ex.pick, model, priority, BigInt(now));
 const hold = (name: string, n: number) => {
   const p = ex.__pin(ex.__newString(name));
-  try { return ex.hold(p, n); } finally { ex.__unpin(p); }
+  try {
+    return ex.hold(p, n);
+  } finally {
+    ex.__unpin(p);
+  }
 };
 const key = (pool: string, up: string) => `inference-router/load/${pool}/${up}`;
 const report = (pool: string, up: string, r: { queue?: number; kv?: number; atMs?: number; running?: number }) =>
-  stub.set(key(pool, up), { queue: r.queue ?? 0, kvCache: r.kv ?? 0, reportedAtMs: r.atMs ?? T0, running: r.running ?? -1, sentSinceReport: 0 });
+  stub.set(key(pool, up), {
+    queue: r.queue ?? 0,
+    kvCache: r.kv ?? 0,
+    reportedAtMs: r.atMs ?? T0,
+    running: r.running ?? -1,
+    sentSinceReport: 0,
+  });
 
-const twoPools = { pools: [{ name: "a", models: ["m"], fallback: "b", maxInFlight: 2 }, { name: "b", models: ["m"] }] };
+const twoPools = {
+  pools: [
+    { name: "a", models: ["m"], fallback: "b", maxInFlight: 2 },
+    { name: "b", models: ["m"] },
+  ],
+};
 
 describe("picker alone", () => {
   beforeEach(load);
@@ -133,10 +148,13 @@ describe("picker alone", () => {
   });
 
   it("the scorers: queue and KV weights move the pick; between idle upstreams the larger capacity wins", () => {
-    configure({ steering: "endpoint", pools: [
-      { name: "fast", models: ["m"], weight: 3, endpoints: ["10.0.0.1:80"] },
-      { name: "slow", models: ["m"], weight: 1, endpoints: ["10.0.0.2:80"] },
-    ] });
+    configure({
+      steering: "endpoint",
+      pools: [
+        { name: "fast", models: ["m"], weight: 3, endpoints: ["10.0.0.1:80"] },
+        { name: "slow", models: ["m"], weight: 1, endpoints: ["10.0.0.2:80"] },
+      ],
+    });
     expect(pick().split(" ").slice(0, 2).join(" ")).toBe("picked 10.0.0.1:80");
     report("fast", "10.0.0.1:80", { queue: 4 }); // (4·2 + 1)/3 = 3 against 1
     expect(pick().split(" ")[1]).toBe("10.0.0.2:80");
@@ -147,10 +165,13 @@ describe("picker alone", () => {
   });
 
   it("learned capacity: with no weight, completions per in-flight ms set the capacity; a weight overrides it", async () => {
-    const pools = (w: object) => ({ steering: "endpoint", pools: [
-      { name: "fast", models: ["m"], ...w, endpoints: ["10.0.0.1:80"] },
-      { name: "slow", models: ["m"], ...w, endpoints: ["10.0.0.2:80"] },
-    ] });
+    const pools = (w: object) => ({
+      steering: "endpoint",
+      pools: [
+        { name: "fast", models: ["m"], ...w, endpoints: ["10.0.0.1:80"] },
+        { name: "slow", models: ["m"], ...w, endpoints: ["10.0.0.2:80"] },
+      ],
+    });
     const learned = () => {
       // 50 completions in 5 s of one request in flight (100 ms each) against 10 (500 ms each).
       stub.set(key("fast", "10.0.0.1:80"), { capacityCompletions: 50, capacityExposureMs: 5000, capacityAtMs: T0 });
@@ -174,11 +195,14 @@ describe("picker alone", () => {
   });
 
   it("learned capacity: a long-idle upstream's evidence fades back to the mean; hostile sums read as nothing learned", () => {
-    configure({ steering: "endpoint", pools: [
-      { name: "fast", models: ["m"], endpoints: ["10.0.0.1:80"] },
-      { name: "slow", models: ["m"], endpoints: ["10.0.0.2:80"] },
-      { name: "odd", models: ["m"], endpoints: ["10.0.0.3:80"] },
-    ] });
+    configure({
+      steering: "endpoint",
+      pools: [
+        { name: "fast", models: ["m"], endpoints: ["10.0.0.1:80"] },
+        { name: "slow", models: ["m"], endpoints: ["10.0.0.2:80"] },
+        { name: "odd", models: ["m"], endpoints: ["10.0.0.3:80"] },
+      ],
+    });
     stub.set(key("fast", "10.0.0.1:80"), { capacityCompletions: 50, capacityExposureMs: 5000, capacityAtMs: T0 });
     stub.set(key("slow", "10.0.0.2:80"), { capacityCompletions: 10, capacityExposureMs: 5000, capacityAtMs: T0 });
     stub.set(key("odd", "10.0.0.3:80"), { capacityCompletions: NaN, capacityExposureMs: -1, capacityAtMs: T0 });

@@ -10,16 +10,43 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const wasmPath = join(root, "build", "units", "signals.wasm");
 const fixture = (name: string) => readFileSync(join(root, "test", "units", "fixtures", "metrics", name));
 
-const VLLM = 0, SGLANG = 1, TRTLLM = 2, TRITON_TRTLLM = 3, TRITON = 4, TGI = 5, CUSTOM = 6;
-const QUEUE = 0, RUNNING = 1, KV = 2, LORA = 3;
+const VLLM = 0,
+  SGLANG = 1,
+  TRTLLM = 2,
+  TRITON_TRTLLM = 3,
+  TRITON = 4,
+  TGI = 5,
+  CUSTOM = 6;
+const QUEUE = 0,
+  RUNNING = 1,
+  KV = 2,
+  LORA = 3;
 
 interface Sig {
-  ok: boolean; queue: number; running: number; kvCache: number; loraRunning: string; loraWaiting: string;
-  loraMax: number; loraAt: number; samples: number; matched: number; parseErrors: number;
+  ok: boolean;
+  queue: number;
+  running: number;
+  kvCache: number;
+  loraRunning: string;
+  loraWaiting: string;
+  loraMax: number;
+  loraAt: number;
+  samples: number;
+  matched: number;
+  parseErrors: number;
 }
 interface Orca {
-  ok: boolean; present: boolean; cpu: number; mem: number; app: number; rps: number; eps: number;
-  queue: number; running: number; kvCache: number; errors: number;
+  ok: boolean;
+  present: boolean;
+  cpu: number;
+  mem: number;
+  app: number;
+  rps: number;
+  eps: number;
+  queue: number;
+  running: number;
+  kvCache: number;
+  errors: number;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -37,14 +64,32 @@ const toBytes = (b: Uint8Array | string): Uint8Array => (typeof b === "string" ?
 
 function withStrings<T>(strs: string[], f: (p: number[]) => T): T {
   const ptrs = strs.map((s) => ex.__pin(ex.__newString(s)) as number);
-  try { return f(ptrs); } finally { for (const p of ptrs) ex.__unpin(p); }
+  try {
+    return f(ptrs);
+  } finally {
+    for (const p of ptrs) ex.__unpin(p);
+  }
 }
 function withBuffer<T>(b: Uint8Array, f: (p: number) => T): T {
   const p = ex.__pin(ex.__newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
-  try { return f(p); } finally { ex.__unpin(p); }
+  try {
+    return f(p);
+  } finally {
+    ex.__unpin(p);
+  }
 }
 
-function preset(engine: number, model = ""): { queue: { name: string; labels: string[] }[]; running: { name: string; labels: string[] }[]; kvCache: { name: string; labels: string[] }[]; loraInfo: { name: string } | null; modelLabel: string; model: string } {
+function preset(
+  engine: number,
+  model = "",
+): {
+  queue: { name: string; labels: string[] }[];
+  running: { name: string; labels: string[] }[];
+  kvCache: { name: string; labels: string[] }[];
+  loraInfo: { name: string } | null;
+  modelLabel: string;
+  model: string;
+} {
   return withStrings([model], (p) => JSON.parse(ex.__getString(ex.usePreset(engine, p[0]))));
 }
 function custom(modelLabel: string, model: string, series: [number, string, string[]?, number?][]): void {
@@ -72,19 +117,33 @@ describe("presets", () => {
     expect(v.loraInfo?.name).toBe("vllm:lora_requests_info");
     expect([v.modelLabel, v.model]).toEqual(["model_name", "m"]);
     const s = preset(SGLANG);
-    expect([s.queue[0].name, s.running[0].name, s.kvCache[0].name, s.modelLabel]).toEqual(
-      ["sglang:num_queue_reqs", "sglang:num_running_reqs", "sglang:token_usage", "model_name"]);
+    expect([s.queue[0].name, s.running[0].name, s.kvCache[0].name, s.modelLabel]).toEqual([
+      "sglang:num_queue_reqs",
+      "sglang:num_running_reqs",
+      "sglang:token_usage",
+      "model_name",
+    ]);
     const t = preset(TRTLLM);
-    expect([t.queue[0].name, t.running[0].name, t.kvCache[0].name]).toEqual(
-      ["trtllm_num_requests_waiting", "trtllm_num_requests_running", "trtllm_kv_cache_utilization"]);
+    expect([t.queue[0].name, t.running[0].name, t.kvCache[0].name]).toEqual([
+      "trtllm_num_requests_waiting",
+      "trtllm_num_requests_running",
+      "trtllm_kv_cache_utilization",
+    ]);
     const tt = preset(TRITON_TRTLLM);
-    expect(tt.queue).toEqual([{ name: "nv_trt_llm_request_metrics", labels: ["request_type", "waiting"], scale: 1 },
-      { name: "nv_inference_pending_request_count", labels: [], scale: 1 }]);
+    expect(tt.queue).toEqual([
+      { name: "nv_trt_llm_request_metrics", labels: ["request_type", "waiting"], scale: 1 },
+      { name: "nv_inference_pending_request_count", labels: [], scale: 1 },
+    ]);
     expect(tt.running).toEqual([{ name: "nv_trt_llm_request_metrics", labels: ["request_type", "scheduled"], scale: 1 }]);
     expect(tt.kvCache).toEqual([{ name: "nv_trt_llm_kv_cache_block_metrics", labels: ["kv_cache_block_type", "fraction"], scale: 1 }]);
     expect(tt.modelLabel).toBe("model");
     const tr = preset(TRITON);
-    expect([tr.queue[0].name, tr.running.length, tr.kvCache.length, tr.modelLabel]).toEqual(["nv_inference_pending_request_count", 0, 0, "model"]);
+    expect([tr.queue[0].name, tr.running.length, tr.kvCache.length, tr.modelLabel]).toEqual([
+      "nv_inference_pending_request_count",
+      0,
+      0,
+      "model",
+    ]);
     const g = preset(TGI);
     expect([g.queue[0].name, g.running[0].name, g.kvCache.length]).toEqual(["tgi_queue_size", "tgi_batch_current_size", 0]);
     const c = preset(CUSTOM);
@@ -126,7 +185,12 @@ describe("engine fixtures", () => {
       'vllm:lora_requests_info{max_lora="8",running_lora_adapters="a",waiting_lora_adapters=""} 10',
       'vllm:lora_requests_info{waiting_lora_adapters="z",running_lora_adapters="",max_lora="x"} 20',
     ];
-    for (const order of [[0, 1, 2], [1, 2, 0], [2, 0, 1], [1, 0, 2]]) {
+    for (const order of [
+      [0, 1, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+      [1, 0, 2],
+    ]) {
       const o = parse(order.map((i) => lines[i]).join("\n") + "\n");
       expect([o.loraRunning, o.loraWaiting, o.loraMax, o.loraAt]).toEqual(["b", "c", 8, 30]);
     }
@@ -171,7 +235,11 @@ describe("engine fixtures", () => {
   it("Triton + TensorRT-LLM pipeline: every model has a queue signal, whichever the filter names", () => {
     const page = fixture("triton-trtllm-pipeline.prom");
     const want: Record<string, [number, number, number]> = {
-      ensemble: [3, -1, -1], preprocessing: [1, -1, -1], postprocessing: [2, -1, -1], tensorrt_llm_bls: [5, -1, -1], tensorrt_llm: [4, 6, 0.29],
+      ensemble: [3, -1, -1],
+      preprocessing: [1, -1, -1],
+      postprocessing: [2, -1, -1],
+      tensorrt_llm_bls: [5, -1, -1],
+      tensorrt_llm: [4, 6, 0.29],
     };
     for (const [m, [q, r, kv]] of Object.entries(want)) {
       preset(TRITON_TRTLLM, m);
@@ -241,7 +309,7 @@ describe("exposition format", () => {
       'app_queue{kind="llm",pool="gpu",zone="b"} 3',
       'app_active{state="run"} 4',
       'app_active{state="idle"} 40',
-      'app_kv_percent 55',
+      "app_kv_percent 55",
       'my_lora{svc="x",running_lora_adapters="r1",max_lora="2"} 5',
       'my_lora{svc="y",running_lora_adapters="r2",max_lora="3"} 6',
     ].join("\n");
@@ -253,26 +321,44 @@ describe("exposition format", () => {
   });
 
   it("exact names: histogram/summary parts never match the gauge", () => {
-    custom("", "", [[QUEUE, "req"], [RUNNING, "req_sum"]]);
+    custom("", "", [
+      [QUEUE, "req"],
+      [RUNNING, "req_sum"],
+    ]);
     const text = [
       "# TYPE req_hist histogram",
-      'req_bucket{le="1"} 100', 'req_bucket{le="+Inf"} 200', "req_count 200", "req_created 1.7e9",
+      'req_bucket{le="1"} 100',
+      'req_bucket{le="+Inf"} 200',
+      "req_count 200",
+      "req_created 1.7e9",
       "# TYPE req_latency summary",
-      'req_latency{quantile="0.5"} 0.2', "req_latency_sum 9", "reqx 10", "re 11",
-      "req 3", "req_sum 42",
+      'req_latency{quantile="0.5"} 0.2',
+      "req_latency_sum 9",
+      "reqx 10",
+      "re 11",
+      "req 3",
+      "req_sum 42",
     ].join("\n");
     const r = parse(text);
     expect([r.queue, r.running, r.parseErrors]).toEqual([3, 42, 0]);
   });
 
   it("NaN and ±Inf samples are skipped, never summed", () => {
-    custom("", "", [[QUEUE, "q"], [RUNNING, "r"], [KV, "k"]]);
+    custom("", "", [
+      [QUEUE, "q"],
+      [RUNNING, "r"],
+      [KV, "k"],
+    ]);
     const r = parse('q{a="1"} NaN\nq{a="2"} 2\nq{a="3"} +Inf\nq{a="4"} -Inf\nq{a="5"} inf\nq{a="6"} nan\nr Inf\nk 0.5\nk Infinity\n');
     expect([r.queue, r.running, r.kvCache, r.parseErrors, r.samples]).toEqual([2, -1, 0.5, 0, 9]);
   });
 
   it("number forms, timestamps, exemplars, CRLF, blanks, # EOF", () => {
-    custom("", "", [[QUEUE, "q"], [RUNNING, "r"], [KV, "k"]]);
+    custom("", "", [
+      [QUEUE, "q"],
+      [RUNNING, "r"],
+      [KV, "k"],
+    ]);
     const num = (s: string) => parse(`q ${s}\n`);
     expect(num("1e3").queue).toBe(1000);
     expect(num("+2.5E-1").queue).toBe(0.25);
@@ -291,12 +377,12 @@ describe("exposition format", () => {
       "# TYPE q gauge\r",
       "\r",
       "   \t",
-      "q{a=\"1\"} 1 1712345678000\r",
-      "q{a=\"2\"}\t2\t1712345678.5 # {trace_id=\"abc\"} 1.0 1712345678.1\r",
-      "q{a=\"3\",} 3 # exemplar-ish comment",
+      'q{a="1"} 1 1712345678000\r',
+      'q{a="2"}\t2\t1712345678.5 # {trace_id="abc"} 1.0 1712345678.1\r',
+      'q{a="3",} 3 # exemplar-ish comment',
       "  r{} 4",
       "r   5   ",
-      "k{a=\"1\"} 0.5 12 junk",
+      'k{a="1"} 0.5 12 junk',
       "q 9 notatimestamp",
       "# EOF",
       "q 1000",
@@ -310,7 +396,10 @@ describe("exposition format", () => {
   });
 
   it("quoted metric names (Prometheus 3 syntax) and quoted label names", () => {
-    custom("", "", [[QUEUE, "my.queue"], [RUNNING, "r", ["label.with.dots", "v"]]]);
+    custom("", "", [
+      [QUEUE, "my.queue"],
+      [RUNNING, "r", ["label.with.dots", "v"]],
+    ]);
     const r = parse('{"my.queue", zone="a"} 3\n{"my.queue"} 4\nr{"label.with.dots"="v"} 5\n{zone="a"} 9\n');
     expect([r.queue, r.running, r.parseErrors]).toEqual([7, 5, 1]);
   });
@@ -321,12 +410,12 @@ describe("exposition format", () => {
       'q{a="unterminated} 5',
       'q{a="x" b="y"} 5',
       "q{a=x} 5",
-      "q{=\"x\"} 5",
-      "q{a=\"x\"",
-      "q{a=\"x\\",
+      'q{="x"} 5',
+      'q{a="x"',
+      'q{a="x\\',
       "q5",
       "q",
-      "q{a=\"x\"} ",
+      'q{a="x"} ',
       "9q 1",
       "q.x 1",
       "q 1 2 3",
@@ -348,7 +437,8 @@ describe("exposition format", () => {
   it("huge lines and huge LoRA values stay bounded", () => {
     preset(VLLM);
     const big = "x".repeat(200_000);
-    const text = `vllm:num_requests_waiting{junk="${big}"} 3\nvllm:lora_requests_info{running_lora_adapters="${big}"} 9\n` +
+    const text =
+      `vllm:num_requests_waiting{junk="${big}"} 3\nvllm:lora_requests_info{running_lora_adapters="${big}"} 9\n` +
       `vllm:lora_requests_info{running_lora_adapters="small"} 8\n${big}\nvllm:num_requests_running 1\n`;
     const r = parse(text);
     expect([r.queue, r.running, r.loraRunning, r.loraAt, r.parseErrors]).toEqual([3, 1, "small", 8, 1]);
@@ -358,8 +448,9 @@ describe("exposition format", () => {
 describe("robustness", () => {
   it("every prefix of a fixture: no trap, and never reads past the given length", () => {
     preset(VLLM, "meta-llama/Llama-3.1-8B-Instruct");
-    const full = new Uint8Array(Buffer.concat([fixture("vllm-v1-multimodel.prom"),
-      Buffer.from('q{a="esc\\"aped\\\\",b="}"} 1 # {x="y"} 2\r\n# EOF\n')]));
+    const full = new Uint8Array(
+      Buffer.concat([fixture("vllm-v1-multimodel.prom"), Buffer.from('q{a="esc\\"aped\\\\",b="}"} 1 # {x="y"} 2\r\n# EOF\n')]),
+    );
     withBuffer(full, (p) => {
       for (let len = 0; len <= full.length; len++) {
         const viaPrefix = ex.__getString(ex.parsePrefix(p, len));
@@ -423,10 +514,33 @@ describe("robustness", () => {
 });
 
 /** Base64 of a serialized xds.data.orca.v3.OrcaLoadReport (field numbers from orca_load_report.proto). */
-function orcaBin(o: { cpu?: number; mem?: number; rps?: number; rpsFractional?: number; eps?: number; app?: number; named?: Record<string, number>; requestCost?: Record<string, number> }): string {
+function orcaBin(o: {
+  cpu?: number;
+  mem?: number;
+  rps?: number;
+  rpsFractional?: number;
+  eps?: number;
+  app?: number;
+  named?: Record<string, number>;
+  requestCost?: Record<string, number>;
+}): string {
   const parts: Buffer[] = [];
-  const varint = (v: number) => { const b: number[] = []; do { let c = v & 0x7f; v = Math.floor(v / 128); if (v) c |= 0x80; b.push(c); } while (v); return Buffer.from(b); };
-  const dbl = (f: number, v: number) => { const b = Buffer.alloc(9); b[0] = (f << 3) | 1; b.writeDoubleLE(v, 1); return b; };
+  const varint = (v: number) => {
+    const b: number[] = [];
+    do {
+      let c = v & 0x7f;
+      v = Math.floor(v / 128);
+      if (v) c |= 0x80;
+      b.push(c);
+    } while (v);
+    return Buffer.from(b);
+  };
+  const dbl = (f: number, v: number) => {
+    const b = Buffer.alloc(9);
+    b[0] = (f << 3) | 1;
+    b.writeDoubleLE(v, 1);
+    return b;
+  };
   const map = (f: number, m: Record<string, number>) => {
     for (const [k, v] of Object.entries(m)) {
       const key = Buffer.from(k, "utf8");
@@ -447,19 +561,29 @@ function orcaBin(o: { cpu?: number; mem?: number; rps?: number; rpsFractional?: 
 
 describe("ORCA endpoint-load-metrics", () => {
   it("TEXT form", () => {
-    const r = orca("TEXT cpu_utilization=0.3, mem_utilization=0.8, rps_fractional=10, named_metrics.queue=3, named_metrics.kv_cache_utilization=0.4");
+    const r = orca(
+      "TEXT cpu_utilization=0.3, mem_utilization=0.8, rps_fractional=10, named_metrics.queue=3, named_metrics.kv_cache_utilization=0.4",
+    );
     expect(r).toMatchObject({ ok: true, present: true, cpu: 0.3, mem: 0.8, rps: 10, queue: 3, kvCache: 0.4, errors: 0, app: -1, eps: -1 });
-    const v = orca("  TEXT application_utilization=0.5,eps=2,named_metrics.num_requests_waiting=7,named_metrics.kv_cache_usage_perc=0.25,named_metrics.num_requests_running=4  ");
+    const v = orca(
+      "  TEXT application_utilization=0.5,eps=2,named_metrics.num_requests_waiting=7,named_metrics.kv_cache_usage_perc=0.25,named_metrics.num_requests_running=4  ",
+    );
     expect(v).toMatchObject({ present: true, app: 0.5, eps: 2, queue: 7, kvCache: 0.25, running: 4 });
-    const w = orca("TEXT request_cost.queue_depth=2, utilization.kv_cache_usage=0.9, named_metrics.vllm:num_requests_waiting=5, qps=3, named_metrics.other=1");
+    const w = orca(
+      "TEXT request_cost.queue_depth=2, utilization.kv_cache_usage=0.9, named_metrics.vllm:num_requests_waiting=5, qps=3, named_metrics.other=1",
+    );
     expect(w).toMatchObject({ present: true, queue: 5, kvCache: 0.9, rps: 3 });
   });
 
   it("TEXT form with Envoy's `name:value` pairs (source/common/orca/orca_parser.cc)", () => {
-    const r = orca("TEXT cpu_utilization:0.3, mem_utilization:0.8, rps_fractional:10, named_metrics.queue:3, named_metrics.kv_cache_utilization:0.4");
+    const r = orca(
+      "TEXT cpu_utilization:0.3, mem_utilization:0.8, rps_fractional:10, named_metrics.queue:3, named_metrics.kv_cache_utilization:0.4",
+    );
     expect(r).toMatchObject({ ok: true, present: true, cpu: 0.3, mem: 0.8, rps: 10, queue: 3, kvCache: 0.4, errors: 0 });
     // Blanks around name and value are skipped, as Envoy's SkipWhitespace split does; `:` and `=` pairs may mix.
-    const v = orca("TEXT  application_utilization : 0.5 ,eps:2,named_metrics.num_requests_waiting= 7, named_metrics.kv_cache_usage_perc :0.25");
+    const v = orca(
+      "TEXT  application_utilization : 0.5 ,eps:2,named_metrics.num_requests_waiting= 7, named_metrics.kv_cache_usage_perc :0.25",
+    );
     expect(v).toMatchObject({ present: true, app: 0.5, eps: 2, queue: 7, kvCache: 0.25, errors: 0 });
     // With `=` in the pair, an engine prefix's `:` stays in the name; without, the first `:` splits (Envoy), so
     // `named_metrics.vllm:num_requests_waiting:5` has the value "num_requests_waiting:5": malformed, counted.
@@ -480,10 +604,14 @@ describe("ORCA endpoint-load-metrics", () => {
   });
 
   it("JSON form", () => {
-    const r = orca('JSON {"cpu_utilization": 0.3, "mem_utilization": 0.5, "rps_fractional": 12.5, "named_metrics": {"queue": 3, "kv_cache_utilization": 0.4}}');
+    const r = orca(
+      'JSON {"cpu_utilization": 0.3, "mem_utilization": 0.5, "rps_fractional": 12.5, "named_metrics": {"queue": 3, "kv_cache_utilization": 0.4}}',
+    );
     expect(r).toMatchObject({ ok: true, present: true, cpu: 0.3, mem: 0.5, rps: 12.5, queue: 3, kvCache: 0.4, errors: 0 });
-    const s = orca('JSON {"application_utilization":"0.7","request_cost":{"num_requests_waiting":"2"},"utilization":{"kv_cache_usage_perc":0.1},' +
-      '"extra":{"deep":[1,{"x":[2,3]},"s"]},"flag":true,"nothing":null,"eps":1e1,"named_metrics":{"nested":{"queue":99},"running":6}}');
+    const s = orca(
+      'JSON {"application_utilization":"0.7","request_cost":{"num_requests_waiting":"2"},"utilization":{"kv_cache_usage_perc":0.1},' +
+        '"extra":{"deep":[1,{"x":[2,3]},"s"]},"flag":true,"nothing":null,"eps":1e1,"named_metrics":{"nested":{"queue":99},"running":6}}',
+    );
     expect(s).toMatchObject({ present: true, app: 0.7, queue: 2, kvCache: 0.1, eps: 10, running: 6, errors: 0 });
     const e = orca('JSON {"named_\\u006detrics": {"que\\u0075e": 8}, "cpu_\\u0075tilization": 0.2}');
     expect(e).toMatchObject({ present: true, queue: 8, cpu: 0.2 });
@@ -491,9 +619,22 @@ describe("ORCA endpoint-load-metrics", () => {
   });
 
   it("JSON form with protobuf's JSON names (lowerCamelCase), as Envoy's parser accepts", () => {
-    const r = orca('JSON {"cpuUtilization": 0.3, "memUtilization": 0.5, "applicationUtilization": 0.6, "rpsFractional": 12.5, "eps": 1, ' +
-      '"namedMetrics": {"queue": 3, "kv_cache_utilization": 0.4}, "requestCost": {"running": 2}}');
-    expect(r).toMatchObject({ present: true, cpu: 0.3, mem: 0.5, app: 0.6, rps: 12.5, eps: 1, queue: 3, running: 2, kvCache: 0.4, errors: 0 });
+    const r = orca(
+      'JSON {"cpuUtilization": 0.3, "memUtilization": 0.5, "applicationUtilization": 0.6, "rpsFractional": 12.5, "eps": 1, ' +
+        '"namedMetrics": {"queue": 3, "kv_cache_utilization": 0.4}, "requestCost": {"running": 2}}',
+    );
+    expect(r).toMatchObject({
+      present: true,
+      cpu: 0.3,
+      mem: 0.5,
+      app: 0.6,
+      rps: 12.5,
+      eps: 1,
+      queue: 3,
+      running: 2,
+      kvCache: 0.4,
+      errors: 0,
+    });
     expect(orca('JSON {"namedMetrics": {"num_requests_waiting": "7"}}')).toMatchObject({ present: true, queue: 7 });
     // Names are exact: neither other casings nor a camelCase map key are read as a field.
     expect(orca('JSON {"NamedMetrics": {"queue": 3}, "CPUUtilization": 0.4}')).toMatchObject({ queue: -1, cpu: -1 });
@@ -503,9 +644,21 @@ describe("ORCA endpoint-load-metrics", () => {
     const t = orca('JSON {"cpu_utilization": 0.3, "mem_utilization": ');
     expect(t).toMatchObject({ present: true, cpu: 0.3, mem: -1 });
     expect(t.errors).toBeGreaterThan(0);
-    for (const bad of ['JSON ', "JSON [1,2]", 'JSON {"a"}', 'JSON {"a":}', 'JSON {"a":1,,}', 'JSON {"cpu_utilization":-1}',
-      'JSON {"cpu_utilization":"NaN"}', 'JSON {"cpu_utilization":"Infinity"}', 'JSON {"a":"\\', 'JSON {"a":"\\u12"}',
-      'JSON {"cpu_utilization": 1.2.3}', "JSON {\"x\":" + "[".repeat(5000), 'JSON {"named_metrics": [1]}']) {
+    for (const bad of [
+      "JSON ",
+      "JSON [1,2]",
+      'JSON {"a"}',
+      'JSON {"a":}',
+      'JSON {"a":1,,}',
+      'JSON {"cpu_utilization":-1}',
+      'JSON {"cpu_utilization":"NaN"}',
+      'JSON {"cpu_utilization":"Infinity"}',
+      'JSON {"a":"\\',
+      'JSON {"a":"\\u12"}',
+      'JSON {"cpu_utilization": 1.2.3}',
+      'JSON {"x":' + "[".repeat(5000),
+      'JSON {"named_metrics": [1]}',
+    ]) {
       const r = orca(bad);
       expect([bad, r.cpu, r.queue]).toEqual([bad, -1, -1]);
     }
@@ -514,17 +667,30 @@ describe("ORCA endpoint-load-metrics", () => {
   it("BIN form: base64 of the serialized OrcaLoadReport, as Envoy decodes it", () => {
     // cpu_utilization (1) = 0.5, mem_utilization (2) = 0.5
     expect(orca("BIN CQAAAAAAAOA/EQAAAAAAAOA/")).toMatchObject({ present: true, cpu: 0.5, mem: 0.5, errors: 0 });
-    const r = orca(`BIN ${orcaBin({ cpu: 0.3, rpsFractional: 12.5, eps: 1, app: 0.6, rps: 9, named: { num_requests_waiting: 4, kv_cache_usage_perc: 0.25, other: 7 }, requestCost: { running: 2 } })}`);
+    const r = orca(
+      `BIN ${orcaBin({ cpu: 0.3, rpsFractional: 12.5, eps: 1, app: 0.6, rps: 9, named: { num_requests_waiting: 4, kv_cache_usage_perc: 0.25, other: 7 }, requestCost: { running: 2 } })}`,
+    );
     expect(r).toMatchObject({ present: true, cpu: 0.3, rps: 12.5, eps: 1, app: 0.6, queue: 4, kvCache: 0.25, running: 2, errors: 0 });
     // Unpadded base64, deprecated integer rps alone, an unknown field of every wire type skipped.
-    const unknown = "YAE" /* field 12 varint 1 */;
+    const unknown = "YAE"; /* field 12 varint 1 */
     expect(orca(`BIN ${orcaBin({ rps: 9 }).replace(/=+$/, "")}`)).toMatchObject({ present: true, rps: 9 });
-    expect(orca(`BIN ${Buffer.concat([Buffer.from(unknown, "base64"), Buffer.from(orcaBin({ eps: 3 }), "base64")]).toString("base64")}`)).toMatchObject({ present: true, eps: 3 });
+    expect(
+      orca(`BIN ${Buffer.concat([Buffer.from(unknown, "base64"), Buffer.from(orcaBin({ eps: 3 }), "base64")]).toString("base64")}`),
+    ).toMatchObject({ present: true, eps: 3 });
   });
 
   it("BIN form: malformed input keeps what was read and never traps", () => {
-    for (const bad of ["BIN ", "BIN !!!!", "BIN A", "BIN CQAAAA", "BIN Cw==", "BIN " + "A".repeat(5000), "BIN QgP/////",
-      `BIN ${orcaBin({ cpu: -1 })}`, `BIN ${orcaBin({ named: { queue: NaN } })}`]) {
+    for (const bad of [
+      "BIN ",
+      "BIN !!!!",
+      "BIN A",
+      "BIN CQAAAA",
+      "BIN Cw==",
+      "BIN " + "A".repeat(5000),
+      "BIN QgP/////",
+      `BIN ${orcaBin({ cpu: -1 })}`,
+      `BIN ${orcaBin({ named: { queue: NaN } })}`,
+    ]) {
       const r = orca(bad);
       expect([bad, r.present, r.cpu, r.queue]).toEqual([bad, false, -1, -1]);
     }
@@ -537,13 +703,17 @@ describe("ORCA endpoint-load-metrics", () => {
 
   it("random header values never trap", () => {
     let seed = 12345;
-    const rnd = () => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return seed / 0x80000000; };
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+      return seed / 0x80000000;
+    };
     const alphabet = 'TEXT JSON {}[]":,=.-+eE0123456789 named_metrics.queue cpu_utilization \\u CQAAAAAAAOA/EQ+/==';
     for (let i = 0; i < 1500; i++) {
       const pre = ["TEXT ", "JSON ", "BIN "][i % 3]!;
       let s = pre;
       const n = Math.floor(rnd() * 80);
-      for (let k = 0; k < n; k++) s += rnd() < 0.9 ? alphabet[Math.floor(rnd() * alphabet.length)] : String.fromCharCode(Math.floor(rnd() * 0x10000));
+      for (let k = 0; k < n; k++)
+        s += rnd() < 0.9 ? alphabet[Math.floor(rnd() * alphabet.length)] : String.fromCharCode(Math.floor(rnd() * 0x10000));
       const r = orca(s);
       expect(typeof r.present).toBe("boolean");
     }
