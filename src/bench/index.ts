@@ -484,8 +484,12 @@ function targets(sum: BenchSummary): Target[] {
       t.push({
         name: "Wasm execution per request, pool mode, 8 endpoints",
         target: "≤ 5 µs",
-        measured: `${p8.wasmUs.median} µs (min ${p8.wasmUs.min}, max ${p8.wasmUs.max}); host calls ${p8.hostUs.median} µs`,
-        met: p8.wasmUs.median <= 5,
+        measured:
+          `${p8.wasmUs.median} µs (min ${p8.wasmUs.min}, max ${p8.wasmUs.max}); host calls ${p8.hostUs.median} µs` +
+          (p8.wasmUs.min < 0 ? "; a negative minimum means the split could not resolve it on this machine" : ""),
+        // Met only when the split is trustworthy: the wrappers' cost is estimated in place, and on a loaded
+        // machine that estimate can exceed the time it is taken from (negative samples).
+        met: p8.wasmUs.median <= 5 && p8.wasmUs.min >= 0,
       });
     const d = c.decision.find((x) => x.endpoints === 1024);
     if (d)
