@@ -21,7 +21,7 @@ import { getSharedInto, setSharedRaw, sharedCas, utf8 } from "../runtime/host";
 import { WasmResult } from "../runtime/abi";
 import { Catalog, Upstream } from "./catalog";
 import { RouterConfig } from "./config";
-import { skipJsonValue, skipString, skipWs } from "./jsonskip";
+import { skipJsonValue, skipString, skipWs } from "./json";
 import { FNV_OFFSET, fnv, fnvString } from "./hash";
 
 const ENTRIES: i32 = 32;

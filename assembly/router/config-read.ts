@@ -9,6 +9,8 @@
 //  - arrays are scanned only up to their maximum length + 1, strings are decoded only up to the longest valid
 //    length + 1, so memory stays bounded by the schema, not by the input;
 //  - duplicate keys: the last one wins, as with JSON.parse.
+// Not built on the filter's JSON byte cursor (json.ts): config-time only, reading the decoded string that
+// checkJson validated, with exact error messages.
 // ---------------------------------------------------------------------------------------------------------------
 // Reading the checked text in place.
 

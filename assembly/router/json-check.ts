@@ -5,6 +5,8 @@
 // The text is the UTF-16 string AssemblyScript holds (the host's UTF-8 already decoded, invalid sequences as
 // U+FFFD), so offsets are in UTF-16 code units. Lone surrogates, raw or escaped, are accepted as JSON.parse
 // accepts them; whether a value may hold them is the schema's business.
+// Not built on the filter's JSON byte cursor (json.ts): config-time only, over the decoded string, and its exact
+// error messages give UTF-16 offsets.
 
 /** Default bound on nesting (arrays and objects) for checkJson. */
 export const JSON_MAX_DEPTH: i32 = 32;

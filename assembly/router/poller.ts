@@ -56,7 +56,7 @@ import * as S from "./stats";
 import { LORA_RECORD_CAP, loraKey, writeLora } from "./affinity";
 import { MetricsSpec, SeriesSpec, presetSpec, engineFromName, ENGINE_VLLM } from "./signals/presets";
 import { parsePrometheus, Signals } from "./signals/prometheus";
-import { skipJsonValue, skipString, skipWs } from "./jsonskip";
+import { skipJsonValue, skipString, skipWs } from "./json";
 
 /** Largest metrics / model-list body read (bytes); longer bodies are cut at the last full line. */
 export const POLL_BODY_CAP: i32 = 256 * 1024;

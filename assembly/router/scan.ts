@@ -5,6 +5,8 @@
 // version bytes go into fixed static buffers; the classifier turns those into strings only at the very end.
 // Work is linear in `len` with no recursion, so any input (garbage, binary, truncated, 10k-deep nesting) ends
 // in bounded time without trapping.
+// Its JSON reading stays separate from the one JSON byte cursor (json.ts): the streaming scanner keeps its state
+// between calls so it can resume across partial body chunks, which a position-in, position-out cursor cannot.
 
 // ---------------------------------------------------------------------------------------------------------
 // Shared limits and static buffers

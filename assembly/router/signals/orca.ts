@@ -33,7 +33,11 @@
 // strings (proto3 JSON mapping). A malformed or out-of-range pair is counted in `errors` and skipped; the rest
 // of a TEXT report still counts. A JSON report is read up to the first syntax error. `present` is true when at
 // least one well-formed field (known or not) was read. Work is linear in the header length; no allocation.
+// The value is read as UTF-8 bytes (parseOrcaBytes); JSON goes through the filter's one JSON cursor (../json.ts).
 import { parseNumber, lastNumberOk } from "./prometheus";
+import {
+  BAD, eqLit, isWs, numberEnd, skipWs as wsEnd, startsLit, stringEnd, stringEscaped, unescapeString, valueEnd,
+} from "../json";
 
 export class OrcaReport {
   present: bool = false;
@@ -63,53 +67,39 @@ export class OrcaReport {
 }
 
 const NUM_CAP: i32 = 64;
-const NUM_BUF: usize = memory.data(NUM_CAP);
 const KEY_CAP: i32 = 96;
-const KEY_BUF: usize = memory.data(KEY_CAP * 2);
+const KEY_BUF: usize = memory.data(KEY_CAP);
 
 const GROUP_TOP: i32 = 0;
 const GROUP_MAP: i32 = 1;
 
+// The header value: bytes [base, base + n); TEXT and BIN walk it by index.
 let base: usize = 0;
 let n: i32 = 0;
 let numOk = false;
 
 // @ts-ignore: decorator
-@inline function ch(i: i32): u32 { return <u32>load<u16>(base + (<usize>i << 1)); }
-// @ts-ignore: decorator
-@inline function isWs(c: u32): bool { return c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D; }
+@inline function ch(i: i32): u32 { return <u32>load<u8>(base + <usize>i); }
 
-/** True when the `len` UTF-16 units at kp equal the ASCII literal. */
-function eqLit(kp: usize, len: i32, lit: string): bool {
-  if (len != lit.length) return false;
-  return memory.compare(kp, changetype<usize>(lit), <usize>len << 1) == 0;
-}
-
-function startsLit(kp: usize, len: i32, lit: string): bool {
-  if (len < lit.length) return false;
-  return memory.compare(kp, changetype<usize>(lit), <usize>lit.length << 1) == 0;
-}
-
-/** Parses the UTF-16 units [a, b) of the header as a number. Sets numOk. */
-function num(a: i32, b: i32): f64 {
+/** Parses the bytes [a, b) as a number. Sets numOk. */
+function numAt(a: usize, b: usize): f64 {
   numOk = false;
-  const len = b - a;
+  const len = <i32>(b - a);
   if (len <= 0 || len > NUM_CAP) return 0;
-  for (let i = 0; i < len; i++) {
-    const c = ch(a + i);
-    if (c > 0x7E) return 0;
-    store<u8>(NUM_BUF + i, <u8>c);
-  }
-  const v = parseNumber(NUM_BUF, NUM_BUF + <usize>len);
+  for (let p = a; p < b; p++) if (load<u8>(p) > 0x7E) return 0;
+  const v = parseNumber(a, b);
   // ORCA values are finite and non-negative.
   numOk = lastNumberOk() && isFinite(v) && v >= 0;
   return v;
 }
 
+// @ts-ignore: decorator
+@inline function num(a: i32, b: i32): f64 { return numAt(base + <usize>a, base + <usize>b); }
+
 function mapKey(kp: usize, len: i32, v: f64, out: OrcaReport): void {
   // Optional engine prefix.
-  if (startsLit(kp, len, "vllm:")) { kp += 10; len -= 5; }
-  else if (startsLit(kp, len, "sglang:")) { kp += 14; len -= 7; }
+  if (startsLit(kp, len, "vllm:")) { kp += 5; len -= 5; }
+  else if (startsLit(kp, len, "sglang:")) { kp += 7; len -= 7; }
   if (eqLit(kp, len, "queue") || eqLit(kp, len, "queue_depth") || eqLit(kp, len, "queue_size") ||
       eqLit(kp, len, "num_requests_waiting")) out.queue = v;
   else if (eqLit(kp, len, "running") || eqLit(kp, len, "num_requests_running")) out.running = v;
@@ -163,84 +153,38 @@ function parseText(i: i32, end: i32, out: OrcaReport): void {
     const v = num(va, b);
     if (ke == a || !numOk) { out.errors++; continue; }
     out.present = true;
-    const kp = base + (<usize>a << 1);
+    const kp = base + <usize>a;
     const klen = ke - a;
     let dot = 0;
     while (dot < klen && ch(a + dot) != 0x2E) dot++;
     if (dot < klen) {
-      if (isMapName(kp, dot)) mapKey(kp + (<usize>(dot + 1) << 1), klen - dot - 1, v, out);
+      if (isMapName(kp, dot)) mapKey(kp + <usize>(dot + 1), klen - dot - 1, v, out);
     } else topKey(kp, klen, v, out);
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// JSON
+// JSON (over the byte cursor in ../json.ts; pos and jend are addresses)
 // ---------------------------------------------------------------------------------------------------------
 
-let pos: i32 = 0;
+let pos: usize = 0;
+let jend: usize = 0;
 let jsonErr = false;
 let keyPtr: usize = 0;
 let keyLen: i32 = 0;
 
-function skipWs(): void { while (pos < n && isWs(ch(pos))) pos++; }
+function skipWs(): void { pos = wsEnd(pos, jend); }
 
-function hex4(i: i32): i32 {
-  if (i + 4 > n) return -1;
-  let v = 0;
-  for (let k = 0; k < 4; k++) {
-    const c = ch(i + k);
-    let d: i32;
-    if (c - 0x30 < 10) d = <i32>(c - 0x30);
-    else if ((c | 0x20) - 0x61 < 6) d = <i32>((c | 0x20) - 0x61 + 10);
-    else return -1;
-    v = (v << 4) | d;
-  }
-  return v;
-}
-
-/** Reads a JSON string at pos (on the opening quote). Sets keyPtr/keyLen to its decoded text: in place when it
+/** Reads a JSON string at pos (on the opening quote). Sets keyPtr/keyLen to its decoded bytes: in place when it
  *  has no escapes, else in KEY_BUF (keyLen = -1 when it does not fit: compares as no known key). */
 function readString(): void {
-  pos++;
-  const start = pos;
-  let escaped = false;
-  while (pos < n) {
-    const c = ch(pos);
-    if (c == 0x22) break;
-    if (c == 0x5C) { escaped = true; pos += 2; continue; }
-    if (c < 0x20) { jsonErr = true; return; }
-    pos++;
-  }
-  if (pos >= n) { jsonErr = true; return; }
-  const stop = pos;
-  pos++; // closing quote
-  if (!escaped) { keyPtr = base + (<usize>start << 1); keyLen = stop - start; return; }
-  let k = 0;
-  let i = start;
-  while (i < stop) {
-    let c = ch(i);
-    i++;
-    if (c == 0x5C) {
-      if (i >= stop) { jsonErr = true; return; }
-      const e = ch(i);
-      i++;
-      if (e == 0x6E) c = 0x0A;
-      else if (e == 0x74) c = 0x09;
-      else if (e == 0x72) c = 0x0D;
-      else if (e == 0x62) c = 0x08;
-      else if (e == 0x66) c = 0x0C;
-      else if (e == 0x22 || e == 0x5C || e == 0x2F) c = e;
-      else if (e == 0x75) {
-        const h = hex4(i);
-        if (h < 0) { jsonErr = true; return; }
-        c = <u32>h;
-        i += 4;
-      } else { jsonErr = true; return; }
-    }
-    if (k >= KEY_CAP) { keyPtr = KEY_BUF; keyLen = -1; return; }
-    store<u16>(KEY_BUF + (<usize>k << 1), <u16>c);
-    k++;
-  }
+  const start = pos + 1;
+  const after = stringEnd(pos, jend);
+  if (after == BAD) { jsonErr = true; return; }
+  pos = after;
+  if (!stringEscaped) { keyPtr = start; keyLen = <i32>(after - 1 - start); return; }
+  const k = unescapeString(start, after - 1, KEY_BUF, KEY_CAP);
+  if (k == -2) { jsonErr = true; return; }
   keyPtr = KEY_BUF;
   keyLen = k;
 }
@@ -248,60 +192,36 @@ function readString(): void {
 /** Reads a number or a numeric string at pos. Sets numOk; jsonErr on a syntax error. */
 function readValueNumber(): f64 {
   numOk = false;
-  const c = ch(pos);
-  if (c == 0x22) {
+  if (load<u8>(pos) == 0x22) {
     // proto3 JSON: a number may be written as a string.
-    const save = pos;
+    const a = pos + 1;
     readString();
     if (jsonErr) return 0;
-    const a = save + 1, b = pos - 1;
-    if (keyPtr != base + (<usize>a << 1)) return 0; // had escapes: not a number
-    return num(a, b);
+    if (keyPtr != a) return 0; // had escapes: not a number
+    return numAt(a, pos - 1);
   }
   const a = pos;
-  while (pos < n) {
-    const d = ch(pos);
-    if ((d - 0x30 < 10) || d == 0x2D || d == 0x2B || d == 0x2E || (d | 0x20) == 0x65) pos++;
-    else break;
-  }
+  pos = numberEnd(pos, jend);
   if (pos == a) { jsonErr = true; return 0; }
-  return num(a, pos);
+  return numAt(a, pos);
 }
 
 /** Skips one JSON value at pos (any kind), without recursion. */
 function skipValue(): void {
-  let depth = 0;
-  while (pos < n) {
-    skipWs();
-    if (pos >= n) break;
-    const c = ch(pos);
-    if (c == 0x22) { readString(); if (jsonErr) return; }
-    else if (c == 0x7B || c == 0x5B) { depth++; pos++; }
-    else if (c == 0x7D || c == 0x5D) { if (depth == 0) { jsonErr = true; return; } depth--; pos++; }
-    else if (c == 0x2C || c == 0x3A) { if (depth == 0) { jsonErr = true; return; } pos++; }
-    else {
-      const a = pos;
-      while (pos < n) {
-        const d = ch(pos);
-        if (isWs(d) || d == 0x2C || d == 0x7D || d == 0x5D || d == 0x3A || d == 0x22 || d == 0x7B || d == 0x5B) break;
-        pos++;
-      }
-      if (pos == a) { jsonErr = true; return; }
-    }
-    if (depth == 0) return;
-  }
-  jsonErr = true;
+  const after = valueEnd(pos, jend);
+  if (after == BAD) { jsonErr = true; return; }
+  pos = after;
 }
 
 /** Reads an object at pos ({...}). group TOP: report fields; group MAP: a named_metrics-style map. */
 function readObject(group: i32, out: OrcaReport): void {
-  if (pos >= n || ch(pos) != 0x7B) { jsonErr = true; return; }
+  if (pos >= jend || load<u8>(pos) != 0x7B) { jsonErr = true; return; }
   pos++;
   skipWs();
-  if (pos < n && ch(pos) == 0x7D) { pos++; return; }
-  while (pos < n) {
+  if (pos < jend && load<u8>(pos) == 0x7D) { pos++; return; }
+  while (pos < jend) {
     skipWs();
-    if (pos >= n || ch(pos) != 0x22) { jsonErr = true; return; }
+    if (pos >= jend || load<u8>(pos) != 0x22) { jsonErr = true; return; }
     readString();
     if (jsonErr) return;
     const kp = keyPtr;
@@ -310,11 +230,11 @@ function readObject(group: i32, out: OrcaReport): void {
     let isMap = false;
     if (group == GROUP_TOP && klen >= 0) isMap = isMapName(kp, klen);
     skipWs();
-    if (pos >= n || ch(pos) != 0x3A) { jsonErr = true; return; }
+    if (pos >= jend || load<u8>(pos) != 0x3A) { jsonErr = true; return; }
     pos++;
     skipWs();
-    if (pos >= n) { jsonErr = true; return; }
-    const c = ch(pos);
+    if (pos >= jend) { jsonErr = true; return; }
+    const c = <u32>load<u8>(pos);
     if (isMap && c == 0x7B) {
       readObject(GROUP_MAP, out);
       if (jsonErr) return;
@@ -342,8 +262,8 @@ function readObject(group: i32, out: OrcaReport): void {
       if (jsonErr) return;
     }
     skipWs();
-    if (pos >= n) { jsonErr = true; return; }
-    const d = ch(pos);
+    if (pos >= jend) { jsonErr = true; return; }
+    const d = load<u8>(pos);
     pos++;
     if (d == 0x2C) continue;
     if (d == 0x7D) return;
@@ -353,28 +273,45 @@ function readObject(group: i32, out: OrcaReport): void {
   jsonErr = true;
 }
 
+// A header value as UTF-8: at most 3 bytes per UTF-16 unit, so values up to 4096 units (the filter's bound)
+// are encoded into this static buffer instead of a fresh allocation.
+const UTF8_UNITS: i32 = 4096;
+const UTF8_BUF: usize = memory.data(UTF8_UNITS * 3);
+
 /** Parses an `endpoint-load-metrics` header value into `out` (reset first). Returns out.present. */
 export function parseOrca(value: string, out: OrcaReport): bool {
+  const len = value.length;
+  if (len <= UTF8_UNITS) {
+    const bytes = <i32>String.UTF8.encodeUnsafe(changetype<usize>(value), len, UTF8_BUF);
+    return parseOrcaBytes(UTF8_BUF, bytes, out);
+  }
+  const b = String.UTF8.encode(value);
+  return parseOrcaBytes(changetype<usize>(b), b.byteLength, out);
+}
+
+/** Parses the header value held as the UTF-8 bytes [ptr, ptr + len) into `out` (reset first). Returns
+ *  out.present. */
+export function parseOrcaBytes(ptr: usize, len: i32, out: OrcaReport): bool {
   out.reset();
-  base = changetype<usize>(value);
-  n = value.length;
+  base = ptr;
+  n = len;
   let i = 0;
   let end = n;
   while (i < end && isWs(ch(i))) i++;
   while (end > i && isWs(ch(end - 1))) end--;
-  const hp = base + (<usize>i << 1);
+  const hp = base + <usize>i;
   const hl = end - i;
   if (startsLit(hp, hl, "TEXT ")) {
     parseText(i + 5, end, out);
   } else if (startsLit(hp, hl, "JSON ")) {
-    n = end;
-    pos = i + 5;
+    jend = base + <usize>end;
+    pos = base + <usize>(i + 5);
     jsonErr = false;
     skipWs();
     readObject(GROUP_TOP, out);
     if (!jsonErr) {
       skipWs();
-      if (pos < n) jsonErr = true;
+      if (pos < jend) jsonErr = true;
     }
     if (jsonErr) out.errors++;
   } else if (startsLit(hp, hl, "BIN ")) {
@@ -447,8 +384,9 @@ function fixed64(): f64 {
 // @ts-ignore: decorator
 @inline function okValue(v: f64): bool { return isFinite(v) && v >= 0; }
 
-/** One map entry (key string 1, value double 2) in [bp, stop); the key widened into KEY_BUF for mapKey. */
+/** One map entry (key string 1, value double 2) in [bp, stop); the key is compared in place. */
 function binMapEntry(stop: usize, out: OrcaReport): void {
+  let kp: usize = 0;
   let klen = -1;
   let v: f64 = -1;
   let haveV = false;
@@ -461,8 +399,8 @@ function binMapEntry(stop: usize, out: OrcaReport): void {
     if (f == 1 && wt == 2) {
       const n = varint();
       if (binErr || n > <u64>(bend - bp)) { binErr = true; break; }
+      kp = bp;
       klen = n <= <u64>KEY_CAP ? <i32>n : -1;
-      for (let i = 0; klen > 0 && i < klen; i++) store<u16>(KEY_BUF + (<usize>i << 1), <u16>load<u8>(bp + <usize>i));
       bp += <usize>n;
     } else if (f == 2 && wt == 1) {
       v = fixed64();
@@ -475,7 +413,7 @@ function binMapEntry(stop: usize, out: OrcaReport): void {
   if (!haveV) v = 0; // proto3: an absent value is 0
   if (!okValue(v)) { out.errors++; return; }
   out.present = true;
-  if (klen > 0) mapKey(KEY_BUF, klen, v, out);
+  if (klen > 0) mapKey(kp, klen, v, out);
 }
 
 function skipBin(wt: i32): void {
