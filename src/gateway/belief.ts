@@ -3,26 +3,9 @@
 // text `/stats/prometheus` serves), so it shows exactly what an operator's Prometheus would scrape — including how
 // old the filter's last report is, which is the staleness it routes with.
 import { pluginPromPrefix } from "../observability/metrics.js";
+import { parsePromText } from "../observability/prom-text.js";
 
-export interface Series {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Prometheus text exposition → samples (comments and unlabelled lines without `{}` skipped). */
-export function parsePromText(text: string): Series[] {
-  const out: Series[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of m[2]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
+export { parsePromText, type Series } from "../observability/prom-text.js";
 
 /** One filter upstream (a pool in pool mode, an endpoint in endpoint mode) as its gauges describe it. */
 export interface Belief {

@@ -25,25 +25,9 @@ export function routerProxy(pluginConfig: object | string, opts: Partial<ProxyOp
   });
 }
 
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Parses Prometheus text exposition (what /stats/prometheus serves): one sample per line, comments skipped. */
-export function parsePrometheus(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of m[2]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c));
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
+// The one reader of the Prometheus text (the live view uses it too).
+import { parsePromText as parsePrometheus } from "../../src/observability/prom-text.js";
+export { parsePromText as parsePrometheus, type Series as Sample } from "../../src/observability/prom-text.js";
 
 /**
  * The value of one series in the proxy's Prometheus export: `name` without the plugin prefix, labels exact
