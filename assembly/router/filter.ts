@@ -21,13 +21,13 @@ import { REASON_UNDETERMINED, REASON_UNKNOWN_MODEL } from "./pick/request";
 import { Decision, traceBuffer, writeHeader, writeLogLine } from "./decision";
 import { Affinity } from "./affinity";
 import { Poller } from "./poller";
-import { OrcaReport, parseOrca } from "./signals/orca";
+import { OrcaReport, parseOrca, parseOrcaValue } from "./signals/orca";
 import { poolAsksOrca } from "./signals/presets";
 import { nextU32, seedRandom } from "./rng";
 import * as S from "./stats";
 import { Gauges } from "./gauges";
 import { askLoadReport, HeaderKeys, sanitize, writeClassification, writeEndpoints, writePool } from "./steer";
-import { H_AUTHORITY, H_CONTENT_LENGTH, H_CONTENT_TYPE, H_METHOD, H_PATH, Inbound, InboundReader, ResponseReads } from "./inbound";
+import { H_AUTHORITY, H_CONTENT_LENGTH, H_CONTENT_TYPE, H_METHOD, H_PATH, Inbound, InboundReader, ResponseReads, RAW_ABSENT, RAW_VALUE, rawValueLen } from "./inbound";
 
 const MAX_CONFIG_BYTES: u32 = 1 << 20;
 const HEARTBEAT_MS: u32 = 1000;
@@ -99,7 +99,7 @@ class Router {
     this.scratch = cfg.body.enabled ? heap.alloc(<usize>cfg.body.maxBytes) : 0;
     this.holds = new HoldPool(scanLimit(cfg.body), cfg.body.enabled);
     // Indexed by R_STATUS, R_ORCA, R_QUEUE, R_KV_CACHE.
-    this.responseReads = new ResponseReads(responseNames(lr.orca, qh, kh));
+    this.responseReads = new ResponseReads(responseNames(lr.orca, qh, kh), R_ORCA);
   }
 
   /** Gives back what the router took from the raw heap (the garbage collector does not know those blocks). */
@@ -550,15 +550,18 @@ export class RouterStream extends HttpContext {
     const lr = r.cfg.loadReports;
     let queue = -1.0, kv = -1.0, running = -1.0;
     if (lr.orca) {
-      const v = h.get(R_ORCA);
-      if (v !== null && v.length > 0 && v.length <= 4096) {
-        const o = orca;
-        o.reset();
-        if (parseOrca(v, o) && o.present) {
-          queue = o.queue;
-          kv = o.kvCache;
-          running = o.running;
-        }
+      const o = orca;
+      o.reset();
+      let parsed = false;
+      if (rawValueLen >= 0) parsed = parseOrcaValue(RAW_VALUE, rawValueLen, o); // from the pairs, as bytes
+      else if (rawValueLen == RAW_ABSENT) {
+        const v = h.get(R_ORCA); // the per-header path
+        parsed = v !== null && v.length > 0 && v.length <= 4096 && parseOrca(v, o);
+      }
+      if (parsed && o.present) {
+        queue = o.queue;
+        kv = o.kvCache;
+        running = o.running;
       }
     }
     {

@@ -127,7 +127,7 @@ function keyIs(p: usize, n: usize, name: ArrayBuffer): bool {
  * nothing it found may be trusted and the caller falls back to per-header calls.
  */
 function scanPairs(base: usize, len: usize, reads: StaticArray<ArrayBuffer | null>, values: StaticArray<string | null>,
-                   strip: Array<ArrayBuffer>, seen: StaticArray<bool>): bool {
+                   strip: Array<ArrayBuffer>, seen: StaticArray<bool>, bytesIndex: i32 = -1): bool {
   const n = <u64>load<u32>(base);
   const table = <u64>4 + n * 8;
   if (table > <u64>len) return false;
@@ -147,14 +147,27 @@ function scanPairs(base: usize, len: usize, reads: StaticArray<ArrayBuffer | nul
     }
     for (let j = 0; j < reads.length; j++) {
       const k = unchecked(reads[j]);
-      if (k !== null && unchecked(values[j]) === null && keyIs(kp, kl, k!)) {
-        unchecked(values[j] = decodeStrict(vp, vl));
+      if (k !== null && (j == bytesIndex ? rawValueLen == RAW_ABSENT : unchecked(values[j]) === null) && keyIs(kp, kl, k!)) {
+        if (j == bytesIndex) {
+          // Kept as bytes for a byte parser: copied, not decoded into a string to be encoded back.
+          if (vl <= <usize>RAW_VALUE_CAP) {
+            memory.copy(RAW_VALUE, vp, vl);
+            rawValueLen = <i32>vl;
+          } else rawValueLen = RAW_TOO_LONG;
+        } else unchecked(values[j] = decodeStrict(vp, vl));
         break;
       }
     }
   }
   return data == end;
 }
+
+/** The response value ResponseReads keeps as bytes (bytesIndex): RAW_VALUE holds rawValueLen bytes of it. */
+export const RAW_VALUE_CAP: i32 = 4096 * 3;
+export const RAW_VALUE: usize = memory.data(RAW_VALUE_CAP);
+export const RAW_ABSENT: i32 = -1;
+export const RAW_TOO_LONG: i32 = -2;
+export let rawValueLen: i32 = RAW_ABSENT;
 
 const NO_STRIP: Array<ArrayBuffer> = [];
 const NO_SEEN = new StaticArray<bool>(0);
@@ -168,7 +181,11 @@ export class ResponseReads {
   values: StaticArray<string | null>;
   private count: i32 = 0;
 
-  constructor(names: Array<ArrayBuffer | null>) {
+  /**
+   * `bytesIndex`: a name whose value a byte parser reads (the ORCA report). From the pairs it is copied into
+   * RAW_VALUE (`rawValueLen`; `get` gives null for it); on the per-header path it comes as a string from `get`.
+   */
+  constructor(names: Array<ArrayBuffer | null>, private bytesIndex: i32 = -1) {
     this.names = new StaticArray<ArrayBuffer | null>(names.length);
     this.values = new StaticArray<string | null>(names.length);
     for (let i = 0; i < names.length; i++) {
@@ -184,10 +201,12 @@ export class ResponseReads {
     const m = MapType.ResponseHeaders;
     let ok = false;
     if (this.count > 1) {
-      ok = getHeaderPairsRaw(m) && scanPairs(rawPairsPtr, rawPairsLen, this.names, v, NO_STRIP, NO_SEEN);
+      rawValueLen = RAW_ABSENT;
+      ok = getHeaderPairsRaw(m) && scanPairs(rawPairsPtr, rawPairsLen, this.names, v, NO_STRIP, NO_SEEN, this.bytesIndex);
       freeRawPairs();
     }
     if (ok) return;
+    rawValueLen = RAW_ABSENT;
     for (let i = 0; i < v.length; i++) {
       const k = unchecked(this.names[i]);
       unchecked(v[i] = k === null ? null : getHeader(m, k!));

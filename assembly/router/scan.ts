@@ -12,6 +12,8 @@
 // Shared limits and static buffers
 // ---------------------------------------------------------------------------------------------------------
 
+import { utf8ErrorOffset } from "../runtime/memory";
+
 /** Longest model name accepted, in UTF-8 bytes after decoding. Longer names are rejected (model unknown),
  *  never truncated: a cut name could match a different model. */
 export const MODEL_CAP: i32 = 256;
@@ -50,29 +52,10 @@ export const SCAN_COMPRESSED: i32 = 5; // gRPC frame with the compressed flag se
 }
 export function hexValue(c: u32): i32 { return hexVal(c); }
 
-/** True when `len` bytes at `ptr` are well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF). */
+/** True when `len` bytes at `ptr` are well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF): the
+ *  runtime's one strict check. */
 export function utf8Valid(ptr: usize, len: i32): bool {
-  let i = 0;
-  while (i < len) {
-    const b0 = <u32>load<u8>(ptr + i);
-    if (b0 < 0x80) { i++; continue; }
-    let n = 0;
-    let min: u32 = 0;
-    let cp: u32 = 0;
-    if ((b0 & 0xE0) == 0xC0) { n = 1; min = 0x80; cp = b0 & 0x1F; }
-    else if ((b0 & 0xF0) == 0xE0) { n = 2; min = 0x800; cp = b0 & 0x0F; }
-    else if ((b0 & 0xF8) == 0xF0) { n = 3; min = 0x10000; cp = b0 & 0x07; }
-    else return false;
-    if (i + n >= len) return false; // sequence cut by the end
-    for (let k = 1; k <= n; k++) {
-      const b = <u32>load<u8>(ptr + i + k);
-      if ((b & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
+  return len <= 0 || utf8ErrorOffset(ptr, <usize>len) < 0;
 }
 
 /** Basic acceptance for any model/version value: 1..cap bytes, valid UTF-8, no C0 control bytes or DEL

@@ -15,6 +15,7 @@ import type http2 from "node:http2";
 import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 import { estimateTokens, hashText, type Job, type Simulator } from "./server.js";
+import { v2Metadata } from "./routes.js";
 
 const SERVICE = "/inference.GRPCInferenceService/";
 /** Same as grpc-js's default receive limit. */
@@ -305,22 +306,7 @@ export class GrpcService {
       case "ModelMetadata": {
         const r = this.decode<{ name?: string; version?: string }>("ModelMetadataRequest", data);
         const name = this.known(r.name, r.version);
-        const llm = sim.engine === "triton";
-        return reply("ModelMetadataResponse", {
-          name,
-          versions: ["1"],
-          platform: llm ? "ensemble" : "",
-          inputs: llm
-            ? [
-                { name: "text_input", datatype: "BYTES", shape: [-1] },
-                { name: "max_tokens", datatype: "INT32", shape: [-1] },
-                { name: "stream", datatype: "BOOL", shape: [-1] },
-              ]
-            : [{ name: "input-0", datatype: "FP32", shape: [-1, -1] }],
-          outputs: llm
-            ? [{ name: "text_output", datatype: "BYTES", shape: [-1] }]
-            : [{ name: "output-0", datatype: "FP32", shape: [-1, 4] }],
-        });
+        return reply("ModelMetadataResponse", v2Metadata(sim.engine, name));
       }
       case "RepositoryIndex": {
         this.decode("RepositoryIndexRequest", data);

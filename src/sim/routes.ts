@@ -730,8 +730,9 @@ function tgiGenerate(c: Call, mode: "generate" | "stream" | "compat"): void {
 // ---------------------------------------------------------------------------------------------- KServe v2 REST
 const v2Name = (c: Call) => (c.sim.engine === "triton" ? "triton" : "kserve");
 
-function v2Metadata(c: Call, m: string): unknown {
-  const llm = c.sim.engine === "triton";
+/** KServe v2 model metadata of a simulated model, as REST and gRPC (sim/grpc.ts) both answer it. */
+export function v2Metadata(engine: string, m: string): Record<string, unknown> {
+  const llm = engine === "triton";
   return {
     name: m,
     versions: ["1"],
@@ -849,7 +850,7 @@ function kserveV2(c: Call): Handler | undefined {
       sendJson(c.res, 404, { error: `Request for unknown model: '${name}' version ${version} is not found` });
       return;
     }
-    if (op === "") sendJson(c.res, 200, v2Metadata(c, name));
+    if (op === "") sendJson(c.res, 200, v2Metadata(c.sim.engine, name));
     else if (op === "/ready") empty(c.res);
     else if (op === "/infer") v2Infer(c, name);
     else v2Generate(c, name, op === "/generate_stream");

@@ -138,6 +138,18 @@ describe("asking for ORCA reports on steered requests", () => {
     expect(rec.queue).toBe(6);
     expect(rec.kvCache).toBeCloseTo(0.5);
   });
+
+  it("bounds a report at 4096 UTF-16 units, as the header's text (read as bytes, not as a decoded string)", async () => {
+    const queueAfter = async (value: string) => {
+      const p = await routerProxy(endpointConfig(pool()));
+      const r = await p.request(oip("llama-3-8b", { response: () => ({ status: 200, headers: { "endpoint-load-metrics": value } }) }));
+      return readLoad(p, loadKey("a", r.routerHeaders!["x-gateway-destination-endpoint"]!.split(",")[0]!))!.queue;
+    };
+    // 2 100 two-byte characters: more than 4096 bytes, fewer than 4096 units — read.
+    expect(await queueAfter(`TEXT named_metrics.queue:6,named_metrics.${"é".repeat(2100)}:1`)).toBe(6);
+    // More than 4096 units — not read at all.
+    expect(await queueAfter(`TEXT named_metrics.queue:6,${" ".repeat(4100)}`)).not.toBe(6);
+  });
 });
 
 describe("Envoy's BIN form", () => {

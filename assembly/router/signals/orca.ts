@@ -35,6 +35,7 @@
 // least one well-formed field (known or not) was read. Work is linear in the header length; no allocation.
 // The value is read as UTF-8 bytes (parseOrcaBytes); JSON goes through the filter's one JSON cursor (../json.ts).
 import { parseNumber, lastNumberOk } from "./prometheus";
+import { decodeStrict, utf8ErrorOffset } from "../../runtime/memory";
 import {
   BAD, eqLit, isWs, numberEnd, skipWs as wsEnd, startsLit, stringEnd, stringEscaped, unescapeString, valueEnd,
 } from "../json";
@@ -277,6 +278,26 @@ function readObject(group: i32, out: OrcaReport): void {
 // are encoded into this static buffer instead of a fresh allocation.
 const UTF8_UNITS: i32 = 4096;
 const UTF8_BUF: usize = memory.data(UTF8_UNITS * 3);
+
+/**
+ * The header value as the host handed it over (bytes, not yet a string), with the string path's rules: empty or
+ * more than 4096 UTF-16 units is no report. Valid UTF-8 is parsed in place (decoding and encoding it back would
+ * give the same bytes); anything else takes the string path, which decodes it strictly (U+FFFD per bad byte).
+ */
+export function parseOrcaValue(ptr: usize, len: i32, out: OrcaReport): bool {
+  out.reset();
+  if (len <= 0) return false;
+  if (utf8ErrorOffset(ptr, <usize>len) >= 0) {
+    const s = decodeStrict(ptr, <usize>len);
+    return s.length <= UTF8_UNITS && parseOrca(s, out);
+  }
+  let units = 0;
+  for (let i = 0; i < len; i++) {
+    const b = load<u8>(ptr + <usize>i);
+    if ((b & 0xc0) != 0x80) units += b >= 0xf0 ? 2 : 1; // a 4-byte sequence is a surrogate pair
+  }
+  return units <= UTF8_UNITS && parseOrcaBytes(ptr, len, out);
+}
 
 /** Parses an `endpoint-load-metrics` header value into `out` (reset first). Returns out.present. */
 export function parseOrca(value: string, out: OrcaReport): bool {
